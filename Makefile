@@ -1,0 +1,91 @@
+# SPDX-License-Identifier: BSD-2-Clause
+OUTPUT ?= .output
+CLANG ?= clang
+BPFTOOL ?= bpftool
+CC ?= cc
+PKG_CONFIG ?= pkg-config
+VERSION := $(shell git describe --always --dirty 2>/dev/null || echo 0.1)
+
+ARCH ?= $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/' -e 's/riscv64/riscv/' \
+			-e 's/ppc64le/powerpc/' -e 's/s390x/s390/')
+VMLINUX := vmlinux/$(ARCH)/vmlinux.h
+
+# clang -target bpf does not know the host's system include directories.
+CLANG_BPF_SYS_INCLUDES ?= $(shell $(CLANG) -v -E - </dev/null 2>&1 \
+	| sed -n '/<...> search starts here:/,/End of search list./{ s| \(/.*\)|-idirafter \1|p }')
+
+WARN := -Wall -Wextra -Werror
+CFLAGS ?= -g -O2
+ALL_CFLAGS := $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE -DBPFMETER_VERSION='"$(VERSION)"' \
+	-I$(OUTPUT) -Iuser -Ibpf $(shell $(PKG_CONFIG) --cflags libbpf)
+LIBS := $(shell $(PKG_CONFIG) --libs libbpf) -lcsv -lm
+BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -I vmlinux/$(ARCH) -I bpf \
+	$(CLANG_BPF_SYS_INCLUDES) -Wall -Werror
+
+USER_SRCS := $(wildcard user/*.c)
+LIB_SRCS := $(filter-out user/main.c,$(USER_SRCS))
+UNIT_SRCS := $(wildcard tests/unit/*.c)
+
+ifeq ($(V),1)
+Q =
+msg =
+else
+Q = @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+.DELETE_ON_ERROR:
+.PHONY: all clean test unit asan
+
+all: bpfmeter
+
+$(OUTPUT) $(OUTPUT)/asan:
+	$(Q)mkdir -p $@
+
+$(OUTPUT)/bpfmeter.bpf.o: bpf/bpfmeter.bpf.c bpf/bpfmeter.h $(VMLINUX) | $(OUTPUT)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(OUTPUT)/bpfmeter.skel.h: $(OUTPUT)/bpfmeter.bpf.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name bpfmeter_bpf > $@
+
+$(OUTPUT)/%.o: user/%.c $(wildcard user/*.h) bpf/bpfmeter.h | $(OUTPUT)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(OUTPUT)/sensor.o: $(OUTPUT)/bpfmeter.skel.h
+
+bpfmeter: $(patsubst user/%.c,$(OUTPUT)/%.o,$(USER_SRCS))
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $^ $(LIBS) -o $@
+
+# Unit tests link the pure-logic modules (no skeleton needed but sensor.o's).
+$(OUTPUT)/unit-tests: $(UNIT_SRCS) $(patsubst user/%.c,$(OUTPUT)/%.o,$(LIB_SRCS)) tests/unit/unit.h
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) -Itests/unit $(UNIT_SRCS) $(patsubst user/%.c,$(OUTPUT)/%.o,$(LIB_SRCS)) $(LIBS) -o $@
+
+# The sanitizer build: the binary and the unit tests, with ASan and UBSan.
+SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+$(OUTPUT)/asan/%.o: user/%.c $(wildcard user/*.h) bpf/bpfmeter.h $(OUTPUT)/bpfmeter.skel.h | $(OUTPUT)/asan
+	$(call msg,CC-SAN,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) $(SAN) -c $< -o $@
+
+bpfmeter-asan: $(patsubst user/%.c,$(OUTPUT)/asan/%.o,$(USER_SRCS))
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $(SAN) $^ $(LIBS) -o $@
+
+$(OUTPUT)/unit-tests-asan: $(UNIT_SRCS) $(patsubst user/%.c,$(OUTPUT)/asan/%.o,$(LIB_SRCS)) tests/unit/unit.h
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) $(SAN) -Itests/unit $(UNIT_SRCS) $(patsubst user/%.c,$(OUTPUT)/asan/%.o,$(LIB_SRCS)) $(LIBS) -o $@
+
+unit: $(OUTPUT)/unit-tests
+
+asan: bpfmeter-asan $(OUTPUT)/unit-tests-asan
+
+test: bpfmeter asan $(OUTPUT)/unit-tests
+	$(Q)tests/run.sh
+
+clean:
+	$(call msg,CLEAN,)
+	$(Q)rm -rf $(OUTPUT) bpfmeter bpfmeter-asan

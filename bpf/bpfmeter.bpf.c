@@ -1,0 +1,157 @@
+// SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0-only)
+/*
+ * Charge each CPU's time and perf counter deltas to the cgroup of the task that ran.
+ *
+ * The slice that ends at a context switch belongs to prev, which is still current when the
+ * sched_switch tracepoint fires, so the cgroup comes from bpf_get_current_cgroup_id() and the
+ * programs read no kernel structure at all: no CO-RE relocation, so the raw_tp twin loads even
+ * on kernels without BTF. The flush program is run on each CPU by userspace
+ * (BPF_PROG_TEST_RUN with BPF_F_TEST_RUN_ON_CPU) at the end of every interval; it interrupts
+ * whatever runs there and charges the slice so far to it.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include "bpfmeter.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+/* Set by userspace between open and load. */
+const volatile __u32 nr_events = 0;
+const volatile __u32 nr_cpu_slots = 1; /* slots per event in the events array */
+
+struct cpu_state {
+	__u64 last_ns;
+	struct bm_counter last[BM_MAX_EVENTS];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct cpu_state);
+} cpu_state SEC(".maps");
+
+/* One perf fd per (event, CPU): slot = event * nr_cpu_slots + cpu. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERF_EVENT_ARRAY);
+	__uint(key_size, sizeof(__u32));
+	__uint(value_size, sizeof(__u32));
+	__uint(max_entries, 1);
+} events SEC(".maps");
+
+/* Sized from userspace: value_size = bm_acct_size(nr_events), so no BTF type for the value. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, 1);
+	__uint(key_size, sizeof(__u64));
+	__uint(value_size, sizeof(struct bm_acct));
+} acct SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct bm_stats);
+} stats SEC(".maps");
+
+/* Template for new accounting entries; only bm_acct_size(nr_events) bytes of it are copied. */
+struct bm_acct acct_zero = {};
+
+static __always_inline struct bm_acct *acct_get(__u64 key)
+{
+	struct bm_acct *a;
+	__u32 zero = 0;
+	struct bm_stats *s;
+
+	a = bpf_map_lookup_elem(&acct, &key);
+	if (a)
+		return a;
+	bpf_map_update_elem(&acct, &key, &acct_zero, BPF_NOEXIST);
+	a = bpf_map_lookup_elem(&acct, &key);
+	if (a)
+		return a;
+	/* The map is full: charge the overflow entry that userspace created before attach. */
+	s = bpf_map_lookup_elem(&stats, &zero);
+	if (s)
+		s->overflow++;
+	key = BM_KEY_OVERFLOW;
+	return bpf_map_lookup_elem(&acct, &key);
+}
+
+static __always_inline void charge_running_slice(void)
+{
+	/* Same layout as the UAPI struct bpf_perf_event_value, without CO-RE relocations. */
+	struct bm_counter cur[BM_MAX_EVENTS];
+	__u32 cpu = bpf_get_smp_processor_id();
+	struct cpu_state *st;
+	struct bm_acct *a;
+	__u32 zero = 0;
+	__u64 now, key;
+	__u32 i;
+
+	st = bpf_map_lookup_elem(&cpu_state, &zero);
+	if (!st)
+		return;
+	now = bpf_ktime_get_ns();
+
+#pragma unroll
+	for (i = 0; i < BM_MAX_EVENTS; i++) {
+		if (i >= nr_events)
+			break;
+		if (bpf_perf_event_read_value(&events, (__u64)(i * nr_cpu_slots + cpu),
+					      (struct bpf_perf_event_value *)&cur[i], sizeof(cur[i]))) {
+			struct bm_stats *s = bpf_map_lookup_elem(&stats, &zero);
+
+			if (s)
+				s->read_fail++;
+			cur[i] = st->last[i];
+		}
+	}
+
+	if (st->last_ns) {
+		key = (__u32)bpf_get_current_pid_tgid() ? bpf_get_current_cgroup_id() : BM_KEY_IDLE;
+		a = acct_get(key);
+		if (a) {
+			a->cpu_ns += now - st->last_ns;
+#pragma unroll
+			for (i = 0; i < BM_MAX_EVENTS; i++) {
+				if (i >= nr_events)
+					break;
+				a->ev[i].value += bm_delta(st->last[i].value, cur[i].value);
+				a->ev[i].enabled += bm_delta(st->last[i].enabled, cur[i].enabled);
+				a->ev[i].running += bm_delta(st->last[i].running, cur[i].running);
+			}
+		}
+	}
+
+	st->last_ns = now;
+#pragma unroll
+	for (i = 0; i < BM_MAX_EVENTS; i++) {
+		if (i >= nr_events)
+			break;
+		st->last[i] = cur[i];
+	}
+}
+
+SEC("tp_btf/sched_switch")
+int BPF_PROG(switch_btf)
+{
+	charge_running_slice();
+	return 0;
+}
+
+SEC("raw_tp/sched_switch")
+int BPF_PROG(switch_raw)
+{
+	charge_running_slice();
+	return 0;
+}
+
+/* Not attached: userspace runs it on each CPU to close the interval there. */
+SEC("raw_tp")
+int BPF_PROG(flush)
+{
+	charge_running_slice();
+	return 0;
+}

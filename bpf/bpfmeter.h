@@ -1,0 +1,72 @@
+/* SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0-only) */
+/*
+ * Shared between the BPF programs and userspace: fixed-width types only.
+ */
+#ifndef BPFMETER_H
+#define BPFMETER_H
+
+#ifndef __bpf__
+#include <linux/types.h>
+#endif
+
+/* Most perf events one session can count at once. */
+#define BM_MAX_EVENTS 8
+
+/* Accounting keys that are not cgroup ids (cgroup v2 ids start at 1, the root). */
+#define BM_KEY_IDLE 0ULL
+#define BM_KEY_OVERFLOW (~0ULL)
+
+/* One event's running sums, as bpf_perf_event_read_value() reports them. */
+struct bm_counter {
+	__u64 value;
+	__u64 enabled;
+	__u64 running;
+};
+
+/*
+ * Per-CPU value of the accounting map: cumulative sums since the key was created.
+ * Userspace sets the map's value size to bm_acct_size(nr_events) before load, so only the
+ * events in use take memory.
+ */
+struct bm_acct {
+	__u64 cpu_ns;
+	struct bm_counter ev[BM_MAX_EVENTS];
+};
+
+/* Per-CPU statistics of the BPF side itself. */
+struct bm_stats {
+	__u64 overflow;   /* slices charged to the overflow key because the map was full */
+	__u64 read_fail;  /* counter reads that failed (the slice kept its time, lost that delta) */
+};
+
+static inline __u32 bm_acct_size(__u32 nr_events)
+{
+	return (__u32)(sizeof(__u64) + nr_events * sizeof(struct bm_counter));
+}
+
+/* Difference of two readings of a 64-bit monotonic sum. */
+static inline __u64 bm_delta(__u64 prev, __u64 cur)
+{
+	return cur - prev;
+}
+
+#ifndef __bpf__
+/*
+ * A counter's delta scaled for multiplexing: the event counted only for running of the
+ * enabled nanoseconds, so extrapolate by enabled / running, as perf does. Zero when it never
+ * ran. Userspace only: BPF keeps raw sums, so scaling applies to a whole interval per CPU.
+ */
+static inline __u64 bm_scale(__u64 value, __u64 enabled, __u64 running)
+{
+	unsigned __int128 v;
+
+	if (!running)
+		return 0;
+	if (running >= enabled)
+		return value;
+	v = (unsigned __int128)value * enabled / running;
+	return v > ~0ULL ? ~0ULL : (__u64)v;
+}
+#endif
+
+#endif

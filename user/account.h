@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+#ifndef BM_ACCOUNT_H
+#define BM_ACCOUNT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../bpf/bpfmeter.h"
+#include "idvec.h"
+#include "topology.h"
+
+/* What one target used in one place (a socket, or the whole host) over some time. */
+struct bm_sample {
+	uint64_t cpu_ns;
+	uint64_t ev[BM_MAX_EVENTS]; /* scaled for multiplexing, indexed like the sensor's events */
+};
+
+struct account_target {
+	uint64_t id;            /* accounting key: cgroup id, BM_KEY_IDLE or BM_KEY_OVERFLOW */
+	struct bm_acct *prev;   /* [nr_cpus] last cumulative readings, stride acct_stride */
+	struct bm_sample *cur;  /* [nr_sockets] this interval */
+	struct bm_sample total; /* the whole session, all sockets */
+	bool active;            /* charged anything this interval */
+};
+
+/*
+ * Turns the BPF map's cumulative per-CPU sums into per-interval, per-socket deltas,
+ * scaled for multiplexing per CPU.
+ */
+struct account {
+	const struct bm_topology *topo;
+	int nr_events;
+	size_t stride; /* bytes per CPU in a per-CPU map value */
+	struct idvec targets; /* of struct account_target */
+};
+
+void account_init(struct account *a, const struct bm_topology *topo, int nr_events);
+void account_free(struct account *a);
+/* Start an interval: every target's interval sums go to zero. */
+void account_begin(struct account *a);
+/*
+ * Take one key's per-CPU cumulative values (topo->nr_cpus values, a->stride apart, as a
+ * per-CPU map lookup returns them). Returns the target.
+ */
+struct account_target *account_update(struct account *a, uint64_t id, const void *percpu);
+/* Drop a target whose key was deleted from the map. */
+void account_forget(struct account *a, uint64_t id);
+
+#endif

@@ -1,0 +1,460 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/*
+ * bpfmeter: per-cgroup CPU time and hardware counters, charged at every context switch.
+ */
+#include <errno.h>
+#include <linux/capability.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+
+#include "account.h"
+#include "cgroup.h"
+#include "opts.h"
+#include "report.h"
+#include "sensor.h"
+#include "topology.h"
+#include "util.h"
+
+#define SYSFS_CPU "/sys/devices/system/cpu"
+#define KERNEL_BTF "/sys/kernel/btf/vmlinux"
+
+static volatile sig_atomic_t stop_signal;
+
+static void on_signal(int sig)
+{
+	stop_signal = sig;
+}
+
+static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	if (level == LIBBPF_DEBUG && !bm_verbose)
+		return 0;
+	if (level != LIBBPF_WARN && !bm_verbose)
+		return 0;
+	return vfprintf(stderr, fmt, ap);
+}
+
+/* True when the effective set holds cap (capget's two 32-bit words). */
+static int have_cap(const struct __user_cap_data_struct *d, int cap)
+{
+	return (d[cap / 32].effective >> (cap % 32)) & 1;
+}
+
+#ifndef CAP_PERFMON
+#define CAP_PERFMON 38
+#endif
+#ifndef CAP_BPF
+#define CAP_BPF 39
+#endif
+
+/* Say which capabilities are missing before libbpf gives a vaguer EPERM. */
+static int check_privileges(void)
+{
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct data[2] = { 0 };
+	char missing[128] = "";
+
+	if (syscall(SYS_capget, &hdr, data))
+		return 0; /* cannot tell: let the kernel decide */
+	if (have_cap(data, CAP_SYS_ADMIN))
+		return 0;
+	if (!have_cap(data, CAP_BPF))
+		strcat(missing, "CAP_BPF, ");
+	if (!have_cap(data, CAP_PERFMON))
+		strcat(missing, "CAP_PERFMON, ");
+	if (!*missing)
+		return 0;
+	missing[strlen(missing) - 2] = '\0';
+	bm_err("missing privileges: %s (or CAP_SYS_ADMIN): run as root, e.g. sudo bpfmeter",
+	       missing);
+	return -EPERM;
+}
+
+/* Four perf fds per CPU can exceed the usual 1024 on big hosts. */
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+static int check_btf(const char *btf_path)
+{
+	struct btf *btf;
+
+	if (!btf_path) {
+		if (access(KERNEL_BTF, R_OK))
+			bm_warn("kernel BTF not found at %s: using the raw_tp hook; pass --btf FILE "
+				"if you have BTF for this kernel",
+				KERNEL_BTF);
+		return 0;
+	}
+	btf = btf__parse(btf_path, NULL);
+	if (!btf) {
+		bm_err("cannot read BTF from --btf %s: %s: pass a vmlinux BTF file (or an ELF "
+		       "with .BTF) for this kernel",
+		       btf_path, strerror(errno));
+		return -EINVAL;
+	}
+	btf__free(btf);
+	return 0;
+}
+
+/* A target whose cgroup is gone: kept for the session summary. */
+struct departed {
+	uint64_t id;
+	char *name;
+	struct bm_sample total;
+};
+
+struct session {
+	struct bm_opts *opts;
+	struct bm_topology topo;
+	struct cgroup_names names;
+	struct account acct;
+	struct sensor sensor;
+	struct bm_meta meta;
+	int sample_index[BM_MAX_EVENTS];
+	char host[256];
+	char missing_note[512];
+	bool table;
+	struct bm_row *rows;
+	size_t nrows, rows_cap;
+	struct idvec departed; /* of struct departed */
+	double t_start;
+};
+
+static const char *target_name(struct session *s, uint64_t key)
+{
+	const char *name = report_special_name(key);
+
+	return name ? name : cgroup_names_get(&s->names, key);
+}
+
+static void on_entry(uint64_t key, const void *percpu, void *ctx)
+{
+	struct session *s = ctx;
+
+	account_update(&s->acct, key, percpu);
+}
+
+static void push_row(struct session *s, const struct bm_row *r)
+{
+	if (s->nrows == s->rows_cap) {
+		s->rows_cap = s->rows_cap ? s->rows_cap * 2 : 64;
+		s->rows = realloc(s->rows, s->rows_cap * sizeof(*s->rows));
+		if (!s->rows) {
+			bm_err("out of memory");
+			exit(1);
+		}
+	}
+	s->rows[s->nrows++] = *r;
+}
+
+/* Rows of the interval just read: one per active target per socket. */
+static void build_rows(struct session *s)
+{
+	s->nrows = 0;
+	/* Resolve every name first: a walk of the tree may rename entries, never after this. */
+	s->names.may_rescan = true;
+	for (size_t i = 0; i < s->acct.targets.n; i++) {
+		struct account_target *t = idvec_at(&s->acct.targets, i);
+
+		if (t->active)
+			target_name(s, t->id);
+	}
+	for (size_t i = 0; i < s->acct.targets.n; i++) {
+		struct account_target *t = idvec_at(&s->acct.targets, i);
+		const char *name;
+
+		if (!t->active)
+			continue;
+		name = target_name(s, t->id);
+		for (int k = 0; k < s->topo.nr_sockets; k++) {
+			struct bm_row r = { .target = name, .key = t->id, .socket = k, .s = t->cur[k] };
+			bool any = r.s.cpu_ns;
+
+			for (int e = 0; e < s->acct.nr_events; e++)
+				any |= r.s.ev[e] != 0;
+			if (any)
+				push_row(s, &r);
+		}
+	}
+	report_sort(s->rows, s->nrows);
+}
+
+/* Rows summed over sockets, for the live view. */
+static size_t merge_sockets(struct bm_row *rows, size_t n)
+{
+	size_t out = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		size_t j;
+
+		for (j = 0; j < out; j++)
+			if (rows[j].key == rows[i].key)
+				break;
+		if (j == out) {
+			rows[out] = rows[i];
+			rows[out].socket = -1;
+			out++;
+			continue;
+		}
+		rows[j].s.cpu_ns += rows[i].s.cpu_ns;
+		for (int e = 0; e < BM_MAX_EVENTS; e++)
+			rows[j].s.ev[e] += rows[i].s.ev[e];
+	}
+	report_sort(rows, out);
+	return out;
+}
+
+/* Free the map entries of cgroups that are gone, once their last interval is out. */
+static void reap_gone(struct session *s)
+{
+	for (size_t i = 0; i < s->acct.targets.n;) {
+		struct account_target *t = idvec_at(&s->acct.targets, i);
+		uint64_t id = t->id;
+		struct departed *d;
+
+		if (t->active || report_special_name(id) || !cgroup_names_is_gone(&s->names, id)) {
+			i++;
+			continue;
+		}
+		bm_debug("cgroup %llu is gone: freeing its entry", (unsigned long long)id);
+		if (s->table && t->total.cpu_ns) {
+			d = idvec_get(&s->departed, id, NULL);
+			d->name = strdup(target_name(s, id));
+			d->total = t->total;
+		}
+		sensor_delete(&s->sensor, id);
+		account_forget(&s->acct, id);
+		cgroup_names_forget(&s->names, id);
+	}
+}
+
+static int emit(struct session *s, double ts, double dt)
+{
+	struct bm_interval iv = {
+		.ts_real = ts,
+		.interval_s = dt,
+		.rows = s->rows,
+		.n = s->nrows,
+		.overflow = sensor_overflows(&s->sensor),
+	};
+
+	if (s->table) {
+		iv.n = merge_sockets(s->rows, s->nrows);
+		table_interval(stdout, &s->meta, &iv);
+		return ferror(stdout) ? -EIO : 0;
+	}
+	return csv_interval(stdout, &s->meta, &iv) ? -EIO : 0;
+}
+
+static int measure_interval(struct session *s, double *t_prev)
+{
+	double t = bm_now_mono(), ts = bm_now_real();
+	int err;
+
+	err = sensor_flush(&s->sensor);
+	if (err)
+		return err;
+	account_begin(&s->acct);
+	err = sensor_read(&s->sensor, on_entry, s);
+	if (err)
+		return err;
+	build_rows(s);
+	err = emit(s, ts, t - *t_prev);
+	*t_prev = t;
+	reap_gone(s);
+	return err;
+}
+
+static void summary(struct session *s, double elapsed)
+{
+	s->nrows = 0;
+	for (size_t i = 0; i < s->departed.n; i++) {
+		struct departed *d = idvec_at(&s->departed, i);
+		struct bm_row r = { .key = d->id, .socket = -1, .s = d->total, .target = d->name };
+
+		push_row(s, &r);
+	}
+	for (size_t i = 0; i < s->acct.targets.n; i++) {
+		struct account_target *t = idvec_at(&s->acct.targets, i);
+		struct bm_row r = { .key = t->id, .socket = -1, .s = t->total };
+
+		if (!t->total.cpu_ns)
+			continue;
+		r.target = target_name(s, t->id);
+		push_row(s, &r);
+	}
+	report_sort(s->rows, s->nrows);
+	table_summary(stdout, &s->meta, s->rows, s->nrows, elapsed);
+}
+
+static void describe_missing(struct session *s)
+{
+	size_t off = 0;
+
+	for (int i = 0; i < s->sensor.nr_missing; i++) {
+		const struct sensor_missing *m = &s->sensor.missing[i];
+
+		off += (size_t)snprintf(s->missing_note + off, sizeof(s->missing_note) - off,
+					"%s%s (%s)", i ? ", " : "", s->opts->events[m->event].name,
+					sensor_event_errstr(m->err));
+		if (off >= sizeof(s->missing_note))
+			break;
+	}
+	if (s->sensor.nr_missing) {
+		s->meta.missing_note = s->missing_note;
+		bm_warn("events not available, measuring without them: %s", s->missing_note);
+	}
+}
+
+static int run(struct session *s)
+{
+	struct bm_opts *o = s->opts;
+	struct sensor_config cfg = {
+		.events = o->events,
+		.nr_events = o->nr_events,
+		.max_cgroups = o->max_cgroups,
+		.btf_path = o->btf_path,
+	};
+	double t_prev, next, end;
+	char mount[4096];
+	FILE *mi;
+	int err;
+
+	mi = fopen("/proc/self/mountinfo", "re");
+	if (!mi) {
+		bm_err("cannot read /proc/self/mountinfo: %s (is /proc mounted?)", strerror(errno));
+		return 1;
+	}
+	err = cgroup_find_mount(mi, mount, sizeof(mount));
+	fclose(mi);
+	if (err) {
+		bm_err("no cgroup2 filesystem is mounted (none in /proc/self/mountinfo): mount one "
+		       "with 'mount -t cgroup2 none /sys/fs/cgroup'");
+		return 1;
+	}
+	if (cgroup_names_init(&s->names, mount))
+		return 1;
+	if (cgroup_names_scan(&s->names))
+		bm_warn("cannot walk the cgroup2 tree at %s: %s", mount, strerror(errno));
+
+	if (topology_load(&s->topo, SYSFS_CPU, libbpf_num_possible_cpus()))
+		return 1;
+	if (check_privileges() || check_btf(o->btf_path))
+		return o->btf_path && access(o->btf_path, F_OK) ? 2 : 1;
+	raise_fd_limit();
+
+	err = sensor_open(&s->sensor, &s->topo, &cfg);
+	if (err)
+		return 1;
+	describe_missing(s);
+	bm_debug("attached %s/sched_switch; %d of %d events counting", s->sensor.attach_kind,
+		 s->sensor.nr_events, o->nr_events);
+
+	for (int e = 0; e < o->nr_events; e++)
+		s->sample_index[e] = s->sensor.bpf_index[e];
+	gethostname(s->host, sizeof(s->host) - 1);
+	s->meta = (struct bm_meta){
+		.host = s->host,
+		.events = o->events,
+		.nr_events = o->nr_events,
+		.sample_index = s->sample_index,
+		.nr_online = s->topo.nr_online,
+		.interval_s = o->interval_s,
+		.hook = s->sensor.attach_kind,
+		.missing_note = s->meta.missing_note,
+		.package_id = s->topo.package_id,
+	};
+	account_init(&s->acct, &s->topo, s->sensor.nr_events);
+
+	/* Baseline: what was charged before the first interval began is not reported. */
+	t_prev = bm_now_mono();
+	err = sensor_flush(&s->sensor);
+	if (!err)
+		err = sensor_read(&s->sensor, on_entry, s);
+	if (err)
+		return 1;
+	s->t_start = t_prev;
+	if (!s->table && csv_header(stdout, &s->meta))
+		return 1;
+
+	end = o->duration_s > 0 ? t_prev + o->duration_s : INFINITY;
+	next = t_prev;
+	while (!stop_signal) {
+		struct timespec ts;
+
+		next = fmin(next + o->interval_s, end);
+		ts.tv_sec = (time_t)next;
+		ts.tv_nsec = (long)((next - (double)ts.tv_sec) * 1e9);
+		err = clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
+		if (err && err != EINTR) {
+			bm_err("clock_nanosleep: %s", strerror(err));
+			return 1;
+		}
+		/* Interrupted or not, measure: the partial last interval is data too. */
+		err = measure_interval(s, &t_prev);
+		if (err == -EIO)
+			return errno == EPIPE ? 0 : (bm_err("cannot write the output: %s",
+							    strerror(errno)),
+						     1);
+		if (err)
+			return 1;
+		if (next >= end)
+			break;
+	}
+	if (s->table)
+		summary(s, t_prev - s->t_start);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct bm_opts opts;
+	struct session s = { .opts = &opts };
+
+	idvec_init(&s.departed, sizeof(struct departed));
+	struct sigaction sa = { .sa_handler = on_signal };
+	int ret;
+
+	ret = opts_parse(&opts, argc, argv);
+	if (ret == OPTS_EXIT_OK)
+		return 0;
+	if (ret != OPTS_OK)
+		return 2;
+	bm_verbose = opts.verbose;
+	libbpf_set_print(libbpf_print);
+	s.table = isatty(STDOUT_FILENO) && !opts.csv;
+
+	/* No SA_RESTART: the interval sleep wakes up to report the last, partial interval. */
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	ret = run(&s);
+
+	sensor_close(&s.sensor);
+	account_free(&s.acct);
+	cgroup_names_free(&s.names);
+	topology_free(&s.topo);
+	for (size_t i = 0; i < s.departed.n; i++)
+		free(((struct departed *)idvec_at(&s.departed, i))->name);
+	idvec_free(&s.departed);
+	free(s.rows);
+	return ret;
+}

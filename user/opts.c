@@ -1,0 +1,132 @@
+// SPDX-License-Identifier: BSD-2-Clause
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "opts.h"
+#include "util.h"
+
+#ifndef BPFMETER_VERSION
+#define BPFMETER_VERSION "unknown"
+#endif
+
+static const struct bm_opts defaults = {
+	.interval_s = 1.0,
+	.duration_s = 0,
+	.events_arg = BM_DEFAULT_EVENTS,
+	.max_cgroups = 4096,
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: bpfmeter [OPTIONS]\n"
+		"\n"
+		"Measure where the CPU time and hardware counters of this host go, per cgroup,\n"
+		"by charging every context switch to the cgroup that was running.\n"
+		"On a terminal it shows a live view; otherwise it writes CSV to stdout.\n"
+		"\n"
+		"Options:\n"
+		"  -i, --interval SECONDS   report every SECONDS (default 1; units ms, s, m, h)\n"
+		"  -d, --duration SECONDS   stop after SECONDS (default: run until Ctrl-C)\n"
+		"  -e, --events LIST        perf events to count, comma-separated (default\n"
+		"                           %s); \"\" counts on-CPU time only.\n"
+		"                           Names: %s;\n"
+		"                           raw events as rHEX or TYPE:CONFIG\n"
+		"      --csv                write CSV to stdout even on a terminal\n"
+		"      --max-cgroups N      cgroups tracked at once (default %llu); more are\n"
+		"                           charged to the target \"overflow\" and counted\n"
+		"      --btf FILE           kernel BTF to use when /sys/kernel/btf/vmlinux is missing\n"
+		"  -v, --verbose            print libbpf's and bpfmeter's debug messages\n"
+		"  -h, --help               show this help\n"
+		"  -V, --version            show the version\n"
+		"\n"
+		"Exit status: 0 on success, 1 when measuring is impossible (privileges, kernel\n"
+		"support), 2 for bad usage.\n",
+		BM_DEFAULT_EVENTS, events_known_names(), (unsigned long long)defaults.max_cgroups);
+}
+
+static int bad(const char *opt, const char *val, const char *form)
+{
+	fprintf(stderr, "bpfmeter: invalid value '%s' for %s: expected %s\n", val, opt, form);
+	return OPTS_EXIT_USAGE;
+}
+
+int opts_parse(struct bm_opts *o, int argc, char **argv)
+{
+	enum { OPT_CSV = 256, OPT_MAX_CGROUPS, OPT_BTF };
+	static const struct option longopts[] = {
+		{ "interval", required_argument, NULL, 'i' },
+		{ "duration", required_argument, NULL, 'd' },
+		{ "events", required_argument, NULL, 'e' },
+		{ "csv", no_argument, NULL, OPT_CSV },
+		{ "max-cgroups", required_argument, NULL, OPT_MAX_CGROUPS },
+		{ "btf", required_argument, NULL, OPT_BTF },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ 0 },
+	};
+	char err[256];
+	int c;
+
+	*o = defaults;
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":i:d:e:vhV", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'i':
+			if (bm_parse_seconds(optarg, 0.01, 3600, &o->interval_s))
+				return bad("--interval", optarg,
+					   "a time from 10ms to 1h, such as 1, 0.5s or 250ms");
+			break;
+		case 'd':
+			if (bm_parse_seconds(optarg, 0, 366 * 86400.0, &o->duration_s))
+				return bad("--duration", optarg,
+					   "a time such as 10, 90s or 5m (0 runs until Ctrl-C)");
+			break;
+		case 'e':
+			o->events_arg = optarg;
+			break;
+		case OPT_CSV:
+			o->csv = true;
+			break;
+		case OPT_MAX_CGROUPS:
+			if (bm_parse_u64(optarg, 1, 1u << 20, &o->max_cgroups))
+				return bad("--max-cgroups", optarg, "a whole number from 1 to 1048576");
+			break;
+		case OPT_BTF:
+			o->btf_path = optarg;
+			break;
+		case 'v':
+			o->verbose = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return OPTS_EXIT_OK;
+		case 'V':
+			printf("bpfmeter %s\n", BPFMETER_VERSION);
+			return OPTS_EXIT_OK;
+		case ':':
+			fprintf(stderr, "bpfmeter: option %s needs a value (see bpfmeter --help)\n",
+				argv[optind - 1]);
+			return OPTS_EXIT_USAGE;
+		default:
+			fprintf(stderr, "bpfmeter: unknown option '%s' (see bpfmeter --help)\n",
+				argv[optind - 1]);
+			return OPTS_EXIT_USAGE;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "bpfmeter: unexpected argument '%s' (see bpfmeter --help)\n",
+			argv[optind]);
+		return OPTS_EXIT_USAGE;
+	}
+	o->nr_events = events_parse(o->events_arg, o->events, BM_MAX_EVENTS, err, sizeof(err));
+	if (o->nr_events < 0) {
+		fprintf(stderr, "bpfmeter: invalid value for --events: %s\n", err);
+		return OPTS_EXIT_USAGE;
+	}
+	return OPTS_OK;
+}

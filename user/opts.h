@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+#ifndef BM_OPTS_H
+#define BM_OPTS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "events.h"
+
+struct bm_opts {
+	double interval_s;
+	double duration_s; /* 0: until interrupted */
+	const char *events_arg;
+	struct bm_event events[BM_MAX_EVENTS];
+	int nr_events;
+	bool csv;
+	uint64_t max_cgroups;
+	const char *btf_path;
+	bool verbose;
+};
+
+enum { OPTS_OK = 0, OPTS_EXIT_OK = 1, OPTS_EXIT_USAGE = 2 };
+
+/*
+ * Parse argv into o (defaults first). Returns OPTS_OK to run, OPTS_EXIT_OK after --help or
+ * --version (printed to stdout), or OPTS_EXIT_USAGE after a one-line error on stderr.
+ */
+int opts_parse(struct bm_opts *o, int argc, char **argv);
+
+#endif

@@ -1,0 +1,340 @@
+// SPDX-License-Identifier: BSD-2-Clause
+#include <errno.h>
+#include <stddef.h>
+#include <linux/perf_event.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "../bpf/bpfmeter.h"
+#include "bpfmeter.skel.h"
+#include "sensor.h"
+#include "util.h"
+
+/* The BPF side reads counters into struct bm_counter in place of the UAPI struct. */
+_Static_assert(sizeof(struct bm_counter) == sizeof(struct bpf_perf_event_value) &&
+		       offsetof(struct bm_counter, running) ==
+			       offsetof(struct bpf_perf_event_value, running),
+	       "struct bm_counter must match struct bpf_perf_event_value");
+
+const char *sensor_event_errstr(int err)
+{
+	switch (err) {
+	case ENOENT:
+	case ENODEV:
+		return "no PMU for it on this machine";
+	case EOPNOTSUPP:
+		return "not supported by this CPU or hypervisor";
+	case EACCES:
+	case EPERM:
+		return "permission denied (needs CAP_PERFMON)";
+	case EINVAL:
+		return "rejected by the kernel (unknown type or config)";
+	case EMFILE:
+	case ENFILE:
+		return "too many open files (raise ulimit -n)";
+	default:
+		return strerror(err);
+	}
+}
+
+static int perf_open(const struct bm_event *ev, int cpu)
+{
+	struct perf_event_attr attr = {
+		.size = sizeof(attr),
+		.type = ev->type,
+		.config = ev->config,
+	};
+	int fd;
+
+	fd = (int)syscall(__NR_perf_event_open, &attr, -1, cpu, -1, PERF_FLAG_FD_CLOEXEC);
+	return fd < 0 ? -errno : fd;
+}
+
+/* Open each requested event on every online CPU; an event that fails anywhere is left out. */
+static int open_events(struct sensor *s)
+{
+	const struct bm_topology *topo = s->topo;
+	int n = 0;
+
+	s->fds = bm_calloc((size_t)(s->nr_req ? s->nr_req : 1) * (size_t)topo->nr_cpus, sizeof(int));
+	for (int i = 0; i < s->nr_req * topo->nr_cpus; i++)
+		s->fds[i] = -1;
+	for (int e = 0; e < s->nr_req; e++) {
+		int *row = &s->fds[n * topo->nr_cpus];
+		int err = 0;
+
+		for (int cpu = 0; cpu < topo->nr_cpus && !err; cpu++) {
+			if (!topo->online[cpu])
+				continue;
+			row[cpu] = perf_open(&s->req[e], cpu);
+			if (row[cpu] < 0) {
+				err = -row[cpu];
+				row[cpu] = -1;
+			}
+		}
+		if (err) {
+			for (int cpu = 0; cpu < topo->nr_cpus; cpu++) {
+				if (row[cpu] >= 0)
+					close(row[cpu]);
+				row[cpu] = -1;
+			}
+			s->bpf_index[e] = -1;
+			s->missing[s->nr_missing++] = (struct sensor_missing){ .event = e, .err = err };
+			bm_debug("event %s: perf_event_open failed: %s", s->req[e].name, strerror(err));
+			continue;
+		}
+		s->bpf_index[e] = n++;
+	}
+	s->nr_events = n;
+	return 0;
+}
+
+static int create_fixed_entries(struct sensor *s)
+{
+	static const uint64_t keys[] = { BM_KEY_IDLE, BM_KEY_OVERFLOW };
+	void *zero = bm_calloc((size_t)s->topo->nr_cpus, s->stride);
+	int err = 0;
+
+	for (size_t i = 0; i < ARRAY_SIZE(keys) && !err; i++)
+		if (bpf_map_update_elem(s->acct_fd, &keys[i], zero, BPF_NOEXIST))
+			err = -errno;
+	free(zero);
+	return err;
+}
+
+static int fill_event_array(struct sensor *s)
+{
+	int map_fd = bpf_map__fd(s->skel->maps.events);
+
+	for (int e = 0; e < s->nr_events; e++) {
+		for (int cpu = 0; cpu < s->topo->nr_cpus; cpu++) {
+			int fd = s->fds[e * s->topo->nr_cpus + cpu];
+			__u32 slot = (__u32)(e * s->topo->nr_cpus + cpu);
+
+			if (fd < 0)
+				continue;
+			if (bpf_map_update_elem(map_fd, &slot, &fd, BPF_ANY))
+				return -errno;
+		}
+	}
+	return 0;
+}
+
+static int load(struct sensor *s, const struct sensor_config *cfg, bool use_btf)
+{
+	LIBBPF_OPTS(bpf_object_open_opts, oo, .btf_custom_path = cfg->btf_path);
+	struct bpfmeter_bpf *skel;
+	int err;
+
+	skel = bpfmeter_bpf__open_opts(&oo);
+	if (!skel)
+		return -errno;
+	skel->rodata->nr_events = (__u32)s->nr_events;
+	skel->rodata->nr_cpu_slots = (__u32)s->topo->nr_cpus;
+	bpf_map__set_max_entries(skel->maps.events,
+				 (__u32)(s->nr_events ? s->nr_events * s->topo->nr_cpus : 1));
+	/* Every cgroup, plus the idle and overflow keys. */
+	bpf_map__set_max_entries(skel->maps.acct, (__u32)cfg->max_cgroups + 2);
+	bpf_map__set_value_size(skel->maps.acct, bm_acct_size((__u32)s->nr_events));
+	bpf_program__set_autoload(skel->progs.switch_btf, use_btf);
+	bpf_program__set_autoload(skel->progs.switch_raw, !use_btf);
+	err = bpfmeter_bpf__load(skel);
+	if (err) {
+		bpfmeter_bpf__destroy(skel);
+		return err;
+	}
+	s->skel = skel;
+	return 0;
+}
+
+int sensor_open(struct sensor *s, const struct bm_topology *topo, const struct sensor_config *cfg)
+{
+	struct bpf_program *prog;
+	int err;
+
+	memset(s, 0, sizeof(*s));
+	s->topo = topo;
+	s->req = cfg->events;
+	s->nr_req = cfg->nr_events;
+	open_events(s);
+	s->stride = (bm_acct_size((__u32)s->nr_events) + 7) & ~(size_t)7;
+
+	/* tp_btf is the cheaper hook; fall back to the raw tracepoint where it will not load. */
+	err = load(s, cfg, true);
+	if (err == -EPERM || err == -EACCES)
+		goto refused;
+	if (err) {
+		bm_debug("tp_btf/sched_switch did not load (%s): trying raw_tp", strerror(-err));
+		err = load(s, cfg, false);
+		if (err == -EPERM || err == -EACCES)
+			goto refused;
+		if (err) {
+			bm_err("cannot load the BPF programs: %s (run with -v for the verifier's log)",
+			       strerror(-err));
+			goto fail;
+		}
+		s->attach_kind = "raw_tp";
+	} else {
+		s->attach_kind = "tp_btf";
+	}
+	s->acct_fd = bpf_map__fd(s->skel->maps.acct);
+	s->stats_fd = bpf_map__fd(s->skel->maps.stats);
+	s->flush_fd = bpf_program__fd(s->skel->progs.flush);
+	s->batch_ok = true;
+
+	err = create_fixed_entries(s);
+	if (!err)
+		err = fill_event_array(s);
+	if (err) {
+		bm_err("cannot set up the BPF maps: %s", strerror(-err));
+		goto fail;
+	}
+	prog = !strcmp(s->attach_kind, "tp_btf") ? s->skel->progs.switch_btf : s->skel->progs.switch_raw;
+	s->link = bpf_program__attach(prog);
+	if (!s->link) {
+		err = -errno;
+		if (err == -EPERM || err == -EACCES)
+			goto refused;
+		bm_err("cannot attach to sched_switch (%s): %s", s->attach_kind, strerror(-err));
+		goto fail;
+	}
+	err = sensor_flush(s);
+	if (err)
+		goto fail;
+	return 0;
+refused:
+	bm_err("the kernel refused to load BPF programs (%s): run as root, or grant CAP_BPF, "
+	       "CAP_PERFMON and CAP_SYS_RESOURCE",
+	       strerror(-err));
+fail:
+	sensor_close(s);
+	return err;
+}
+
+void sensor_close(struct sensor *s)
+{
+	bpf_link__destroy(s->link);
+	bpfmeter_bpf__destroy(s->skel);
+	if (s->fds)
+		for (int i = 0; i < s->nr_req * (s->topo ? s->topo->nr_cpus : 0); i++)
+			if (s->fds[i] >= 0)
+				close(s->fds[i]);
+	free(s->fds);
+	free(s->keys);
+	free(s->vals);
+	memset(s, 0, sizeof(*s));
+}
+
+int sensor_flush(struct sensor *s)
+{
+	for (int cpu = 0; cpu < s->topo->nr_cpus; cpu++) {
+		LIBBPF_OPTS(bpf_test_run_opts, opts, .flags = BPF_F_TEST_RUN_ON_CPU, .cpu = (__u32)cpu);
+
+		if (!s->topo->online[cpu])
+			continue;
+		if (bpf_prog_test_run_opts(s->flush_fd, &opts)) {
+			int err = -errno;
+
+			/* A CPU that went offline since start: nothing runs there to charge. */
+			if (err == -ENXIO)
+				continue;
+			bm_err("cannot flush CPU %d (BPF_PROG_TEST_RUN on a CPU needs Linux 5.10): %s",
+			       cpu, strerror(-err));
+			return err;
+		}
+	}
+	return 0;
+}
+
+static int read_one_by_one(struct sensor *s, sensor_entry_fn fn, void *ctx)
+{
+	uint64_t key, next;
+	void *val = bm_calloc((size_t)s->topo->nr_cpus, s->stride);
+	int err = 0;
+	bool first = true;
+
+	while (!bpf_map_get_next_key(s->acct_fd, first ? NULL : &key, &next)) {
+		first = false;
+		key = next;
+		if (bpf_map_lookup_elem(s->acct_fd, &key, val))
+			continue; /* deleted meanwhile */
+		fn(key, val, ctx);
+	}
+	if (errno != ENOENT)
+		err = -errno;
+	free(val);
+	return err;
+}
+
+int sensor_read(struct sensor *s, sensor_entry_fn fn, void *ctx)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	uint64_t in_batch = 0, out_batch = 0;
+	bool first = true;
+
+	if (!s->batch_ok)
+		return read_one_by_one(s, fn, ctx);
+	if (!s->batch_cap) {
+		s->batch_cap = 256;
+		s->keys = bm_calloc(s->batch_cap, sizeof(*s->keys));
+		s->vals = bm_calloc((size_t)s->batch_cap * (size_t)s->topo->nr_cpus, s->stride);
+	}
+	for (;;) {
+		__u32 count = s->batch_cap;
+		int err = bpf_map_lookup_batch(s->acct_fd, first ? NULL : &in_batch, &out_batch,
+					       s->keys, s->vals, &count, &opts);
+
+		err = err ? -errno : 0;
+		if (err == -ENOSPC && count == 0) {
+			/* A hash bucket holds more keys than the buffer: grow it and retry. */
+			s->batch_cap *= 2;
+			free(s->keys);
+			free(s->vals);
+			s->keys = bm_calloc(s->batch_cap, sizeof(*s->keys));
+			s->vals = bm_calloc((size_t)s->batch_cap * (size_t)s->topo->nr_cpus,
+					    s->stride);
+			continue;
+		}
+		if (err && err != -ENOENT) {
+			if (first && (err == -EINVAL || err == -ENOTSUP || err == -EOPNOTSUPP)) {
+				bm_debug("batch map lookups unavailable (%s): reading keys one by one",
+					 strerror(-err));
+				s->batch_ok = false;
+				return read_one_by_one(s, fn, ctx);
+			}
+			bm_err("cannot read the accounting map: %s", strerror(-err));
+			return err;
+		}
+		for (__u32 i = 0; i < count; i++)
+			fn(s->keys[i], (char *)s->vals + (size_t)i * s->topo->nr_cpus * s->stride,
+			   ctx);
+		if (err == -ENOENT)
+			return 0;
+		in_batch = out_batch;
+		first = false;
+	}
+}
+
+int sensor_delete(struct sensor *s, uint64_t key)
+{
+	return bpf_map_delete_elem(s->acct_fd, &key) ? -errno : 0;
+}
+
+uint64_t sensor_overflows(struct sensor *s)
+{
+	struct bm_stats *st = bm_calloc((size_t)s->topo->nr_cpus, sizeof(*st));
+	uint64_t sum = 0;
+	__u32 zero = 0;
+
+	if (!bpf_map_lookup_elem(s->stats_fd, &zero, st))
+		for (int cpu = 0; cpu < s->topo->nr_cpus; cpu++)
+			sum += st[cpu].overflow;
+	free(st);
+	return sum;
+}

@@ -1,0 +1,95 @@
+// SPDX-License-Identifier: BSD-2-Clause
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "topology.h"
+#include "util.h"
+
+void topology_free(struct bm_topology *t)
+{
+	free(t->online);
+	free(t->socket);
+	free(t->package_id);
+	memset(t, 0, sizeof(*t));
+}
+
+static int socket_index(struct bm_topology *t, int pkg)
+{
+	for (int i = 0; i < t->nr_sockets; i++)
+		if (t->package_id[i] == pkg)
+			return i;
+	t->package_id[t->nr_sockets] = pkg;
+	return t->nr_sockets++;
+}
+
+static int cmp_int(const void *a, const void *b)
+{
+	return *(const int *)a - *(const int *)b;
+}
+
+int topology_load(struct bm_topology *t, const char *root, int nr_cpu_slots)
+{
+	char path[PATH_MAX], buf[4096];
+	uint64_t pkg;
+	int err;
+
+	memset(t, 0, sizeof(*t));
+	t->nr_cpus = nr_cpu_slots;
+	t->online = bm_calloc((size_t)nr_cpu_slots, sizeof(*t->online));
+	t->socket = bm_calloc((size_t)nr_cpu_slots, sizeof(*t->socket));
+	t->package_id = bm_calloc((size_t)nr_cpu_slots, sizeof(*t->package_id));
+
+	snprintf(path, sizeof(path), "%s/online", root);
+	err = bm_read_file(path, buf, sizeof(buf));
+	if (err) {
+		bm_err("cannot read %s: %s (is sysfs mounted?)", path, strerror(-err));
+		goto fail;
+	}
+	if (bm_parse_cpulist(buf, t->online, nr_cpu_slots)) {
+		bm_err("cannot parse the CPU list '%s' in %s", buf, path);
+		err = -EINVAL;
+		goto fail;
+	}
+
+	/* Sockets are numbered in the order of their package ids, so output is stable. */
+	int *pkgs = bm_calloc((size_t)nr_cpu_slots, sizeof(int));
+	for (int cpu = 0; cpu < nr_cpu_slots; cpu++) {
+		t->socket[cpu] = -1;
+		if (!t->online[cpu])
+			continue;
+		t->nr_online++;
+		snprintf(path, sizeof(path), "%s/cpu%d/topology/physical_package_id", root, cpu);
+		if (bm_read_file(path, buf, sizeof(buf)) ||
+		    bm_parse_u64(buf, 0, INT_MAX, &pkg)) {
+			/* Some VMs and old kernels lack it (or say -1): one socket. */
+			bm_debug("no package id for cpu%d in %s: taking socket 0", cpu, path);
+			pkg = 0;
+		}
+		pkgs[cpu] = (int)pkg;
+	}
+	int *sorted = bm_calloc((size_t)nr_cpu_slots, sizeof(int));
+	int n = 0;
+	for (int cpu = 0; cpu < nr_cpu_slots; cpu++)
+		if (t->online[cpu])
+			sorted[n++] = pkgs[cpu];
+	qsort(sorted, (size_t)n, sizeof(int), cmp_int);
+	for (int i = 0; i < n; i++)
+		socket_index(t, sorted[i]);
+	for (int cpu = 0; cpu < nr_cpu_slots; cpu++)
+		if (t->online[cpu])
+			t->socket[cpu] = socket_index(t, pkgs[cpu]);
+	free(sorted);
+	free(pkgs);
+	if (!t->nr_online) {
+		bm_err("no online CPU listed in %s/online", root);
+		err = -ENODEV;
+		goto fail;
+	}
+	return 0;
+fail:
+	topology_free(t);
+	return err;
+}

@@ -1,0 +1,209 @@
+// SPDX-License-Identifier: BSD-2-Clause
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "util.h"
+
+bool bm_verbose;
+
+static void vmsg(const char *prefix, const char *fmt, va_list ap)
+{
+	fprintf(stderr, "bpfmeter: %s", prefix);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
+void bm_err(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vmsg("", fmt, ap);
+	va_end(ap);
+}
+
+void bm_warn(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vmsg("warning: ", fmt, ap);
+	va_end(ap);
+}
+
+void bm_debug(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!bm_verbose)
+		return;
+	va_start(ap, fmt);
+	vmsg("debug: ", fmt, ap);
+	va_end(ap);
+}
+
+int bm_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
+{
+	unsigned long long v;
+	char *end;
+
+	if (!s || !*s || isspace((unsigned char)*s) || *s == '-' || *s == '+')
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 0);
+	if (*end)
+		return -EINVAL;
+	if (errno == ERANGE || v < min || v > max)
+		return -ERANGE;
+	*out = v;
+	return 0;
+}
+
+int bm_parse_double(const char *s, double min, double max, double *out)
+{
+	char *end;
+	double v;
+
+	if (!s || !*s || isspace((unsigned char)*s))
+		return -EINVAL;
+	errno = 0;
+	v = strtod(s, &end);
+	if (*end || isnan(v))
+		return -EINVAL;
+	if (errno == ERANGE || v < min || v > max)
+		return -ERANGE;
+	*out = v;
+	return 0;
+}
+
+int bm_parse_seconds(const char *s, double min, double max, double *out)
+{
+	static const struct {
+		const char *unit;
+		double mult;
+	} units[] = { { "ms", 1e-3 }, { "s", 1 }, { "m", 60 }, { "h", 3600 } };
+	char num[64];
+	size_t len, i, n;
+	double v;
+	int err;
+
+	if (!s)
+		return -EINVAL;
+	len = strlen(s);
+	for (i = 0; i < ARRAY_SIZE(units); i++) {
+		n = strlen(units[i].unit);
+		if (len > n && !strcmp(s + len - n, units[i].unit) &&
+		    !isalpha((unsigned char)s[len - n - 1])) {
+			if (len - n >= sizeof(num))
+				return -EINVAL;
+			memcpy(num, s, len - n);
+			num[len - n] = '\0';
+			err = bm_parse_double(num, 0, INFINITY, &v);
+			if (err)
+				return err;
+			v *= units[i].mult;
+			goto check;
+		}
+	}
+	err = bm_parse_double(s, 0, INFINITY, &v);
+	if (err)
+		return err;
+check:
+	if (v < min || v > max)
+		return -ERANGE;
+	*out = v;
+	return 0;
+}
+
+int bm_read_file(const char *path, char *buf, size_t size)
+{
+	ssize_t n;
+	int fd;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, size - 1);
+	if (n < 0) {
+		n = -errno;
+		close(fd);
+		return (int)n;
+	}
+	close(fd);
+	buf[n] = '\0';
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
+		buf[--n] = '\0';
+	return 0;
+}
+
+int bm_parse_cpulist(const char *s, bool *set, int nbits)
+{
+	const char *p = s;
+	long a, b;
+	char *end;
+
+	memset(set, 0, (size_t)nbits * sizeof(*set));
+	if (!*p)
+		return 0;
+	for (;;) {
+		if (!isdigit((unsigned char)*p))
+			return -EINVAL;
+		a = strtol(p, &end, 10);
+		b = a;
+		p = end;
+		if (*p == '-') {
+			p++;
+			if (!isdigit((unsigned char)*p))
+				return -EINVAL;
+			b = strtol(p, &end, 10);
+			p = end;
+		}
+		if (a > b || b >= nbits)
+			return -EINVAL;
+		for (long i = a; i <= b; i++)
+			set[i] = true;
+		if (*p == '\0' || *p == '\n')
+			return 0;
+		if (*p != ',')
+			return -EINVAL;
+		p++;
+	}
+}
+
+static double now(clockid_t clk)
+{
+	struct timespec ts;
+
+	clock_gettime(clk, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+double bm_now_mono(void)
+{
+	return now(CLOCK_MONOTONIC);
+}
+
+double bm_now_real(void)
+{
+	return now(CLOCK_REALTIME);
+}
+
+void *bm_calloc(size_t n, size_t size)
+{
+	void *p = calloc(n ? n : 1, size ? size : 1);
+
+	if (!p) {
+		bm_err("out of memory");
+		exit(1);
+	}
+	return p;
+}

@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+#ifndef BM_UTIL_H
+#define BM_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+extern bool bm_verbose;
+
+/* "bpfmeter: " + message + newline on stderr. */
+void bm_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void bm_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void bm_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Strict number parsing: the whole string, no junk, in range. Return 0 or -EINVAL/-ERANGE. */
+int bm_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
+int bm_parse_double(const char *s, double min, double max, double *out);
+/* A duration: a number with an optional unit ms, s (default), m, h. */
+int bm_parse_seconds(const char *s, double min, double max, double *out);
+
+/* Read a small text file into buf (NUL-terminated, trailing newline stripped). */
+int bm_read_file(const char *path, char *buf, size_t size);
+/* Parse a CPU list such as "0-3,8,10-11" into a bitmap of nbits. Returns 0 or -EINVAL. */
+int bm_parse_cpulist(const char *s, bool *set, int nbits);
+
+double bm_now_mono(void);
+double bm_now_real(void);
+
+void *bm_calloc(size_t n, size_t size);
+
+#endif
