@@ -42,7 +42,5 @@ struct unit_test {
 	void (*fn)(void);
 };
 
-/* Each test file defines a table and registers it in tests/unit/main.c. */
-#define UNIT_TESTS(group) const struct unit_test group##_tests[]
 
 #endif

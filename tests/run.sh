@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Run the whole test suite: unit tests (plain and ASan+UBSan builds), then the integration
+# tests as root. Every test prints "PASS: name", "FAIL: name: why" or "SKIP: name: why";
+# the last line counts them: "N passed, N failed, N skipped".
+set -u
+cd "$(dirname "$0")/.."
+
+passed=0 failed=0 skipped=0
+
+run_suite() {
+	local name=$1 out rc
+	shift
+	echo "== $name"
+	out=$("$@" 2>&1)
+	rc=$?
+	printf '%s\n' "$out"
+	local p f s
+	p=$(grep -c '^PASS: ' <<<"$out")
+	f=$(grep -c '^FAIL: ' <<<"$out")
+	s=$(grep -c '^SKIP: ' <<<"$out")
+	# A suite that died without saying which test failed still fails once.
+	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+		echo "FAIL: $name: exited with status $rc"
+		f=1
+	fi
+	passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + s))
+}
+
+export BPFMETER=${BPFMETER:-$PWD/bpfmeter}
+run_suite unit .output/unit-tests
+run_suite unit-asan env ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	.output/unit-tests-asan
+for t in tests/integration/*.sh; do
+	[ -e "$t" ] || continue
+	run_suite "$(basename "$t" .sh)" bash "$t"
+done
+
+echo "$passed passed, $failed failed, $skipped skipped"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,43 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/*
+ * Unit tests of bpfmeter's pure logic. Prints one PASS/FAIL line per test, which
+ * tests/run.sh counts; exits non-zero when any test failed.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "unit.h"
+
+int unit_failed_checks;
+
+/* Each tests/unit/test_*.c file defines one NULL-terminated table. */
+extern const struct unit_test scale_tests[];
+
+static const struct unit_test *const groups[] = {
+	scale_tests,
+};
+
+int main(int argc, char **argv)
+{
+	const char *only = argc > 1 ? argv[1] : NULL;
+	int failed = 0;
+
+	for (size_t g = 0; g < sizeof(groups) / sizeof(groups[0]); g++) {
+		for (const struct unit_test *t = groups[g]; t->name; t++) {
+			int before = unit_failed_checks;
+
+			if (only && !strstr(t->name, only))
+				continue;
+			t->fn();
+			if (unit_failed_checks > before) {
+				printf("FAIL: unit/%s\n", t->name);
+				failed++;
+			} else {
+				printf("PASS: unit/%s\n", t->name);
+			}
+			fflush(stdout);
+		}
+	}
+	return failed ? 1 : 0;
+}
