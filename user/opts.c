@@ -109,8 +109,15 @@ int opts_parse(struct bm_opts *o, int argc, char **argv)
 			printf("bpfmeter %s\n", BPFMETER_VERSION);
 			return OPTS_EXIT_OK;
 		case ':':
-			fprintf(stderr, "bpfmeter: option %s needs a value (see bpfmeter --help)\n",
-				argv[optind - 1]);
+			for (c = 0; longopts[c].name; c++)
+				if (longopts[c].val == optopt)
+					break;
+			if (longopts[c].name && optopt < 256)
+				fprintf(stderr, "bpfmeter: option --%s (-%c) needs a value (see "
+					"bpfmeter --help)\n", longopts[c].name, optopt);
+			else
+				fprintf(stderr, "bpfmeter: option %s needs a value (see bpfmeter "
+					"--help)\n", argv[optind - 1]);
 			return OPTS_EXIT_USAGE;
 		default:
 			fprintf(stderr, "bpfmeter: unknown option '%s' (see bpfmeter --help)\n",

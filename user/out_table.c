@@ -31,6 +31,14 @@ static void fit(char *buf, size_t len, const char *name)
 	snprintf(buf, len, "...%s", name + n - (len - 4));
 }
 
+/* A rate column is as wide as its heading ("name/s"), at least 10. */
+static int col_width(const struct bm_meta *m, int e)
+{
+	int w = (int)strlen(m->events[e].name) + 2;
+
+	return w < 10 ? 10 : w;
+}
+
 static int index_of(const struct bm_meta *m, const char *name)
 {
 	for (int e = 0; e < m->nr_events; e++)
@@ -49,7 +57,7 @@ static void header_row(FILE *f, const struct bm_meta *m, const char *cpu_col, co
 		if (m->sample_index[e] < 0)
 			continue;
 		snprintf(col, sizeof(col), "%s%s", m->events[e].name, suffix);
-		fprintf(f, " %14s", col);
+		fprintf(f, " %*s", col_width(m, e), col);
 	}
 	if (ipc)
 		fprintf(f, " %6s", "IPC");
@@ -69,7 +77,7 @@ static void data_row(FILE *f, const struct bm_meta *m, const struct bm_row *r, d
 		if (k < 0)
 			continue;
 		si(num, sizeof(num), seconds > 0 ? (double)r->s.ev[k] / seconds : 0);
-		fprintf(f, " %14s", num);
+		fprintf(f, " %*s", col_width(m, e), num);
 	}
 	if (cyc >= 0 && ins >= 0) {
 		if (r->s.ev[cyc])

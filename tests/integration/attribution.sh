@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# CPU-time attribution against the kernel's own cpu.stat, with real load in real cgroups.
+set -u
+. "$(dirname "$0")/../lib.sh"
+
+T_MATCH=attribution/cgroups_match_cpu_stat
+T_PINNED=attribution/pinned_never_switching_charged_every_interval
+T_TOTAL=attribution/all_targets_sum_to_cpus_times_elapsed
+need_root_and_cgroup2 $T_MATCH $T_PINNED $T_TOTAL
+
+ncpu=$(nproc)
+last=$((ncpu - 1))
+a=$(make_cgroup a)
+b=$(make_cgroup b)
+p=$(make_cgroup pinned)
+out=$TMP/out.csv
+
+# bpfmeter and the switching loads share CPU 0..n-2; the pinned process has CPU n-1 alone.
+others=0
+[ "$last" -gt 0 ] && others=0-$((last - 1))
+if ! start_bpfmeter "$out" "$TMP/err" -i 1 --csv; then
+	for t in $T_MATCH $T_PINNED $T_TOTAL; do fail $t "bpfmeter did not start: $(head -c 300 "$TMP/err")"; done
+	exit 1
+fi
+taskset -pc "$others" "$BPFMETER_PID" >/dev/null
+sleep 0.5
+run_in_cgroup "$a" taskset -c "$others" stress-ng --cpu 1 --cpu-load 60 --timeout 6s --quiet
+run_in_cgroup "$b" taskset -c "$others" stress-ng --cpu 2 --cpu-load 20 --timeout 6s --quiet
+run_in_cgroup "$p" taskset -c "$last" stress-ng --cpu 1 --timeout 6s --quiet
+
+wait "${BG_PIDS[@]:1}"
+sleep 1.5
+stop_bpfmeter
+
+c_target=$(csv_col "$out" target)
+c_cpu=$(csv_col "$out" cpu_ns)
+c_int=$(csv_col "$out" interval_s)
+c_ts=$(csv_col "$out" timestamp)
+
+# 1. Each cgroup's CPU time over the run equals cpu.stat's usage_usec within 2%.
+ok=1 detail=
+for cg in "$a" "$b" "$p"; do
+	want=$(usage_usec "$cg")
+	got=$(awk -F, -v t="$(target_of "$cg")" -v ct="$c_target" -v cc="$c_cpu" \
+		'NR > 1 && $ct == t { s += $cc } END { printf "%.0f", s / 1000 }' "$out")
+	detail+="$(basename "$cg"): bpfmeter ${got}us cpu.stat ${want}us; "
+	within "$got" "$want" 2 || ok=0
+done
+echo "    $detail"
+[ $ok = 1 ] && pass $T_MATCH || fail $T_MATCH "$detail"
+
+# 2. Every full interval of the pinned, never-switching process is charged at least 0.9 s
+#    (the first and last intervals of its run are partial).
+res=$(awk -F, -v t="$(target_of "$p")" -v ct="$c_target" -v cc="$c_cpu" -v ci="$c_int" \
+	'NR > 1 && $ct == t { n++; cpu[n] = $cc; len[n] = $ci }
+	 END { bad = 0; full = 0
+	       for (i = 2; i < n; i++) { full++; if (cpu[i] < 0.9 * len[i] * 1e9) { bad++; printf "interval %d: %.3f s of %.3f s; ", i, cpu[i] / 1e9, len[i] } }
+	       printf "%d %d %s", full, bad, "" }' "$out")
+full=${res%% *}
+rest=${res#* }
+bad=${rest%% *}
+if [ "${full:-0}" -ge 3 ] && [ "$bad" = 0 ]; then
+	pass $T_PINNED
+else
+	fail $T_PINNED "full intervals $full, under 0.9 s: $bad (${rest#* })"
+fi
+
+
+# 3. All targets, idle included, add up to online CPUs x elapsed time within 1%.
+read -r sum_cpu elapsed < <(awk -F, -v cc="$c_cpu" -v ci="$c_int" -v cts="$c_ts" \
+	'NR > 1 { s += $cc; if (!($cts in seen)) { seen[$cts] = 1; e += $ci } } END { printf "%.0f %.6f\n", s, e }' "$out")
+want=$(awk -v n="$ncpu" -v e="$elapsed" 'BEGIN { printf "%.0f", n * e * 1e9 }')
+if within "$sum_cpu" "$want" 1; then
+	pass $T_TOTAL
+else
+	fail $T_TOTAL "sum of cpu_ns $sum_cpu, $ncpu CPUs x ${elapsed}s = $want"
+fi

@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# The counter path, driven by software perf events (the same code path as hardware ones).
+set -u
+. "$(dirname "$0")/../lib.sh"
+
+T_CLOCK=counters/cpu_clock_per_cgroup_matches_on_cpu_time
+T_CS=counters/context_switches_charged_to_switching_cgroup
+T_COLS=counters/one_column_per_event_named_as_given
+need_root_and_cgroup2 $T_CLOCK $T_CS $T_COLS
+
+spin=$(make_cgroup spin)
+pingpong=$(make_cgroup pingpong)
+out=$TMP/out.csv
+if ! start_bpfmeter "$out" "$TMP/err" -i 1 --csv -e cpu-clock,context-switches; then
+	for t in $T_CLOCK $T_CS $T_COLS; do fail $t "bpfmeter did not start: $(head -c 300 "$TMP/err")"; done
+	exit 1
+fi
+run_in_cgroup "$spin" stress-ng --cpu 1 --cpu-load 70 --timeout 4s --quiet
+run_in_cgroup "$pingpong" stress-ng --switch 1 --switch-ops 200000 --timeout 4s --quiet
+wait "${BG_PIDS[@]:1}"
+sleep 1
+stop_bpfmeter
+
+header=$(head -n 1 "$out")
+if [ "$header" = "timestamp,interval_s,target,cgroup_id,socket,cpu_ns,cpu-clock,context-switches" ]; then
+	pass $T_COLS
+else
+	fail $T_COLS "header is '$header'"
+fi
+
+c_target=$(csv_col "$out" target)
+c_cpu=$(csv_col "$out" cpu_ns)
+c_clk=$(csv_col "$out" cpu-clock)
+c_cs=$(csv_col "$out" context-switches)
+sums() { # target -> "cpu_ns cpu_clock context_switches"
+	awk -F, -v t="$1" -v ct="$c_target" -v a="$c_cpu" -v b="$c_clk" -v c="$c_cs" \
+		'NR > 1 && $ct == t { x += $a; y += $b; z += $c } END { printf "%.0f %.0f %.0f\n", x, y, z }' "$out"
+}
+
+ok=1 detail=
+for cg in "$spin" "$pingpong"; do
+	read -r cpu clk cs < <(sums "$(target_of "$cg")")
+	detail+="$(basename "$cg"): cpu_ns $cpu cpu-clock $clk context-switches $cs; "
+	# cpu-clock counts the nanoseconds its CPU ran, so per cgroup it is the on-CPU time.
+	[ "${cpu:-0}" -gt 100000000 ] && within "$clk" "$cpu" 2 || ok=0
+done
+echo "    $detail"
+[ $ok = 1 ] && pass $T_CLOCK || fail $T_CLOCK "$detail"
+
+read -r cpu clk cs < <(sums "$(target_of "$pingpong")")
+read -r cpu2 clk2 cs2 < <(sums "$(target_of "$spin")")
+# The ping-pong switches on every message; the spinner only at its load duty cycle.
+if [ "${cs:-0}" -gt 10000 ] && [ "${cs:-0}" -gt $((cs2 * 5)) ]; then
+	pass $T_CS
+else
+	fail $T_CS "context-switches: pingpong $cs, spinner $cs2"
+fi
