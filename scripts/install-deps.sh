@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Install what bpfmeter needs to build, run and test, from Debian's packages. Idempotent:
+# it installs only what is missing and runs apt-get update only when something is.
+set -euo pipefail
+
+packages=(
+	make gcc clang llvm pkg-config libbpf-dev bpftool libelf-dev zlib1g-dev libcsv-dev libgsl-dev
+	# tests and benchmarks
+	stress-ng util-linux bsdutils linux-perf procps
+)
+
+missing=()
+for p in "${packages[@]}"; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+		missing+=("$p")
+	fi
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "install-deps: missing packages: ${missing[*]}: run this script as root (sudo $0)" >&2
+	exit 1
+fi
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
