@@ -7,9 +7,10 @@ CG_MOUNT=$(awk '{ for (i = 1; i <= NF; i++) if ($i == "-") { if ($(i + 1) == "cg
 CG_BASE=
 BG_PIDS=()
 
-pass() { echo "PASS: $1"; }
-fail() { echo "FAIL: $1: $2"; }
-skip() { echo "SKIP: $1: $2"; }
+# TEST_PREFIX names a second run of the same tests, e.g. on the sanitizer build.
+pass() { echo "PASS: ${TEST_PREFIX:-}$1"; }
+fail() { echo "FAIL: ${TEST_PREFIX:-}$1: $2"; }
+skip() { echo "SKIP: ${TEST_PREFIX:-}$1: $2"; }
 
 # Skip every test of the file (named in $@) unless we can load BPF and make cgroups.
 need_root_and_cgroup2() {

@@ -6,7 +6,8 @@ set -u
 T_MATCH=attribution/cgroups_match_cpu_stat
 T_PINNED=attribution/pinned_never_switching_charged_every_interval
 T_TOTAL=attribution/all_targets_sum_to_cpus_times_elapsed
-need_root_and_cgroup2 $T_MATCH $T_PINNED $T_TOTAL
+T_EXIT=attribution/bpfmeter_exits_cleanly_on_sigint
+need_root_and_cgroup2 $T_MATCH $T_PINNED $T_TOTAL $T_EXIT
 
 ncpu=$(nproc)
 last=$((ncpu - 1))
@@ -31,6 +32,12 @@ run_in_cgroup "$p" taskset -c "$last" stress-ng --cpu 1 --timeout 6s --quiet
 wait "${BG_PIDS[@]:1}"
 sleep 1.5
 stop_bpfmeter
+rc=$?
+if [ $rc -eq 0 ] && ! grep -q 'ERROR: \(Address\|Leak\)Sanitizer\|runtime error' "$TMP/err"; then
+	pass $T_EXIT
+else
+	fail $T_EXIT "exit status $rc: $(grep -v '^libbpf' "$TMP/err" | head -5)"
+fi
 
 c_target=$(csv_col "$out" target)
 c_cpu=$(csv_col "$out" cpu_ns)

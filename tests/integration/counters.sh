@@ -6,7 +6,8 @@ set -u
 T_CLOCK=counters/cpu_clock_per_cgroup_matches_on_cpu_time
 T_CS=counters/context_switches_charged_to_switching_cgroup
 T_COLS=counters/one_column_per_event_named_as_given
-need_root_and_cgroup2 $T_CLOCK $T_CS $T_COLS
+T_EXIT=counters/bpfmeter_exits_cleanly_on_sigint
+need_root_and_cgroup2 $T_CLOCK $T_CS $T_COLS $T_EXIT
 
 spin=$(make_cgroup spin)
 pingpong=$(make_cgroup pingpong)
@@ -20,6 +21,12 @@ run_in_cgroup "$pingpong" stress-ng --switch 1 --switch-ops 200000 --timeout 4s 
 wait "${BG_PIDS[@]:1}"
 sleep 1
 stop_bpfmeter
+rc=$?
+if [ $rc -eq 0 ] && ! grep -q 'ERROR: \(Address\|Leak\)Sanitizer\|runtime error' "$TMP/err"; then
+	pass $T_EXIT
+else
+	fail $T_EXIT "exit status $rc: $(grep -v '^libbpf' "$TMP/err" | head -5)"
+fi
 
 header=$(head -n 1 "$out")
 if [ "$header" = "timestamp,interval_s,target,cgroup_id,socket,cpu_ns,cpu-clock,context-switches" ]; then
