@@ -131,6 +131,7 @@ struct session {
 	char host[256];
 	char missing_note[512];
 	bool table;
+	bool overflow_warned;
 	struct bm_row *rows;
 	size_t nrows, rows_cap;
 	struct idvec departed; /* of struct departed */
@@ -255,6 +256,12 @@ static int emit(struct session *s, double ts, double dt)
 		.overflow = sensor_overflows(&s->sensor),
 	};
 
+	if (iv.overflow && !s->overflow_warned) {
+		bm_warn("more than %llu cgroups ran: the rest are charged to the target \"overflow\"; "
+			"raise --max-cgroups",
+			(unsigned long long)s->opts->max_cgroups);
+		s->overflow_warned = true;
+	}
 	if (s->table) {
 		iv.n = merge_sockets(s->rows, s->nrows);
 		table_interval(stdout, &s->meta, &iv);
@@ -364,8 +371,11 @@ static int run(struct session *s)
 	if (err)
 		return 1;
 	describe_missing(s);
-	bm_debug("attached %s/sched_switch; %d of %d events counting", s->sensor.attach_kind,
-		 s->sensor.nr_events, o->nr_events);
+	bm_debug("attached %s/sched_switch; %d of %d events counting; accounting map: %llu entries "
+		 "x %d CPUs x %u bytes",
+		 s->sensor.attach_kind, s->sensor.nr_events, o->nr_events,
+		 (unsigned long long)o->max_cgroups + 2, s->topo.nr_cpus,
+		 bm_acct_size((__u32)s->sensor.nr_events));
 
 	for (int e = 0; e < o->nr_events; e++)
 		s->sample_index[e] = s->sensor.bpf_index[e];
