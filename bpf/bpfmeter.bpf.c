@@ -100,7 +100,8 @@ static __always_inline void charge_running_slice(void)
 		if (i >= nr_events)
 			break;
 		if (bpf_perf_event_read_value(&events, (__u64)(i * nr_cpu_slots + cpu),
-					      (struct bpf_perf_event_value *)&cur[i], sizeof(cur[i]))) {
+					      (struct bpf_perf_event_value *)&cur[i],
+					      sizeof(cur[i]))) {
 			struct bm_stats *s = bpf_map_lookup_elem(&stats, &zero);
 
 			if (s)

@@ -35,8 +35,8 @@ struct bm_acct {
 
 /* Per-CPU statistics of the BPF side itself. */
 struct bm_stats {
-	__u64 overflow;   /* slices charged to the overflow key because the map was full */
-	__u64 read_fail;  /* counter reads that failed (the slice kept its time, lost that delta) */
+	__u64 overflow; /* slices charged to the overflow key because the map was full */
+	__u64 read_fail; /* counter reads that failed (the slice kept its time, lost that delta) */
 };
 
 static inline __u32 bm_acct_size(__u32 nr_events)

@@ -17,11 +17,11 @@ struct bm_sample {
 };
 
 struct account_target {
-	uint64_t id;            /* accounting key: cgroup id, BM_KEY_IDLE or BM_KEY_OVERFLOW */
-	struct bm_acct *prev;   /* [nr_cpus] last cumulative readings, stride acct_stride */
-	struct bm_sample *cur;  /* [nr_sockets] this interval */
+	uint64_t id; /* accounting key: cgroup id, BM_KEY_IDLE or BM_KEY_OVERFLOW */
+	struct bm_acct *prev; /* [nr_cpus] last cumulative readings, stride acct_stride */
+	struct bm_sample *cur; /* [nr_sockets] this interval */
 	struct bm_sample total; /* the whole session, all sockets */
-	bool active;            /* charged anything this interval */
+	bool active; /* charged anything this interval */
 };
 
 /*

@@ -36,7 +36,8 @@ int cgroup_find_mount(FILE *mountinfo, char *out, size_t size)
 	int ret = -ENOENT;
 
 	while (getline(&line, &cap, mountinfo) > 0) {
-		/* id parent major:minor root mountpoint options [optional...] - fstype source ... */
+		/* id parent major:minor root mountpoint options [optional...] - fstype source ...
+		 */
 		char *fields[5], *sep, *save = NULL, *tok, *fstype;
 		int i = 0;
 
@@ -48,7 +49,8 @@ int cgroup_find_mount(FILE *mountinfo, char *out, size_t size)
 		if (!fstype || strcmp(fstype, "cgroup2"))
 			continue;
 		save = NULL;
-		for (tok = strtok_r(line, " ", &save); tok && i < 5; tok = strtok_r(NULL, " ", &save))
+		for (tok = strtok_r(line, " ", &save); tok && i < 5;
+		     tok = strtok_r(NULL, " ", &save))
 			fields[i++] = tok;
 		if (i < 5)
 			continue;
@@ -74,7 +76,8 @@ int cgroup_id_of(const char *path, uint64_t *id)
 	struct stat st;
 	int mount_id;
 
-	/* The file handle of a kernfs directory is its 64-bit node id, as the kernel's BPF selftests read it. */
+	/* The file handle of a kernfs directory is its 64-bit node id, as the kernel's BPF
+	 * selftests read it. */
 	h.fh.handle_bytes = sizeof(h.id);
 	if (name_to_handle_at(AT_FDCWD, path, &h.fh, &mount_id, 0) == 0 &&
 	    h.fh.handle_bytes == sizeof(h.id)) {

@@ -20,8 +20,8 @@ int cgroup_id_of(const char *path, uint64_t *id);
 
 struct cgroup_entry {
 	uint64_t id;
-	char *path;   /* relative to the mount, "/" for the root */
-	bool gone;    /* the directory no longer exists: keep the name for its last report */
+	char *path; /* relative to the mount, "/" for the root */
+	bool gone; /* the directory no longer exists: keep the name for its last report */
 	bool unresolved; /* not found in the tree: path is "cgroup-<id>" */
 };
 

@@ -10,8 +10,8 @@
 
 struct bm_event {
 	char name[BM_EVENT_NAME_MAX]; /* as the user gave it; the CSV column name */
-	uint32_t type;                /* perf_event_attr.type */
-	uint64_t config;              /* perf_event_attr.config */
+	uint32_t type; /* perf_event_attr.type */
+	uint64_t config; /* perf_event_attr.config */
 };
 
 #define BM_DEFAULT_EVENTS "cycles,instructions,ref-cycles,cache-misses"

@@ -97,7 +97,8 @@ static int check_btf(const char *btf_path)
 
 	if (!btf_path) {
 		if (access(KERNEL_BTF, R_OK))
-			bm_warn("kernel BTF not found at %s: using the raw_tp hook; pass --btf FILE "
+			bm_warn("kernel BTF not found at %s: using the raw_tp hook; pass --btf "
+				"FILE "
 				"if you have BTF for this kernel",
 				KERNEL_BTF);
 		return 0;
@@ -185,7 +186,9 @@ static void build_rows(struct session *s)
 			continue;
 		name = target_name(s, t->id);
 		for (int k = 0; k < s->topo.nr_sockets; k++) {
-			struct bm_row r = { .target = name, .key = t->id, .socket = k, .s = t->cur[k] };
+			struct bm_row r = {
+				.target = name, .key = t->id, .socket = k, .s = t->cur[k]
+			};
 			bool any = r.s.cpu_ns;
 
 			for (int e = 0; e < s->acct.nr_events; e++)
@@ -257,7 +260,8 @@ static int emit(struct session *s, double ts, double dt)
 	};
 
 	if (iv.overflow && !s->overflow_warned) {
-		bm_warn("more than %llu cgroups ran: the rest are charged to the target \"overflow\"; "
+		bm_warn("more than %llu cgroups ran: the rest are charged to the target "
+			"\"overflow\"; "
 			"raise --max-cgroups",
 			(unsigned long long)s->opts->max_cgroups);
 		s->overflow_warned = true;
@@ -420,9 +424,10 @@ static int run(struct session *s)
 		/* Interrupted or not, measure: the partial last interval is data too. */
 		err = measure_interval(s, &t_prev);
 		if (err == -EIO)
-			return errno == EPIPE ? 0 : (bm_err("cannot write the output: %s",
-							    strerror(errno)),
-						     1);
+			return errno == EPIPE
+				       ? 0
+				       : (bm_err("cannot write the output: %s", strerror(errno)),
+					  1);
 		if (err)
 			return 1;
 		if (next >= end)

@@ -37,7 +37,8 @@ static void usage(FILE *f)
 		"      --csv                write CSV to stdout even on a terminal\n"
 		"      --max-cgroups N      cgroups tracked at once (default %llu); more are\n"
 		"                           charged to the target \"overflow\" and counted\n"
-		"      --btf FILE           kernel BTF to use when /sys/kernel/btf/vmlinux is missing\n"
+		"      --btf FILE           kernel BTF to use when /sys/kernel/btf/vmlinux is "
+		"missing\n"
 		"  -v, --verbose            print libbpf's and bpfmeter's debug messages\n"
 		"  -h, --help               show this help\n"
 		"  -V, --version            show the version\n"
@@ -55,7 +56,11 @@ static int bad(const char *opt, const char *val, const char *form)
 
 int opts_parse(struct bm_opts *o, int argc, char **argv)
 {
-	enum { OPT_CSV = 256, OPT_MAX_CGROUPS, OPT_BTF };
+	enum {
+		OPT_CSV = 256,
+		OPT_MAX_CGROUPS,
+		OPT_BTF
+	};
 	static const struct option longopts[] = {
 		{ "interval", required_argument, NULL, 'i' },
 		{ "duration", required_argument, NULL, 'd' },
@@ -94,7 +99,8 @@ int opts_parse(struct bm_opts *o, int argc, char **argv)
 			break;
 		case OPT_MAX_CGROUPS:
 			if (bm_parse_u64(optarg, 1, 1u << 20, &o->max_cgroups))
-				return bad("--max-cgroups", optarg, "a whole number from 1 to 1048576");
+				return bad("--max-cgroups", optarg,
+					   "a whole number from 1 to 1048576");
 			break;
 		case OPT_BTF:
 			o->btf_path = optarg;
@@ -113,11 +119,15 @@ int opts_parse(struct bm_opts *o, int argc, char **argv)
 				if (longopts[c].val == optopt)
 					break;
 			if (longopts[c].name && optopt < 256)
-				fprintf(stderr, "bpfmeter: option --%s (-%c) needs a value (see "
-					"bpfmeter --help)\n", longopts[c].name, optopt);
+				fprintf(stderr,
+					"bpfmeter: option --%s (-%c) needs a value (see "
+					"bpfmeter --help)\n",
+					longopts[c].name, optopt);
 			else
-				fprintf(stderr, "bpfmeter: option %s needs a value (see bpfmeter "
-					"--help)\n", argv[optind - 1]);
+				fprintf(stderr,
+					"bpfmeter: option %s needs a value (see bpfmeter "
+					"--help)\n",
+					argv[optind - 1]);
 			return OPTS_EXIT_USAGE;
 		default:
 			fprintf(stderr, "bpfmeter: unknown option '%s' (see bpfmeter --help)\n",

@@ -19,7 +19,11 @@ struct bm_opts {
 	bool verbose;
 };
 
-enum { OPTS_OK = 0, OPTS_EXIT_OK = 1, OPTS_EXIT_USAGE = 2 };
+enum {
+	OPTS_OK = 0,
+	OPTS_EXIT_OK = 1,
+	OPTS_EXIT_USAGE = 2
+};
 
 /*
  * Parse argv into o (defaults first). Returns OPTS_OK to run, OPTS_EXIT_OK after --help or

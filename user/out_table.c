@@ -116,7 +116,8 @@ void table_interval(FILE *f, const struct bm_meta *m, const struct bm_interval *
 	header_row(f, m, "CPU%", "/s", cyc >= 0 && ins >= 0);
 	for (size_t i = 0; i < iv->n; i++)
 		data_row(f, m, &iv->rows[i], iv->interval_s,
-			 iv->interval_s > 0 ? (double)iv->rows[i].s.cpu_ns / (iv->interval_s * 1e7) : 0,
+			 iv->interval_s > 0 ? (double)iv->rows[i].s.cpu_ns / (iv->interval_s * 1e7)
+					    : 0,
 			 cyc, ins);
 	fflush(f);
 }
@@ -128,7 +129,9 @@ void table_summary(FILE *f, const struct bm_meta *m, const struct bm_row *totals
 
 	if (cyc < 0)
 		cyc = index_of(m, "cpu-cycles");
-	fprintf(f, "\nSession summary: %.2f s on %s, %d CPUs (CPU s = seconds on a CPU; rates per second)\n",
+	fprintf(f,
+		"\nSession summary: %.2f s on %s, %d CPUs (CPU s = seconds on a CPU; rates per "
+		"second)\n",
 		elapsed_s, m->host, m->nr_online);
 	header_row(f, m, "CPU s", "/s", cyc >= 0 && ins >= 0);
 	for (size_t i = 0; i < n; i++)

@@ -17,9 +17,9 @@ struct bm_meta {
 	const int *sample_index; /* requested event -> index in bm_sample.ev, or -1 (unavailable) */
 	int nr_online;
 	double interval_s; /* configured */
-	const char *hook;  /* "tp_btf" or "raw_tp" */
+	const char *hook; /* "tp_btf" or "raw_tp" */
 	const char *missing_note; /* events that could not be opened, or NULL */
-	const int *package_id;    /* socket index -> physical package id */
+	const int *package_id; /* socket index -> physical package id */
 };
 
 /* One target on one socket over one interval (socket -1: every socket). */
@@ -31,7 +31,7 @@ struct bm_row {
 };
 
 struct bm_interval {
-	double ts_real;    /* end of the interval, unix seconds */
+	double ts_real; /* end of the interval, unix seconds */
 	double interval_s; /* measured length */
 	struct bm_row *rows;
 	size_t n;

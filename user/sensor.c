@@ -62,7 +62,8 @@ static int open_events(struct sensor *s)
 	const struct bm_topology *topo = s->topo;
 	int n = 0;
 
-	s->fds = bm_calloc((size_t)(s->nr_req ? s->nr_req : 1) * (size_t)topo->nr_cpus, sizeof(int));
+	s->fds =
+		bm_calloc((size_t)(s->nr_req ? s->nr_req : 1) * (size_t)topo->nr_cpus, sizeof(int));
 	for (int i = 0; i < s->nr_req * topo->nr_cpus; i++)
 		s->fds[i] = -1;
 	for (int e = 0; e < s->nr_req; e++) {
@@ -85,8 +86,10 @@ static int open_events(struct sensor *s)
 				row[cpu] = -1;
 			}
 			s->bpf_index[e] = -1;
-			s->missing[s->nr_missing++] = (struct sensor_missing){ .event = e, .err = err };
-			bm_debug("event %s: perf_event_open failed: %s", s->req[e].name, strerror(err));
+			s->missing[s->nr_missing++] =
+				(struct sensor_missing){ .event = e, .err = err };
+			bm_debug("event %s: perf_event_open failed: %s", s->req[e].name,
+				 strerror(err));
 			continue;
 		}
 		s->bpf_index[e] = n++;
@@ -175,7 +178,8 @@ int sensor_open(struct sensor *s, const struct bm_topology *topo, const struct s
 		if (err == -EPERM || err == -EACCES)
 			goto refused;
 		if (err) {
-			bm_err("cannot load the BPF programs: %s (run with -v for the verifier's log)",
+			bm_err("cannot load the BPF programs: %s (run with -v for the verifier's "
+			       "log)",
 			       strerror(-err));
 			goto fail;
 		}
@@ -195,7 +199,8 @@ int sensor_open(struct sensor *s, const struct bm_topology *topo, const struct s
 		bm_err("cannot set up the BPF maps: %s", strerror(-err));
 		goto fail;
 	}
-	prog = !strcmp(s->attach_kind, "tp_btf") ? s->skel->progs.switch_btf : s->skel->progs.switch_raw;
+	prog = !strcmp(s->attach_kind, "tp_btf") ? s->skel->progs.switch_btf
+						 : s->skel->progs.switch_raw;
 	s->link = bpf_program__attach(prog);
 	if (!s->link) {
 		err = -errno;
@@ -234,7 +239,8 @@ void sensor_close(struct sensor *s)
 int sensor_flush(struct sensor *s)
 {
 	for (int cpu = 0; cpu < s->topo->nr_cpus; cpu++) {
-		LIBBPF_OPTS(bpf_test_run_opts, opts, .flags = BPF_F_TEST_RUN_ON_CPU, .cpu = (__u32)cpu);
+		LIBBPF_OPTS(bpf_test_run_opts, opts, .flags = BPF_F_TEST_RUN_ON_CPU,
+			    .cpu = (__u32)cpu);
 
 		if (!s->topo->online[cpu])
 			continue;
@@ -244,7 +250,8 @@ int sensor_flush(struct sensor *s)
 			/* A CPU that went offline since start: nothing runs there to charge. */
 			if (err == -ENXIO)
 				continue;
-			bm_err("cannot flush CPU %d (BPF_PROG_TEST_RUN on a CPU needs Linux 5.10): %s",
+			bm_err("cannot flush CPU %d (BPF_PROG_TEST_RUN on a CPU needs Linux 5.10): "
+			       "%s",
 			       cpu, strerror(-err));
 			return err;
 		}
@@ -303,7 +310,8 @@ int sensor_read(struct sensor *s, sensor_entry_fn fn, void *ctx)
 		}
 		if (err && err != -ENOENT) {
 			if (first && (err == -EINVAL || err == -ENOTSUP || err == -EOPNOTSUPP)) {
-				bm_debug("batch map lookups unavailable (%s): reading keys one by one",
+				bm_debug("batch map lookups unavailable (%s): reading keys one by "
+					 "one",
 					 strerror(-err));
 				s->batch_ok = false;
 				return read_one_by_one(s, fn, ctx);

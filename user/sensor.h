@@ -12,8 +12,8 @@ struct bpfmeter_bpf;
 
 /* Why an event could not be opened, for the one message that lists them. */
 struct sensor_missing {
-	int event;  /* index in the requested list */
-	int err;    /* positive errno of perf_event_open */
+	int event; /* index in the requested list */
+	int err; /* positive errno of perf_event_open */
 };
 
 struct sensor {
@@ -21,7 +21,7 @@ struct sensor {
 	const struct bm_topology *topo;
 	const struct bm_event *req; /* requested events */
 	int nr_req;
-	int nr_events;                /* opened, in BPF order */
+	int nr_events; /* opened, in BPF order */
 	int bpf_index[BM_MAX_EVENTS]; /* requested index -> BPF index, or -1 */
 	struct sensor_missing missing[BM_MAX_EVENTS];
 	int nr_missing;

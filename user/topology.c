@@ -62,8 +62,7 @@ int topology_load(struct bm_topology *t, const char *root, int nr_cpu_slots)
 			continue;
 		t->nr_online++;
 		snprintf(path, sizeof(path), "%s/cpu%d/topology/physical_package_id", root, cpu);
-		if (bm_read_file(path, buf, sizeof(buf)) ||
-		    bm_parse_u64(buf, 0, INT_MAX, &pkg)) {
+		if (bm_read_file(path, buf, sizeof(buf)) || bm_parse_u64(buf, 0, INT_MAX, &pkg)) {
 			/* Some VMs and old kernels lack it (or say -1): one socket. */
 			bm_debug("no package id for cpu%d in %s: taking socket 0", cpu, path);
 			pkg = 0;

@@ -6,9 +6,9 @@
 
 /* Which CPUs are online and which socket (package) each belongs to. */
 struct bm_topology {
-	int nr_cpus;     /* CPU number slots: highest possible CPU + 1 */
-	bool *online;    /* [nr_cpus] */
-	int *socket;     /* [nr_cpus]: dense socket index, -1 when offline */
+	int nr_cpus; /* CPU number slots: highest possible CPU + 1 */
+	bool *online; /* [nr_cpus] */
+	int *socket; /* [nr_cpus]: dense socket index, -1 when offline */
 	int *package_id; /* [nr_sockets]: physical_package_id of each socket index */
 	int nr_sockets;
 	int nr_online;
