@@ -2,6 +2,7 @@
 #ifndef BM_EVENTS_H
 #define BM_EVENTS_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "../bpf/bpfmeter.h"

@@ -77,7 +77,8 @@ int opts_parse(struct bm_opts *o, int argc, char **argv)
 	int c;
 
 	*o = defaults;
-	optind = 1;
+	/* 0, not 1: glibc then also forgets a half-read option cluster such as -xv. */
+	optind = 0;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":i:d:e:vhV", longopts, NULL)) != -1) {
 		switch (c) {
@@ -130,8 +131,15 @@ int opts_parse(struct bm_opts *o, int argc, char **argv)
 					argv[optind - 1]);
 			return OPTS_EXIT_USAGE;
 		default:
-			fprintf(stderr, "bpfmeter: unknown option '%s' (see bpfmeter --help)\n",
-				argv[optind - 1]);
+			/* In a cluster such as -xv, optind has not moved past the bad letter. */
+			if (optopt)
+				fprintf(stderr,
+					"bpfmeter: unknown option '-%c' (see bpfmeter --help)\n",
+					optopt);
+			else
+				fprintf(stderr,
+					"bpfmeter: unknown option '%s' (see bpfmeter --help)\n",
+					argv[optind - 1]);
 			return OPTS_EXIT_USAGE;
 		}
 	}

@@ -13,9 +13,16 @@ int unit_failed_checks;
 
 /* Each tests/unit/test_*.c file defines one NULL-terminated table. */
 extern const struct unit_test scale_tests[];
+extern const struct unit_test topology_tests[];
+extern const struct unit_test cgroup_tests[];
+extern const struct unit_test opts_tests[];
+extern const struct unit_test events_tests[];
+extern const struct unit_test account_tests[];
+extern const struct unit_test idvec_tests[];
 
 static const struct unit_test *const groups[] = {
-	scale_tests,
+	scale_tests,  topology_tests, cgroup_tests, opts_tests,
+	events_tests, account_tests,  idvec_tests,
 };
 
 int main(int argc, char **argv)
