@@ -91,16 +91,21 @@ static void raise_fd_limit(void)
 	}
 }
 
+/*
+ * The programs are CO-RE: libbpf relocates them against the kernel's BTF, or against --btf
+ * FILE where the kernel exposes none (then only the raw_tp hook can attach).
+ */
 static int check_btf(const char *btf_path)
 {
 	struct btf *btf;
 
 	if (!btf_path) {
-		if (access(KERNEL_BTF, R_OK))
-			bm_warn("kernel BTF not found at %s: using the raw_tp hook; pass --btf "
-				"FILE "
-				"if you have BTF for this kernel",
-				KERNEL_BTF);
+		if (access(KERNEL_BTF, R_OK)) {
+			bm_err("kernel BTF not found at %s (a kernel built without "
+			       "CONFIG_DEBUG_INFO_BTF): pass --btf FILE with this kernel's BTF",
+			       KERNEL_BTF);
+			return -ENOENT;
+		}
 		return 0;
 	}
 	btf = btf__parse(btf_path, NULL);
@@ -111,6 +116,9 @@ static int check_btf(const char *btf_path)
 		return -EINVAL;
 	}
 	btf__free(btf);
+	if (access(KERNEL_BTF, R_OK))
+		bm_warn("kernel BTF not found at %s: using --btf %s and the raw_tp hook", KERNEL_BTF,
+			btf_path);
 	return 0;
 }
 

@@ -5,7 +5,7 @@ set -u
 
 TESTS=(cli/help_and_version cli/bad_option_values_exit_2_naming_the_option
 	cli/not_root_names_missing_capabilities cli/no_cgroup2_mount_is_a_clear_error
-	cli/missing_pmu_events_reported_once_and_left_empty cli/no_kernel_btf_falls_back_to_raw_tp
+	cli/missing_pmu_events_reported_once_and_left_empty cli/no_kernel_btf_needs_btf_option_then_uses_raw_tp
 	cli/bad_btf_file_exit_2 cli/overflow_target_when_map_is_full cli/sigint_reports_last_interval
 	cli/terminal_live_view_and_summary cli/removed_cgroup_keeps_name_and_is_freed)
 need_root_and_cgroup2 "${TESTS[@]}"
@@ -83,15 +83,20 @@ else
 	fail cli/missing_pmu_events_reported_once_and_left_empty "rc $rc rows $rows filled $filled"
 fi
 
-# No kernel BTF: the raw_tp twin attaches and measures.
-unshare -m bash -c "mount -t tmpfs none /sys/kernel/btf && exec '$BPFMETER' -v -d 1 --csv -e cpu-clock" \
+# No kernel BTF: a clear error without --btf; with --btf FILE the raw_tp twin attaches.
+cp /sys/kernel/btf/vmlinux "$TMP/vmlinux.btf"
+unshare -m bash -c "mount -t tmpfs none /sys/kernel/btf && exec '$BPFMETER' -d 1 --csv -e cpu-clock" \
 	>"$TMP/o" 2>"$TMP/e"
 rc=$?
-if [ $rc -eq 0 ] && grep -q 'kernel BTF not found' "$TMP/e" && grep -q 'attached raw_tp' "$TMP/e" &&
-	[ "$(awk -F, 'NR > 1' "$TMP/o" | wc -l)" -gt 0 ]; then
-	pass cli/no_kernel_btf_falls_back_to_raw_tp
+unshare -m bash -c "mount -t tmpfs none /sys/kernel/btf && exec '$BPFMETER' -v -d 1 --csv -e cpu-clock --btf '$TMP/vmlinux.btf'" \
+	>"$TMP/o2" 2>"$TMP/e2"
+rc2=$?
+if [ $rc -eq 1 ] && grep -q 'kernel BTF not found.*--btf FILE' "$TMP/e" && [ ! -s "$TMP/o" ] &&
+	[ $rc2 -eq 0 ] && grep -q 'attached raw_tp' "$TMP/e2" &&
+	[ "$(awk -F, 'NR > 1' "$TMP/o2" | wc -l)" -gt 0 ]; then
+	pass cli/no_kernel_btf_needs_btf_option_then_uses_raw_tp
 else
-	fail cli/no_kernel_btf_falls_back_to_raw_tp "rc $rc: $(grep -v '^libbpf' "$TMP/e" | head -5)"
+	fail cli/no_kernel_btf_needs_btf_option_then_uses_raw_tp "rc $rc: $(cat "$TMP/e"); with --btf rc $rc2: $(grep -v '^libbpf' "$TMP/e2" | head -5)"
 fi
 
 "$BPFMETER" --btf "$TMP/nonexistent" -d 1 >"$TMP/o" 2>"$TMP/e"
