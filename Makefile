@@ -89,3 +89,32 @@ test: bpfmeter asan $(OUTPUT)/unit-tests
 clean:
 	$(call msg,CLEAN,)
 	$(Q)rm -rf $(OUTPUT) bpfmeter bpfmeter-asan
+
+# Benchmark aids for scripts/bench-overhead.sh: empty-hook attaches a sched_switch program
+# that does nothing, to show the fixed cost of any hook there.
+.PHONY: bench-tools
+bench-tools: $(OUTPUT)/empty-hook
+
+$(OUTPUT)/bench:
+	$(Q)mkdir -p $@
+
+$(OUTPUT)/bench/empty-hook.bpf.o: scripts/bench/empty-hook.bpf.c $(VMLINUX) | $(OUTPUT)/bench
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(OUTPUT)/bench/empty-hook.skel.h: $(OUTPUT)/bench/empty-hook.bpf.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name empty_hook_bpf > $@
+
+$(OUTPUT)/empty-hook: scripts/bench/empty-hook.c $(OUTPUT)/bench/empty-hook.skel.h
+	$(call msg,CCLD,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) -I$(OUTPUT)/bench $< $(LIBS) -o $@
+
+# The RAPL simulator for the energy tests: drives copies of tests/fixtures/powercap trees with
+# known power, since most test machines (VMs, CI) have no RAPL of their own.
+.PHONY: sim
+sim: $(OUTPUT)/rapl-sim
+
+$(OUTPUT)/rapl-sim: tests/sim/rapl-sim.c | $(OUTPUT)
+	$(call msg,CCLD,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) $< -lm -o $@

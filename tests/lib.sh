@@ -2,7 +2,8 @@
 # Helpers for the integration tests (sourced). Each test prints PASS:/FAIL:/SKIP: lines.
 
 BPFMETER=${BPFMETER:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/bpfmeter}
-TMP=$(mktemp -d /tmp/bpfmeter-test.XXXXXX)
+# On tmpfs where there is one: the RAPL simulator rewrites files every millisecond.
+TMP=$(mktemp -d /dev/shm/bpfmeter-test.XXXXXX 2>/dev/null || mktemp -d /tmp/bpfmeter-test.XXXXXX)
 CG_MOUNT=$(awk '{ for (i = 1; i <= NF; i++) if ($i == "-") { if ($(i + 1) == "cgroup2") print $5; break } }' /proc/self/mountinfo | head -n 1)
 CG_BASE=
 BG_PIDS=()

@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "../bpf/bpfmeter.h"
+#include "energy.h"
 #include "idvec.h"
 #include "topology.h"
 
@@ -14,6 +15,7 @@
 struct bm_sample {
 	uint64_t cpu_ns;
 	uint64_t ev[BM_MAX_EVENTS]; /* scaled for multiplexing, indexed like the sensor's events */
+	double energy_j[BM_NR_DOMAINS]; /* attributed energy (filled by the report, not here) */
 };
 
 struct account_target {

@@ -19,6 +19,7 @@
 
 #include "account.h"
 #include "cgroup.h"
+#include "energy.h"
 #include "opts.h"
 #include "report.h"
 #include "sensor.h"
@@ -117,8 +118,8 @@ static int check_btf(const char *btf_path)
 	}
 	btf__free(btf);
 	if (access(KERNEL_BTF, R_OK))
-		bm_warn("kernel BTF not found at %s: using --btf %s and the raw_tp hook", KERNEL_BTF,
-			btf_path);
+		bm_warn("kernel BTF not found at %s: using --btf %s and the raw_tp hook",
+			KERNEL_BTF, btf_path);
 	return 0;
 }
 
@@ -145,6 +146,12 @@ struct session {
 	size_t nrows, rows_cap;
 	struct idvec departed; /* of struct departed */
 	double t_start;
+	struct energy_source energy;
+	bool have_energy;
+	struct energy_reading *readings; /* nr_sockets x BM_NR_DOMAINS */
+	int nreadings;
+	unsigned int energy_domains; /* bit per domain the source measures */
+	char energy_note[1024];
 };
 
 static const char *target_name(struct session *s, uint64_t key)
@@ -205,6 +212,13 @@ static void build_rows(struct session *s)
 				push_row(s, &r);
 		}
 	}
+	report_split_by_cpu(s->rows, s->nrows, s->topo.nr_sockets, s->readings, s->nreadings);
+	for (size_t i = 0; i < s->nrows; i++) {
+		struct account_target *t = idvec_find(&s->acct.targets, s->rows[i].key);
+
+		for (int d = 0; d < BM_NR_DOMAINS; d++)
+			t->total.energy_j[d] += s->rows[i].s.energy_j[d];
+	}
 	report_sort(s->rows, s->nrows);
 }
 
@@ -228,6 +242,9 @@ static size_t merge_sockets(struct bm_row *rows, size_t n)
 		rows[j].s.cpu_ns += rows[i].s.cpu_ns;
 		for (int e = 0; e < BM_MAX_EVENTS; e++)
 			rows[j].s.ev[e] += rows[i].s.ev[e];
+		for (int d = 0; d < BM_NR_DOMAINS; d++)
+			rows[j].s.energy_j[d] += rows[i].s.energy_j[d];
+		rows[j].domains |= rows[i].domains;
 	}
 	report_sort(rows, out);
 	return out;
@@ -264,6 +281,8 @@ static int emit(struct session *s, double ts, double dt)
 		.interval_s = dt,
 		.rows = s->rows,
 		.n = s->nrows,
+		.energy = s->readings,
+		.nenergy = s->nreadings,
 		.overflow = sensor_overflows(&s->sensor),
 	};
 
@@ -287,6 +306,11 @@ static int measure_interval(struct session *s, double *t_prev)
 	double t = bm_now_mono(), ts = bm_now_real();
 	int err;
 
+	/* Energy first: its reading and the interval's timestamp are then microseconds apart. */
+	if (s->have_energy) {
+		energy_poll(&s->energy, t);
+		s->nreadings = energy_take(&s->energy, s->readings);
+	}
 	err = sensor_flush(&s->sensor);
 	if (err)
 		return err;
@@ -306,13 +330,19 @@ static void summary(struct session *s, double elapsed)
 	s->nrows = 0;
 	for (size_t i = 0; i < s->departed.n; i++) {
 		struct departed *d = idvec_at(&s->departed, i);
-		struct bm_row r = { .key = d->id, .socket = -1, .s = d->total, .target = d->name };
+		struct bm_row r = { .key = d->id,
+				    .socket = -1,
+				    .s = d->total,
+				    .target = d->name,
+				    .domains = s->energy_domains };
 
 		push_row(s, &r);
 	}
 	for (size_t i = 0; i < s->acct.targets.n; i++) {
 		struct account_target *t = idvec_at(&s->acct.targets, i);
-		struct bm_row r = { .key = t->id, .socket = -1, .s = t->total };
+		struct bm_row r = {
+			.key = t->id, .socket = -1, .s = t->total, .domains = s->energy_domains
+		};
 
 		if (!t->total.cpu_ns)
 			continue;
@@ -340,6 +370,86 @@ static void describe_missing(struct session *s)
 		s->meta.missing_note = s->missing_note;
 		bm_warn("events not available, measuring without them: %s", s->missing_note);
 	}
+}
+
+/* Energy from the source asked for; without one, say so once and go on with CPU shares. */
+static int open_energy(struct session *s)
+{
+	struct bm_opts *o = s->opts;
+	struct energy_paths paths = energy_default_paths;
+	enum energy_kind kind = o->energy_kind;
+	char why[900], what[512] = "";
+	size_t off = 0;
+	int err;
+
+	s->readings = bm_calloc((size_t)s->topo.nr_sockets * BM_NR_DOMAINS, sizeof(*s->readings));
+	if (kind == ENERGY_NONE) {
+		snprintf(s->energy_note, sizeof(s->energy_note),
+			 "not measured (--energy-source none)");
+		return 0;
+	}
+	if (o->powercap_root) {
+		/* A tree named on purpose: no silent fallback to another source. */
+		paths.powercap = o->powercap_root;
+		if (kind == ENERGY_AUTO)
+			kind = ENERGY_POWERCAP;
+	}
+	err = energy_open(&s->energy, kind, &paths, &s->topo, why, sizeof(why));
+	if (err) {
+		if (kind != ENERGY_AUTO) {
+			bm_err("no energy from %s: %s", energy_kind_name(kind), why);
+			return -1;
+		}
+		bm_warn("no energy source found (%s): showing CPU shares, no watts", why);
+		snprintf(s->energy_note, sizeof(s->energy_note), "none found (%s)", why);
+		return 0;
+	}
+	s->have_energy = true;
+	free(s->readings); /* the source may have added sockets */
+	s->readings = bm_calloc((size_t)s->topo.nr_sockets * BM_NR_DOMAINS, sizeof(*s->readings));
+	for (int i = 0; i < s->energy.n; i++)
+		s->energy_domains |= 1u << s->energy.c[i].domain;
+	for (int d = 0; d < BM_NR_DOMAINS; d++) {
+		for (int i = 0; i < s->energy.n; i++) {
+			if (s->energy.c[i].domain != (enum bm_domain)d)
+				continue;
+			off += (size_t)snprintf(what + off, sizeof(what) - off, "%s%s",
+						off ? ", " : "",
+						energy_domain_name((enum bm_domain)d));
+			break;
+		}
+	}
+	fprintf(stderr, "bpfmeter: energy from %s: %s on %d socket%s (%d counters)\n",
+		s->energy.ops->name, what, s->topo.nr_sockets, s->topo.nr_sockets > 1 ? "s" : "",
+		s->energy.n);
+	return 0;
+}
+
+/*
+ * Sleep until the end of the interval (or a signal). Long intervals are cut into polls of
+ * the energy counters, so no counter wraps twice between two reads.
+ */
+static int sleep_until(struct session *s, double deadline)
+{
+	double poll = s->have_energy && s->energy.max_poll_s > 0 ? s->energy.max_poll_s / 2 : 0;
+
+	while (!stop_signal) {
+		double wake = poll > 0 ? fmin(deadline, s->energy.last_poll + poll) : deadline;
+		struct timespec ts = { .tv_sec = (time_t)wake };
+		int err;
+
+		ts.tv_nsec = (long)((wake - (double)ts.tv_sec) * 1e9);
+		err = clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
+		if (err && err != EINTR) {
+			bm_err("clock_nanosleep: %s", strerror(err));
+			return -1;
+		}
+		if (wake >= deadline)
+			return 0;
+		if (!err)
+			energy_poll(&s->energy, bm_now_mono());
+	}
+	return 0;
 }
 
 static int run(struct session *s)
@@ -378,6 +488,8 @@ static int run(struct session *s)
 	if (check_privileges() || check_btf(o->btf_path))
 		return o->btf_path && access(o->btf_path, F_OK) ? 2 : 1;
 	raise_fd_limit();
+	if (open_energy(s))
+		return 1;
 
 	err = sensor_open(&s->sensor, &s->topo, &cfg);
 	if (err)
@@ -402,11 +514,15 @@ static int run(struct session *s)
 		.hook = s->sensor.attach_kind,
 		.missing_note = s->meta.missing_note,
 		.package_id = s->topo.package_id,
+		.energy_source = s->have_energy ? s->energy.ops->name : NULL,
+		.energy_note = s->have_energy ? NULL : s->energy_note,
 	};
 	account_init(&s->acct, &s->topo, s->sensor.nr_events);
 
 	/* Baseline: what was charged before the first interval began is not reported. */
 	t_prev = bm_now_mono();
+	if (s->have_energy)
+		energy_poll(&s->energy, t_prev);
 	err = sensor_flush(&s->sensor);
 	if (!err)
 		err = sensor_read(&s->sensor, on_entry, s);
@@ -419,16 +535,9 @@ static int run(struct session *s)
 	end = o->duration_s > 0 ? t_prev + o->duration_s : INFINITY;
 	next = t_prev;
 	while (!stop_signal) {
-		struct timespec ts;
-
 		next = fmin(next + o->interval_s, end);
-		ts.tv_sec = (time_t)next;
-		ts.tv_nsec = (long)((next - (double)ts.tv_sec) * 1e9);
-		err = clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
-		if (err && err != EINTR) {
-			bm_err("clock_nanosleep: %s", strerror(err));
+		if (sleep_until(s, next))
 			return 1;
-		}
 		/* Interrupted or not, measure: the partial last interval is data too. */
 		err = measure_interval(s, &t_prev);
 		if (err == -EIO)
@@ -472,6 +581,8 @@ int main(int argc, char **argv)
 	ret = run(&s);
 
 	sensor_close(&s.sensor);
+	energy_close(&s.energy);
+	free(s.readings);
 	account_free(&s.acct);
 	cgroup_names_free(&s.names);
 	topology_free(&s.topo);

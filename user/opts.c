@@ -16,6 +16,7 @@ static const struct bm_opts defaults = {
 	.duration_s = 0,
 	.events_arg = BM_DEFAULT_EVENTS,
 	.max_cgroups = 4096,
+	.energy_kind = ENERGY_AUTO,
 };
 
 static void usage(FILE *f)
@@ -59,7 +60,9 @@ int opts_parse(struct bm_opts *o, int argc, char **argv)
 	enum {
 		OPT_CSV = 256,
 		OPT_MAX_CGROUPS,
-		OPT_BTF
+		OPT_BTF,
+		OPT_ENERGY_SOURCE,
+		OPT_POWERCAP_ROOT,
 	};
 	static const struct option longopts[] = {
 		{ "interval", required_argument, NULL, 'i' },
@@ -68,6 +71,8 @@ int opts_parse(struct bm_opts *o, int argc, char **argv)
 		{ "csv", no_argument, NULL, OPT_CSV },
 		{ "max-cgroups", required_argument, NULL, OPT_MAX_CGROUPS },
 		{ "btf", required_argument, NULL, OPT_BTF },
+		{ "energy-source", required_argument, NULL, OPT_ENERGY_SOURCE },
+		{ "powercap-root", required_argument, NULL, OPT_POWERCAP_ROOT },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -105,6 +110,16 @@ int opts_parse(struct bm_opts *o, int argc, char **argv)
 			break;
 		case OPT_BTF:
 			o->btf_path = optarg;
+			break;
+		case OPT_ENERGY_SOURCE:
+			if (energy_parse_kind(optarg, &o->energy_kind))
+				return bad("--energy-source", optarg,
+					   "auto, powercap, perf, msr or none");
+			o->energy_explicit =
+				o->energy_kind != ENERGY_AUTO && o->energy_kind != ENERGY_NONE;
+			break;
+		case OPT_POWERCAP_ROOT:
+			o->powercap_root = optarg;
 			break;
 		case 'v':
 			o->verbose = true;

@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "energy.h"
 #include "events.h"
 
 struct bm_opts {
@@ -16,6 +17,9 @@ struct bm_opts {
 	bool csv;
 	uint64_t max_cgroups;
 	const char *btf_path;
+	enum energy_kind energy_kind;
+	bool energy_explicit; /* --energy-source named one backend */
+	const char *powercap_root;
 	bool verbose;
 };
 

@@ -1,4 +1,10 @@
 // SPDX-License-Identifier: BSD-2-Clause
+/*
+ * CSV, one line per target per socket per energy domain and interval (kind "target"), plus
+ * one per measured socket and domain (kind "energy"). Where a socket has no energy reading
+ * a target has one line with an empty domain. cpu_ns and the counters describe the target on
+ * the socket, so they repeat on each of its domain lines.
+ */
 #include <csv.h>
 #include <string.h>
 
@@ -15,13 +21,41 @@ static void field(FILE *f, const char *s)
 
 int csv_header(FILE *f, const struct bm_meta *m)
 {
-	fputs("timestamp,interval_s,target,cgroup_id,socket,cpu_ns", f);
+	fputs("timestamp,interval_s,kind,target,cgroup_id,socket,domain,cpu_ns", f);
 	for (int e = 0; e < m->nr_events; e++) {
 		fputc(',', f);
 		field(f, m->events[e].name);
 	}
-	fputc('\n', f);
+	fputs(",share,energy_j,power_w,estimate\n", f);
 	return fflush(f) ? -1 : 0;
+}
+
+static void target_line(FILE *f, const struct bm_meta *m, const struct bm_interval *iv,
+			const struct bm_row *r, int domain)
+{
+	fprintf(f, "%.3f,%.6f,target,", iv->ts_real, iv->interval_s);
+	field(f, r->target);
+	if (report_special_name(r->key))
+		fputc(',', f);
+	else
+		fprintf(f, ",%llu", (unsigned long long)r->key);
+	fprintf(f, ",%d,%s,%llu", m->package_id[r->socket],
+		domain < 0 ? "" : energy_domain_name((enum bm_domain)domain),
+		(unsigned long long)r->s.cpu_ns);
+	for (int e = 0; e < m->nr_events; e++) {
+		int k = m->sample_index[e];
+
+		if (k < 0)
+			fputc(',', f); /* not measured: empty, never a made-up 0 */
+		else
+			fprintf(f, ",%llu", (unsigned long long)r->s.ev[k]);
+	}
+	fprintf(f, ",%.6f", r->share);
+	if (domain < 0)
+		fputs(",,,\n", f);
+	else
+		fprintf(f, ",%.6f,%.6f,provisional\n", r->s.energy_j[domain],
+			iv->interval_s > 0 ? r->s.energy_j[domain] / iv->interval_s : 0);
 }
 
 int csv_interval(FILE *f, const struct bm_meta *m, const struct bm_interval *iv)
@@ -29,22 +63,21 @@ int csv_interval(FILE *f, const struct bm_meta *m, const struct bm_interval *iv)
 	for (size_t i = 0; i < iv->n; i++) {
 		const struct bm_row *r = &iv->rows[i];
 
-		fprintf(f, "%.3f,%.6f,", iv->ts_real, iv->interval_s);
-		field(f, r->target);
-		if (report_special_name(r->key))
-			fputc(',', f);
-		else
-			fprintf(f, ",%llu", (unsigned long long)r->key);
-		fprintf(f, ",%d,%llu", m->package_id[r->socket], (unsigned long long)r->s.cpu_ns);
-		for (int e = 0; e < m->nr_events; e++) {
-			int k = m->sample_index[e];
+		if (!r->domains)
+			target_line(f, m, iv, r, -1);
+		for (int d = 0; d < BM_NR_DOMAINS; d++)
+			if (r->domains & (1u << d))
+				target_line(f, m, iv, r, d);
+	}
+	for (int i = 0; i < iv->nenergy; i++) {
+		const struct energy_reading *e = &iv->energy[i];
 
-			if (k < 0)
-				fputc(',', f); /* not measured: empty, never a made-up 0 */
-			else
-				fprintf(f, ",%llu", (unsigned long long)r->s.ev[k]);
-		}
-		fputc('\n', f);
+		fprintf(f, "%.3f,%.6f,energy,,,%d,%s,", iv->ts_real, iv->interval_s,
+			m->package_id[e->socket], energy_domain_name(e->domain));
+		for (int k = 0; k < m->nr_events; k++)
+			fputc(',', f);
+		fprintf(f, ",,%.6f,%.6f,measured\n", e->joules,
+			iv->interval_s > 0 ? e->joules / iv->interval_s : 0);
 	}
 	return fflush(f) ? -1 : 0;
 }

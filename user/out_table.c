@@ -47,10 +47,29 @@ static int index_of(const struct bm_meta *m, const char *name)
 	return -1;
 }
 
+/* The energy domains any row has, as a bit mask. */
+static unsigned int domains_of(const struct bm_row *rows, size_t n)
+{
+	unsigned int mask = 0;
+
+	for (size_t i = 0; i < n; i++)
+		mask |= rows[i].domains;
+	return mask;
+}
+
 static void header_row(FILE *f, const struct bm_meta *m, const char *cpu_col, const char *suffix,
-		       int ipc)
+		       int ipc, unsigned int domains, const char *energy_unit)
 {
 	fprintf(f, "%-*s %8s", TARGET_WIDTH, "TARGET", cpu_col);
+	for (int d = 0; d < BM_NR_DOMAINS; d++) {
+		char col[32];
+
+		if (!(domains & (1u << d)))
+			continue;
+		snprintf(col, sizeof(col), "%s %s", energy_domain_name((enum bm_domain)d),
+			 energy_unit);
+		fprintf(f, " %10s", col);
+	}
 	for (int e = 0; e < m->nr_events; e++) {
 		char col[80];
 
@@ -65,12 +84,15 @@ static void header_row(FILE *f, const struct bm_meta *m, const char *cpu_col, co
 }
 
 static void data_row(FILE *f, const struct bm_meta *m, const struct bm_row *r, double seconds,
-		     double cpu_value, int cyc, int ins)
+		     double cpu_value, int cyc, int ins, unsigned int domains, double energy_div)
 {
 	char name[TARGET_WIDTH + 1], num[32];
 
 	fit(name, sizeof(name), r->target);
 	fprintf(f, "%-*s %8.1f", TARGET_WIDTH, name, cpu_value);
+	for (int d = 0; d < BM_NR_DOMAINS; d++)
+		if (domains & (1u << d))
+			fprintf(f, " %10.2f", energy_div > 0 ? r->s.energy_j[d] / energy_div : 0);
 	for (int e = 0; e < m->nr_events; e++) {
 		int k = m->sample_index[e];
 
@@ -88,9 +110,36 @@ static void data_row(FILE *f, const struct bm_meta *m, const struct bm_row *r, d
 	fputc('\n', f);
 }
 
+/* Measured power per socket and domain, and how targets get their part of it. */
+static void print_energy(FILE *f, const struct bm_meta *m, const struct bm_interval *iv)
+{
+	int socket = -1;
+
+	if (!m->energy_source) {
+		fprintf(f, "energy: %s; CPU shares only, no watts\n", m->energy_note);
+		return;
+	}
+	fprintf(f, "power (%s):", m->energy_source);
+	for (int i = 0; i < iv->nenergy; i++) {
+		const struct energy_reading *e = &iv->energy[i];
+
+		if (e->socket != socket)
+			fprintf(f, "%s socket %d:", socket < 0 ? "" : ";",
+				m->package_id[e->socket]);
+		fprintf(f, "%s %s %.2f W", e->socket == socket ? "," : "",
+			energy_domain_name(e->domain),
+			iv->interval_s > 0 ? e->joules / iv->interval_s : 0);
+		socket = e->socket;
+	}
+	if (!iv->nenergy)
+		fputs(" no reading this interval", f);
+	fputs("\n(targets' watts: provisional split of each socket's energy by CPU time)\n", f);
+}
+
 void table_interval(FILE *f, const struct bm_meta *m, const struct bm_interval *iv)
 {
 	int cyc = index_of(m, "cycles"), ins = index_of(m, "instructions");
+	unsigned int domains;
 	const char *sep = "";
 
 	if (cyc < 0)
@@ -109,16 +158,18 @@ void table_interval(FILE *f, const struct bm_meta *m, const struct bm_interval *
 	fprintf(f, "%s\n", *sep ? "" : "none (on-CPU time only)");
 	if (m->missing_note)
 		fprintf(f, "missing: %s\n", m->missing_note);
+	print_energy(f, m, iv);
 	if (iv->overflow)
 		fprintf(f, "overflow: %llu slices charged to \"overflow\" (raise --max-cgroups)\n",
 			(unsigned long long)iv->overflow);
 	fputc('\n', f);
-	header_row(f, m, "CPU%", "/s", cyc >= 0 && ins >= 0);
+	domains = domains_of(iv->rows, iv->n);
+	header_row(f, m, "CPU%", "/s", cyc >= 0 && ins >= 0, domains, "W");
 	for (size_t i = 0; i < iv->n; i++)
 		data_row(f, m, &iv->rows[i], iv->interval_s,
 			 iv->interval_s > 0 ? (double)iv->rows[i].s.cpu_ns / (iv->interval_s * 1e7)
 					    : 0,
-			 cyc, ins);
+			 cyc, ins, domains, iv->interval_s);
 	fflush(f);
 }
 
@@ -126,6 +177,7 @@ void table_summary(FILE *f, const struct bm_meta *m, const struct bm_row *totals
 		   double elapsed_s)
 {
 	int cyc = index_of(m, "cycles"), ins = index_of(m, "instructions");
+	unsigned int domains;
 
 	if (cyc < 0)
 		cyc = index_of(m, "cpu-cycles");
@@ -133,8 +185,10 @@ void table_summary(FILE *f, const struct bm_meta *m, const struct bm_row *totals
 		"\nSession summary: %.2f s on %s, %d CPUs (CPU s = seconds on a CPU; rates per "
 		"second)\n",
 		elapsed_s, m->host, m->nr_online);
-	header_row(f, m, "CPU s", "/s", cyc >= 0 && ins >= 0);
+	domains = domains_of(totals, n);
+	header_row(f, m, "CPU s", "/s", cyc >= 0 && ins >= 0, domains, "J");
 	for (size_t i = 0; i < n; i++)
-		data_row(f, m, &totals[i], elapsed_s, (double)totals[i].s.cpu_ns / 1e9, cyc, ins);
+		data_row(f, m, &totals[i], elapsed_s, (double)totals[i].s.cpu_ns / 1e9, cyc, ins,
+			 domains, 1);
 	fflush(f);
 }

@@ -28,3 +28,27 @@ void report_sort(struct bm_row *rows, size_t n)
 {
 	qsort(rows, n, sizeof(*rows), cmp_rows);
 }
+
+void report_split_by_cpu(struct bm_row *rows, size_t n, int nr_sockets,
+			 const struct energy_reading *energy, int nenergy)
+{
+	uint64_t *total = calloc((size_t)nr_sockets, sizeof(*total));
+
+	if (!total)
+		abort();
+	for (size_t i = 0; i < n; i++)
+		total[rows[i].socket] += rows[i].s.cpu_ns;
+	for (size_t i = 0; i < n; i++) {
+		struct bm_row *r = &rows[i];
+
+		r->share = total[r->socket] ? (double)r->s.cpu_ns / (double)total[r->socket] : 0;
+		r->domains = 0;
+		for (int e = 0; e < nenergy; e++) {
+			if (energy[e].socket != r->socket)
+				continue;
+			r->s.energy_j[energy[e].domain] = energy[e].joules * r->share;
+			r->domains |= 1u << energy[e].domain;
+		}
+	}
+	free(total);
+}

@@ -20,6 +20,8 @@ struct bm_meta {
 	const char *hook; /* "tp_btf" or "raw_tp" */
 	const char *missing_note; /* events that could not be opened, or NULL */
 	const int *package_id; /* socket index -> physical package id */
+	const char *energy_source; /* "powercap", "perf", "msr", or NULL: no energy */
+	const char *energy_note; /* why there is no energy, or NULL */
 };
 
 /* One target on one socket over one interval (socket -1: every socket). */
@@ -28,6 +30,8 @@ struct bm_row {
 	uint64_t key;
 	int socket; /* socket index */
 	struct bm_sample s;
+	double share; /* of the socket's CPU time, idle included; of its energy when split */
+	unsigned int domains; /* bit per domain whose energy s.energy_j holds */
 };
 
 struct bm_interval {
@@ -35,6 +39,8 @@ struct bm_interval {
 	double interval_s; /* measured length */
 	struct bm_row *rows;
 	size_t n;
+	const struct energy_reading *energy; /* measured, per socket and domain */
+	int nenergy;
 	uint64_t overflow; /* slices charged to "overflow" so far */
 };
 
@@ -42,6 +48,15 @@ struct bm_interval {
 const char *report_special_name(uint64_t key);
 /* Sort rows by CPU time, most first (ties by target name), for stable output. */
 void report_sort(struct bm_row *rows, size_t n);
+
+/*
+ * Split each socket's measured energy between the targets that ran there, in proportion to
+ * their CPU time, idle included: the provisional attribution until a power model exists.
+ * Sets every row's share, and its energy and domains where the socket has readings. The
+ * targets of a socket add up to its measured energy.
+ */
+void report_split_by_cpu(struct bm_row *rows, size_t n, int nr_sockets,
+			 const struct energy_reading *energy, int nenergy);
 
 /* Live terminal view (one screen per interval) and the session summary. */
 void table_interval(FILE *f, const struct bm_meta *m, const struct bm_interval *iv);

@@ -13,6 +13,8 @@ void topology_free(struct bm_topology *t)
 	free(t->online);
 	free(t->socket);
 	free(t->package_id);
+	free(t->die_id);
+	free(t->core_id);
 	memset(t, 0, sizeof(*t));
 }
 
@@ -23,6 +25,49 @@ static int socket_index(struct bm_topology *t, int pkg)
 			return i;
 	t->package_id[t->nr_sockets] = pkg;
 	return t->nr_sockets++;
+}
+
+/* topology/<name> of a CPU, or fallback where the kernel does not have it. */
+static int read_id(const char *root, int cpu, const char *name, int fallback)
+{
+	char path[PATH_MAX], buf[64];
+	uint64_t v;
+
+	snprintf(path, sizeof(path), "%s/cpu%d/topology/%s", root, cpu, name);
+	if (bm_read_file(path, buf, sizeof(buf)) || bm_parse_u64(buf, 0, INT_MAX, &v))
+		return fallback;
+	return (int)v;
+}
+
+int topology_socket_of_package(const struct bm_topology *t, int package_id)
+{
+	for (int i = 0; i < t->nr_sockets; i++)
+		if (t->package_id[i] == package_id)
+			return i;
+	return -1;
+}
+
+int topology_add_package(struct bm_topology *t, int package_id)
+{
+	int k = topology_socket_of_package(t, package_id);
+
+	if (k >= 0)
+		return k;
+	t->package_id = realloc(t->package_id, (size_t)(t->nr_sockets + 1) * sizeof(int));
+	if (!t->package_id) {
+		bm_err("out of memory");
+		exit(1);
+	}
+	t->package_id[t->nr_sockets] = package_id;
+	return t->nr_sockets++;
+}
+
+int topology_first_cpu(const struct bm_topology *t, int socket)
+{
+	for (int cpu = 0; cpu < t->nr_cpus; cpu++)
+		if (t->online[cpu] && t->socket[cpu] == socket)
+			return cpu;
+	return -1;
 }
 
 static int cmp_int(const void *a, const void *b)
@@ -41,6 +86,8 @@ int topology_load(struct bm_topology *t, const char *root, int nr_cpu_slots)
 	t->online = bm_calloc((size_t)nr_cpu_slots, sizeof(*t->online));
 	t->socket = bm_calloc((size_t)nr_cpu_slots, sizeof(*t->socket));
 	t->package_id = bm_calloc((size_t)nr_cpu_slots, sizeof(*t->package_id));
+	t->die_id = bm_calloc((size_t)nr_cpu_slots, sizeof(*t->die_id));
+	t->core_id = bm_calloc((size_t)nr_cpu_slots, sizeof(*t->core_id));
 
 	snprintf(path, sizeof(path), "%s/online", root);
 	err = bm_read_file(path, buf, sizeof(buf));
@@ -58,6 +105,7 @@ int topology_load(struct bm_topology *t, const char *root, int nr_cpu_slots)
 	int *pkgs = bm_calloc((size_t)nr_cpu_slots, sizeof(int));
 	for (int cpu = 0; cpu < nr_cpu_slots; cpu++) {
 		t->socket[cpu] = -1;
+		t->core_id[cpu] = -1;
 		if (!t->online[cpu])
 			continue;
 		t->nr_online++;
@@ -68,6 +116,8 @@ int topology_load(struct bm_topology *t, const char *root, int nr_cpu_slots)
 			pkg = 0;
 		}
 		pkgs[cpu] = (int)pkg;
+		t->die_id[cpu] = read_id(root, cpu, "die_id", 0);
+		t->core_id[cpu] = read_id(root, cpu, "core_id", -1);
 	}
 	int *sorted = bm_calloc((size_t)nr_cpu_slots, sizeof(int));
 	int n = 0;

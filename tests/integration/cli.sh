@@ -167,7 +167,8 @@ gone=$(make_cgroup gone)
 start_bpfmeter "$TMP/gone.csv" "$TMP/gone.err" -v -i 0.5 --csv -e ''
 run_in_cgroup "$gone" stress-ng --cpu 1 --cpu-load 40 --timeout 1.5s --quiet
 wait "$BG_PID"
-gone_id=$(awk -F, -v t="$(target_of "$gone")" '$3 == t { print $4; exit }' "$TMP/gone.csv")
+gone_id=$(awk -F, -v t="$(target_of "$gone")" -v ct="$(csv_col "$TMP/gone.csv" target)" \
+	-v ci="$(csv_col "$TMP/gone.csv" cgroup_id)" '$ct == t { print $ci; exit }' "$TMP/gone.csv")
 rmdir "$gone"
 sleep 1.5
 stop_bpfmeter

@@ -12,7 +12,7 @@ need_root_and_cgroup2 $T_CLOCK $T_CS $T_COLS $T_EXIT
 spin=$(make_cgroup spin)
 pingpong=$(make_cgroup pingpong)
 out=$TMP/out.csv
-if ! start_bpfmeter "$out" "$TMP/err" -i 1 --csv -e cpu-clock,context-switches; then
+if ! start_bpfmeter "$out" "$TMP/err" -i 1 --csv --energy-source none -e cpu-clock,context-switches; then
 	for t in $T_CLOCK $T_CS $T_COLS; do fail $t "bpfmeter did not start: $(head -c 300 "$TMP/err")"; done
 	exit 1
 fi
@@ -29,7 +29,7 @@ else
 fi
 
 header=$(head -n 1 "$out")
-if [ "$header" = "timestamp,interval_s,target,cgroup_id,socket,cpu_ns,cpu-clock,context-switches" ]; then
+if [ "$header" = "timestamp,interval_s,kind,target,cgroup_id,socket,domain,cpu_ns,cpu-clock,context-switches,share,energy_j,power_w,estimate" ]; then
 	pass $T_COLS
 else
 	fail $T_COLS "header is '$header'"

@@ -19,10 +19,14 @@ extern const struct unit_test opts_tests[];
 extern const struct unit_test events_tests[];
 extern const struct unit_test account_tests[];
 extern const struct unit_test idvec_tests[];
+extern const struct unit_test energy_tests[];
+extern const struct unit_test perf_power_tests[];
+extern const struct unit_test msr_tests[];
+extern const struct unit_test powercap_tests[];
 
 static const struct unit_test *const groups[] = {
-	scale_tests,  topology_tests, cgroup_tests, opts_tests,
-	events_tests, account_tests,  idvec_tests,
+	scale_tests, topology_tests, cgroup_tests,   opts_tests,       events_tests, account_tests,
+	idvec_tests, energy_tests,   powercap_tests, perf_power_tests, msr_tests,
 };
 
 int main(int argc, char **argv)

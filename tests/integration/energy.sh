@@ -1,0 +1,162 @@
+#!/usr/bin/env bash
+# Energy: bpfmeter on powercap fixture trees driven by the RAPL simulator (known ground truth),
+# odd files, and machines without any energy source.
+set -u
+. "$(dirname "$0")/../lib.sh"
+
+T_SIM=energy/simulated_two_socket_power_within_half_percent_across_wraps
+T_CONS=energy/provisional_split_adds_up_to_measured
+T_DOM=energy/only_the_domains_that_exist
+T_PERM=energy/unreadable_energy_uj_names_the_file
+T_LIVE=energy/garbage_and_vanished_zone_at_run_time
+T_NONE=energy/no_source_says_so_once_and_shows_cpu_shares
+T_EXPL=energy/explicit_source_missing_is_an_error
+need_root_and_cgroup2 $T_SIM $T_CONS $T_DOM $T_PERM $T_LIVE $T_NONE $T_EXPL
+
+REPO=$(cd "$(dirname "$0")/../.." && pwd)
+FIX=$REPO/tests/fixtures/powercap
+SIM=$REPO/.output/rapl-sim
+[ -x "$SIM" ] || make -s -C "$REPO" sim >/dev/null
+
+# --- The simulated two-socket server, with wraps more frequent than the interval ----------
+cp -r "$FIX/intel-2s" "$TMP/pc"
+"$SIM" --root "$TMP/pc" --log "$TMP/truth" \
+	--max-range intel-rapl:0=100000000 --max-range intel-rapl:1:0=5000000 \
+	intel-rapl:0=const:50 intel-rapl:0:0=const:12.5 \
+	intel-rapl:1=steps:30@2.5,80@5.5,40 intel-rapl:1:0=const:7 >"$TMP/sim.out" 2>&1 &
+SIM_PID=$!
+BG_PIDS+=("$SIM_PID")
+for _ in $(seq 50); do grep -q ready "$TMP/sim.out" && break; sleep 0.1; done
+"$BPFMETER" --csv -i 1 -d 8 -e '' --powercap-root "$TMP/pc" >"$TMP/sim.csv" 2>"$TMP/sim.err"
+rc=$?
+sleep 0.05
+kill -TERM "$SIM_PID"
+wait "$SIM_PID"
+
+csv=$TMP/sim.csv
+c_kind=$(csv_col "$csv" kind)
+c_ts=$(csv_col "$csv" timestamp)
+c_int=$(csv_col "$csv" interval_s)
+c_sock=$(csv_col "$csv" socket)
+c_dom=$(csv_col "$csv" domain)
+c_e=$(csv_col "$csv" energy_j)
+# For every measured (socket, domain) and interval, the true energy from the simulator's log,
+# interpolated at the interval's ends.
+res=$(awk -v ck="$c_kind" -v cts="$c_ts" -v ci="$c_int" -v cs="$c_sock" -v cd="$c_dom" -v ce="$c_e" '
+	BEGIN { zone["0,package"] = "intel-rapl:0"; zone["0,dram"] = "intel-rapl:0:0"
+		zone["1,package"] = "intel-rapl:1"; zone["1,dram"] = "intel-rapl:1:0" }
+	FNR == NR { n[$2]++; t[$2, n[$2]] = $1; j[$2, n[$2]] = $3; next }
+	FNR == 1 { FS = ","; $0 = $0; next }
+	$ck == "energy" {
+		z = zone[$cs "," $cd]; t1 = $cts; t0 = t1 - $ci
+		e = at(z, t1) - at(z, t0); rows++
+		err = e > 0 ? ($ce - e) / e : 1; if (err < 0) err = -err
+		if (err > worst) worst = err
+		if (err > 0.005) { bad++; printf "%s %s at %.3f: %.4f J, true %.4f J; ", $cs, $cd, t1, $ce, e }
+	}
+	function at(z, x,   k) {
+		for (k = 2; k <= n[z]; k++) if (t[z, k] >= x) break
+		if (k > n[z]) k = n[z]
+		return j[z, k - 1] + (j[z, k] - j[z, k - 1]) * (x - t[z, k - 1]) / (t[z, k] - t[z, k - 1])
+	}
+	END { printf "|%d|%d|%.5f", rows, bad, worst }' "$TMP/truth" "$csv")
+detail=${res%%|*}
+IFS='|' read -r _ rows bad worst <<<"$res"
+wraps=$(awk '$2 == "intel-rapl:1:0" { j = $3 } END { printf "%d", j / 5 }' "$TMP/truth")
+echo "    $rows measured rows, worst relative error $worst, intel-rapl:1:0 wrapped $wraps times"
+if [ $rc -eq 0 ] && [ "$rows" -ge 28 ] && [ "$bad" -eq 0 ] && [ "$wraps" -ge 8 ]; then
+	pass $T_SIM
+else
+	fail $T_SIM "rc $rc, rows $rows, off by more than 0.5%: $bad ($detail); wraps $wraps; $(head -c 300 "$TMP/sim.err")"
+fi
+
+# Targets of a socket add up to its measured energy, per domain and interval.
+c_t=$(csv_col "$csv" kind)
+res=$(awk -F, -v ck="$c_kind" -v cts="$c_ts" -v cs="$c_sock" -v cd="$c_dom" -v ce="$c_e" '
+	NR > 1 && $ck == "target" && $cd != "" { sum[$cts "," $cs "," $cd] += $ce }
+	NR > 1 && $ck == "energy" { m[$cts "," $cs "," $cd] = $ce }
+	END { for (k in sum) { n++; d = sum[k] - m[k]; if (d < 0) d = -d; if (d > 1e-4 + 1e-6 * m[k]) bad++ }
+	      printf "%d %d", n, bad }' "$csv")
+read -r groups bad <<<"$res"
+if [ "$groups" -ge 16 ] && [ "$bad" -eq 0 ]; then
+	pass $T_CONS
+else
+	fail $T_CONS "$groups (interval, socket, domain) groups, $bad not adding up"
+fi
+
+# --- Which domains: the ones the tree has --------------------------------------------------
+ok=1 detail=
+for spec in "amd-epyc:package" "intel-laptop:core,package,psys,uncore" "intel-2s:dram,package"; do
+	tree=${spec%%:*}
+	want=${spec#*:}
+	cp -r "$FIX/$tree" "$TMP/dom-$tree"
+	"$BPFMETER" --csv -i 0.3 -d 0.6 -e '' --powercap-root "$TMP/dom-$tree" >"$TMP/dom.csv" 2>"$TMP/dom.err"
+	rc=$?
+	got=$(awk -F, -v ck="$(csv_col "$TMP/dom.csv" kind)" -v cd="$(csv_col "$TMP/dom.csv" domain)" \
+		'NR > 1 && $ck == "energy" { print $cd }' "$TMP/dom.csv" | sort -u | paste -sd,)
+	[ $rc -eq 0 ] && [ "$got" = "$want" ] || { ok=0; detail+="$tree: rc $rc, domains '$got', expected '$want'; "; }
+done
+[ $ok = 1 ] && pass $T_DOM || fail $T_DOM "$detail"
+
+# --- An energy_uj that cannot be read: the error names the file ----------------------------
+if command -v setpriv >/dev/null; then
+	cp -r "$FIX/intel-2s" "$TMP/perm"
+	chmod 000 "$TMP/perm/intel-rapl:0:0/energy_uj"
+	# Root reads any file; without CAP_DAC_OVERRIDE it meets the permission bits as others do.
+	setpriv --bounding-set -dac_override,-dac_read_search "$BPFMETER" --csv -d 1 -e '' \
+		--powercap-root "$TMP/perm" >"$TMP/perm.out" 2>"$TMP/perm.err"
+	rc=$?
+	if [ $rc -eq 1 ] && grep -q "intel-rapl:0:0/energy_uj: Permission denied" "$TMP/perm.err" &&
+		[ "$(wc -l <"$TMP/perm.err")" -eq 1 ] && [ ! -s "$TMP/perm.out" ]; then
+		pass $T_PERM
+	else
+		fail $T_PERM "rc $rc: $(cat "$TMP/perm.err")"
+	fi
+else
+	skip $T_PERM "setpriv (util-linux) is not installed"
+fi
+
+# --- At run time: garbage in one file, one zone gone; the rest goes on ---------------------
+cp -r "$FIX/intel-2s" "$TMP/live"
+start_bpfmeter "$TMP/live.csv" "$TMP/live.err" --csv -i 0.5 -e '' --powercap-root "$TMP/live"
+sleep 1.2
+echo "garbage" >"$TMP/live/intel-rapl:0:0/energy_uj"
+rm -rf "$TMP/live/intel-rapl:1:0"
+sleep 1.5
+stop_bpfmeter
+rc=$?
+csv=$TMP/live.csv
+last=$(awk -F, -v ck="$(csv_col "$csv" kind)" -v cs="$(csv_col "$csv" socket)" -v cd="$(csv_col "$csv" domain)" \
+	-v cts="$(csv_col "$csv" timestamp)" 'NR > 1 && $ck == "energy" { if ($cts != ts) { ts = $cts; s = "" } s = s $cs ":" $cd " " } END { print s }' "$csv")
+if [ $rc -eq 0 ] && grep -q "intel-rapl:0:0/energy_uj: not a number" "$TMP/live.err" &&
+	grep -q "intel-rapl:1:0/energy_uj: No such file" "$TMP/live.err" &&
+	[ "$last" = "0:package 1:package " ]; then
+	pass $T_LIVE
+else
+	fail $T_LIVE "rc $rc, last interval's readings '$last': $(cat "$TMP/live.err")"
+fi
+
+# --- No energy source at all (this kind of VM): said once, CPU shares, no watts -----------
+if [ -e /sys/class/powercap/intel-rapl:0 ] || [ -e /sys/bus/event_source/devices/power ]; then
+	skip $T_NONE "this machine has RAPL"
+	skip $T_EXPL "this machine has RAPL"
+else
+	"$BPFMETER" --csv -i 0.5 -d 1 -e '' >"$TMP/none.csv" 2>"$TMP/none.err"
+	rc=$?
+	csv=$TMP/none.csv
+	shares=$(awk -F, -v ck="$(csv_col "$csv" kind)" -v cs="$(csv_col "$csv" share)" -v ce="$(csv_col "$csv" energy_j)" \
+		'NR > 1 && $ck == "target" && $cs > 0 && $ce == "" { n++ } NR > 1 && $ck == "energy" { bad++ } END { print n + 0, bad + 0 }' "$csv")
+	if [ $rc -eq 0 ] && [ "$(grep -c 'no energy source found' "$TMP/none.err")" -eq 1 ] &&
+		grep -q 'powercap: .*perf: .*msr: ' "$TMP/none.err" && [ "${shares% *}" -gt 0 ] && [ "${shares#* }" -eq 0 ]; then
+		pass $T_NONE
+	else
+		fail $T_NONE "rc $rc, rows with shares/energy rows: $shares: $(cat "$TMP/none.err")"
+	fi
+	"$BPFMETER" --csv -d 1 -e '' --energy-source msr >"$TMP/msr.out" 2>"$TMP/msr.err"
+	rc=$?
+	if [ $rc -eq 1 ] && grep -q '^bpfmeter: no energy from msr: ' "$TMP/msr.err" && [ ! -s "$TMP/msr.out" ]; then
+		pass $T_EXPL
+	else
+		fail $T_EXPL "rc $rc: $(cat "$TMP/msr.err")"
+	fi
+fi

@@ -1,0 +1,191 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/*
+ * The backend-independent energy logic: wraparound, polls and takes, impossible readings,
+ * counters that stop answering; and the provisional split, which must conserve energy.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "energy.h"
+#include "report.h"
+#include "unit.h"
+
+static void test_wrap_delta(void)
+{
+	/* 32-bit MSR counters. */
+	CHECK_EQ_U64(energy_wrap_delta(0xFFFFFF00u, 0x100, 1ULL << 32), 0x200);
+	CHECK_EQ_U64(energy_wrap_delta(5, 9, 1ULL << 32), 4);
+	/* powercap: energy_uj wraps to 0 after max_energy_range_uj. */
+	CHECK_EQ_U64(energy_wrap_delta(262143328000ULL, 500, 262143328850ULL + 1), 851 + 500);
+	/* 64-bit perf counts. */
+	CHECK_EQ_U64(energy_wrap_delta(~0ULL - 1, 3, 0), 5);
+	CHECK_EQ_U64(energy_wrap_delta(7, 7, 1000), 0);
+}
+
+/* A fake backend: raw values come from an array the test sets. */
+static uint64_t fake_raw[4];
+static int fake_err[4];
+
+static int fake_read(struct energy_source *s, struct energy_counter *c, uint64_t *raw)
+{
+	int i = (int)(c - s->c);
+
+	if (fake_err[i])
+		return fake_err[i];
+	*raw = fake_raw[i];
+	return 0;
+}
+
+static const struct energy_ops fake_ops = { .name = "fake", .read = fake_read };
+
+/* Two sockets; socket 0's package has two dies (counters 0 and 1), socket 1 package + dram. */
+static void fake_source(struct energy_source *s)
+{
+	memset(s, 0, sizeof(*s));
+	memset(fake_raw, 0, sizeof(fake_raw));
+	memset(fake_err, 0, sizeof(fake_err));
+	s->ops = &fake_ops;
+	s->nr_sockets = 2;
+	energy_add_counter(s, 0, BM_DOMAIN_PACKAGE, 1e-6, 1000001, "die %d", 0);
+	energy_add_counter(s, 0, BM_DOMAIN_PACKAGE, 1e-6, 1000001, "die %d", 1);
+	energy_add_counter(s, 1, BM_DOMAIN_PACKAGE, 1e-3, 1ULL << 32, "pkg1");
+	energy_add_counter(s, 1, BM_DOMAIN_DRAM, 1e-3, 1ULL << 32, "dram1");
+}
+
+static double reading(const struct energy_reading *r, int n, int socket, enum bm_domain d)
+{
+	for (int i = 0; i < n; i++)
+		if (r[i].socket == socket && r[i].domain == d)
+			return r[i].joules;
+	return -1;
+}
+
+static void test_poll_take_sums_dies_and_wraps(void)
+{
+	struct energy_reading out[2 * BM_NR_DOMAINS];
+	struct energy_source s;
+	int n;
+
+	fake_source(&s);
+	fake_raw[0] = 999000; /* wraps below */
+	fake_raw[1] = 10;
+	fake_raw[2] = 0xFFFFFFF0u;
+	fake_raw[3] = 100;
+	energy_poll(&s, 10.0); /* primes: no energy yet */
+	n = energy_take(&s, out);
+	CHECK(n == 3);
+	CHECK(reading(out, n, 0, BM_DOMAIN_PACKAGE) == 0);
+
+	fake_raw[0] = 1000; /* 999000 -> 1000000 -> 0 -> 1000: 2001 uJ */
+	fake_raw[1] = 2010; /* 2000 uJ */
+	fake_raw[2] = 0x10; /* 0x20 mJ across the 32-bit wrap */
+	fake_raw[3] = 150;
+	energy_poll(&s, 11.0);
+	/* A second poll in the same interval adds up. */
+	fake_raw[3] = 160;
+	energy_poll(&s, 12.0);
+	n = energy_take(&s, out);
+	CHECK(n == 3);
+	CHECK(fabs(reading(out, n, 0, BM_DOMAIN_PACKAGE) - 4001e-6) < 1e-12);
+	CHECK(fabs(reading(out, n, 1, BM_DOMAIN_PACKAGE) - 0x20 * 1e-3) < 1e-12);
+	CHECK(fabs(reading(out, n, 1, BM_DOMAIN_DRAM) - 60e-3) < 1e-12);
+	/* Taken: the next take starts from zero. */
+	n = energy_take(&s, out);
+	CHECK(reading(out, n, 1, BM_DOMAIN_DRAM) == 0);
+	energy_close(&s);
+}
+
+static void test_impossible_reading_dropped_and_counted(void)
+{
+	struct energy_reading out[2 * BM_NR_DOMAINS];
+	struct energy_source s;
+	int n;
+
+	fake_source(&s);
+	energy_poll(&s, 0.0);
+	/* 2^31 mJ = 2.1 MJ in one second: a reset or a glitch, not power. */
+	fake_raw[2] = 1u << 31;
+	fake_raw[3] = 5000; /* 5 J: fine */
+	energy_poll(&s, 1.0);
+	n = energy_take(&s, out);
+	CHECK_EQ_U64(s.dropped, 1);
+	CHECK(reading(out, n, 1, BM_DOMAIN_PACKAGE) == 0);
+	CHECK(fabs(reading(out, n, 1, BM_DOMAIN_DRAM) - 5.0) < 1e-9);
+	/* The counter goes on from the new value. */
+	fake_raw[2] = (1u << 31) + 1000;
+	energy_poll(&s, 2.0);
+	n = energy_take(&s, out);
+	CHECK(fabs(reading(out, n, 1, BM_DOMAIN_PACKAGE) - 1.0) < 1e-9);
+	energy_close(&s);
+}
+
+static void test_dead_counter_leaves_domain_out(void)
+{
+	struct energy_reading out[2 * BM_NR_DOMAINS];
+	struct energy_source s;
+	int n;
+
+	fake_source(&s);
+	energy_poll(&s, 0.0);
+	fake_raw[0] = 100;
+	fake_raw[1] = 100;
+	fake_err[1] = -ENOENT; /* one die's zone disappeared */
+	energy_poll(&s, 1.0);
+	n = energy_take(&s, out);
+	/* Half a package would be a wrong number: the package of socket 0 is not reported. */
+	CHECK(n == 2);
+	CHECK(reading(out, n, 0, BM_DOMAIN_PACKAGE) < 0);
+	CHECK(reading(out, n, 1, BM_DOMAIN_PACKAGE) == 0);
+	energy_close(&s);
+}
+
+static void test_parse_kind(void)
+{
+	enum energy_kind k;
+
+	CHECK(!energy_parse_kind("msr", &k) && k == ENERGY_MSR);
+	CHECK(!energy_parse_kind("none", &k) && k == ENERGY_NONE);
+	CHECK(energy_parse_kind("rapl", &k) == -EINVAL);
+	CHECK(energy_parse_kind("", &k) == -EINVAL);
+	CHECK_STR(energy_kind_name(ENERGY_POWERCAP), "powercap");
+}
+
+static void test_split_conserves_energy(void)
+{
+	struct bm_row rows[4] = {
+		{ .target = "idle", .socket = 0, .s = { .cpu_ns = 700 } },
+		{ .target = "/a", .socket = 0, .s = { .cpu_ns = 200 } },
+		{ .target = "/b", .socket = 0, .s = { .cpu_ns = 100 } },
+		{ .target = "/a", .socket = 1, .s = { .cpu_ns = 50 } },
+	};
+	const struct energy_reading e[] = {
+		{ .socket = 0, .domain = BM_DOMAIN_PACKAGE, .joules = 30.0 },
+		{ .socket = 0, .domain = BM_DOMAIN_DRAM, .joules = 9.0 },
+	};
+	double sum = 0;
+
+	report_split_by_cpu(rows, 4, 2, e, 2);
+	for (int i = 0; i < 3; i++)
+		sum += rows[i].s.energy_j[BM_DOMAIN_PACKAGE];
+	CHECK(fabs(sum - 30.0) < 1e-9);
+	CHECK(fabs(rows[1].s.energy_j[BM_DOMAIN_PACKAGE] - 6.0) < 1e-9);
+	CHECK(fabs(rows[2].s.energy_j[BM_DOMAIN_DRAM] - 0.9) < 1e-9);
+	CHECK(fabs(rows[0].share - 0.7) < 1e-12);
+	CHECK(rows[0].domains == ((1u << BM_DOMAIN_PACKAGE) | (1u << BM_DOMAIN_DRAM)));
+	/* Socket 1 has no reading: a CPU share, no energy. */
+	CHECK(rows[3].domains == 0);
+	CHECK(fabs(rows[3].share - 1.0) < 1e-12);
+	CHECK(rows[3].s.energy_j[BM_DOMAIN_PACKAGE] == 0);
+}
+
+const struct unit_test energy_tests[] = {
+	{ "energy/wrap_delta", test_wrap_delta },
+	{ "energy/poll_take_sums_dies_and_wraps", test_poll_take_sums_dies_and_wraps },
+	{ "energy/impossible_reading_dropped_and_counted",
+	  test_impossible_reading_dropped_and_counted },
+	{ "energy/dead_counter_leaves_domain_out", test_dead_counter_leaves_domain_out },
+	{ "energy/parse_kind", test_parse_kind },
+	{ "energy/split_conserves_energy", test_split_conserves_energy },
+	{ NULL, NULL },
+};

@@ -1,0 +1,253 @@
+// SPDX-License-Identifier: BSD-2-Clause
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "energy.h"
+#include "util.h"
+
+const struct energy_paths energy_default_paths = {
+	.powercap = "/sys/class/powercap",
+	.perf_power = "/sys/bus/event_source/devices/power",
+	.msr_dev = "/dev/cpu",
+	.cpuinfo = "/proc/cpuinfo",
+};
+
+static const char *const domain_names[BM_NR_DOMAINS] = {
+	[BM_DOMAIN_PACKAGE] = "package", [BM_DOMAIN_CORE] = "core", [BM_DOMAIN_UNCORE] = "uncore",
+	[BM_DOMAIN_DRAM] = "dram",	 [BM_DOMAIN_PSYS] = "psys",
+};
+
+const char *energy_domain_name(enum bm_domain d)
+{
+	return d < BM_NR_DOMAINS ? domain_names[d] : "?";
+}
+
+static const char *const kind_names[] = { "auto", "powercap", "perf", "msr", "none" };
+
+const char *energy_kind_name(enum energy_kind kind)
+{
+	return (size_t)kind < ARRAY_SIZE(kind_names) ? kind_names[kind] : "?";
+}
+
+int energy_parse_kind(const char *s, enum energy_kind *kind)
+{
+	const char *const *names = kind_names;
+
+	for (size_t i = 0; i < ARRAY_SIZE(kind_names); i++) {
+		if (!strcmp(s, names[i])) {
+			*kind = (enum energy_kind)i;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+struct energy_counter *energy_add_counter(struct energy_source *s, int socket, enum bm_domain d,
+					  double joules_per_unit, uint64_t modulus, const char *fmt,
+					  ...)
+{
+	struct energy_counter *c;
+	va_list ap;
+
+	if (s->n == s->cap) {
+		s->cap = s->cap ? s->cap * 2 : 16;
+		s->c = realloc(s->c, (size_t)s->cap * sizeof(*s->c));
+		if (!s->c) {
+			bm_err("out of memory");
+			exit(1);
+		}
+	}
+	c = &s->c[s->n++];
+	memset(c, 0, sizeof(*c));
+	c->socket = socket;
+	c->domain = d;
+	c->joules_per_unit = joules_per_unit;
+	c->modulus = modulus;
+	c->fd = -1;
+	va_start(ap, fmt);
+	if (vasprintf(&c->label, fmt, ap) < 0)
+		c->label = NULL;
+	va_end(ap);
+	if (!c->label) {
+		bm_err("out of memory");
+		exit(1);
+	}
+	return c;
+}
+
+uint64_t energy_wrap_delta(uint64_t prev, uint64_t cur, uint64_t modulus)
+{
+	if (!modulus)
+		return cur - prev; /* unsigned arithmetic wraps at 2^64 */
+	if (cur >= prev)
+		return cur - prev;
+	return modulus - prev + cur;
+}
+
+void energy_close(struct energy_source *s)
+{
+	for (int i = 0; i < s->n; i++) {
+		free(s->c[i].path);
+		free(s->c[i].label);
+		if (s->c[i].fd >= 0)
+			close(s->c[i].fd);
+	}
+	free(s->c);
+	memset(s, 0, sizeof(*s));
+}
+
+/* The poll period that keeps every counter to one wrap at most, at BM_ENERGY_MAX_W. */
+static void compute_max_poll(struct energy_source *s)
+{
+	s->max_poll_s = 0;
+	for (int i = 0; i < s->n; i++) {
+		const struct energy_counter *c = &s->c[i];
+		double range_s;
+
+		if (!c->modulus)
+			continue;
+		range_s = (double)c->modulus * c->joules_per_unit / BM_ENERGY_MAX_W;
+		if (!s->max_poll_s || range_s < s->max_poll_s)
+			s->max_poll_s = range_s;
+	}
+}
+
+void energy_poll(struct energy_source *s, double now)
+{
+	double dt = now - s->last_poll;
+
+	for (int i = 0; i < s->n; i++) {
+		struct energy_counter *c = &s->c[i];
+		uint64_t raw;
+		double j;
+		int err;
+
+		if (c->dead)
+			continue;
+		err = s->ops->read(s, c, &raw);
+		if (err) {
+			bm_warn("cannot read %s: %s; %s energy of socket %d is no longer reported",
+				c->label, err == -EINVAL ? "not a number" : strerror(-err),
+				energy_domain_name(c->domain), c->socket);
+			c->dead = true;
+			continue;
+		}
+		if (c->primed) {
+			j = (double)energy_wrap_delta(c->last, raw, c->modulus) *
+			    c->joules_per_unit;
+			if (j > BM_ENERGY_MAX_W * dt) {
+				s->dropped++;
+				bm_warn("dropped an impossible reading of %s: %.1f J in %.3f s "
+					"(%llu "
+					"dropped so far)",
+					c->label, j, dt, (unsigned long long)s->dropped);
+			} else {
+				c->pending_j += j;
+			}
+		}
+		c->last = raw;
+		c->primed = true;
+	}
+	s->last_poll = now;
+}
+
+int energy_take(struct energy_source *s, struct energy_reading *out)
+{
+	double sum[BM_NR_DOMAINS];
+	int n = 0;
+
+	for (int k = 0; k < s->nr_sockets; k++) {
+		bool present[BM_NR_DOMAINS] = { false }, dead[BM_NR_DOMAINS] = { false };
+
+		memset(sum, 0, sizeof(sum));
+		for (int i = 0; i < s->n; i++) {
+			struct energy_counter *c = &s->c[i];
+
+			if (c->socket != k)
+				continue;
+			present[c->domain] = true;
+			dead[c->domain] |= c->dead;
+			sum[c->domain] += c->pending_j;
+			c->pending_j = 0;
+		}
+		for (int d = 0; d < BM_NR_DOMAINS; d++) {
+			/* A part of the domain missing would make the sum a wrong number. */
+			if (!present[d] || dead[d])
+				continue;
+			out[n++] = (struct energy_reading){ .socket = k,
+							    .domain = (enum bm_domain)d,
+							    .joules = sum[d] };
+		}
+	}
+	return n;
+}
+
+typedef int (*backend_open_fn)(struct energy_source *s, const struct energy_paths *p,
+			       struct bm_topology *topo, char *why, size_t whylen);
+
+static int open_powercap(struct energy_source *s, const struct energy_paths *p,
+			 struct bm_topology *topo, char *why, size_t whylen)
+{
+	return powercap_open(s, p->powercap, topo, why, whylen);
+}
+
+static int open_perf(struct energy_source *s, const struct energy_paths *p,
+		     struct bm_topology *topo, char *why, size_t whylen)
+{
+	return perf_power_open(s, p->perf_power, topo, why, whylen);
+}
+
+static int open_msr(struct energy_source *s, const struct energy_paths *p, struct bm_topology *topo,
+		    char *why, size_t whylen)
+{
+	return msr_open(s, p->msr_dev, p->cpuinfo, topo, why, whylen);
+}
+
+int energy_open(struct energy_source *s, enum energy_kind kind, const struct energy_paths *paths,
+		struct bm_topology *topo, char *why, size_t whylen)
+{
+	static const struct {
+		enum energy_kind kind;
+		const char *name;
+		backend_open_fn open;
+	} backends[] = {
+		{ ENERGY_POWERCAP, "powercap", open_powercap },
+		{ ENERGY_PERF, "perf", open_perf },
+		{ ENERGY_MSR, "msr", open_msr },
+	};
+	size_t off = 0;
+	int err = -ENODEV;
+
+	memset(s, 0, sizeof(*s));
+	why[0] = '\0';
+	if (kind == ENERGY_NONE) {
+		snprintf(why, whylen, "--energy-source none");
+		return -ENODEV;
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(backends); i++) {
+		char one[512] = "";
+
+		if (kind != ENERGY_AUTO && kind != backends[i].kind)
+			continue;
+		memset(s, 0, sizeof(*s));
+		s->nr_sockets = topo->nr_sockets;
+		err = backends[i].open(s, paths, topo, one, sizeof(one));
+		s->nr_sockets = topo->nr_sockets;
+		if (!err && s->n > 0) {
+			compute_max_poll(s);
+			return 0;
+		}
+		if (!err) {
+			err = -ENODEV;
+			snprintf(one, sizeof(one), "no energy counter found");
+		}
+		energy_close(s);
+		off += (size_t)snprintf(why + off, off < whylen ? whylen - off : 0, "%s%s: %s",
+					off ? "; " : "", backends[i].name, one);
+	}
+	return err;
+}

@@ -1,0 +1,208 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/*
+ * RAPL through the powercap sysfs tree: zones intel-rapl:N (package-N, package-N-die-M or
+ * psys) and their subzones intel-rapl:N:M (core, uncore, dram), each with energy_uj and
+ * max_energy_range_uj. AMD hosts expose the same tree. /sys/class/powercap lists every zone
+ * flat; the tree under /sys/devices/virtual/powercap/intel-rapl nests subzones: both work.
+ */
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "energy.h"
+#include "util.h"
+
+#define ZONE_PREFIX "intel-rapl:"
+
+/* A whole decimal number, as sysfs prints it. */
+static int parse_dec(const char *s, uint64_t *out)
+{
+	char *end;
+
+	if (!isdigit((unsigned char)*s))
+		return -EINVAL;
+	errno = 0;
+	*out = strtoull(s, &end, 10);
+	return *end || errno ? -EINVAL : 0;
+}
+
+static int read_u64_file(const char *path, uint64_t *out)
+{
+	char buf[64];
+	int err = bm_read_file(path, buf, sizeof(buf));
+
+	return err ? err : parse_dec(buf, out);
+}
+
+static int powercap_read(struct energy_source *s, struct energy_counter *c, uint64_t *raw)
+{
+	(void)s;
+	return read_u64_file(c->path, raw);
+}
+
+static const struct energy_ops powercap_ops = {
+	.name = "powercap",
+	.read = powercap_read,
+};
+
+/* "intel-rapl:N" or "intel-rapl:N:M" (not intel-rapl-mmio, which repeats the package). */
+static bool is_zone_name(const char *name)
+{
+	const char *p = name + strlen(ZONE_PREFIX);
+	int colons = 0;
+
+	if (strncmp(name, ZONE_PREFIX, strlen(ZONE_PREFIX)) || !isdigit((unsigned char)*p))
+		return false;
+	for (; *p; p++) {
+		if (*p == ':' && isdigit((unsigned char)p[1]))
+			colons++;
+		else if (!isdigit((unsigned char)*p))
+			return false;
+	}
+	return colons <= 1;
+}
+
+/* The socket and domain a zone's name stands for; -1 when it is none we know. */
+static int zone_domain(const char *name, const char *parent_name, struct bm_topology *topo,
+		       int *socket, enum bm_domain *domain)
+{
+	static const struct {
+		const char *name;
+		enum bm_domain domain;
+	} sub[] = { { "core", BM_DOMAIN_CORE },
+		    { "uncore", BM_DOMAIN_UNCORE },
+		    { "dram", BM_DOMAIN_DRAM } };
+	unsigned int pkg;
+	int n = 0;
+
+	if (!strcmp(name, "psys")) {
+		/* Platform-wide: reported with the first socket. */
+		*socket = 0;
+		*domain = BM_DOMAIN_PSYS;
+		return 0;
+	}
+	if (parent_name) {
+		for (size_t i = 0; i < ARRAY_SIZE(sub); i++) {
+			if (!strcmp(name, sub[i].name)) {
+				*domain = sub[i].domain;
+				return zone_domain(parent_name, NULL, topo, socket,
+						   &(enum bm_domain){ 0 });
+			}
+		}
+		return -1;
+	}
+	/* package-N, or package-N-die-M on multi-die parts (their dies add up). */
+	if (sscanf(name, "package-%u%n", &pkg, &n) != 1 ||
+	    (name[n] && strncmp(name + n, "-die-", 5)))
+		return -1;
+	*socket = topology_add_package(topo, (int)pkg);
+	*domain = BM_DOMAIN_PACKAGE;
+	return 0;
+}
+
+/* rel is intel-rapl:N, intel-rapl:N:M (flat listing) or intel-rapl:N/intel-rapl:N:M (nested). */
+static int add_zone(struct energy_source *s, const char *root, const char *rel,
+		    struct bm_topology *topo, char *why, size_t whylen)
+{
+	const char *base = strrchr(rel, '/') ? strrchr(rel, '/') + 1 : rel;
+	const char *sub = strchr(base + strlen(ZONE_PREFIX), ':');
+	char path[PATH_MAX], name[64], parent_name[64];
+	struct energy_counter *c;
+	enum bm_domain domain;
+	uint64_t max, probe;
+	int socket, err;
+
+	snprintf(path, sizeof(path), "%s/%s/name", root, rel);
+	if (bm_read_file(path, name, sizeof(name)))
+		return 0; /* not a zone after all */
+	if (sub) {
+		/* A subzone's parent is intel-rapl:N, listed in both layouts. */
+		snprintf(path, sizeof(path), "%s/%.*s/name", root, (int)(sub - base), base);
+		if (bm_read_file(path, parent_name, sizeof(parent_name))) {
+			bm_debug("powercap: no parent zone for %s/%s", root, rel);
+			return 0;
+		}
+	}
+	if (zone_domain(name, sub ? parent_name : NULL, topo, &socket, &domain)) {
+		bm_debug("powercap: skipping zone %s/%s named '%s'", root, rel, name);
+		return 0;
+	}
+	snprintf(path, sizeof(path), "%s/%s/max_energy_range_uj", root, rel);
+	err = read_u64_file(path, &max);
+	if (err) {
+		snprintf(why, whylen, "cannot read %s: %s", path,
+			 err == -EINVAL ? "not a number" : strerror(-err));
+		return err;
+	}
+	snprintf(path, sizeof(path), "%s/%s/energy_uj", root, rel);
+	err = read_u64_file(path, &probe);
+	if (err) {
+		snprintf(why, whylen, "cannot read %s: %s%s", path,
+			 err == -EINVAL ? "not a number" : strerror(-err),
+			 err == -EACCES ? " (energy_uj is root-only since Linux 5.10: run as root)"
+					: "");
+		return err;
+	}
+	c = energy_add_counter(s, socket, domain, 1e-6, max + 1, "%s", path);
+	c->path = strdup(path);
+	return 0;
+}
+
+int powercap_open(struct energy_source *s, const char *root, struct bm_topology *topo, char *why,
+		  size_t whylen)
+{
+	struct dirent **ents;
+	int n, err = 0;
+
+	n = scandir(root, &ents, NULL, alphasort);
+	if (n < 0) {
+		err = -errno;
+		if (err == -ENOENT)
+			snprintf(why, whylen, "no powercap tree at %s (no RAPL driver, or a VM)",
+				 root);
+		else
+			snprintf(why, whylen, "cannot list %s: %s", root, strerror(errno));
+		return err;
+	}
+	s->ops = &powercap_ops;
+	for (int i = 0; i < n; i++) {
+		const char *zone = ents[i]->d_name;
+		char rel[PATH_MAX], sub[PATH_MAX];
+		struct dirent **subents;
+		int m;
+
+		if (err || !is_zone_name(zone))
+			continue;
+		err = add_zone(s, root, zone, topo, why, whylen);
+		if (err || strchr(zone + strlen(ZONE_PREFIX), ':'))
+			continue;
+		/* Nested subzones that the flat listing does not repeat. */
+		snprintf(sub, sizeof(sub), "%s/%s", root, zone);
+		m = scandir(sub, &subents, NULL, alphasort);
+		for (int j = 0; j < m; j++) {
+			const char *sz = subents[j]->d_name;
+			char flat[PATH_MAX];
+
+			snprintf(flat, sizeof(flat), "%s/%s", root, sz);
+			if (!err && is_zone_name(sz) && strchr(sz + strlen(ZONE_PREFIX), ':') &&
+			    access(flat, F_OK)) {
+				snprintf(rel, sizeof(rel), "%s/%s", zone, sz);
+				err = add_zone(s, root, rel, topo, why, whylen);
+			}
+			free(subents[j]);
+		}
+		if (m >= 0)
+			free(subents);
+	}
+	for (int i = 0; i < n; i++)
+		free(ents[i]);
+	free(ents);
+	if (!err && !s->n)
+		snprintf(why, whylen, "no RAPL zones under %s", root);
+	return err;
+}
