@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "account.h"
+#include "fixture.h"
 #include "unit.h"
 
 #define NR_CPUS 4
@@ -21,9 +22,6 @@
 
 /* Four CPU slots: 0 and 1 on socket 0, 2 on socket 1, 3 offline (it was on socket 1). */
 struct fixture {
-	bool online[NR_CPUS];
-	int socket[NR_CPUS];
-	int package_id[2];
 	struct bm_topology topo;
 	struct account a;
 	unsigned char *map; /* one per-CPU map value: NR_CPUS slots of MAP_STRIDE bytes */
@@ -31,22 +29,10 @@ struct fixture {
 
 static void fixture_init(struct fixture *f)
 {
-	static const bool online[NR_CPUS] = { true, true, true, false };
 	static const int socket[NR_CPUS] = { 0, 0, 1, -1 };
 
 	memset(f, 0, sizeof(*f));
-	memcpy(f->online, online, sizeof(online));
-	memcpy(f->socket, socket, sizeof(socket));
-	f->package_id[0] = 0;
-	f->package_id[1] = 1;
-	f->topo = (struct bm_topology){
-		.nr_cpus = NR_CPUS,
-		.online = f->online,
-		.socket = f->socket,
-		.package_id = f->package_id,
-		.nr_sockets = 2,
-		.nr_online = 3,
-	};
+	fixture_topology(&f->topo, NR_CPUS, socket, NULL, NULL);
 	account_init(&f->a, &f->topo, NR_EVENTS);
 	/* Exactly the map value's size, so reading past the last slot trips ASan. */
 	f->map = calloc(NR_CPUS, MAP_STRIDE);
@@ -55,6 +41,7 @@ static void fixture_init(struct fixture *f)
 static void fixture_free(struct fixture *f)
 {
 	account_free(&f->a);
+	topology_free(&f->topo);
 	free(f->map);
 }
 
@@ -213,7 +200,7 @@ static void test_offline_cpu_contributes_nothing(void)
 	CHECK_EQ_U64(t->total.ev[0], 0);
 
 	/* cpu3 comes back on socket 1: only what it counted since the last reading is new. */
-	f.socket[3] = 1;
+	f.topo.socket[3] = 1;
 	set_cpu(&f, 3, 5100, C(510), C(50));
 	account_begin(&f.a);
 	t = update(&f, 9);

@@ -4,7 +4,6 @@
  * standing in for a cgroup2 hierarchy.
  */
 #include <errno.h>
-#include <ftw.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +12,7 @@
 #include <unistd.h>
 
 #include "cgroup.h"
+#include "fixture.h"
 #include "unit.h"
 
 static int find_in(const char *text, char *out, size_t size)
@@ -145,7 +145,7 @@ static void test_mount_too_long(void)
 	CHECK_STR(out, "/cg");
 }
 
-/* A directory tree standing in for a cgroup2 mount: removed by tree_rm(). */
+/* A directory tree standing in for a cgroup2 mount: removed by fixture_rmtree(). */
 struct tree {
 	char root[64];
 	uint64_t id_root, id_a, id_ab, id_c;
@@ -186,29 +186,11 @@ static void rmdir_in(const char *root, const char *rel)
 	}
 }
 
-static int rm_one(const char *path, const struct stat *sb, int type, struct FTW *ftw)
-{
-	(void)sb;
-	(void)type;
-	(void)ftw;
-	return remove(path);
-}
-
-static void tree_rm(struct tree *t)
-{
-	if (nftw(t->root, rm_one, 16, FTW_DEPTH | FTW_PHYS))
-		printf("    cannot remove %s: %s\n", t->root, strerror(errno));
-}
-
 /* root/{a/b, c}, with the names cache initialised and scanned once. */
 static int tree_new(struct tree *t, struct cgroup_names *n)
 {
-	snprintf(t->root, sizeof(t->root), "/tmp/bm-cgroup-XXXXXX");
-	if (!mkdtemp(t->root)) {
-		printf("    mkdtemp: %s\n", strerror(errno));
-		unit_failed_checks++;
+	if (!fixture_mkdtemp(t->root, sizeof(t->root), "cgroup"))
 		return -1;
-	}
 	mkdir_in(t->root, "/a");
 	mkdir_in(t->root, "/a/b");
 	mkdir_in(t->root, "/c");
@@ -218,7 +200,7 @@ static int tree_new(struct tree *t, struct cgroup_names *n)
 	t->id_c = id_of(t->root, "/c");
 	if (cgroup_names_init(n, t->root)) {
 		unit_failed_checks++;
-		tree_rm(t);
+		fixture_rmtree(t->root);
 		return -1;
 	}
 	if (cgroup_names_scan(n)) {
@@ -262,7 +244,7 @@ static void test_names_resolve(void)
 	CHECK_EQ_U64(n.scans, 1);
 	cgroup_names_free(&n);
 	CHECK(n.mount == NULL && n.ids.n == 0);
-	tree_rm(&t);
+	fixture_rmtree(t.root);
 }
 
 static void test_names_unknown_id(void)
@@ -294,7 +276,7 @@ static void test_names_unknown_id(void)
 	CHECK(cgroup_names_is_gone(&n, unknown_id(&t, id - 1)));
 	CHECK_EQ_U64(n.ids.n, 5);
 	cgroup_names_free(&n);
-	tree_rm(&t);
+	fixture_rmtree(t.root);
 }
 
 static void test_names_removed_dir(void)
@@ -329,7 +311,7 @@ static void test_names_removed_dir(void)
 	cgroup_names_forget(&n, unknown_id(&t, UINT64_MAX - 5));
 	CHECK_EQ_U64(n.ids.n, 4);
 	cgroup_names_free(&n);
-	tree_rm(&t);
+	fixture_rmtree(t.root);
 }
 
 static void test_names_new_dir_needs_rescan(void)
@@ -363,7 +345,7 @@ static void test_names_new_dir_needs_rescan(void)
 	CHECK_STR(cgroup_names_get(&n, id_e), "/a/e");
 	CHECK_EQ_U64(n.scans, 2);
 	cgroup_names_free(&n);
-	tree_rm(&t);
+	fixture_rmtree(t.root);
 }
 
 static void test_names_walk_resolves_placeholder(void)
@@ -388,7 +370,7 @@ static void test_names_walk_resolves_placeholder(void)
 	CHECK(!cgroup_names_is_gone(&n, id_d));
 	CHECK_EQ_U64(n.ids.n, 5);
 	cgroup_names_free(&n);
-	tree_rm(&t);
+	fixture_rmtree(t.root);
 }
 
 static void test_names_scan_missing_mount(void)

@@ -7,9 +7,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
-#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +15,7 @@
 #include <unistd.h>
 
 #include "energy.h"
+#include "fixture.h"
 #include "msr.h"
 #include "topology.h"
 #include "util.h"
@@ -29,40 +28,6 @@
 #define INTEL_POWER_UNIT 0x000a0e03ULL
 /* MSR_AMD_RAPL_POWER_UNIT of a Zen 2/3 EPYC: energy 2^-16 J (15.259 uJ). */
 #define AMD_POWER_UNIT 0x000a1003ULL
-
-#define CHECK_HAS(hay, needle)                                                            \
-	do {                                                                              \
-		if (!strstr((hay), (needle))) {                                           \
-			printf("    check failed at %s:%d: \"%s\" does not say \"%s\"\n", \
-			       __FILE__, __LINE__, (hay), (needle));                      \
-			unit_failed_checks++;                                             \
-		}                                                                         \
-	} while (0)
-
-static char *tree_new(char *root, size_t size)
-{
-	snprintf(root, size, "/tmp/bm-msr-XXXXXX");
-	if (!mkdtemp(root)) {
-		printf("    mkdtemp: %s\n", strerror(errno));
-		unit_failed_checks++;
-		return NULL;
-	}
-	return root;
-}
-
-static int rm_one(const char *path, const struct stat *sb, int type, struct FTW *ftw)
-{
-	(void)sb;
-	(void)type;
-	(void)ftw;
-	return remove(path);
-}
-
-static void tree_rm(const char *root)
-{
-	if (nftw(root, rm_one, 16, FTW_DEPTH | FTW_PHYS))
-		printf("    cannot remove %s: %s\n", root, strerror(errno));
-}
 
 /* root/N/msr, created empty where missing; returns an fd to write it or -1. */
 static int dev_open(const char *root, int cpu)
@@ -94,35 +59,6 @@ static void put_msr(const char *root, int cpu, uint32_t addr, uint64_t v)
 		unit_failed_checks++;
 	}
 	close(fd);
-}
-
-/*
- * A topology of nr_cpus online CPUs: CPU c on socket sock[c], die die[c] (NULL: 0) and core
- * core[c] (NULL: c). A CPU on socket -1 is offline.
- */
-static void topo_make(struct bm_topology *t, int nr_cpus, const int *sock, const int *die,
-		      const int *core)
-{
-	memset(t, 0, sizeof(*t));
-	t->nr_cpus = nr_cpus;
-	t->online = bm_calloc((size_t)nr_cpus, sizeof(*t->online));
-	t->socket = bm_calloc((size_t)nr_cpus, sizeof(*t->socket));
-	t->package_id = bm_calloc((size_t)nr_cpus, sizeof(*t->package_id));
-	t->die_id = bm_calloc((size_t)nr_cpus, sizeof(*t->die_id));
-	t->core_id = bm_calloc((size_t)nr_cpus, sizeof(*t->core_id));
-	for (int cpu = 0; cpu < nr_cpus; cpu++) {
-		t->socket[cpu] = sock[cpu];
-		t->core_id[cpu] = core ? core[cpu] : cpu;
-		t->die_id[cpu] = die ? die[cpu] : 0;
-		if (sock[cpu] < 0)
-			continue;
-		t->online[cpu] = true;
-		t->nr_online++;
-		if (sock[cpu] + 1 > t->nr_sockets)
-			t->nr_sockets = sock[cpu] + 1;
-	}
-	for (int k = 0; k < t->nr_sockets; k++)
-		t->package_id[k] = k;
 }
 
 static int open_msr_source(struct energy_source *s, const char *dev_root, const char *cpuinfo,
@@ -277,7 +213,6 @@ static void test_cpuinfo_errors(void)
 {
 	struct msr_cpu_model m;
 	char root[64], path[PATH_MAX], why[256] = "";
-	FILE *f;
 
 	CHECK_EQ_U64(msr_read_cpuinfo(CPUINFO "/arm64-neoverse-n1", &m, why, sizeof(why)),
 		     (unsigned long long)-ENODEV);
@@ -287,30 +222,22 @@ static void test_cpuinfo_errors(void)
 		     (unsigned long long)-ENOENT);
 	CHECK_HAS(why, "cannot read /nonexistent/cpuinfo: ");
 
-	if (!tree_new(root, sizeof(root)))
+	if (!fixture_mkdtemp(root, sizeof(root), "msr"))
 		return;
 	snprintf(path, sizeof(path), "%s/cpuinfo", root);
-	f = fopen(path, "w");
-	if (f) {
-		fputs("processor\t: 0\nvendor_id\t: GenuineIntel\ncpu family\t: six\nmodel\t\t: "
-		      "85\n",
-		      f);
-		fclose(f);
-	}
+	fixture_put(
+		root, "cpuinfo",
+		"processor\t: 0\nvendor_id\t: GenuineIntel\ncpu family\t: six\nmodel\t\t: 85\n");
 	CHECK_EQ_U64(msr_read_cpuinfo(path, &m, why, sizeof(why)), (unsigned long long)-EINVAL);
 	CHECK_HAS(why, "cpu family 'six' is not a number");
 
 	/* The model of the second processor is not the first one's. */
-	f = fopen(path, "w");
-	if (f) {
-		fputs("processor\t: 0\nvendor_id\t: GenuineIntel\ncpu family\t: 6\n\n"
-		      "processor\t: 1\nvendor_id\t: GenuineIntel\ncpu family\t: 6\nmodel\t\t: 85\n",
-		      f);
-		fclose(f);
-	}
+	fixture_put(root, "cpuinfo",
+		    "processor\t: 0\nvendor_id\t: GenuineIntel\ncpu family\t: 6\n\n"
+		    "processor\t: 1\nvendor_id\t: GenuineIntel\ncpu family\t: 6\nmodel\t\t: 85\n");
 	CHECK_EQ_U64(msr_read_cpuinfo(path, &m, why, sizeof(why)), (unsigned long long)-EINVAL);
 	CHECK_HAS(why, "gives no cpu family or model for its first processor");
-	tree_rm(root);
+	fixture_rmtree(root);
 }
 
 static void test_unsupported_cpus(void)
@@ -329,12 +256,12 @@ static void test_unsupported_cpus(void)
 	struct bm_topology t;
 	char root[64];
 
-	if (!tree_new(root, sizeof(root)))
+	if (!fixture_mkdtemp(root, sizeof(root), "msr"))
 		return;
 	/* Devices that would read fine: the CPU is refused before any is opened. */
 	put_msr(root, 0, MSR_RAPL_POWER_UNIT, INTEL_POWER_UNIT);
 	put_msr(root, 0, MSR_PKG_ENERGY_STATUS, 1);
-	topo_make(&t, 2, sock, NULL, NULL);
+	fixture_topology(&t, 2, sock, NULL, NULL);
 	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
 		struct energy_source s;
 		char path[PATH_MAX], why[512] = "";
@@ -350,7 +277,7 @@ static void test_unsupported_cpus(void)
 		CHECK_EQ_U64(s.n, 0);
 	}
 	topology_free(&t);
-	tree_rm(root);
+	fixture_rmtree(root);
 }
 
 static void test_missing_device(void)
@@ -360,9 +287,9 @@ static void test_missing_device(void)
 	struct bm_topology t;
 	char root[64], want[256], why[512] = "";
 
-	if (!tree_new(root, sizeof(root)))
+	if (!fixture_mkdtemp(root, sizeof(root), "msr"))
 		return;
-	topo_make(&t, 2, sock, NULL, NULL);
+	fixture_topology(&t, 2, sock, NULL, NULL);
 	memset(&s, 0, sizeof(s));
 	CHECK_EQ_U64(msr_open(&s, root, CPUINFO "/intel-skylake-x", &t, why, sizeof(why)),
 		     (unsigned long long)-ENOENT);
@@ -371,7 +298,7 @@ static void test_missing_device(void)
 	CHECK_EQ_U64(s.n, 0);
 	energy_close(&s);
 	topology_free(&t);
-	tree_rm(root);
+	fixture_rmtree(root);
 }
 
 static void test_intel_package_must_read(void)
@@ -381,9 +308,9 @@ static void test_intel_package_must_read(void)
 	struct bm_topology t;
 	char root[64], why[512] = "";
 
-	if (!tree_new(root, sizeof(root)))
+	if (!fixture_mkdtemp(root, sizeof(root), "msr"))
 		return;
-	topo_make(&t, 2, sock, NULL, NULL);
+	fixture_topology(&t, 2, sock, NULL, NULL);
 
 	/* No RAPL at all: the power unit MSR does not read. */
 	put_msr(root, 0, 0x100, 0);
@@ -402,7 +329,7 @@ static void test_intel_package_must_read(void)
 	CHECK_EQ_U64(s.n, 0);
 	energy_close(&s);
 	topology_free(&t);
-	tree_rm(root);
+	fixture_rmtree(root);
 }
 
 /*
@@ -419,7 +346,7 @@ static void test_intel_two_sockets_end_to_end(void)
 	char root[64], why[512] = "";
 	int n;
 
-	if (!tree_new(root, sizeof(root)))
+	if (!fixture_mkdtemp(root, sizeof(root), "msr"))
 		return;
 	for (int cpu = 0; cpu < 8; cpu++)
 		put_msr(root, cpu, 0x10, 0); /* every CPU has a device */
@@ -431,7 +358,7 @@ static void test_intel_two_sockets_end_to_end(void)
 	put_msr(root, 0, MSR_DRAM_ENERGY_STATUS, 1000);
 	put_msr(root, 4, MSR_PKG_ENERGY_STATUS, 5000);
 	put_msr(root, 4, MSR_DRAM_ENERGY_STATUS, 0x12345678ffff0000ULL);
-	topo_make(&t, 8, sock, NULL, NULL);
+	fixture_topology(&t, 8, sock, NULL, NULL);
 
 	CHECK_EQ_U64(open_msr_source(&s, root, CPUINFO "/intel-skylake-x", &t, why, sizeof(why)),
 		     0);
@@ -441,7 +368,7 @@ static void test_intel_two_sockets_end_to_end(void)
 	if (s.n != 4) {
 		energy_close(&s);
 		topology_free(&t);
-		tree_rm(root);
+		fixture_rmtree(root);
 		return;
 	}
 	CHECK_STR(s.c[0].label, "MSR_PKG_ENERGY_STATUS (0x611) on cpu 0");
@@ -482,7 +409,7 @@ static void test_intel_two_sockets_end_to_end(void)
 		CHECK(out[i].joules == 0);
 	energy_close(&s);
 	topology_free(&t);
-	tree_rm(root);
+	fixture_rmtree(root);
 }
 
 /* A laptop: PP0, PP1 and psys are there too, on the one socket; CPU 0 is offline. */
@@ -495,7 +422,7 @@ static void test_intel_laptop_domains(void)
 	char root[64], why[512] = "";
 	int n;
 
-	if (!tree_new(root, sizeof(root)))
+	if (!fixture_mkdtemp(root, sizeof(root), "msr"))
 		return;
 	put_msr(root, 1, MSR_RAPL_POWER_UNIT, INTEL_POWER_UNIT);
 	put_msr(root, 1, MSR_PKG_ENERGY_STATUS, 100);
@@ -503,7 +430,7 @@ static void test_intel_laptop_domains(void)
 	put_msr(root, 1, MSR_PP0_ENERGY_STATUS, 300);
 	put_msr(root, 1, MSR_PP1_ENERGY_STATUS, 400);
 	put_msr(root, 1, MSR_PLATFORM_ENERGY_STATUS, 500);
-	topo_make(&t, 4, sock, NULL, NULL);
+	fixture_topology(&t, 4, sock, NULL, NULL);
 
 	CHECK_EQ_U64(open_msr_source(&s, root, CPUINFO "/intel-kaby-lake-r", &t, why, sizeof(why)),
 		     0);
@@ -526,7 +453,7 @@ static void test_intel_laptop_domains(void)
 	check_joules(__LINE__, out, n, 0, BM_DOMAIN_PSYS, 2.0);
 	energy_close(&s);
 	topology_free(&t);
-	tree_rm(root);
+	fixture_rmtree(root);
 }
 
 /* Two dies in one package (Cascade Lake-AP): each die's package counter, added up. */
@@ -539,13 +466,13 @@ static void test_intel_dies_add_up(void)
 	char root[64], why[512] = "";
 	int n;
 
-	if (!tree_new(root, sizeof(root)))
+	if (!fixture_mkdtemp(root, sizeof(root), "msr"))
 		return;
 	for (int cpu = 0; cpu < 4; cpu += 2) {
 		put_msr(root, cpu, MSR_RAPL_POWER_UNIT, INTEL_POWER_UNIT);
 		put_msr(root, cpu, MSR_PKG_ENERGY_STATUS, 7);
 	}
-	topo_make(&t, 4, sock, die, NULL);
+	fixture_topology(&t, 4, sock, die, NULL);
 	CHECK_EQ_U64(open_msr_source(&s, root, CPUINFO "/intel-skylake-x", &t, why, sizeof(why)),
 		     0);
 	CHECK_STR(why, "");
@@ -559,7 +486,7 @@ static void test_intel_dies_add_up(void)
 	check_joules(__LINE__, out, n, 0, BM_DOMAIN_PACKAGE, 3.0);
 	energy_close(&s);
 	topology_free(&t);
-	tree_rm(root);
+	fixture_rmtree(root);
 }
 
 /*
@@ -603,17 +530,17 @@ static void test_amd_two_sockets_end_to_end(void)
 	char root[64], why[512] = "";
 	int n;
 
-	if (!tree_new(root, sizeof(root)))
+	if (!fixture_mkdtemp(root, sizeof(root), "msr"))
 		return;
 	amd_fake(root);
-	topo_make(&t, 8, amd_sock, NULL, amd_core);
+	fixture_topology(&t, 8, amd_sock, NULL, amd_core);
 	CHECK_EQ_U64(open_msr_source(&s, root, CPUINFO "/amd-epyc-milan", &t, why, sizeof(why)), 0);
 	CHECK_STR(why, "");
 	CHECK_EQ_U64(s.n, 6);
 	if (s.n != 6) {
 		energy_close(&s);
 		topology_free(&t);
-		tree_rm(root);
+		fixture_rmtree(root);
 		return;
 	}
 	CHECK_STR(s.c[0].label, "MSR_AMD_PKG_ENERGY_STATUS (0xc001029b) on cpu 0");
@@ -646,7 +573,7 @@ static void test_amd_two_sockets_end_to_end(void)
 	CHECK_EQ_U64(s.dropped, 0);
 	energy_close(&s);
 	topology_free(&t);
-	tree_rm(root);
+	fixture_rmtree(root);
 }
 
 /* A core of socket 1 whose MSR cannot be read: socket 1 reports no core energy at all. */
@@ -658,12 +585,12 @@ static void test_amd_unreadable_core_leaves_domain_out(void)
 	char root[64], path[PATH_MAX], why[512] = "";
 	int n;
 
-	if (!tree_new(root, sizeof(root)))
+	if (!fixture_mkdtemp(root, sizeof(root), "msr"))
 		return;
 	amd_fake(root);
 	snprintf(path, sizeof(path), "%s/5/msr", root);
 	CHECK_EQ_U64(truncate(path, 0x20), 0);
-	topo_make(&t, 8, amd_sock, NULL, amd_core);
+	fixture_topology(&t, 8, amd_sock, NULL, amd_core);
 	CHECK_EQ_U64(open_msr_source(&s, root, CPUINFO "/amd-epyc-milan", &t, why, sizeof(why)), 0);
 	CHECK_EQ_U64(s.n, 4);
 	energy_poll(&s, 1.0);
@@ -684,7 +611,7 @@ static void test_amd_unreadable_core_leaves_domain_out(void)
 		CHECK_EQ_U64(s.c[i].domain, BM_DOMAIN_PACKAGE);
 	energy_close(&s);
 	topology_free(&t);
-	tree_rm(root);
+	fixture_rmtree(root);
 }
 
 const struct unit_test msr_tests[] = {

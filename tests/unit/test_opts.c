@@ -6,47 +6,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
+#include "fixture.h"
 #include "opts.h"
 #include "unit.h"
-
-/* What fd 1 or 2 received between capture_begin() and capture_end(). */
-struct capture {
-	int fd, saved;
-	FILE *tmp;
-	char text[4096];
-};
-
-static void capture_begin(struct capture *c, int fd)
-{
-	c->fd = fd;
-	c->text[0] = '\0';
-	fflush(stdout);
-	fflush(stderr);
-	c->tmp = tmpfile();
-	c->saved = dup(fd);
-	if (c->tmp)
-		dup2(fileno(c->tmp), fd);
-}
-
-static void capture_end(struct capture *c)
-{
-	size_t n = 0;
-
-	fflush(stdout);
-	fflush(stderr);
-	dup2(c->saved, c->fd);
-	close(c->saved);
-	if (!c->tmp) {
-		snprintf(c->text, sizeof(c->text), "(tmpfile failed)");
-		return;
-	}
-	rewind(c->tmp);
-	n = fread(c->text, 1, sizeof(c->text) - 1, c->tmp);
-	c->text[n] = '\0';
-	fclose(c->tmp);
-}
 
 /*
  * glibc's getopt keeps a pointer into the last argv when it stopped inside a cluster such as

@@ -5,16 +5,15 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "energy.h"
+#include "fixture.h"
 #include "perf_power.h"
 #include "topology.h"
 #include "util.h"
@@ -26,108 +25,25 @@
 /* What every kernel's power PMU gives as the scale: counts are 2^-32 J. */
 #define SCALE_2_32 (1.0 / 4294967296.0)
 
-#define CHECK_HAS(hay, needle)                                                            \
-	do {                                                                              \
-		if (!strstr((hay), (needle))) {                                           \
-			printf("    check failed at %s:%d: \"%s\" does not say \"%s\"\n", \
-			       __FILE__, __LINE__, (hay), (needle));                      \
-			unit_failed_checks++;                                             \
-		}                                                                         \
-	} while (0)
-
-static char *tree_new(char *root, size_t size)
-{
-	snprintf(root, size, "/tmp/bm-perf-XXXXXX");
-	if (!mkdtemp(root)) {
-		printf("    mkdtemp: %s\n", strerror(errno));
-		unit_failed_checks++;
-		return NULL;
-	}
-	return root;
-}
-
-static int rm_one(const char *path, const struct stat *sb, int type, struct FTW *ftw)
-{
-	(void)sb;
-	(void)type;
-	(void)ftw;
-	return remove(path);
-}
-
-static void tree_rm(const char *root)
-{
-	if (nftw(root, rm_one, 16, FTW_DEPTH | FTW_PHYS))
-		printf("    cannot remove %s: %s\n", root, strerror(errno));
-}
-
-/* Write text to root/rel, creating the directories on the way; NULL text removes it. */
-static void put_file(const char *root, const char *rel, const char *text)
-{
-	char path[PATH_MAX];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/%s", root, rel);
-	if (!text) {
-		unlink(path);
-		return;
-	}
-	for (char *p = path + strlen(root) + 1; (p = strchr(p, '/')); p++) {
-		*p = '\0';
-		if (mkdir(path, 0755) && errno != EEXIST)
-			printf("    mkdir %s: %s\n", path, strerror(errno));
-		*p = '/';
-	}
-	f = fopen(path, "w");
-	if (!f) {
-		printf("    cannot create %s: %s\n", path, strerror(errno));
-		unit_failed_checks++;
-		return;
-	}
-	fputs(text, f);
-	fclose(f);
-}
-
 /* An event with its scale and unit, as the kernel lays them out. */
 static void put_event(const char *root, const char *name, const char *code)
 {
 	char rel[128];
 
 	snprintf(rel, sizeof(rel), "events/%s", name);
-	put_file(root, rel, code);
+	fixture_put(root, rel, code);
 	snprintf(rel, sizeof(rel), "events/%s.scale", name);
-	put_file(root, rel, "2.3283064365386962890625e-10\n");
+	fixture_put(root, rel, "2.3283064365386962890625e-10\n");
 	snprintf(rel, sizeof(rel), "events/%s.unit", name);
-	put_file(root, rel, "Joules\n");
+	fixture_put(root, rel, "Joules\n");
 }
 
 /* A PMU tree in root with one energy-pkg event: a base that tests then break. */
 static void put_pmu(const char *root, const char *type, const char *cpumask)
 {
-	put_file(root, "type", type);
-	put_file(root, "cpumask", cpumask);
+	fixture_put(root, "type", type);
+	fixture_put(root, "cpumask", cpumask);
 	put_event(root, "energy-pkg", "event=0x02\n");
-}
-
-/* A topology of nr_cpus CPUs, all online, CPU c on socket sock[c] (package id the same). */
-static void topo_make(struct bm_topology *t, int nr_cpus, const int *sock)
-{
-	memset(t, 0, sizeof(*t));
-	t->nr_cpus = nr_cpus;
-	t->online = bm_calloc((size_t)nr_cpus, sizeof(*t->online));
-	t->socket = bm_calloc((size_t)nr_cpus, sizeof(*t->socket));
-	t->package_id = bm_calloc((size_t)nr_cpus, sizeof(*t->package_id));
-	t->die_id = bm_calloc((size_t)nr_cpus, sizeof(*t->die_id));
-	t->core_id = bm_calloc((size_t)nr_cpus, sizeof(*t->core_id));
-	for (int cpu = 0; cpu < nr_cpus; cpu++) {
-		t->online[cpu] = true;
-		t->socket[cpu] = sock[cpu];
-		t->core_id[cpu] = cpu;
-		t->nr_online++;
-		if (sock[cpu] + 1 > t->nr_sockets)
-			t->nr_sockets = sock[cpu] + 1;
-	}
-	for (int k = 0; k < t->nr_sockets; k++)
-		t->package_id[k] = k;
 }
 
 /* The CPUs of pmu's cpumask, as a string such as "0,28". */
@@ -248,7 +164,7 @@ static void test_parse_errors(void)
 {
 	char root[64], path[PATH_MAX];
 
-	if (!tree_new(root, sizeof(root)))
+	if (!fixture_mkdtemp(root, sizeof(root), "perf"))
 		return;
 	put_pmu(root, "33\n", "0,28\n");
 	expect_parse_error(__LINE__, root, 56, 0, "");
@@ -257,45 +173,45 @@ static void test_parse_errors(void)
 	static const char *const bad_events[] = { "event=\n", "config=0x02\n", "banana\n",
 						  "event=0xzz\n", "event=-1\n" };
 	for (size_t i = 0; i < ARRAY_SIZE(bad_events); i++) {
-		put_file(root, "events/energy-pkg", bad_events[i]);
+		fixture_put(root, "events/energy-pkg", bad_events[i]);
 		expect_parse_error(__LINE__, root, 56, -EINVAL, "is not event=<code>");
 	}
-	put_file(root, "events/energy-pkg", "event=0x02\n");
+	fixture_put(root, "events/energy-pkg", "event=0x02\n");
 
-	put_file(root, "events/energy-pkg.scale", "0\n");
+	fixture_put(root, "events/energy-pkg.scale", "0\n");
 	expect_parse_error(__LINE__, root, 56, -EINVAL, "energy-pkg.scale: '0' is not a positive");
-	put_file(root, "events/energy-pkg.scale", "-2.3e-10\n");
+	fixture_put(root, "events/energy-pkg.scale", "-2.3e-10\n");
 	expect_parse_error(__LINE__, root, 56, -EINVAL, "is not a positive number");
-	put_file(root, "events/energy-pkg.scale", NULL);
+	fixture_put(root, "events/energy-pkg.scale", NULL);
 	snprintf(path, sizeof(path), "cannot read %s/events/energy-pkg.scale: %s", root,
 		 strerror(ENOENT));
 	expect_parse_error(__LINE__, root, 56, -ENOENT, path);
-	put_file(root, "events/energy-pkg.scale", "2.3283064365386962890625e-10\n");
+	fixture_put(root, "events/energy-pkg.scale", "2.3283064365386962890625e-10\n");
 
-	put_file(root, "events/energy-pkg.unit", NULL);
+	fixture_put(root, "events/energy-pkg.unit", NULL);
 	expect_parse_error(__LINE__, root, 56, -ENOENT, "energy-pkg.unit");
-	put_file(root, "events/energy-pkg.unit", "mJ\n");
+	fixture_put(root, "events/energy-pkg.unit", "mJ\n");
 	expect_parse_error(__LINE__, root, 56, -EINVAL, "is 'mJ', not Joules");
-	put_file(root, "events/energy-pkg.unit", "Joules\n");
+	fixture_put(root, "events/energy-pkg.unit", "Joules\n");
 
-	put_file(root, "type", "power\n");
+	fixture_put(root, "type", "power\n");
 	expect_parse_error(__LINE__, root, 56, -EINVAL, "type: 'power' is not a PMU type number");
-	put_file(root, "type", NULL);
+	fixture_put(root, "type", NULL);
 	expect_parse_error(__LINE__, root, 56, -ENOENT, "/type: ");
-	put_file(root, "type", "33\n");
+	fixture_put(root, "type", "33\n");
 
 	/* CPU 28 does not fit in 8 possible CPUs. */
 	expect_parse_error(__LINE__, root, 8, -EINVAL, "cpumask: '0,28' is not a list of CPUs");
-	put_file(root, "cpumask", "\n");
+	fixture_put(root, "cpumask", "\n");
 	expect_parse_error(__LINE__, root, 56, -ENODEV, "cpumask lists no CPU");
-	put_file(root, "cpumask", "0,28\n");
+	fixture_put(root, "cpumask", "0,28\n");
 
 	/* Unknown energy-* events are skipped; with nothing else there is nothing to measure. */
 	put_event(root, "energy-foo", "event=0x09\n");
 	expect_parse_error(__LINE__, root, 56, 0, "");
-	put_file(root, "events/energy-pkg", NULL);
+	fixture_put(root, "events/energy-pkg", NULL);
 	expect_parse_error(__LINE__, root, 56, -ENODEV, "no energy-* event under");
-	tree_rm(root);
+	fixture_rmtree(root);
 }
 
 static void test_open_missing_root(void)
@@ -305,7 +221,7 @@ static void test_open_missing_root(void)
 	char why[512] = "";
 	static const int sock[] = { 0, 0 };
 
-	topo_make(&t, 2, sock);
+	fixture_topology(&t, 2, sock, NULL, NULL);
 	memset(&s, 0, sizeof(s));
 	CHECK_EQ_U64(perf_power_open(&s, "/nonexistent/bm-test/power", &t, why, sizeof(why)),
 		     (unsigned long long)-ENOENT);
@@ -323,11 +239,11 @@ static void test_open_failure_names_event_and_cpu(void)
 	char root[64], why[512] = "";
 	int ret;
 
-	if (!tree_new(root, sizeof(root)))
+	if (!fixture_mkdtemp(root, sizeof(root), "perf"))
 		return;
 	/* No PMU has this type: perf_event_open fails (ENOENT, or EACCES when not allowed). */
 	put_pmu(root, "99999\n", "0,4\n");
-	topo_make(&t, 8, sock);
+	fixture_topology(&t, 8, sock, NULL, NULL);
 	memset(&s, 0, sizeof(s));
 	ret = perf_power_open(&s, root, &t, why, sizeof(why));
 	CHECK(ret < 0);
@@ -338,7 +254,7 @@ static void test_open_failure_names_event_and_cpu(void)
 	CHECK_EQ_U64(s.n, 0);
 	energy_close(&s);
 	topology_free(&t);
-	tree_rm(root);
+	fixture_rmtree(root);
 }
 
 static void test_open_skips_offline_cpus(void)
@@ -348,11 +264,11 @@ static void test_open_skips_offline_cpus(void)
 	struct bm_topology t;
 	char root[64], want[256], why[512] = "";
 
-	if (!tree_new(root, sizeof(root)))
+	if (!fixture_mkdtemp(root, sizeof(root), "perf"))
 		return;
 	/* Its only package CPU is offline: nothing is opened, and why says so. */
 	put_pmu(root, "99999\n", "2\n");
-	topo_make(&t, 4, sock);
+	fixture_topology(&t, 4, sock, NULL, NULL);
 	t.online[2] = false;
 	t.socket[2] = -1;
 	memset(&s, 0, sizeof(s));
@@ -362,7 +278,7 @@ static void test_open_skips_offline_cpus(void)
 	CHECK_EQ_U64(s.n, 0);
 	energy_close(&s);
 	topology_free(&t);
-	tree_rm(root);
+	fixture_rmtree(root);
 }
 
 /* The read op on a file standing in for a perf fd: 8 bytes are a count, fewer are an error. */
@@ -373,7 +289,7 @@ static void test_read_op(void)
 	uint64_t v = 0x123456789abcdef0ULL, raw = 0;
 	int fd;
 
-	if (!tree_new(root, sizeof(root)))
+	if (!fixture_mkdtemp(root, sizeof(root), "perf"))
 		return;
 	snprintf(path, sizeof(path), "%s/count", root);
 	fd = open(path, O_RDWR | O_CREAT, 0600);
@@ -391,7 +307,7 @@ static void test_read_op(void)
 		CHECK_EQ_U64(perf_power_ops.read(NULL, &c, &raw), (unsigned long long)-EBADF);
 	}
 	CHECK_STR(perf_power_ops.name, "perf");
-	tree_rm(root);
+	fixture_rmtree(root);
 }
 
 const struct unit_test perf_power_tests[] = {

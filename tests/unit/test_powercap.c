@@ -6,43 +6,19 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "energy.h"
+#include "fixture.h"
 #include "unit.h"
 
 #define FIXTURES "tests/fixtures/powercap"
 
-/* A topology of nr sockets (package ids 0..nr-1), one online CPU each. */
-struct topo_fixture {
-	bool online[2];
-	int socket[2];
-	int *package_id;
-	struct bm_topology topo;
-};
-
-static void topo_init(struct topo_fixture *f, int nr)
+/* A topology of nr sockets (package ids 0..nr-1), one online CPU each; topology_free() it. */
+static void topo_init(struct bm_topology *t, int nr)
 {
-	memset(f, 0, sizeof(*f));
-	/* topology_add_package() may grow package_id, so it is on the heap as in topology_load. */
-	f->package_id = calloc(2, sizeof(int));
-	for (int i = 0; i < nr; i++) {
-		f->online[i] = true;
-		f->socket[i] = i;
-		f->package_id[i] = i;
-	}
-	f->topo = (struct bm_topology){ .nr_cpus = nr,
-					.online = f->online,
-					.socket = f->socket,
-					.package_id = f->package_id,
-					.nr_sockets = nr,
-					.nr_online = nr };
-}
+	static const int sock[] = { 0, 1 };
 
-static void topo_free(struct topo_fixture *f)
-{
-	free(f->topo.package_id);
+	fixture_topology(t, nr, sock, NULL, NULL);
 }
 
 /* How many counters of s are (socket, domain). */
@@ -56,24 +32,24 @@ static int count(const struct energy_source *s, int socket, enum bm_domain d)
 }
 
 static void open_tree(const char *tree, int nr_sockets, struct energy_source *s,
-		      struct topo_fixture *f, int *err, char *why, size_t whylen)
+		      struct bm_topology *t, int *err, char *why, size_t whylen)
 {
 	char root[256];
 
-	topo_init(f, nr_sockets);
+	topo_init(t, nr_sockets);
 	memset(s, 0, sizeof(*s));
 	snprintf(root, sizeof(root), "%s/%s", FIXTURES, tree);
-	*err = powercap_open(s, root, &f->topo, why, whylen);
+	*err = powercap_open(s, root, t, why, whylen);
 }
 
 static void test_two_socket_server(void)
 {
 	struct energy_source s;
-	struct topo_fixture f;
+	struct bm_topology t;
 	char why[512] = "";
 	int err;
 
-	open_tree("intel-2s", 2, &s, &f, &err, why, sizeof(why));
+	open_tree("intel-2s", 2, &s, &t, &err, why, sizeof(why));
 	CHECK(err == 0);
 	CHECK(s.n == 4);
 	CHECK(count(&s, 0, BM_DOMAIN_PACKAGE) == 1 && count(&s, 1, BM_DOMAIN_PACKAGE) == 1);
@@ -94,33 +70,33 @@ static void test_two_socket_server(void)
 		CHECK_EQ_U64(s.c[i].modulus, strtoull(buf, NULL, 10) + 1);
 	}
 	energy_close(&s);
-	topo_free(&f);
+	topology_free(&t);
 }
 
 static void test_nested_layout(void)
 {
 	struct energy_source s;
-	struct topo_fixture f;
+	struct bm_topology t;
 	char why[512] = "";
 	int err;
 
 	/* As under /sys/devices/virtual/powercap/intel-rapl: subzones only inside their parent. */
-	open_tree("nested", 2, &s, &f, &err, why, sizeof(why));
+	open_tree("nested", 2, &s, &t, &err, why, sizeof(why));
 	CHECK(err == 0);
 	CHECK(s.n == 4);
 	CHECK(count(&s, 0, BM_DOMAIN_DRAM) == 1 && count(&s, 1, BM_DOMAIN_DRAM) == 1);
 	energy_close(&s);
-	topo_free(&f);
+	topology_free(&t);
 }
 
 static void test_laptop_domains_and_no_mmio_double(void)
 {
 	struct energy_source s;
-	struct topo_fixture f;
+	struct bm_topology t;
 	char why[512] = "";
 	int err;
 
-	open_tree("intel-laptop", 1, &s, &f, &err, why, sizeof(why));
+	open_tree("intel-laptop", 1, &s, &t, &err, why, sizeof(why));
 	CHECK(err == 0);
 	/* intel-rapl-mmio:0 repeats package-0: counting it would double the package. */
 	CHECK(count(&s, 0, BM_DOMAIN_PACKAGE) == 1);
@@ -130,102 +106,88 @@ static void test_laptop_domains_and_no_mmio_double(void)
 	CHECK(count(&s, 0, BM_DOMAIN_DRAM) == 0);
 	CHECK(s.n == 4);
 	energy_close(&s);
-	topo_free(&f);
+	topology_free(&t);
 }
 
 static void test_amd_package_only(void)
 {
 	struct energy_source s;
-	struct topo_fixture f;
+	struct bm_topology t;
 	char why[512] = "";
 	int err;
 
-	open_tree("amd-epyc", 2, &s, &f, &err, why, sizeof(why));
+	open_tree("amd-epyc", 2, &s, &t, &err, why, sizeof(why));
 	CHECK(err == 0);
 	CHECK(s.n == 2);
 	CHECK(count(&s, 0, BM_DOMAIN_PACKAGE) == 1 && count(&s, 1, BM_DOMAIN_PACKAGE) == 1);
 	CHECK(s.n == 2 && s.c[0].modulus == 65532610987ULL + 1);
 	energy_close(&s);
-	topo_free(&f);
+	topology_free(&t);
 }
 
 static void test_package_without_cpus_becomes_a_socket(void)
 {
 	struct energy_source s;
-	struct topo_fixture f;
+	struct bm_topology t;
 	char why[512] = "";
 	int err;
 
 	/* A host's two-socket tree read from a one-socket guest: package-1 still counts. */
-	open_tree("intel-2s", 1, &s, &f, &err, why, sizeof(why));
+	open_tree("intel-2s", 1, &s, &t, &err, why, sizeof(why));
 	CHECK(err == 0);
-	CHECK(f.topo.nr_sockets == 2);
-	CHECK(f.topo.package_id[1] == 1);
+	CHECK(t.nr_sockets == 2);
+	CHECK(t.package_id[1] == 1);
 	CHECK(count(&s, 1, BM_DOMAIN_PACKAGE) == 1);
 	energy_close(&s);
-	topo_free(&f);
+	topology_free(&t);
 }
 
 static void test_missing_and_empty_roots(void)
 {
-	char tmpl[] = "/tmp/bm-powercap-XXXXXX", why[512] = "";
+	char root[64], why[512] = "";
 	struct energy_source s;
-	struct topo_fixture f;
+	struct bm_topology t;
 	int err;
 
-	open_tree("does-not-exist", 1, &s, &f, &err, why, sizeof(why));
+	open_tree("does-not-exist", 1, &s, &t, &err, why, sizeof(why));
 	CHECK(err == -ENOENT);
 	CHECK(strstr(why, "no powercap tree at " FIXTURES "/does-not-exist") != NULL);
 	energy_close(&s);
-	topo_free(&f);
+	topology_free(&t);
 
-	CHECK(mkdtemp(tmpl) != NULL);
-	topo_init(&f, 1);
+	if (!fixture_mkdtemp(root, sizeof(root), "powercap"))
+		return;
+	topo_init(&t, 1);
 	memset(&s, 0, sizeof(s));
-	err = powercap_open(&s, tmpl, &f.topo, why, sizeof(why));
+	err = powercap_open(&s, root, &t, why, sizeof(why));
 	CHECK(err == 0 && s.n == 0);
 	CHECK(strstr(why, "no RAPL zones under") != NULL);
 	energy_close(&s);
-	topo_free(&f);
-	rmdir(tmpl);
-}
-
-static void write_file(const char *dir, const char *name, const char *text)
-{
-	char path[512];
-	FILE *fp;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	fp = fopen(path, "w");
-	if (fp) {
-		fputs(text, fp);
-		fclose(fp);
-	}
+	topology_free(&t);
+	fixture_rmtree(root);
 }
 
 static void test_garbage_energy_names_the_file(void)
 {
-	char tmpl[] = "/tmp/bm-powercap-XXXXXX", zone[300], why[512] = "", cmd[700];
+	char root[64], why[512] = "";
 	struct energy_source s;
-	struct topo_fixture f;
+	struct bm_topology t;
 	int err;
 
-	CHECK(mkdtemp(tmpl) != NULL);
-	snprintf(zone, sizeof(zone), "%s/intel-rapl:0", tmpl);
-	mkdir(zone, 0755);
-	write_file(zone, "name", "package-0\n");
-	write_file(zone, "max_energy_range_uj", "262143328850\n");
-	write_file(zone, "energy_uj", "12abc\n");
-	topo_init(&f, 1);
+	if (!fixture_mkdtemp(root, sizeof(root), "powercap"))
+		return;
+	fixture_put(root, "intel-rapl:0/name", "package-0\n");
+	fixture_put(root, "intel-rapl:0/max_energy_range_uj", "262143328850\n");
+	fixture_put(root, "intel-rapl:0/energy_uj", "12abc\n");
+	topo_init(&t, 1);
 	memset(&s, 0, sizeof(s));
-	err = powercap_open(&s, tmpl, &f.topo, why, sizeof(why));
+	err = powercap_open(&s, root, &t, why, sizeof(why));
 	CHECK(err == -EINVAL);
 	CHECK(strstr(why, "intel-rapl:0/energy_uj") != NULL);
 	CHECK(strstr(why, "not a number") != NULL);
 	energy_close(&s);
-	topo_free(&f);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpl);
-	CHECK(system(cmd) == 0);
+	topology_free(&t);
+	CHECK(fixture_rmtree(root) == 0);
 }
 
 const struct unit_test powercap_tests[] = {

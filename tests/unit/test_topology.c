@@ -1,90 +1,32 @@
 // SPDX-License-Identifier: BSD-2-Clause
 /* topology_load() on sysfs-like fixture trees, and bm_parse_cpulist(). */
 #include <errno.h>
-#include <fcntl.h>
-#include <ftw.h>
-#include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
+#include "fixture.h"
 #include "topology.h"
 #include "util.h"
 #include "unit.h"
-
-/* A fixture tree standing in for /sys/devices/system/cpu, removed by fixture_rm(). */
-static char *fixture_new(char *root, size_t size)
-{
-	snprintf(root, size, "/tmp/bm-topo-XXXXXX");
-	if (!mkdtemp(root)) {
-		printf("    mkdtemp: %s\n", strerror(errno));
-		return NULL;
-	}
-	return root;
-}
-
-static int rm_one(const char *path, const struct stat *sb, int type, struct FTW *ftw)
-{
-	(void)sb;
-	(void)type;
-	(void)ftw;
-	return remove(path);
-}
-
-static void fixture_rm(const char *root)
-{
-	if (nftw(root, rm_one, 16, FTW_DEPTH | FTW_PHYS))
-		printf("    cannot remove %s: %s\n", root, strerror(errno));
-}
-
-/* Write text to root/rel, creating the directories on the way. */
-static void put_file(const char *root, const char *rel, const char *text)
-{
-	char path[PATH_MAX];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/%s", root, rel);
-	for (char *p = path + strlen(root) + 1; (p = strchr(p, '/')); p++) {
-		*p = '\0';
-		if (mkdir(path, 0755) && errno != EEXIST)
-			printf("    mkdir %s: %s\n", path, strerror(errno));
-		*p = '/';
-	}
-	f = fopen(path, "w");
-	if (!f) {
-		printf("    cannot create %s: %s\n", path, strerror(errno));
-		unit_failed_checks++;
-		return;
-	}
-	fputs(text, f);
-	fclose(f);
-}
 
 static void put_package(const char *root, int cpu, const char *id)
 {
 	char rel[64];
 
 	snprintf(rel, sizeof(rel), "cpu%d/topology/physical_package_id", cpu);
-	put_file(root, rel, id);
+	fixture_put(root, rel, id);
 }
 
 /* topology_load with its error messages kept off the test output. */
 static int load_quiet(struct bm_topology *t, const char *root, int slots)
 {
-	int saved, devnull, ret;
+	struct capture err;
+	int ret;
 
-	fflush(stderr);
-	saved = dup(2);
-	devnull = open("/dev/null", O_WRONLY);
-	dup2(devnull, 2);
-	close(devnull);
+	capture_begin(&err, 2);
 	ret = topology_load(t, root, slots);
-	fflush(stderr);
-	dup2(saved, 2);
-	close(saved);
+	capture_end(&err);
 	return ret;
 }
 
@@ -93,11 +35,9 @@ static void test_two_sockets(void)
 	struct bm_topology t;
 	char root[64];
 
-	if (!fixture_new(root, sizeof(root))) {
-		unit_failed_checks++;
+	if (!fixture_mkdtemp(root, sizeof(root), "topo"))
 		return;
-	}
-	put_file(root, "online", "0-7\n");
+	fixture_put(root, "online", "0-7\n");
 	for (int cpu = 0; cpu < 8; cpu++)
 		put_package(root, cpu, cpu < 4 ? "0\n" : "1\n");
 
@@ -117,7 +57,7 @@ static void test_two_sockets(void)
 	}
 	topology_free(&t);
 	CHECK(t.online == NULL && t.socket == NULL && t.package_id == NULL);
-	fixture_rm(root);
+	fixture_rmtree(root);
 }
 
 static void test_sockets_in_package_order(void)
@@ -126,11 +66,9 @@ static void test_sockets_in_package_order(void)
 	struct bm_topology t;
 	char root[64];
 
-	if (!fixture_new(root, sizeof(root))) {
-		unit_failed_checks++;
+	if (!fixture_mkdtemp(root, sizeof(root), "topo"))
 		return;
-	}
-	put_file(root, "online", "0-3\n");
+	fixture_put(root, "online", "0-3\n");
 	for (int cpu = 0; cpu < 4; cpu++)
 		put_package(root, cpu, pkg[cpu]);
 
@@ -146,7 +84,7 @@ static void test_sockets_in_package_order(void)
 		CHECK_EQ_U64(t.package_id[1], 1);
 	}
 	topology_free(&t);
-	fixture_rm(root);
+	fixture_rmtree(root);
 }
 
 static void test_sparse_package_ids_are_made_dense(void)
@@ -155,11 +93,9 @@ static void test_sparse_package_ids_are_made_dense(void)
 	struct bm_topology t;
 	char root[64];
 
-	if (!fixture_new(root, sizeof(root))) {
-		unit_failed_checks++;
+	if (!fixture_mkdtemp(root, sizeof(root), "topo"))
 		return;
-	}
-	put_file(root, "online", "0-3");
+	fixture_put(root, "online", "0-3");
 	for (int cpu = 0; cpu < 4; cpu++)
 		put_package(root, cpu, pkg[cpu]);
 
@@ -172,7 +108,7 @@ static void test_sparse_package_ids_are_made_dense(void)
 		CHECK_EQ_U64(t.package_id[1], 7);
 	}
 	topology_free(&t);
-	fixture_rm(root);
+	fixture_rmtree(root);
 }
 
 static void test_offline_cpus(void)
@@ -180,12 +116,10 @@ static void test_offline_cpus(void)
 	struct bm_topology t;
 	char root[64];
 
-	if (!fixture_new(root, sizeof(root))) {
-		unit_failed_checks++;
+	if (!fixture_mkdtemp(root, sizeof(root), "topo"))
 		return;
-	}
 	/* cpu2 is offline; give it its own package so counting it would show. */
-	put_file(root, "online", "0-1,3\n");
+	fixture_put(root, "online", "0-1,3\n");
 	put_package(root, 0, "0");
 	put_package(root, 1, "0");
 	put_package(root, 2, "1");
@@ -207,7 +141,7 @@ static void test_offline_cpus(void)
 		CHECK(t.socket[5] == -1);
 	}
 	topology_free(&t);
-	fixture_rm(root);
+	fixture_rmtree(root);
 }
 
 static void test_missing_package_id(void)
@@ -215,13 +149,11 @@ static void test_missing_package_id(void)
 	struct bm_topology t;
 	char root[64];
 
-	if (!fixture_new(root, sizeof(root))) {
-		unit_failed_checks++;
+	if (!fixture_mkdtemp(root, sizeof(root), "topo"))
 		return;
-	}
 	/* No physical_package_id anywhere: one socket. */
-	put_file(root, "online", "0-1\n");
-	put_file(root, "cpu0/topology/core_id", "0\n");
+	fixture_put(root, "online", "0-1\n");
+	fixture_put(root, "cpu0/topology/core_id", "0\n");
 	CHECK_EQ_U64(topology_load(&t, root, 2), 0);
 	CHECK_EQ_U64(t.nr_sockets, 1);
 	CHECK_EQ_U64(t.nr_online, 2);
@@ -243,7 +175,7 @@ static void test_missing_package_id(void)
 		CHECK_EQ_U64(t.package_id[1], 1);
 	}
 	topology_free(&t);
-	fixture_rm(root);
+	fixture_rmtree(root);
 }
 
 static void test_package_id_minus_one(void)
@@ -251,11 +183,9 @@ static void test_package_id_minus_one(void)
 	struct bm_topology t;
 	char root[64];
 
-	if (!fixture_new(root, sizeof(root))) {
-		unit_failed_checks++;
+	if (!fixture_mkdtemp(root, sizeof(root), "topo"))
 		return;
-	}
-	put_file(root, "online", "0-2\n");
+	fixture_put(root, "online", "0-2\n");
 	for (int cpu = 0; cpu < 3; cpu++)
 		put_package(root, cpu, "-1\n");
 	CHECK_EQ_U64(topology_load(&t, root, 3), 0);
@@ -267,7 +197,7 @@ static void test_package_id_minus_one(void)
 		CHECK_EQ_U64(t.package_id[0], 0);
 	}
 	topology_free(&t);
-	fixture_rm(root);
+	fixture_rmtree(root);
 }
 
 static void test_bad_online_lists(void)
@@ -276,10 +206,8 @@ static void test_bad_online_lists(void)
 	struct bm_topology t;
 	char root[64];
 
-	if (!fixture_new(root, sizeof(root))) {
-		unit_failed_checks++;
+	if (!fixture_mkdtemp(root, sizeof(root), "topo"))
 		return;
-	}
 	for (int cpu = 0; cpu < 4; cpu++)
 		put_package(root, cpu, "0");
 
@@ -288,7 +216,7 @@ static void test_bad_online_lists(void)
 	CHECK(t.online == NULL && t.socket == NULL && t.package_id == NULL);
 
 	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
-		put_file(root, "online", bad[i]);
+		fixture_put(root, "online", bad[i]);
 		memset(&t, 0xa5, sizeof(t));
 		if (load_quiet(&t, root, 4) >= 0) {
 			printf("    online '%s' was accepted\n", bad[i]);
@@ -301,13 +229,13 @@ static void test_bad_online_lists(void)
 	}
 
 	/* CPU 4 does not fit in 4 slots. */
-	put_file(root, "online", "0-4\n");
+	fixture_put(root, "online", "0-4\n");
 	CHECK_EQ_U64(load_quiet(&t, root, 4), (unsigned long long)-EINVAL);
 
 	/* Nothing online. */
-	put_file(root, "online", "\n");
+	fixture_put(root, "online", "\n");
 	CHECK_EQ_U64(load_quiet(&t, root, 4), (unsigned long long)-ENODEV);
-	fixture_rm(root);
+	fixture_rmtree(root);
 }
 
 /* The members of set[0..n) that are true, as a string such as "0,1,8". */
