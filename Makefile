@@ -18,7 +18,7 @@ WARN := -Wall -Wextra -Werror
 CFLAGS ?= -g -O2
 ALL_CFLAGS := $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE -DBPFMETER_VERSION='"$(VERSION)"' \
 	-I$(OUTPUT) -Iuser -Ibpf $(shell $(PKG_CONFIG) --cflags libbpf)
-LIBS := $(shell $(PKG_CONFIG) --libs libbpf) -lcsv -lm
+LIBS := $(shell $(PKG_CONFIG) --libs libbpf) -lcsv $(shell $(PKG_CONFIG) --libs gsl) -lm
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -I vmlinux/$(ARCH) -I bpf \
 	$(CLANG_BPF_SYS_INCLUDES) -Wall -Werror
 
@@ -61,7 +61,7 @@ bpfmeter: $(patsubst user/%.c,$(OUTPUT)/%.o,$(USER_SRCS))
 	$(Q)$(CC) $(CFLAGS) $^ $(LIBS) -o $@
 
 # Unit tests link the pure-logic modules (no skeleton needed but sensor.o's).
-$(OUTPUT)/unit-tests: $(UNIT_SRCS) $(patsubst user/%.c,$(OUTPUT)/%.o,$(LIB_SRCS)) tests/unit/unit.h
+$(OUTPUT)/unit-tests: $(UNIT_SRCS) $(patsubst user/%.c,$(OUTPUT)/%.o,$(LIB_SRCS)) $(wildcard tests/unit/*.h)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) -Itests/unit $(UNIT_SRCS) $(patsubst user/%.c,$(OUTPUT)/%.o,$(LIB_SRCS)) $(LIBS) -o $@
 
@@ -75,7 +75,7 @@ bpfmeter-asan: $(patsubst user/%.c,$(OUTPUT)/asan/%.o,$(USER_SRCS))
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $(SAN) $^ $(LIBS) -o $@
 
-$(OUTPUT)/unit-tests-asan: $(UNIT_SRCS) $(patsubst user/%.c,$(OUTPUT)/asan/%.o,$(LIB_SRCS)) tests/unit/unit.h
+$(OUTPUT)/unit-tests-asan: $(UNIT_SRCS) $(patsubst user/%.c,$(OUTPUT)/asan/%.o,$(LIB_SRCS)) $(wildcard tests/unit/*.h)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) $(SAN) -Itests/unit $(UNIT_SRCS) $(patsubst user/%.c,$(OUTPUT)/asan/%.o,$(LIB_SRCS)) $(LIBS) -o $@
 
@@ -93,7 +93,7 @@ clean:
 # Benchmark aids for scripts/bench-overhead.sh: empty-hook attaches a sched_switch program
 # that does nothing, to show the fixed cost of any hook there.
 .PHONY: bench-tools
-bench-tools: $(OUTPUT)/empty-hook
+bench-tools: $(OUTPUT)/empty-hook $(OUTPUT)/bench-model-fit
 
 $(OUTPUT)/bench:
 	$(Q)mkdir -p $@
@@ -109,6 +109,10 @@ $(OUTPUT)/bench/empty-hook.skel.h: $(OUTPUT)/bench/empty-hook.bpf.o
 $(OUTPUT)/empty-hook: scripts/bench/empty-hook.c $(OUTPUT)/bench/empty-hook.skel.h
 	$(call msg,CCLD,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) -I$(OUTPUT)/bench $< $(LIBS) -o $@
+
+$(OUTPUT)/bench-model-fit: scripts/bench/model-fit.c $(OUTPUT)/model.o $(OUTPUT)/util.o
+	$(call msg,CCLD,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) $^ $(LIBS) -o $@
 
 # The RAPL simulator for the energy tests: drives copies of tests/fixtures/powercap trees with
 # known power, since most test machines (VMs, CI) have no RAPL of their own.

@@ -4,6 +4,7 @@
  */
 #include <errno.h>
 #include <linux/capability.h>
+#include <linux/perf_event.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
@@ -20,6 +21,7 @@
 #include "account.h"
 #include "cgroup.h"
 #include "energy.h"
+#include "model.h"
 #include "opts.h"
 #include "report.h"
 #include "sensor.h"
@@ -151,6 +153,12 @@ struct session {
 	struct energy_reading *readings; /* nr_sockets x BM_NR_DOMAINS */
 	int nreadings;
 	unsigned int energy_domains; /* bit per domain the source measures */
+	struct model *models; /* [nr_sockets * BM_NR_DOMAINS] */
+	unsigned int next_model_id;
+	struct bm_features features;
+	struct bm_model_record *records; /* one per reading */
+	int cycles_idx, ref_cycles_idx; /* sample indexes, -1: no frequency layers */
+	double base_mhz;
 	char energy_note[1024];
 };
 
@@ -182,7 +190,64 @@ static void push_row(struct session *s, const struct bm_row *r)
 }
 
 /* Rows of the interval just read: one per active target per socket. */
-static void build_rows(struct session *s)
+/* A socket's features and frequency layer: the sums over the targets that ran there. */
+static int socket_inputs(struct session *s, int socket, double dt, double *x)
+{
+	uint64_t cyc = 0, ref = 0;
+
+	memset(x, 0, BM_MODEL_MAX_FEATURES * sizeof(*x));
+	for (size_t i = 0; i < s->nrows; i++) {
+		const struct bm_row *r = &s->rows[i];
+		double xt[BM_MODEL_MAX_FEATURES];
+
+		if (r->socket != socket || r->key == BM_KEY_IDLE)
+			continue;
+		report_features(&s->features, &r->s, dt, xt);
+		for (int j = 0; j < s->features.nfeat; j++)
+			x[j] += xt[j];
+		if (s->cycles_idx >= 0 && s->ref_cycles_idx >= 0) {
+			cyc += r->s.ev[s->cycles_idx];
+			ref += r->s.ev[s->ref_cycles_idx];
+		}
+	}
+	/* cycles / ref-cycles is the frequency relative to base while the CPUs ran. */
+	return ref && s->base_mhz > 0 ? model_layer_of((double)cyc / (double)ref * s->base_mhz)
+				      : -1;
+}
+
+/* Each measured socket and domain through its model, and the split that conserves energy. */
+static void apply_models(struct session *s, double dt)
+{
+	for (int i = 0; i < s->nreadings; i++) {
+		const struct energy_reading *e = &s->readings[i];
+		struct model *m = &s->models[e->socket * BM_NR_DOMAINS + e->domain];
+		struct bm_model_record *rec = &s->records[i];
+		struct model_step_result res;
+		double x[BM_MODEL_MAX_FEATURES];
+		int layer = socket_inputs(s, e->socket, dt, x);
+
+		model_step(m, layer, x, dt > 0 ? e->joules / dt : 0, &res);
+		*rec = (struct bm_model_record){
+			.socket = e->socket,
+			.domain = e->domain,
+			.measured_w = dt > 0 ? e->joules / dt : 0,
+			.predicted = res.predicted,
+			.predicted_w = res.predicted_w,
+			.error_w = res.error_w,
+			.model_id = res.layer->id,
+			.layer_mhz = layer,
+			.samples = res.layer->n,
+			.intercept_w = res.layer->fit.intercept,
+		};
+		memcpy(rec->coef, res.layer->fit.coef, sizeof(rec->coef));
+		if (res.layer->id)
+			report_split_by_model(s->rows, s->nrows, e->socket, e->domain, e->joules,
+					      dt, &res.layer->fit, &s->features,
+					      s->opts->idle_share, res.layer->id);
+	}
+}
+
+static void build_rows(struct session *s, double dt)
 {
 	s->nrows = 0;
 	/* Resolve every name first: a walk of the tree may rename entries, never after this. */
@@ -213,6 +278,8 @@ static void build_rows(struct session *s)
 		}
 	}
 	report_split_by_cpu(s->rows, s->nrows, s->topo.nr_sockets, s->readings, s->nreadings);
+	if (s->have_energy)
+		apply_models(s, dt);
 	for (size_t i = 0; i < s->nrows; i++) {
 		struct account_target *t = idvec_find(&s->acct.targets, s->rows[i].key);
 
@@ -283,6 +350,7 @@ static int emit(struct session *s, double ts, double dt)
 		.n = s->nrows,
 		.energy = s->readings,
 		.nenergy = s->nreadings,
+		.models = s->have_energy ? s->records : NULL,
 		.overflow = sensor_overflows(&s->sensor),
 	};
 
@@ -318,7 +386,7 @@ static int measure_interval(struct session *s, double *t_prev)
 	err = sensor_read(&s->sensor, on_entry, s);
 	if (err)
 		return err;
-	build_rows(s);
+	build_rows(s, t - *t_prev);
 	err = emit(s, ts, t - *t_prev);
 	*t_prev = t;
 	reap_gone(s);
@@ -370,6 +438,49 @@ static void describe_missing(struct session *s)
 		s->meta.missing_note = s->missing_note;
 		bm_warn("events not available, measuring without them: %s", s->missing_note);
 	}
+}
+
+/* The counters that drive the model (CPU time where there are none), and its layers. */
+static void setup_models(struct session *s)
+{
+	struct bm_opts *o = s->opts;
+	struct bm_features *f = &s->features;
+	char buf[64];
+	uint64_t khz;
+
+	s->cycles_idx = s->ref_cycles_idx = -1;
+	for (int e = 0; e < o->nr_events && f->nfeat < BM_MODEL_MAX_FEATURES; e++) {
+		int k = s->sample_index[e];
+
+		/* Software events (cpu-clock, faults, ...) measure the OS, not the silicon. */
+		if (k < 0 || o->events[e].type == PERF_TYPE_SOFTWARE)
+			continue;
+		f->idx[f->nfeat] = k;
+		f->name[f->nfeat++] = o->events[e].name;
+		if (o->events[e].type == PERF_TYPE_HARDWARE &&
+		    o->events[e].config == PERF_COUNT_HW_CPU_CYCLES)
+			s->cycles_idx = k;
+		if (o->events[e].type == PERF_TYPE_HARDWARE &&
+		    o->events[e].config == PERF_COUNT_HW_REF_CPU_CYCLES)
+			s->ref_cycles_idx = k;
+	}
+	if (!f->nfeat) {
+		f->idx[0] = BM_FEATURE_CPU;
+		f->name[0] = "cpu";
+		f->nfeat = 1;
+	}
+	s->base_mhz = o->base_mhz;
+	if (!s->base_mhz &&
+	    !bm_read_file(SYSFS_CPU "/cpu0/cpufreq/base_frequency", buf, sizeof(buf)) &&
+	    !bm_parse_u64(buf, 1, UINT32_MAX, &khz))
+		s->base_mhz = (double)khz / 1000;
+	if (s->cycles_idx >= 0 && s->ref_cycles_idx >= 0 && !s->base_mhz)
+		bm_warn("no base frequency in sysfs: one model layer for all frequencies; pass "
+			"--base-freq MHz for frequency layers");
+	s->models = bm_calloc((size_t)s->topo.nr_sockets * BM_NR_DOMAINS, sizeof(*s->models));
+	for (int i = 0; i < s->topo.nr_sockets * BM_NR_DOMAINS; i++)
+		model_init(&s->models[i], &o->model, f->nfeat, &s->next_model_id);
+	s->records = bm_calloc((size_t)s->topo.nr_sockets * BM_NR_DOMAINS, sizeof(*s->records));
 }
 
 /* Energy from the source asked for; without one, say so once and go on with CPU shares. */
@@ -516,8 +627,11 @@ static int run(struct session *s)
 		.package_id = s->topo.package_id,
 		.energy_source = s->have_energy ? s->energy.ops->name : NULL,
 		.energy_note = s->have_energy ? NULL : s->energy_note,
+		.features = &s->features,
 	};
 	account_init(&s->acct, &s->topo, s->sensor.nr_events);
+	if (s->have_energy)
+		setup_models(s);
 
 	/* Baseline: what was charged before the first interval began is not reported. */
 	t_prev = bm_now_mono();
@@ -583,6 +697,11 @@ int main(int argc, char **argv)
 	sensor_close(&s.sensor);
 	energy_close(&s.energy);
 	free(s.readings);
+	if (s.models)
+		for (int i = 0; i < s.topo.nr_sockets * BM_NR_DOMAINS; i++)
+			model_free(&s.models[i]);
+	free(s.models);
+	free(s.records);
 	account_free(&s.acct);
 	cgroup_names_free(&s.names);
 	topology_free(&s.topo);

@@ -63,6 +63,11 @@ int opts_parse(struct bm_opts *o, int argc, char **argv)
 		OPT_BTF,
 		OPT_ENERGY_SOURCE,
 		OPT_POWERCAP_ROOT,
+		OPT_TDP,
+		OPT_ERROR_THRESHOLD,
+		OPT_MODEL_WINDOW,
+		OPT_BASE_FREQ,
+		OPT_IDLE,
 	};
 	static const struct option longopts[] = {
 		{ "interval", required_argument, NULL, 'i' },
@@ -73,15 +78,22 @@ int opts_parse(struct bm_opts *o, int argc, char **argv)
 		{ "btf", required_argument, NULL, OPT_BTF },
 		{ "energy-source", required_argument, NULL, OPT_ENERGY_SOURCE },
 		{ "powercap-root", required_argument, NULL, OPT_POWERCAP_ROOT },
+		{ "tdp", required_argument, NULL, OPT_TDP },
+		{ "error-threshold", required_argument, NULL, OPT_ERROR_THRESHOLD },
+		{ "model-window", required_argument, NULL, OPT_MODEL_WINDOW },
+		{ "base-freq", required_argument, NULL, OPT_BASE_FREQ },
+		{ "idle", required_argument, NULL, OPT_IDLE },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ 0 },
 	};
 	char err[256];
+	uint64_t u;
 	int c;
 
 	*o = defaults;
+	o->model = model_config_default;
 	/* 0, not 1: glibc then also forgets a half-read option cluster such as -xv. */
 	optind = 0;
 	opterr = 0;
@@ -120,6 +132,31 @@ int opts_parse(struct bm_opts *o, int argc, char **argv)
 			break;
 		case OPT_POWERCAP_ROOT:
 			o->powercap_root = optarg;
+			break;
+		case OPT_TDP:
+			if (bm_parse_double(optarg, 1, 100000, &o->model.tdp))
+				return bad("--tdp", optarg, "watts from 1 to 100000, such as 205");
+			break;
+		case OPT_ERROR_THRESHOLD:
+			if (bm_parse_double(optarg, 0.001, 100000, &o->model.error_threshold))
+				return bad("--error-threshold", optarg,
+					   "watts above 0, such as 2 or 0.5");
+			break;
+		case OPT_MODEL_WINDOW:
+			if (bm_parse_u64(optarg, 10, 100000, &u))
+				return bad("--model-window", optarg,
+					   "a whole number from 10 to 100000");
+			o->model.window = (int)u;
+			break;
+		case OPT_BASE_FREQ:
+			if (bm_parse_double(optarg, 100, 100000, &o->base_mhz))
+				return bad("--base-freq", optarg,
+					   "MHz from 100 to 100000, such as 2100");
+			break;
+		case OPT_IDLE:
+			if (strcmp(optarg, "static") && strcmp(optarg, "share"))
+				return bad("--idle", optarg, "static or share");
+			o->idle_share = !strcmp(optarg, "share");
 			break;
 		case 'v':
 			o->verbose = true;

@@ -7,6 +7,7 @@
 
 #include "energy.h"
 #include "events.h"
+#include "model.h"
 
 struct bm_opts {
 	double interval_s;
@@ -20,6 +21,9 @@ struct bm_opts {
 	enum energy_kind energy_kind;
 	bool energy_explicit; /* --energy-source named one backend */
 	const char *powercap_root;
+	struct model_config model;
+	double base_mhz; /* 0: from sysfs */
+	bool idle_share;
 	bool verbose;
 };
 

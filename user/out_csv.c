@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: BSD-2-Clause
 /*
  * CSV, one line per target per socket per energy domain and interval (kind "target"), plus
- * one per measured socket and domain (kind "energy"). Where a socket has no energy reading
+ * one per measured socket and domain (kind "energy", with the model's record). Where a socket
+ * has no energy reading
  * a target has one line with an empty domain. cpu_ns and the counters describe the target on
  * the socket, so they repeat on each of its domain lines.
  */
@@ -26,13 +27,26 @@ int csv_header(FILE *f, const struct bm_meta *m)
 		fputc(',', f);
 		field(f, m->events[e].name);
 	}
-	fputs(",share,energy_j,power_w,estimate\n", f);
+	fputs(",share,energy_j,power_w,estimate,model_id,predicted_w,error_w,layer_mhz,samples,"
+	      "intercept_w,coefficients\n",
+	      f);
 	return fflush(f) ? -1 : 0;
+}
+
+/* The measured energy of a socket's domain this interval, or a negative number. */
+static double measured(const struct bm_interval *iv, int socket, int domain)
+{
+	for (int i = 0; i < iv->nenergy; i++)
+		if (iv->energy[i].socket == socket && (int)iv->energy[i].domain == domain)
+			return iv->energy[i].joules;
+	return -1;
 }
 
 static void target_line(FILE *f, const struct bm_meta *m, const struct bm_interval *iv,
 			const struct bm_row *r, int domain)
 {
+	double total;
+
 	fprintf(f, "%.3f,%.6f,target,", iv->ts_real, iv->interval_s);
 	field(f, r->target);
 	if (report_special_name(r->key))
@@ -50,12 +64,38 @@ static void target_line(FILE *f, const struct bm_meta *m, const struct bm_interv
 		else
 			fprintf(f, ",%llu", (unsigned long long)r->s.ev[k]);
 	}
-	fprintf(f, ",%.6f", r->share);
-	if (domain < 0)
-		fputs(",,,\n", f);
+	if (domain < 0) {
+		/* No energy: the share of the socket's CPU time. */
+		fprintf(f, ",%.6f,,,,,,,,,,\n", r->share);
+		return;
+	}
+	total = measured(iv, r->socket, domain);
+	fprintf(f, ",%.6f,%.6f,%.6f,%s,%u,,,,,,\n",
+		total > 0 ? r->s.energy_j[domain] / total : r->share, r->s.energy_j[domain],
+		iv->interval_s > 0 ? r->s.energy_j[domain] / iv->interval_s : 0,
+		r->model_id[domain] ? "model" : "provisional", r->model_id[domain]);
+}
+
+/* The model columns of a measured row: what the model predicted and what it is. */
+static void model_fields(FILE *f, const struct bm_meta *m, const struct bm_model_record *rec)
+{
+	fprintf(f, ",%u", rec->model_id);
+	if (rec->predicted)
+		fprintf(f, ",%.6f,%.6f", rec->predicted_w, rec->error_w);
 	else
-		fprintf(f, ",%.6f,%.6f,provisional\n", r->s.energy_j[domain],
-			iv->interval_s > 0 ? r->s.energy_j[domain] / iv->interval_s : 0);
+		fputs(",,", f);
+	if (rec->layer_mhz >= 0)
+		fprintf(f, ",%d", rec->layer_mhz);
+	else
+		fputc(',', f);
+	fprintf(f, ",%d,", rec->samples);
+	if (rec->model_id) {
+		fprintf(f, "%.6f,", rec->intercept_w);
+		for (int j = 0; j < m->features->nfeat; j++)
+			fprintf(f, "%s%s=%.9g", j ? ";" : "", m->features->name[j], rec->coef[j]);
+	} else {
+		fputc(',', f);
+	}
 }
 
 int csv_interval(FILE *f, const struct bm_meta *m, const struct bm_interval *iv)
@@ -76,8 +116,13 @@ int csv_interval(FILE *f, const struct bm_meta *m, const struct bm_interval *iv)
 			m->package_id[e->socket], energy_domain_name(e->domain));
 		for (int k = 0; k < m->nr_events; k++)
 			fputc(',', f);
-		fprintf(f, ",,%.6f,%.6f,measured\n", e->joules,
+		fprintf(f, ",,%.6f,%.6f,measured", e->joules,
 			iv->interval_s > 0 ? e->joules / iv->interval_s : 0);
+		if (iv->models)
+			model_fields(f, m, &iv->models[i]);
+		else
+			fputs(",,,,,,,", f);
+		fputc('\n', f);
 	}
 	return fflush(f) ? -1 : 0;
 }

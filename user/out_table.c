@@ -133,7 +133,32 @@ static void print_energy(FILE *f, const struct bm_meta *m, const struct bm_inter
 	}
 	if (!iv->nenergy)
 		fputs(" no reading this interval", f);
-	fputs("\n(targets' watts: provisional split of each socket's energy by CPU time)\n", f);
+	fputc('\n', f);
+	for (int i = 0; iv->models && i < iv->nenergy; i++) {
+		const struct bm_model_record *r = &iv->models[i];
+
+		fprintf(f, "model socket %d %s: ", m->package_id[r->socket],
+			energy_domain_name(r->domain));
+		if (!r->model_id) {
+			fprintf(f,
+				"learning (%d samples), targets split by CPU time (provisional)\n",
+				r->samples);
+			continue;
+		}
+		fprintf(f, "#%u, %d samples", r->model_id, r->samples);
+		if (r->layer_mhz >= 0)
+			fprintf(f, ", layer %d MHz", r->layer_mhz);
+		if (r->predicted)
+			fprintf(f, ", predicted %.2f W (error %+.2f W)", r->predicted_w,
+				r->error_w);
+		fprintf(f, "; P = %.2f W", r->intercept_w);
+		for (int j = 0; j < m->features->nfeat; j++)
+			fprintf(f, " + %.3g x %s", r->coef[j], m->features->name[j]);
+		fputc('\n', f);
+	}
+	if (!iv->models)
+		fputs("(targets' watts: split of each socket's energy by CPU time, provisional)\n",
+		      f);
 }
 
 void table_interval(FILE *f, const struct bm_meta *m, const struct bm_interval *iv)

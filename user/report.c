@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: BSD-2-Clause
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -51,4 +52,65 @@ void report_split_by_cpu(struct bm_row *rows, size_t n, int nr_sockets,
 		}
 	}
 	free(total);
+}
+
+void report_features(const struct bm_features *f, const struct bm_sample *s, double dt, double *x)
+{
+	for (int j = 0; j < f->nfeat; j++) {
+		double v = f->idx[j] == BM_FEATURE_CPU ? (double)s->cpu_ns / 1e9
+						       : (double)s->ev[f->idx[j]];
+
+		x[j] = dt > 0 ? v / dt : 0;
+	}
+}
+
+void report_split_by_model(struct bm_row *rows, size_t n, int socket, enum bm_domain d,
+			   double joules, double dt, const struct model_fit *fit,
+			   const struct bm_features *f, bool idle_share, unsigned int model_id)
+{
+	double static_j = fmin(fmax(fit->intercept * dt, 0), fmax(joules, 0));
+	double dyn_total = 0, cpu_total = 0, rest = joules - static_j;
+	struct bm_row *idle = NULL;
+	bool static_to_idle;
+
+	for (size_t i = 0; i < n; i++) {
+		struct bm_row *r = &rows[i];
+		double x[BM_MODEL_MAX_FEATURES], dyn = 0;
+
+		if (r->socket != socket)
+			continue;
+		r->s.energy_j[d] = 0;
+		r->domains |= 1u << d;
+		r->model_id[d] = model_id;
+		if (r->key == BM_KEY_IDLE) {
+			idle = r;
+			continue;
+		}
+		report_features(f, &r->s, dt, x);
+		for (int j = 0; j < f->nfeat; j++)
+			dyn += fit->coef[j] * x[j];
+		/* Kept in energy_j until the totals are known. */
+		r->s.energy_j[d] = fmax(dyn, 0);
+		dyn_total += r->s.energy_j[d];
+		cpu_total += (double)r->s.cpu_ns;
+	}
+	/* The static part goes to idle unless asked to share it or there is no idle row. */
+	static_to_idle = idle && (!idle_share || cpu_total <= 0);
+	for (size_t i = 0; i < n; i++) {
+		struct bm_row *r = &rows[i];
+		double part = 0, cpu_frac;
+
+		if (r->socket != socket || r->key == BM_KEY_IDLE)
+			continue;
+		cpu_frac = cpu_total > 0 ? (double)r->s.cpu_ns / cpu_total : 0;
+		if (dyn_total > 0)
+			part = rest * r->s.energy_j[d] / dyn_total;
+		else if (!idle)
+			part = rest * cpu_frac;
+		if (!static_to_idle)
+			part += static_j * cpu_frac;
+		r->s.energy_j[d] = part;
+	}
+	if (idle)
+		idle->s.energy_j[d] = (dyn_total > 0 ? 0 : rest) + (static_to_idle ? static_j : 0);
 }

@@ -8,6 +8,7 @@
 
 #include "account.h"
 #include "events.h"
+#include "model.h"
 
 /* What every output needs to know about the session. */
 struct bm_meta {
@@ -22,6 +23,7 @@ struct bm_meta {
 	const int *package_id; /* socket index -> physical package id */
 	const char *energy_source; /* "powercap", "perf", "msr", or NULL: no energy */
 	const char *energy_note; /* why there is no energy, or NULL */
+	const struct bm_features *features; /* the model's, when there is energy */
 };
 
 /* One target on one socket over one interval (socket -1: every socket). */
@@ -30,9 +32,35 @@ struct bm_row {
 	uint64_t key;
 	int socket; /* socket index */
 	struct bm_sample s;
-	double share; /* of the socket's CPU time, idle included; of its energy when split */
+	double share; /* of the socket's CPU time, idle included */
 	unsigned int domains; /* bit per domain whose energy s.energy_j holds */
+	unsigned int model_id[BM_NR_DOMAINS]; /* the model that split it; 0: by CPU time */
 };
+
+/* The model's record of one socket and domain for one interval. */
+struct bm_model_record {
+	int socket;
+	enum bm_domain domain;
+	double measured_w;
+	bool predicted; /* a model existed before this interval: predicted_w, error_w hold */
+	double predicted_w, error_w;
+	unsigned int model_id; /* the model that split this interval; 0: none yet */
+	int layer_mhz; /* -1: one layer, frequency unknown */
+	int samples;
+	double intercept_w;
+	double coef[BM_MODEL_MAX_FEATURES];
+};
+
+/* Which per-target values are a model's features: event sample indexes, or CPU time. */
+#define BM_FEATURE_CPU (-1)
+struct bm_features {
+	int nfeat;
+	int idx[BM_MODEL_MAX_FEATURES]; /* index into bm_sample.ev, or BM_FEATURE_CPU */
+	const char *name[BM_MODEL_MAX_FEATURES];
+};
+
+/* A sample's features as per-second rates (CPU time in CPU-seconds per second). */
+void report_features(const struct bm_features *f, const struct bm_sample *s, double dt, double *x);
 
 struct bm_interval {
 	double ts_real; /* end of the interval, unix seconds */
@@ -41,6 +69,7 @@ struct bm_interval {
 	size_t n;
 	const struct energy_reading *energy; /* measured, per socket and domain */
 	int nenergy;
+	const struct bm_model_record *models; /* one per energy reading, same order; or NULL */
 	uint64_t overflow; /* slices charged to "overflow" so far */
 };
 
@@ -57,6 +86,16 @@ void report_sort(struct bm_row *rows, size_t n);
  */
 void report_split_by_cpu(struct bm_row *rows, size_t n, int nr_sockets,
 			 const struct energy_reading *energy, int nenergy);
+
+/*
+ * Split the energy of one socket's domain with a fitted model, conserving it: the static part
+ * intercept x dt goes to the idle target (spread over the targets by CPU time with
+ * idle_share, or where the socket has no idle row), the rest to the targets in proportion to
+ * their predicted dynamic energy w.x. Targets plus idle add up to joules exactly.
+ */
+void report_split_by_model(struct bm_row *rows, size_t n, int socket, enum bm_domain d,
+			   double joules, double dt, const struct model_fit *fit,
+			   const struct bm_features *f, bool idle_share, unsigned int model_id);
 
 /* Live terminal view (one screen per interval) and the session summary. */
 void table_interval(FILE *f, const struct bm_meta *m, const struct bm_interval *iv);

@@ -29,7 +29,7 @@ else
 fi
 
 header=$(head -n 1 "$out")
-if [ "$header" = "timestamp,interval_s,kind,target,cgroup_id,socket,domain,cpu_ns,cpu-clock,context-switches,share,energy_j,power_w,estimate" ]; then
+if [[ $header == timestamp,interval_s,kind,target,cgroup_id,socket,domain,cpu_ns,cpu-clock,context-switches,share,* ]]; then
 	pass $T_COLS
 else
 	fail $T_COLS "header is '$header'"

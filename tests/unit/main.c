@@ -23,10 +23,11 @@ extern const struct unit_test energy_tests[];
 extern const struct unit_test perf_power_tests[];
 extern const struct unit_test msr_tests[];
 extern const struct unit_test powercap_tests[];
+extern const struct unit_test model_tests[];
 
 static const struct unit_test *const groups[] = {
 	scale_tests, topology_tests, cgroup_tests,   opts_tests,       events_tests, account_tests,
-	idvec_tests, energy_tests,   powercap_tests, perf_power_tests, msr_tests,
+	idvec_tests, energy_tests,   powercap_tests, model_tests, perf_power_tests, msr_tests,
 };
 
 int main(int argc, char **argv)

@@ -1,0 +1,267 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/*
+ * The power model: coefficients recovered from synthetic data, non-negative weights, when it
+ * refits, the bounds on its intercept, frequency layers, and a split that conserves energy.
+ */
+#include <gsl/gsl_randist.h>
+#include <gsl/gsl_rng.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model.h"
+#include "report.h"
+#include "unit.h"
+
+#define N_FIT 60
+
+/* Samples of P = b + w.x (+ noise of noise_rel x P), features of different scales. */
+static void synth(gsl_rng *rng, int n, int p, double b, const double *w, double noise_rel,
+		  double *x, double *y)
+{
+	for (int i = 0; i < n; i++) {
+		double clean = b;
+
+		for (int j = 0; j < p; j++) {
+			/* Rates from 1 to 1e9 per second, as counters and CPU time are. */
+			double scale = pow(10, j + 1);
+
+			x[i * p + j] = scale * gsl_rng_uniform(rng);
+			clean += w[j] * x[i * p + j];
+		}
+		y[i] = clean + (noise_rel > 0 ? gsl_ran_gaussian(rng, noise_rel * clean) : 0);
+	}
+}
+
+/* Weights giving each feature 20..34 W of swing, whatever its scale. */
+static void weights(int p, double *w)
+{
+	for (int j = 0; j < p; j++)
+		w[j] = (20.0 + 2 * j) / pow(10, j + 1);
+}
+
+static bool within(double got, double want, double rel)
+{
+	return fabs(got - want) <= rel * fabs(want);
+}
+
+static void test_recovers_coefficients_noiseless(void)
+{
+	gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
+	double x[N_FIT * BM_MODEL_MAX_FEATURES], y[N_FIT], w[BM_MODEL_MAX_FEATURES];
+	struct model_fit fit;
+
+	gsl_rng_set(rng, 1);
+	for (int p = 1; p <= BM_MODEL_MAX_FEATURES; p++) {
+		weights(p, w);
+		synth(rng, N_FIT, p, 20.0, w, 0, x, y);
+		CHECK(model_fit(x, y, N_FIT, p, model_config_default.ridge, &fit) == 0);
+		CHECK(within(fit.intercept, 20.0, 0.02));
+		for (int j = 0; j < p; j++) {
+			if (!within(fit.coef[j], w[j], 0.02))
+				printf("    %d features: coef %d = %g, want %g\n", p, j,
+				       fit.coef[j], w[j]);
+			CHECK(within(fit.coef[j], w[j], 0.02));
+		}
+	}
+	gsl_rng_free(rng);
+}
+
+static void test_recovers_coefficients_with_noise(void)
+{
+	enum {
+		N = 4000
+	};
+	gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
+	double *x = malloc(sizeof(double) * N * BM_MODEL_MAX_FEATURES),
+	       *y = malloc(sizeof(double) * N);
+	double w[BM_MODEL_MAX_FEATURES];
+	struct model_fit fit;
+
+	gsl_rng_set(rng, 2);
+	for (int p = 1; p <= BM_MODEL_MAX_FEATURES; p++) {
+		weights(p, w);
+		synth(rng, N, p, 20.0, w, 0.05, x, y);
+		CHECK(model_fit(x, y, N, p, model_config_default.ridge, &fit) == 0);
+		for (int j = 0; j < p; j++) {
+			if (!within(fit.coef[j], w[j], 0.05))
+				printf("    %d features, 5%% noise: coef %d = %g, want %g\n", p, j,
+				       fit.coef[j], w[j]);
+			CHECK(within(fit.coef[j], w[j], 0.05));
+		}
+	}
+	free(x);
+	free(y);
+	gsl_rng_free(rng);
+}
+
+static void test_collinear_and_negative_stay_non_negative(void)
+{
+	gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
+	double x[N_FIT * 3], y[N_FIT];
+	struct model_fit fit;
+
+	gsl_rng_set(rng, 3);
+	for (int i = 0; i < N_FIT; i++) {
+		double a = gsl_rng_uniform(rng) * 4;
+
+		/* x1 = 2 x0 exactly, x2 = x0 + a little: nothing tells their weights apart. */
+		x[i * 3] = a;
+		x[i * 3 + 1] = 2 * a;
+		x[i * 3 + 2] = a + 1e-3 * gsl_rng_uniform(rng);
+		y[i] = 10 + 6 * a;
+	}
+	CHECK(model_fit(x, y, N_FIT, 3, model_config_default.ridge, &fit) == 0);
+	for (int j = 0; j < 3; j++)
+		CHECK(fit.coef[j] >= 0);
+	CHECK(within(model_predict(&fit, &x[0]), y[0], 0.01));
+
+	/* A truly negative weight is clamped to zero, never negative. */
+	for (int i = 0; i < N_FIT; i++) {
+		x[i * 2] = gsl_rng_uniform(rng);
+		x[i * 2 + 1] = gsl_rng_uniform(rng);
+		y[i] = 10 + 5 * x[i * 2] - 3 * x[i * 2 + 1];
+	}
+	CHECK(model_fit(x, y, N_FIT, 2, model_config_default.ridge, &fit) == 0);
+	CHECK(fit.coef[0] > 0);
+	CHECK(fit.coef[1] == 0);
+	gsl_rng_free(rng);
+}
+
+static void test_refits_only_when_error_passes_threshold(void)
+{
+	gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
+	struct model_config cfg = model_config_default;
+	struct model_step_result res;
+	unsigned int next_id = 0, first_id = 0;
+	int refits = 0, refit_at = -1;
+	struct model m;
+
+	gsl_rng_set(rng, 4);
+	model_init(&m, &cfg, 1, &next_id);
+	for (int i = 0; i < 100; i++) {
+		double x = 0.2 + 1.6 * gsl_rng_uniform(rng);
+		/* 15 W + 10 W per busy CPU, then 25 W per busy CPU from interval 60 on. */
+		double p = 15 + (i < 60 ? 10 : 25) * x + gsl_ran_gaussian(rng, 0.3);
+
+		model_step(&m, -1, &x, p, &res);
+		if (i == 9)
+			first_id = res.layer->id;
+		if (res.refitted && i >= 10) {
+			refits++;
+			if (refit_at < 0)
+				refit_at = i;
+		}
+	}
+	/* The first fit comes with the tenth sample. */
+	CHECK(first_id == 1);
+	/* Under the threshold no refit; after the change, one within 10 intervals. */
+	CHECK(refit_at >= 60 && refit_at < 70);
+	CHECK(refits >= 1);
+	model_free(&m);
+	gsl_rng_free(rng);
+}
+
+static void test_intercept_out_of_bounds_rejected(void)
+{
+	struct model_config cfg = model_config_default;
+	struct model_step_result res;
+	unsigned int next_id = 0;
+	struct model m;
+	bool rejected = false;
+
+	/* P = -5 W + 10 W per CPU: a negative static power is no model of a machine. */
+	model_init(&m, &cfg, 1, &next_id);
+	for (int i = 0; i < 12; i++) {
+		double x = 1 + i % 4;
+
+		model_step(&m, -1, &x, -5 + 10 * x, &res);
+		rejected |= res.rejected;
+	}
+	CHECK(rejected);
+	CHECK(res.layer->id == 0);
+	CHECK(next_id == 0);
+	model_free(&m);
+
+	/* Above the TDP: rejected too. */
+	cfg.tdp = 50;
+	model_init(&m, &cfg, 1, &next_id);
+	for (int i = 0; i < 12; i++) {
+		double x = 1 + i % 4;
+
+		model_step(&m, -1, &x, 80 + 1 * x, &res);
+	}
+	CHECK(res.layer->id == 0);
+	model_free(&m);
+}
+
+static void test_layers_learn_separately(void)
+{
+	struct model_config cfg = model_config_default;
+	struct model_step_result res;
+	unsigned int next_id = 0;
+	struct model m;
+
+	CHECK(model_layer_of(2399.9) == 2300);
+	CHECK(model_layer_of(2400) == 2400);
+	CHECK(model_layer_of(0) == -1);
+	model_init(&m, &cfg, 1, &next_id);
+	for (int i = 0; i < 20; i++) {
+		double x = 1 + i % 5;
+
+		/* Alternating layers: 2.4 GHz draws more per CPU than 1.2 GHz. */
+		model_step(&m, i % 2 ? 2400 : 1200, &x, i % 2 ? 20 + 12 * x : 10 + 4 * x, &res);
+	}
+	CHECK(m.nlayers == 2);
+	CHECK(m.layers[0].id && m.layers[1].id && m.layers[0].id != m.layers[1].id);
+	CHECK(within(m.layers[0].fit.coef[0], 4, 0.02));
+	CHECK(within(m.layers[1].fit.coef[0], 12, 0.02));
+	model_free(&m);
+}
+
+static void test_split_by_model_conserves(void)
+{
+	const struct bm_features f = { .nfeat = 1, .idx = { BM_FEATURE_CPU }, .name = { "cpu" } };
+	const struct model_fit fit = { .intercept = 15, .coef = { 10 }, .nfeat = 1 };
+	struct bm_row rows[4] = {
+		{ .key = BM_KEY_IDLE, .socket = 0, .s = { .cpu_ns = 1000000000 } },
+		{ .key = 100, .socket = 0, .s = { .cpu_ns = 600000000 } },
+		{ .key = 101, .socket = 0, .s = { .cpu_ns = 400000000 } },
+		{ .key = 100, .socket = 1, .s = { .cpu_ns = 500000000 } },
+	};
+	double sum;
+
+	/* 1 s: 15 J static + 10 J for one busy CPU-second, measured 26 J. */
+	report_split_by_model(rows, 4, 0, BM_DOMAIN_PACKAGE, 26.0, 1.0, &fit, &f, false, 7);
+	CHECK(fabs(rows[0].s.energy_j[0] - 15.0) < 1e-9);
+	CHECK(fabs(rows[1].s.energy_j[0] - 6.6) < 1e-9);
+	CHECK(fabs(rows[2].s.energy_j[0] - 4.4) < 1e-9);
+	CHECK(rows[3].s.energy_j[0] == 0 && rows[1].model_id[0] == 7);
+	/* Measured below the static part: idle takes it all, targets none; still conserved. */
+	report_split_by_model(rows, 4, 0, BM_DOMAIN_PACKAGE, 9.0, 1.0, &fit, &f, false, 7);
+	sum = rows[0].s.energy_j[0] + rows[1].s.energy_j[0] + rows[2].s.energy_j[0];
+	CHECK(fabs(sum - 9.0) < 1e-9 && rows[1].s.energy_j[0] == 0);
+	/* --idle=share: the static part follows CPU time, idle keeps nothing. */
+	report_split_by_model(rows, 4, 0, BM_DOMAIN_PACKAGE, 26.0, 1.0, &fit, &f, true, 7);
+	sum = rows[0].s.energy_j[0] + rows[1].s.energy_j[0] + rows[2].s.energy_j[0];
+	CHECK(fabs(sum - 26.0) < 1e-9);
+	CHECK(rows[0].s.energy_j[0] == 0);
+	CHECK(fabs(rows[1].s.energy_j[0] - (6.6 + 9.0)) < 1e-9);
+	/* No idle row on the socket (never idle): the static part is spread, nothing lost. */
+	report_split_by_model(rows + 1, 2, 0, BM_DOMAIN_PACKAGE, 26.0, 1.0, &fit, &f, false, 7);
+	CHECK(fabs(rows[1].s.energy_j[0] + rows[2].s.energy_j[0] - 26.0) < 1e-9);
+}
+
+const struct unit_test model_tests[] = {
+	{ "model/recovers_coefficients_noiseless_1_to_8_features",
+	  test_recovers_coefficients_noiseless },
+	{ "model/recovers_coefficients_with_5pct_noise_1_to_8_features",
+	  test_recovers_coefficients_with_noise },
+	{ "model/collinear_and_negative_stay_non_negative",
+	  test_collinear_and_negative_stay_non_negative },
+	{ "model/refits_only_when_error_passes_threshold",
+	  test_refits_only_when_error_passes_threshold },
+	{ "model/intercept_out_of_bounds_rejected", test_intercept_out_of_bounds_rejected },
+	{ "model/layers_learn_separately", test_layers_learn_separately },
+	{ "model/split_by_model_conserves", test_split_by_model_conserves },
+	{ NULL, NULL },
+};

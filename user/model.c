@@ -1,0 +1,278 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/*
+ * The self-calibrating power model, in the spirit of SmartWatts: per socket, domain and
+ * frequency layer, P = b + w.x with w >= 0 and 0 <= b < TDP, fitted by ridge regression over
+ * a window of recent intervals and refitted when its median error passes a threshold.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <gsl/gsl_errno.h>
+#include <gsl/gsl_matrix.h>
+#include <gsl/gsl_multifit.h>
+#include <gsl/gsl_vector.h>
+
+#include "model.h"
+#include "util.h"
+
+const struct model_config model_config_default = {
+	.window = 60,
+	.min_samples = 10,
+	.error_window = 10,
+	.error_threshold = 2.0,
+	.tdp = 400.0,
+	.ridge = 1e-3,
+};
+
+double model_predict(const struct model_fit *m, const double *x)
+{
+	double p = m->intercept;
+
+	for (int i = 0; i < m->nfeat; i++)
+		p += m->coef[i] * x[i];
+	return p;
+}
+
+int model_layer_of(double mhz)
+{
+	return mhz > 0 && isfinite(mhz) ? (int)(mhz / 100) * 100 : -1;
+}
+
+/*
+ * Ridge on the active features, standardised: minimise |yc - Z beta|^2 + lambda^2 |beta|^2
+ * with GSL's SVD-based solver. beta[k] for active feature k.
+ */
+static int ridge_solve(const double *x, const double *yc, int n, int nfeat, const int *active,
+		       int nact, const double *mu, const double *sd, double lambda, double *beta)
+{
+	gsl_multifit_linear_workspace *w = gsl_multifit_linear_alloc((size_t)n, (size_t)nact);
+	gsl_matrix *z = gsl_matrix_alloc((size_t)n, (size_t)nact);
+	gsl_vector *y = gsl_vector_alloc((size_t)n);
+	gsl_vector *c = gsl_vector_alloc((size_t)nact);
+	double rnorm, snorm;
+	int err = 0;
+
+	if (!w || !z || !y || !c) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (int i = 0; i < n; i++) {
+		gsl_vector_set(y, (size_t)i, yc[i]);
+		for (int k = 0; k < nact; k++) {
+			int j = active[k];
+
+			gsl_matrix_set(z, (size_t)i, (size_t)k, (x[i * nfeat + j] - mu[j]) / sd[j]);
+		}
+	}
+	if (gsl_multifit_linear_svd(z, w) ||
+	    gsl_multifit_linear_solve(lambda, z, y, c, &rnorm, &snorm, w)) {
+		err = -EINVAL;
+		goto out;
+	}
+	for (int k = 0; k < nact; k++)
+		beta[k] = gsl_vector_get(c, (size_t)k);
+out:
+	gsl_vector_free(c);
+	gsl_vector_free(y);
+	gsl_matrix_free(z);
+	gsl_multifit_linear_free(w);
+	return err;
+}
+
+int model_fit(const double *x, const double *y, int n, int nfeat, double ridge,
+	      struct model_fit *out)
+{
+	double mu[BM_MODEL_MAX_FEATURES] = { 0 }, sd[BM_MODEL_MAX_FEATURES] = { 0 };
+	double beta[BM_MODEL_MAX_FEATURES], ymean = 0, *yc;
+	int active[BM_MODEL_MAX_FEATURES], nact = 0, err = 0;
+
+	if (n < 2 || nfeat < 0 || nfeat > BM_MODEL_MAX_FEATURES)
+		return -EINVAL;
+	memset(out, 0, sizeof(*out));
+	out->nfeat = nfeat;
+	for (int i = 0; i < n; i++) {
+		ymean += y[i];
+		for (int j = 0; j < nfeat; j++)
+			mu[j] += x[i * nfeat + j];
+	}
+	ymean /= n;
+	for (int j = 0; j < nfeat; j++) {
+		mu[j] /= n;
+		for (int i = 0; i < n; i++)
+			sd[j] += (x[i * nfeat + j] - mu[j]) * (x[i * nfeat + j] - mu[j]);
+		sd[j] = sqrt(sd[j] / n);
+		/* A feature that did not vary says nothing about its weight. */
+		if (sd[j] > 1e-12 * (fabs(mu[j]) + 1e-300))
+			active[nact++] = j;
+	}
+	yc = malloc((size_t)n * sizeof(*yc));
+	if (!yc)
+		return -ENOMEM;
+	for (int i = 0; i < n; i++)
+		yc[i] = y[i] - ymean;
+
+	/* Active set: drop the features whose weight comes out negative, solve again. */
+	while (nact > 0) {
+		int keep = 0;
+
+		err = ridge_solve(x, yc, n, nfeat, active, nact, mu, sd, sqrt(ridge * n), beta);
+		if (err)
+			break;
+		for (int k = 0; k < nact; k++) {
+			if (beta[k] >= 0) {
+				beta[keep] = beta[k];
+				active[keep++] = active[k];
+			}
+		}
+		if (keep == nact)
+			break;
+		nact = keep;
+	}
+	free(yc);
+	if (err)
+		return err;
+	out->intercept = ymean;
+	for (int k = 0; k < nact; k++) {
+		int j = active[k];
+
+		out->coef[j] = beta[k] / sd[j];
+		out->intercept -= out->coef[j] * mu[j];
+	}
+	return 0;
+}
+
+void model_init(struct model *m, const struct model_config *cfg, int nfeat, unsigned int *next_id)
+{
+	memset(m, 0, sizeof(*m));
+	m->cfg = *cfg;
+	m->nfeat = nfeat;
+	m->next_id = next_id;
+	/* GSL's default handler aborts; errors come back as return codes instead. */
+	gsl_set_error_handler_off();
+}
+
+void model_free(struct model *m)
+{
+	for (int i = 0; i < m->nlayers; i++) {
+		free(m->layers[i].x);
+		free(m->layers[i].y);
+		free(m->layers[i].err);
+	}
+	free(m->layers);
+	memset(m, 0, sizeof(*m));
+}
+
+static struct model_layer *layer_get(struct model *m, int mhz)
+{
+	struct model_layer *l;
+
+	for (int i = 0; i < m->nlayers; i++)
+		if (m->layers[i].layer_mhz == mhz)
+			return &m->layers[i];
+	m->layers = realloc(m->layers, (size_t)(m->nlayers + 1) * sizeof(*m->layers));
+	if (!m->layers) {
+		bm_err("out of memory");
+		exit(1);
+	}
+	l = &m->layers[m->nlayers++];
+	memset(l, 0, sizeof(*l));
+	l->layer_mhz = mhz;
+	l->x = bm_calloc((size_t)m->cfg.window * (size_t)(m->nfeat ? m->nfeat : 1), sizeof(double));
+	l->y = bm_calloc((size_t)m->cfg.window, sizeof(double));
+	l->err = bm_calloc((size_t)m->cfg.error_window, sizeof(double));
+	return l;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static double median(const double *v, int n)
+{
+	double tmp[256];
+
+	if (n > (int)ARRAY_SIZE(tmp))
+		n = (int)ARRAY_SIZE(tmp);
+	memcpy(tmp, v, (size_t)n * sizeof(*v));
+	qsort(tmp, (size_t)n, sizeof(*tmp), cmp_double);
+	return n % 2 ? tmp[n / 2] : (tmp[n / 2 - 1] + tmp[n / 2]) / 2;
+}
+
+/* Fit the newest n samples of the layer's history; true when the intercept is sane. */
+static bool fit_newest(struct model *m, struct model_layer *l, int n, struct model_fit *fit)
+{
+	int w = m->cfg.window, p = m->nfeat;
+	double *x = bm_calloc((size_t)n * (size_t)(p ? p : 1), sizeof(double));
+	double *y = bm_calloc((size_t)n, sizeof(double));
+	bool ok;
+
+	for (int i = 0; i < n; i++) {
+		int k = (l->head - n + i + w) % w;
+
+		memcpy(&x[i * p], &l->x[k * p], (size_t)p * sizeof(double));
+		y[i] = l->y[k];
+	}
+	ok = !model_fit(x, y, n, p, m->cfg.ridge, fit) && fit->intercept >= 0 &&
+	     fit->intercept < m->cfg.tdp;
+	free(x);
+	free(y);
+	return ok;
+}
+
+/*
+ * Fit on the whole history; where that puts the intercept out of bounds (the machine changed
+ * under the window, and old and new samples disagree), on the newest samples, which the
+ * model was failing on, alone. Neither: keep the previous model.
+ */
+static void refit(struct model *m, struct model_layer *l, struct model_step_result *res)
+{
+	int recent = l->nerr > m->cfg.min_samples ? l->nerr : m->cfg.min_samples;
+	struct model_fit fit;
+
+	if (fit_newest(m, l, l->n, &fit) || (recent < l->n && fit_newest(m, l, recent, &fit))) {
+		l->fit = fit;
+		l->id = ++*m->next_id;
+		l->fits++;
+		l->nerr = 0; /* judge the new model on its own errors */
+		res->refitted = true;
+	} else {
+		l->rejected++;
+		res->rejected = true;
+	}
+}
+
+void model_step(struct model *m, int layer_mhz, const double *x, double measured_w,
+		struct model_step_result *res)
+{
+	struct model_layer *l = layer_get(m, layer_mhz);
+	int w = m->cfg.window, ew = m->cfg.error_window;
+	bool want_fit;
+
+	memset(res, 0, sizeof(*res));
+	if (l->id) {
+		res->predicted = true;
+		res->predicted_w = model_predict(&l->fit, x);
+		res->error_w = res->predicted_w - measured_w;
+		l->err[l->err_head] = fabs(res->error_w);
+		l->err_head = (l->err_head + 1) % ew;
+		if (l->nerr < ew)
+			l->nerr++;
+	}
+	memcpy(&l->x[l->head * m->nfeat], x, (size_t)m->nfeat * sizeof(double));
+	l->y[l->head] = measured_w;
+	l->head = (l->head + 1) % w;
+	if (l->n < w)
+		l->n++;
+
+	want_fit = l->n >= m->cfg.min_samples &&
+		   (!l->id ||
+		    (l->nerr >= (ew + 1) / 2 && median(l->err, l->nerr) > m->cfg.error_threshold));
+	if (want_fit)
+		refit(m, l, res);
+	res->layer = l;
+}
