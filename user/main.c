@@ -440,6 +440,32 @@ static void describe_missing(struct session *s)
 	}
 }
 
+/*
+ * The nominal frequency that ref-cycles and the TSC count at, where cpufreq does not give
+ * base_frequency: Intel names it in the model name ("... @ 2.20GHz"). 0 when unknown.
+ */
+static double nominal_mhz(const char *cpuinfo)
+{
+	char *line = NULL, *at;
+	size_t cap = 0;
+	double ghz = 0;
+	FILE *f = fopen(cpuinfo, "re");
+
+	if (!f)
+		return 0;
+	while (getline(&line, &cap, f) > 0) {
+		if (strncmp(line, "model name", 10))
+			continue;
+		at = strrchr(line, '@');
+		if (!at || sscanf(at + 1, "%lfGHz", &ghz) != 1)
+			ghz = 0;
+		break;
+	}
+	free(line);
+	fclose(f);
+	return ghz * 1000;
+}
+
 /* The counters that drive the model (CPU time where there are none), and its layers. */
 static void setup_models(struct session *s)
 {
@@ -474,6 +500,8 @@ static void setup_models(struct session *s)
 	    !bm_read_file(SYSFS_CPU "/cpu0/cpufreq/base_frequency", buf, sizeof(buf)) &&
 	    !bm_parse_u64(buf, 1, UINT32_MAX, &khz))
 		s->base_mhz = (double)khz / 1000;
+	if (!s->base_mhz)
+		s->base_mhz = nominal_mhz("/proc/cpuinfo");
 	if (s->cycles_idx >= 0 && s->ref_cycles_idx >= 0 && !s->base_mhz)
 		bm_warn("no base frequency in sysfs: one model layer for all frequencies; pass "
 			"--base-freq MHz for frequency layers");
