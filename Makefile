@@ -17,8 +17,10 @@ CLANG_BPF_SYS_INCLUDES ?= $(shell $(CLANG) -v -E - </dev/null 2>&1 \
 WARN := -Wall -Wextra -Werror
 CFLAGS ?= -g -O2
 ALL_CFLAGS := $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE -DBPFMETER_VERSION='"$(VERSION)"' \
-	-I$(OUTPUT) -Iuser -Ibpf $(shell $(PKG_CONFIG) --cflags libbpf)
-LIBS := $(shell $(PKG_CONFIG) --libs libbpf) -lcsv $(shell $(PKG_CONFIG) --libs gsl) -lm
+	-I$(OUTPUT) -Iuser -Ibpf $(shell $(PKG_CONFIG) --cflags libbpf) \
+	$(shell $(PKG_CONFIG) --cflags libcurl)
+LIBS := $(shell $(PKG_CONFIG) --libs libbpf) -lcsv $(shell $(PKG_CONFIG) --libs gsl) -lm \
+	$(shell $(PKG_CONFIG) --libs libcurl) -lpthread
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -I vmlinux/$(ARCH) -I bpf \
 	$(CLANG_BPF_SYS_INCLUDES) -Wall -Werror
 
@@ -122,3 +124,13 @@ sim: $(OUTPUT)/rapl-sim
 $(OUTPUT)/rapl-sim: tests/sim/rapl-sim.c | $(OUTPUT)
 	$(call msg,CCLD,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) $< -lm -o $@
+
+# Feeds line-protocol batches from stdin to the InfluxDB HTTP sink, for
+# tests/integration/influx.sh: the sink on its own, against a real server.
+.PHONY: http-push
+http-push: $(OUTPUT)/http-push
+test: http-push
+
+$(OUTPUT)/http-push: tests/sim/http-push.c $(OUTPUT)/out_http.o $(OUTPUT)/spool.o $(OUTPUT)/util.o
+	$(call msg,CCLD,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) $^ $(shell $(PKG_CONFIG) --libs libcurl) -lpthread -lm -o $@

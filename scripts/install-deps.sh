@@ -5,8 +5,9 @@ set -euo pipefail
 
 packages=(
 	make gcc clang llvm pkg-config libbpf-dev bpftool libelf-dev zlib1g-dev libcsv-dev libgsl-dev
+	libcurl4-openssl-dev
 	# tests and benchmarks
-	stress-ng util-linux bsdutils linux-perf procps
+	stress-ng util-linux bsdutils linux-perf procps curl influxdb
 )
 
 missing=()

@@ -23,6 +23,7 @@
 #include "energy.h"
 #include "model.h"
 #include "opts.h"
+#include "output.h"
 #include "report.h"
 #include "sensor.h"
 #include "topology.h"
@@ -142,7 +143,7 @@ struct session {
 	int sample_index[BM_MAX_EVENTS];
 	char host[256];
 	char missing_note[512];
-	bool table;
+	struct outputs out;
 	bool overflow_warned;
 	struct bm_row *rows;
 	size_t nrows, rows_cap;
@@ -289,34 +290,6 @@ static void build_rows(struct session *s, double dt)
 	report_sort(s->rows, s->nrows);
 }
 
-/* Rows summed over sockets, for the live view. */
-static size_t merge_sockets(struct bm_row *rows, size_t n)
-{
-	size_t out = 0;
-
-	for (size_t i = 0; i < n; i++) {
-		size_t j;
-
-		for (j = 0; j < out; j++)
-			if (rows[j].key == rows[i].key)
-				break;
-		if (j == out) {
-			rows[out] = rows[i];
-			rows[out].socket = -1;
-			out++;
-			continue;
-		}
-		rows[j].s.cpu_ns += rows[i].s.cpu_ns;
-		for (int e = 0; e < BM_MAX_EVENTS; e++)
-			rows[j].s.ev[e] += rows[i].s.ev[e];
-		for (int d = 0; d < BM_NR_DOMAINS; d++)
-			rows[j].s.energy_j[d] += rows[i].s.energy_j[d];
-		rows[j].domains |= rows[i].domains;
-	}
-	report_sort(rows, out);
-	return out;
-}
-
 /* Free the map entries of cgroups that are gone, once their last interval is out. */
 static void reap_gone(struct session *s)
 {
@@ -330,7 +303,7 @@ static void reap_gone(struct session *s)
 			continue;
 		}
 		bm_debug("cgroup %llu is gone: freeing its entry", (unsigned long long)id);
-		if (s->table && t->total.cpu_ns) {
+		if (outputs_has_table(&s->out) && t->total.cpu_ns) {
 			d = idvec_get(&s->departed, id, NULL);
 			d->name = strdup(target_name(s, id));
 			d->total = t->total;
@@ -341,10 +314,11 @@ static void reap_gone(struct session *s)
 	}
 }
 
-static int emit(struct session *s, double ts, double dt)
+static int emit(struct session *s, const struct timespec *end, double dt)
 {
 	struct bm_interval iv = {
-		.ts_real = ts,
+		.ts_real = (double)end->tv_sec + (double)end->tv_nsec * 1e-9,
+		.ts_ns = (int64_t)end->tv_sec * 1000000000 + end->tv_nsec,
 		.interval_s = dt,
 		.rows = s->rows,
 		.n = s->nrows,
@@ -356,23 +330,20 @@ static int emit(struct session *s, double ts, double dt)
 
 	if (iv.overflow && !s->overflow_warned) {
 		bm_warn("more than %llu cgroups ran: the rest are charged to the target "
-			"\"overflow\"; "
-			"raise --max-cgroups",
+			"\"overflow\"; raise --max-cgroups",
 			(unsigned long long)s->opts->max_cgroups);
 		s->overflow_warned = true;
 	}
-	if (s->table) {
-		iv.n = merge_sockets(s->rows, s->nrows);
-		table_interval(stdout, &s->meta, &iv);
-		return ferror(stdout) ? -EIO : 0;
-	}
-	return csv_interval(stdout, &s->meta, &iv) ? -EIO : 0;
+	return outputs_interval(&s->out, &s->meta, &iv);
 }
 
 static int measure_interval(struct session *s, double *t_prev)
 {
-	double t = bm_now_mono(), ts = bm_now_real();
+	double t = bm_now_mono();
+	struct timespec end;
 	int err;
+
+	clock_gettime(CLOCK_REALTIME, &end);
 
 	/* Energy first: its reading and the interval's timestamp are then microseconds apart. */
 	if (s->have_energy) {
@@ -387,7 +358,7 @@ static int measure_interval(struct session *s, double *t_prev)
 	if (err)
 		return err;
 	build_rows(s, t - *t_prev);
-	err = emit(s, ts, t - *t_prev);
+	err = emit(s, &end, t - *t_prev);
 	*t_prev = t;
 	reap_gone(s);
 	return err;
@@ -418,7 +389,7 @@ static void summary(struct session *s, double elapsed)
 		push_row(s, &r);
 	}
 	report_sort(s->rows, s->nrows);
-	table_summary(stdout, &s->meta, s->rows, s->nrows, elapsed);
+	outputs_summary(&s->out, &s->meta, s->rows, s->nrows, elapsed);
 }
 
 static void describe_missing(struct session *s)
@@ -622,6 +593,10 @@ static int run(struct session *s)
 	if (cgroup_names_scan(&s->names))
 		bm_warn("cannot walk the cgroup2 tree at %s: %s", mount, strerror(errno));
 
+	/* Outputs first: a file that cannot take our rows fails before anything is loaded. */
+	s->meta = (struct bm_meta){ .events = o->events, .nr_events = o->nr_events };
+	if (outputs_check(&s->out, &s->meta))
+		return 2;
 	if (topology_load(&s->topo, SYSFS_CPU, libbpf_num_possible_cpus()))
 		return 1;
 	if (check_privileges() || check_btf(o->btf_path))
@@ -671,7 +646,9 @@ static int run(struct session *s)
 	if (err)
 		return 1;
 	s->t_start = t_prev;
-	if (!s->table && csv_header(stdout, &s->meta))
+	if (outputs_open(&s->out, &s->meta,
+			 &(struct output_config){ .spool_dir = o->spool_dir,
+						  .spool_max = o->spool_max }))
 		return 1;
 
 	end = o->duration_s > 0 ? t_prev + o->duration_s : INFINITY;
@@ -682,18 +659,38 @@ static int run(struct session *s)
 			return 1;
 		/* Interrupted or not, measure: the partial last interval is data too. */
 		err = measure_interval(s, &t_prev);
-		if (err == -EIO)
-			return errno == EPIPE
-				       ? 0
-				       : (bm_err("cannot write the output: %s", strerror(errno)),
-					  1);
+		if (err == -EPIPE)
+			return 0; /* the reader of stdout went away */
 		if (err)
 			return 1;
 		if (next >= end)
 			break;
 	}
-	if (s->table)
+	if (outputs_has_table(&s->out))
 		summary(s, t_prev - s->t_start);
+	return 0;
+}
+
+/* The -o sinks; without any, the live view on a terminal and CSV on stdout otherwise. */
+static int parse_outputs(struct session *s)
+{
+	struct bm_opts *o = s->opts;
+	char err[512];
+
+	for (int i = 0; i < o->nr_outputs; i++) {
+		if (output_parse(o->outputs[i], &s->out.v[s->out.n++], err, sizeof(err))) {
+			bm_err("invalid value for --output: %s", err);
+			return -1;
+		}
+	}
+	if (o->csv && output_parse("csv:-", &s->out.v[s->out.n++], err, sizeof(err)))
+		return -1;
+	if (!s->out.n) {
+		if (isatty(STDOUT_FILENO))
+			s->out.v[s->out.n++] = (struct sink){ .kind = SINK_TABLE, .fd = -1 };
+		else
+			output_parse("csv:-", &s->out.v[s->out.n++], err, sizeof(err));
+	}
 	return 0;
 }
 
@@ -713,7 +710,8 @@ int main(int argc, char **argv)
 		return 2;
 	bm_verbose = opts.verbose;
 	libbpf_set_print(libbpf_print);
-	s.table = isatty(STDOUT_FILENO) && !opts.csv;
+	if (parse_outputs(&s))
+		return 2;
 
 	/* No SA_RESTART: the interval sleep wakes up to report the last, partial interval. */
 	sigaction(SIGINT, &sa, NULL);
@@ -722,6 +720,8 @@ int main(int argc, char **argv)
 
 	ret = run(&s);
 
+	/* SIGTERM or not, give InfluxDB a few seconds; what it does not take stays spooled. */
+	outputs_close(&s.out, 5);
 	sensor_close(&s.sensor);
 	energy_close(&s.energy);
 	free(s.readings);

@@ -17,6 +17,8 @@ static const struct bm_opts defaults = {
 	.events_arg = BM_DEFAULT_EVENTS,
 	.max_cgroups = 4096,
 	.energy_kind = ENERGY_AUTO,
+	.spool_dir = "/var/lib/bpfmeter/spool",
+	.spool_max = 64ull << 20,
 };
 
 static void usage(FILE *f)
@@ -35,7 +37,18 @@ static void usage(FILE *f)
 		"                           %s); \"\" counts on-CPU time only.\n"
 		"                           Names: %s;\n"
 		"                           raw events as rHEX or TYPE:CONFIG\n"
-		"      --csv                write CSV to stdout even on a terminal\n"
+		"      --csv                write CSV to stdout even on a terminal (as -o csv:-)\n"
+		"  -o, --output SPEC        where rows go, repeatable: csv:PATH, csv:-, "
+		"influx:PATH,\n"
+		"                           influx:- (line protocol), "
+		"influx+http://HOST:PORT/write?db=DB\n"
+		"                           or .../api/v2/write?org=ORG&bucket=B (token in "
+		"$INFLUX_TOKEN);\n"
+		"                           default: the live view on a terminal, else csv:-\n"
+		"      --spool-dir DIR      where batches for InfluxDB wait while it is "
+		"unreachable\n"
+		"                           (default /var/lib/bpfmeter/spool)\n"
+		"      --spool-max SIZE     the spool's cap, oldest dropped first (default 64M)\n"
 		"      --max-cgroups N      cgroups tracked at once (default %llu); more are\n"
 		"                           charged to the target \"overflow\" and counted\n"
 		"      --btf FILE           kernel BTF to use when /sys/kernel/btf/vmlinux is "
@@ -47,6 +60,29 @@ static void usage(FILE *f)
 		"Exit status: 0 on success, 1 when measuring is impossible (privileges, kernel\n"
 		"support), 2 for bad usage.\n",
 		BM_DEFAULT_EVENTS, events_known_names(), (unsigned long long)defaults.max_cgroups);
+}
+
+/* A size in bytes with an optional k, M or G (powers of 1024). */
+static int parse_size(const char *s, uint64_t *out)
+{
+	static const char units[] = "kMG";
+	char num[32];
+	size_t len = strlen(s);
+	uint64_t v, mult = 1;
+	const char *u;
+
+	if (!len || len >= sizeof(num))
+		return -EINVAL;
+	memcpy(num, s, len + 1);
+	u = strchr(units, num[len - 1]);
+	if (u && num[len - 1]) {
+		mult = 1ull << (10 * (u - units + 1));
+		num[len - 1] = '\0';
+	}
+	if (bm_parse_u64(num, 1, UINT64_MAX / mult, &v) || v * mult < 4096)
+		return -EINVAL;
+	*out = v * mult;
+	return 0;
 }
 
 static int bad(const char *opt, const char *val, const char *form)
@@ -68,6 +104,8 @@ int opts_parse(struct bm_opts *o, int argc, char **argv)
 		OPT_MODEL_WINDOW,
 		OPT_BASE_FREQ,
 		OPT_IDLE,
+		OPT_SPOOL_DIR,
+		OPT_SPOOL_MAX,
 	};
 	static const struct option longopts[] = {
 		{ "interval", required_argument, NULL, 'i' },
@@ -83,6 +121,9 @@ int opts_parse(struct bm_opts *o, int argc, char **argv)
 		{ "model-window", required_argument, NULL, OPT_MODEL_WINDOW },
 		{ "base-freq", required_argument, NULL, OPT_BASE_FREQ },
 		{ "idle", required_argument, NULL, OPT_IDLE },
+		{ "output", required_argument, NULL, 'o' },
+		{ "spool-dir", required_argument, NULL, OPT_SPOOL_DIR },
+		{ "spool-max", required_argument, NULL, OPT_SPOOL_MAX },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -97,7 +138,7 @@ int opts_parse(struct bm_opts *o, int argc, char **argv)
 	/* 0, not 1: glibc then also forgets a half-read option cluster such as -xv. */
 	optind = 0;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":i:d:e:vhV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":i:d:e:o:vhV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'i':
 			if (bm_parse_seconds(optarg, 0.01, 3600, &o->interval_s))
@@ -152,6 +193,23 @@ int opts_parse(struct bm_opts *o, int argc, char **argv)
 			if (bm_parse_double(optarg, 100, 100000, &o->base_mhz))
 				return bad("--base-freq", optarg,
 					   "MHz from 100 to 100000, such as 2100");
+			break;
+		case 'o':
+			if (o->nr_outputs == (int)ARRAY_SIZE(o->outputs)) {
+				fprintf(stderr,
+					"bpfmeter: too many --output options: at most %zu\n",
+					ARRAY_SIZE(o->outputs));
+				return OPTS_EXIT_USAGE;
+			}
+			o->outputs[o->nr_outputs++] = optarg;
+			break;
+		case OPT_SPOOL_DIR:
+			o->spool_dir = optarg;
+			break;
+		case OPT_SPOOL_MAX:
+			if (parse_size(optarg, &o->spool_max))
+				return bad("--spool-max", optarg,
+					   "a size from 4k, such as 64M or 1G");
 			break;
 		case OPT_IDLE:
 			if (strcmp(optarg, "static") && strcmp(optarg, "share"))

@@ -24,6 +24,10 @@ struct bm_opts {
 	struct model_config model;
 	double base_mhz; /* 0: from sysfs */
 	bool idle_share;
+	const char *outputs[8]; /* -o SPEC, in order */
+	int nr_outputs;
+	const char *spool_dir;
+	uint64_t spool_max; /* bytes */
 	bool verbose;
 };
 

@@ -33,15 +33,6 @@ int csv_header(FILE *f, const struct bm_meta *m)
 	return fflush(f) ? -1 : 0;
 }
 
-/* The measured energy of a socket's domain this interval, or a negative number. */
-static double measured(const struct bm_interval *iv, int socket, int domain)
-{
-	for (int i = 0; i < iv->nenergy; i++)
-		if (iv->energy[i].socket == socket && (int)iv->energy[i].domain == domain)
-			return iv->energy[i].joules;
-	return -1;
-}
-
 static void target_line(FILE *f, const struct bm_meta *m, const struct bm_interval *iv,
 			const struct bm_row *r, int domain)
 {
@@ -69,7 +60,7 @@ static void target_line(FILE *f, const struct bm_meta *m, const struct bm_interv
 		fprintf(f, ",%.6f,,,,,,,,,,\n", r->share);
 		return;
 	}
-	total = measured(iv, r->socket, domain);
+	total = report_measured(iv, r->socket, domain);
 	fprintf(f, ",%.6f,%.6f,%.6f,%s,%u,,,,,,\n",
 		total > 0 ? r->s.energy_j[domain] / total : r->share, r->s.energy_j[domain],
 		iv->interval_s > 0 ? r->s.energy_j[domain] / iv->interval_s : 0,

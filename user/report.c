@@ -114,3 +114,38 @@ void report_split_by_model(struct bm_row *rows, size_t n, int socket, enum bm_do
 	if (idle)
 		idle->s.energy_j[d] = (dyn_total > 0 ? 0 : rest) + (static_to_idle ? static_j : 0);
 }
+
+double report_measured(const struct bm_interval *iv, int socket, int domain)
+{
+	for (int i = 0; i < iv->nenergy; i++)
+		if (iv->energy[i].socket == socket && (int)iv->energy[i].domain == domain)
+			return iv->energy[i].joules;
+	return -1;
+}
+
+size_t report_merge_sockets(struct bm_row *rows, size_t n)
+{
+	size_t out = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		size_t j;
+
+		for (j = 0; j < out; j++)
+			if (rows[j].key == rows[i].key)
+				break;
+		if (j == out) {
+			rows[out] = rows[i];
+			rows[out].socket = -1;
+			out++;
+			continue;
+		}
+		rows[j].s.cpu_ns += rows[i].s.cpu_ns;
+		for (int e = 0; e < BM_MAX_EVENTS; e++)
+			rows[j].s.ev[e] += rows[i].s.ev[e];
+		for (int d = 0; d < BM_NR_DOMAINS; d++)
+			rows[j].s.energy_j[d] += rows[i].s.energy_j[d];
+		rows[j].domains |= rows[i].domains;
+	}
+	report_sort(rows, out);
+	return out;
+}

@@ -64,6 +64,7 @@ void report_features(const struct bm_features *f, const struct bm_sample *s, dou
 
 struct bm_interval {
 	double ts_real; /* end of the interval, unix seconds */
+	int64_t ts_ns; /* the same in nanoseconds */
 	double interval_s; /* measured length */
 	struct bm_row *rows;
 	size_t n;
@@ -105,5 +106,19 @@ void table_summary(FILE *f, const struct bm_meta *m, const struct bm_row *totals
 /* CSV: a header once, then one row per target per socket per interval. */
 int csv_header(FILE *f, const struct bm_meta *m);
 int csv_interval(FILE *f, const struct bm_meta *m, const struct bm_interval *iv);
+
+/* InfluxDB line protocol: one point per target, socket and domain, one per measured domain. */
+int influx_interval(FILE *f, const struct bm_meta *m, const struct bm_interval *iv);
+/* Line protocol pieces, escaped per the reference (exposed for tests). */
+void lp_measurement(FILE *f, const char *name);
+void lp_tag(FILE *f, const char *key, const char *value);
+void lp_field_int(FILE *f, bool *first, const char *key, long long v);
+void lp_field_float(FILE *f, bool *first, const char *key, double v);
+void lp_field_str(FILE *f, bool *first, const char *key, const char *v);
+
+/* The measured energy of a socket's domain in the interval, or -1. */
+double report_measured(const struct bm_interval *iv, int socket, int domain);
+/* Sum rows of the same target over sockets, in place; returns the new count, sorted. */
+size_t report_merge_sockets(struct bm_row *rows, size_t n);
 
 #endif

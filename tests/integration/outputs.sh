@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# Several sinks at once, files that already exist, a disk that fills up, hostile names.
+set -u
+. "$(dirname "$0")/../lib.sh"
+
+T_TWO=outputs/two_sinks_receive_identical_rows
+T_HDR=outputs/append_with_another_header_refused
+T_APP=outputs/append_with_same_header_adds_rows_only
+T_FULL=outputs/full_disk_reported_once_other_sinks_go_on
+T_NAME=outputs/hostile_cgroup_name_escaped
+need_root_and_cgroup2 $T_TWO $T_HDR $T_APP $T_FULL $T_NAME
+
+# Two CSV sinks and two line-protocol sinks in one run: each pair byte for byte the same.
+"$BPFMETER" -i 0.3 -d 1.2 -e cpu-clock -o csv:"$TMP/a.csv" -o csv:- -o influx:"$TMP/a.lp" \
+	-o influx:- >"$TMP/stdout" 2>"$TMP/err"
+rc=$?
+grep -v '^bpfmeter_' "$TMP/stdout" >"$TMP/b.csv"
+grep '^bpfmeter_' "$TMP/stdout" >"$TMP/b.lp"
+if [ $rc -eq 0 ] && [ "$(wc -l <"$TMP/a.csv")" -gt 3 ] && cmp -s "$TMP/a.csv" "$TMP/b.csv" &&
+	[ "$(wc -l <"$TMP/a.lp")" -gt 2 ] && cmp -s "$TMP/a.lp" "$TMP/b.lp"; then
+	pass $T_TWO
+else
+	fail $T_TWO "rc $rc; csv $(wc -l <"$TMP/a.csv")/$(wc -l <"$TMP/b.csv") lines, lp $(wc -l <"$TMP/a.lp")/$(wc -l <"$TMP/b.lp"): $(head -c 300 "$TMP/err")"
+fi
+
+# A file with another header (other events) is not appended to.
+cp "$TMP/a.csv" "$TMP/other.csv"
+before=$(md5sum <"$TMP/other.csv")
+"$BPFMETER" -d 0.5 -e context-switches --energy-source none -o csv:"$TMP/other.csv" >"$TMP/o" 2>"$TMP/e"
+rc=$?
+if [ $rc -eq 2 ] && grep -q "$TMP/other.csv has another CSV header" "$TMP/e" &&
+	[ "$(wc -l <"$TMP/e")" -eq 1 ] && [ "$(md5sum <"$TMP/other.csv")" = "$before" ]; then
+	pass $T_HDR
+else
+	fail $T_HDR "rc $rc: $(cat "$TMP/e")"
+fi
+
+# The same header: rows are appended, the header is not repeated.
+n0=$(wc -l <"$TMP/a.csv")
+"$BPFMETER" -i 0.3 -d 0.6 -e cpu-clock -o csv:"$TMP/a.csv" >/dev/null 2>"$TMP/e"
+rc=$?
+if [ $rc -eq 0 ] && [ "$(grep -c '^timestamp,' "$TMP/a.csv")" -eq 1 ] && [ "$(wc -l <"$TMP/a.csv")" -gt "$n0" ]; then
+	pass $T_APP
+else
+	fail $T_APP "rc $rc, headers $(grep -c '^timestamp,' "$TMP/a.csv"): $(cat "$TMP/e")"
+fi
+
+# A disk that fills up: said once with the path, the other sink goes on, no half row left.
+unshare -m bash -c "mkdir -p '$TMP/tiny' && mount -t tmpfs -o size=4k none '$TMP/tiny' &&
+	'$BPFMETER' -i 0.05 -d 3 -e cpu-clock -o csv:'$TMP/tiny/x.csv' -o csv:'$TMP/ok.csv' 2>'$TMP/full.err';
+	echo \$? >'$TMP/full.rc'; cp '$TMP/tiny/x.csv' '$TMP/x.csv'" >/dev/null
+rc=$(cat "$TMP/full.rc")
+fields=$(head -n 1 "$TMP/ok.csv" | awk -F, '{ print NF }')
+bad_lines=$(awk -F, -v n="$fields" 'NF != n' "$TMP/x.csv" | wc -l)
+intervals_ok=$(awk -F, 'NR > 1 { print $1 }' "$TMP/ok.csv" | sort -u | wc -l)
+if [ "$rc" -eq 0 ] && [ "$(grep -c "cannot write to $TMP/tiny/x.csv: No space left on device" "$TMP/full.err")" -eq 1 ] &&
+	[ "$bad_lines" -eq 0 ] && [ -z "$(tail -c 1 "$TMP/x.csv")" ] && [ "$intervals_ok" -ge 40 ]; then
+	pass $T_FULL
+else
+	fail $T_FULL "rc $rc, half lines $bad_lines, intervals in the other sink $intervals_ok: $(cat "$TMP/full.err")"
+fi
+
+# A cgroup whose name has a space, a comma and an equals sign.
+weird=$(make_cgroup 'we ird,x=y')
+run_in_cgroup "$weird" stress-ng --cpu 1 --cpu-load 30 --timeout 2s --quiet
+"$BPFMETER" -i 0.5 -d 1.5 -e '' -o influx:"$TMP/w.lp" -o csv:"$TMP/w.csv" 2>"$TMP/e"
+rc=$?
+wait "$BG_PID"
+esc="target=$(target_of "$CG_BASE")/we\\ ird\\,x\\=y,"
+if [ $rc -eq 0 ] && grep -qF "$esc" "$TMP/w.lp" && grep -qF "\"$(target_of "$weird")\"" "$TMP/w.csv"; then
+	pass $T_NAME
+else
+	fail $T_NAME "rc $rc: no '$esc' in the line protocol or no quoted name in CSV"
+fi

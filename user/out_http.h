@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+#ifndef BM_OUT_HTTP_H
+#define BM_OUT_HTTP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * InfluxDB over HTTP (libcurl), losing nothing: every batch of line protocol is first written
+ * to an on-disk spool (fsync'd), then sent in order by a sender thread, and removed once the
+ * server took it. A server that is down, slow or answers 5xx leaves the batch in the spool and
+ * is retried with backoff; a 4xx (bad data) is logged and the batch dropped, not retried
+ * forever. When the spool passes its cap the oldest batches are dropped, counted and reported.
+ */
+struct http_config {
+	const char *url;        /* http(s)://HOST:PORT/write?db=... or /api/v2/write?org=&bucket= */
+	const char *spool_dir;  /* created if missing; batches left there are sent at the next start */
+	uint64_t spool_max;     /* bytes */
+	long connect_timeout_ms;
+	long timeout_ms;
+	const char *token_env;  /* environment variable holding an InfluxDB 2.x token */
+};
+
+struct http_stats {
+	uint64_t sent_batches, sent_points;
+	uint64_t rejected_batches, rejected_points; /* 4xx */
+	uint64_t dropped_batches, dropped_points;   /* spool over its cap */
+	uint64_t spooled_batches;                   /* waiting now */
+	int last_status;                            /* last HTTP status, 0: no answer */
+};
+
+struct http_sink;
+
+/* Parse and check the URL, create the spool, start the sender. NULL with a one-line err. */
+struct http_sink *http_sink_open(const struct http_config *cfg, char *err, size_t errlen);
+/* Spool one batch (lines ending in '\n') for sending. Returns 0 or a negative errno. */
+int http_sink_enqueue(struct http_sink *h, const char *lines, size_t len);
+/* Wait up to wait_s for the spool to drain, stop the sender; what is left stays spooled. */
+void http_sink_close(struct http_sink *h, double wait_s, struct http_stats *stats);
+void http_sink_stats(struct http_sink *h, struct http_stats *stats);
+
+/*
+ * Check a URL as http_sink_open() does and complete it as the sink posts to it (precision=ns
+ * added): the API version, 1 or 2, with the URL in out; or a negative errno with a one-line err.
+ */
+int http_write_url(const char *url, char *out, size_t outlen, char *err, size_t errlen);
+
+#endif

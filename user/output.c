@@ -1,0 +1,305 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/*
+ * The sinks an interval goes to. Each interval is formatted into memory first and written with
+ * one write(2), so a file never holds half an interval; where that write fails (disk full,
+ * permission) the file is cut back to where the interval began.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "out_http.h"
+#include "output.h"
+#include "util.h"
+
+static const struct {
+	const char *prefix;
+	enum sink_kind kind;
+} forms[] = {
+	{ "csv:", SINK_CSV },
+	{ "influx:", SINK_INFLUX },
+	{ "influx+http://", SINK_HTTP },
+	{ "influx+https://", SINK_HTTP },
+};
+
+int output_parse(const char *spec, struct sink *s, char *err, size_t errlen)
+{
+	memset(s, 0, sizeof(*s));
+	s->fd = -1;
+	s->spec = spec;
+	for (size_t i = 0; i < ARRAY_SIZE(forms); i++) {
+		size_t n = strlen(forms[i].prefix);
+
+		if (strncmp(spec, forms[i].prefix, n))
+			continue;
+		s->kind = forms[i].kind;
+		if (s->kind == SINK_HTTP) {
+			s->path = spec + strlen("influx+");
+			return 0;
+		}
+		if (!spec[n]) {
+			snprintf(err, errlen, "'%s' names no file: use %sPATH, or %s- for stdout",
+				 spec, forms[i].prefix, forms[i].prefix);
+			return -EINVAL;
+		}
+		s->path = strcmp(spec + n, "-") ? spec + n : NULL;
+		return 0;
+	}
+	snprintf(err, errlen,
+		 "unknown output '%s': use csv:PATH, csv:-, influx:PATH, influx:- or "
+		 "influx+http://HOST:PORT/write?db=NAME (or /api/v2/write?org=..&bucket=..)",
+		 spec);
+	return -EINVAL;
+}
+
+bool outputs_has_table(const struct outputs *o)
+{
+	for (int i = 0; i < o->n; i++)
+		if (o->v[i].kind == SINK_TABLE)
+			return true;
+	return false;
+}
+
+/* The text of a whole CSV header line, for writing and for comparing with a file's. */
+static char *header_text(const struct bm_meta *m, size_t *len)
+{
+	char *buf = NULL;
+	FILE *f = open_memstream(&buf, len);
+
+	if (!f)
+		return NULL;
+	csv_header(f, m);
+	fclose(f);
+	return buf;
+}
+
+/* Appending under another header would give a file no reader can parse. */
+static int check_csv_header(const char *path, const struct bm_meta *m)
+{
+	size_t len, cap = 0;
+	char *want = header_text(m, &len), *line = NULL;
+	FILE *f = fopen(path, "re");
+	int ret = 0;
+
+	if (!want || !f) {
+		bm_err("cannot read %s: %s", path, strerror(errno));
+		ret = -1;
+	} else if (getline(&line, &cap, f) > 0 && strcmp(line, want)) {
+		bm_err("%s has another CSV header (other events, or another bpfmeter version): "
+		       "write to a new file, or move this one away",
+		       path);
+		ret = -1;
+	}
+	if (f)
+		fclose(f);
+	free(line);
+	free(want);
+	return ret;
+}
+
+int outputs_check(struct outputs *o, const struct bm_meta *m)
+{
+	for (int i = 0; i < o->n; i++) {
+		struct sink *s = &o->v[i];
+		char *dir;
+
+		if ((s->kind != SINK_CSV && s->kind != SINK_INFLUX) || !s->path)
+			continue;
+		if (!access(s->path, F_OK)) {
+			if (access(s->path, W_OK)) {
+				bm_err("cannot write to %s: %s", s->path, strerror(errno));
+				return -1;
+			}
+			if (s->kind == SINK_CSV && check_csv_header(s->path, m))
+				return -1;
+			continue;
+		}
+		dir = strdup(s->path);
+		if (!dir || access(dirname(dir), W_OK)) {
+			bm_err("cannot create %s for -o %s: %s", s->path, s->spec, strerror(errno));
+			free(dir);
+			return -1;
+		}
+		free(dir);
+	}
+	return 0;
+}
+
+static int write_all(int fd, const char *buf, size_t len)
+{
+	while (len) {
+		ssize_t n = write(fd, buf, len);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		buf += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* One interval's text to a file sink: all of it, or nothing. */
+static int sink_write(struct sink *s, const char *buf, size_t len)
+{
+	off_t start = s->path ? lseek(s->fd, 0, SEEK_END) : -1;
+	int err = write_all(s->fd, buf, len);
+
+	if (err && start >= 0 && ftruncate(s->fd, start))
+		bm_warn("cannot cut %s back after a failed write: %s", s->path, strerror(errno));
+	return err;
+}
+
+static void sink_failed(struct sink *s, int err)
+{
+	s->failed = true;
+	bm_err("cannot write to %s: %s; going on without this output", s->path ? s->path : "stdout",
+	       strerror(-err));
+}
+
+int outputs_open(struct outputs *o, const struct bm_meta *m, const struct output_config *cfg)
+{
+	for (int i = 0; i < o->n; i++) {
+		struct sink *s = &o->v[i];
+		bool need_header = true;
+		char err[512];
+		size_t len;
+		char *hdr;
+
+		if (s->kind == SINK_TABLE)
+			continue;
+		if (s->kind == SINK_HTTP) {
+			struct http_config hc = {
+				.url = s->path,
+				.spool_dir = cfg->spool_dir,
+				.spool_max = cfg->spool_max,
+				.connect_timeout_ms = 2000,
+				.timeout_ms = 10000,
+				.token_env = "INFLUX_TOKEN",
+			};
+
+			s->http = http_sink_open(&hc, err, sizeof(err));
+			if (!s->http) {
+				bm_err("-o %s: %s", s->spec, err);
+				return -1;
+			}
+			continue;
+		}
+		if (!s->path) {
+			s->fd = STDOUT_FILENO;
+		} else {
+			s->fd = open(s->path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+			if (s->fd < 0) {
+				bm_err("cannot open %s for -o %s: %s", s->path, s->spec,
+				       strerror(errno));
+				return -1;
+			}
+			/* outputs_check() saw the header of a file that has one. */
+			need_header = lseek(s->fd, 0, SEEK_END) == 0;
+		}
+		if (s->kind != SINK_CSV || !need_header)
+			continue;
+		hdr = header_text(m, &len);
+		if (!hdr || write_all(s->fd, hdr, len)) {
+			bm_err("cannot write to %s: %s", s->path ? s->path : "stdout",
+			       strerror(errno));
+			free(hdr);
+			return -1;
+		}
+		free(hdr);
+	}
+	return 0;
+}
+
+int outputs_interval(struct outputs *o, const struct bm_meta *m, const struct bm_interval *iv)
+{
+	char *csv = NULL, *lp = NULL;
+	size_t csv_len = 0, lp_len = 0;
+	int ret = 0;
+
+	for (int i = 0; i < o->n; i++) {
+		struct sink *s = &o->v[i];
+		int err = 0;
+
+		if (s->failed)
+			continue;
+		switch (s->kind) {
+		case SINK_TABLE: {
+			/* The view sums sockets: on a copy, the other sinks keep per-socket rows.
+			 */
+			struct bm_row *rows = bm_calloc(iv->n, sizeof(*rows));
+			struct bm_interval view = *iv;
+
+			memcpy(rows, iv->rows, iv->n * sizeof(*rows));
+			view.rows = rows;
+			view.n = report_merge_sockets(rows, iv->n);
+			table_interval(stdout, m, &view);
+			free(rows);
+			if (ferror(stdout))
+				err = -errno;
+			break;
+		}
+		case SINK_CSV:
+			if (!csv) {
+				FILE *f = open_memstream(&csv, &csv_len);
+
+				csv_interval(f, m, iv);
+				fclose(f);
+			}
+			err = sink_write(s, csv, csv_len);
+			break;
+		case SINK_INFLUX:
+		case SINK_HTTP:
+			if (!lp) {
+				FILE *f = open_memstream(&lp, &lp_len);
+
+				influx_interval(f, m, iv);
+				fclose(f);
+			}
+			if (s->kind == SINK_HTTP)
+				err = http_sink_enqueue(s->http, lp, lp_len);
+			else
+				err = sink_write(s, lp, lp_len);
+			break;
+		}
+		if (err == -EPIPE && !s->path && s->kind != SINK_HTTP)
+			ret = -EPIPE;
+		else if (err)
+			sink_failed(s, err);
+	}
+	free(csv);
+	free(lp);
+	return ret;
+}
+
+void outputs_summary(struct outputs *o, const struct bm_meta *m, const struct bm_row *totals,
+		     size_t n, double elapsed_s)
+{
+	for (int i = 0; i < o->n; i++)
+		if (o->v[i].kind == SINK_TABLE && !o->v[i].failed)
+			table_summary(stdout, m, totals, n, elapsed_s);
+}
+
+void outputs_close(struct outputs *o, double wait_s)
+{
+	for (int i = 0; i < o->n; i++) {
+		struct sink *s = &o->v[i];
+
+		if (s->http) {
+			struct http_stats st;
+
+			http_sink_close(s->http, wait_s, &st);
+			s->http = NULL;
+		}
+		if (s->fd >= 0 && s->path)
+			close(s->fd);
+		s->fd = -1;
+	}
+}
