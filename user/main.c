@@ -20,6 +20,7 @@
 
 #include "account.h"
 #include "cgroup.h"
+#include "command.h"
 #include "energy.h"
 #include "model.h"
 #include "opts.h"
@@ -32,11 +33,14 @@
 #define SYSFS_CPU "/sys/devices/system/cpu"
 #define KERNEL_BTF "/sys/kernel/btf/vmlinux"
 
-static volatile sig_atomic_t stop_signal;
+static volatile sig_atomic_t stop_signal, child_exited;
 
 static void on_signal(int sig)
 {
-	stop_signal = sig;
+	if (sig == SIGCHLD)
+		child_exited = 1;
+	else
+		stop_signal = sig;
 }
 
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
@@ -145,6 +149,10 @@ struct session {
 	char missing_note[512];
 	struct outputs out;
 	bool overflow_warned;
+	struct command cmd; /* with -- CMD */
+	bool have_cmd;
+	int exit_status;
+	double measured_j[BM_NR_DOMAINS]; /* over the session, all sockets */
 	struct bm_row *rows;
 	size_t nrows, rows_cap;
 	struct idvec departed; /* of struct departed */
@@ -349,6 +357,8 @@ static int measure_interval(struct session *s, double *t_prev)
 	if (s->have_energy) {
 		energy_poll(&s->energy, t);
 		s->nreadings = energy_take(&s->energy, s->readings);
+		for (int i = 0; i < s->nreadings; i++)
+			s->measured_j[s->readings[i].domain] += s->readings[i].joules;
 	}
 	err = sensor_flush(&s->sensor);
 	if (err)
@@ -543,23 +553,112 @@ static int sleep_until(struct session *s, double deadline)
 {
 	double poll = s->have_energy && s->energy.max_poll_s > 0 ? s->energy.max_poll_s / 2 : 0;
 
-	while (!stop_signal) {
+	for (;;) {
 		double wake = poll > 0 ? fmin(deadline, s->energy.last_poll + poll) : deadline;
 		struct timespec ts = { .tv_sec = (time_t)wake };
 		int err;
 
+		/* A measured command gets the signal; we go on until it has ended. */
+		if (s->have_cmd && stop_signal) {
+			command_forward(&s->cmd, stop_signal);
+			stop_signal = 0;
+		}
+		if (stop_signal || (s->have_cmd && child_exited))
+			return 0;
 		ts.tv_nsec = (long)((wake - (double)ts.tv_sec) * 1e9);
 		err = clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
 		if (err && err != EINTR) {
 			bm_err("clock_nanosleep: %s", strerror(err));
 			return -1;
 		}
+		if (err)
+			continue;
 		if (wake >= deadline)
 			return 0;
-		if (!err)
-			energy_poll(&s->energy, bm_now_mono());
+		energy_poll(&s->energy, bm_now_mono());
 	}
-	return 0;
+}
+
+/* perf stat's manner: what the command used, on stderr (as CSV with --csv). */
+static void command_summary(struct session *s, int status)
+{
+	struct bm_sample sum = { 0 };
+	size_t rl = strlen(s->cmd.rel);
+	double wall = s->cmd.ended - s->cmd.started;
+	bool csv = s->opts->csv;
+	const char *estimate = "provisional split by CPU time";
+	char cmdline[512] = "";
+	size_t off = 0;
+	FILE *f = stderr;
+
+	for (char *const *a = s->cmd.argv; *a && off < sizeof(cmdline); a++)
+		off += (size_t)snprintf(cmdline + off, sizeof(cmdline) - off, "%s%s",
+					a == s->cmd.argv ? "" : " ", *a);
+	for (size_t i = 0; i < s->acct.targets.n; i++) {
+		struct account_target *t = idvec_at(&s->acct.targets, i);
+		const char *name = report_special_name(t->id) ? NULL : target_name(s, t->id);
+
+		/* The command's cgroup and any it made below it. */
+		if (!name || strncmp(name, s->cmd.rel, rl) || (name[rl] && name[rl] != '/'))
+			continue;
+		sum.cpu_ns += t->total.cpu_ns;
+		for (int e = 0; e < BM_MAX_EVENTS; e++)
+			sum.ev[e] += t->total.ev[e];
+		for (int d = 0; d < BM_NR_DOMAINS; d++)
+			sum.energy_j[d] += t->total.energy_j[d];
+	}
+	for (int i = 0; s->have_energy && i < s->nreadings; i++)
+		if (s->records[i].model_id)
+			estimate = "split by the power model";
+	if (csv) {
+		fputs("command,exit_status,wall_s,cpu_s", f);
+		for (int e = 0; e < s->opts->nr_events; e++)
+			fprintf(f, ",%s", s->opts->events[e].name);
+		for (int d = 0; d < BM_NR_DOMAINS; d++)
+			if (s->energy_domains & (1u << d))
+				fprintf(f, ",%s_energy_j,%s_power_w,host_%s_energy_j",
+					energy_domain_name(d), energy_domain_name(d),
+					energy_domain_name(d));
+		fprintf(f, "\n\"");
+		for (const char *p = cmdline; *p; p++)
+			fputs(*p == '"' ? "\"\"" : (char[2]){ *p, 0 }, f);
+		fprintf(f, "\",%d,%.6f,%.6f", status, wall, (double)sum.cpu_ns / 1e9);
+		for (int e = 0; e < s->opts->nr_events; e++) {
+			if (s->sample_index[e] < 0)
+				fputc(',', f);
+			else
+				fprintf(f, ",%llu", (unsigned long long)sum.ev[s->sample_index[e]]);
+		}
+		for (int d = 0; d < BM_NR_DOMAINS; d++)
+			if (s->energy_domains & (1u << d))
+				fprintf(f, ",%.6f,%.6f,%.6f", sum.energy_j[d],
+					wall > 0 ? sum.energy_j[d] / wall : 0, s->measured_j[d]);
+		fputc('\n', f);
+		return;
+	}
+	fprintf(f, "\n Energy and counter stats for '%s' (exit status %d):\n\n", cmdline, status);
+	for (int d = 0; d < BM_NR_DOMAINS; d++) {
+		if (!(s->energy_domains & (1u << d)))
+			continue;
+		fprintf(f, "%18.3f J   %-16s # %8.3f W average; host %.3f J (%s)\n",
+			sum.energy_j[d], energy_domain_name(d),
+			wall > 0 ? sum.energy_j[d] / wall : 0, s->measured_j[d], estimate);
+	}
+	if (!s->have_energy)
+		fprintf(f, "%18s     %-16s # not measured: no energy source\n", "-", "energy");
+	fprintf(f, "%18.3f s   %-16s # %8.3f CPUs used\n", (double)sum.cpu_ns / 1e9, "cpu time",
+		wall > 0 ? (double)sum.cpu_ns / 1e9 / wall : 0);
+	for (int e = 0; e < s->opts->nr_events; e++) {
+		if (s->sample_index[e] < 0)
+			fprintf(f, "%18s     %-16s # not counted: no PMU for it here\n", "-",
+				s->opts->events[e].name);
+		else
+			fprintf(f, "%18llu     %-16s # %.3f G/s\n",
+				(unsigned long long)sum.ev[s->sample_index[e]],
+				s->opts->events[e].name,
+				wall > 0 ? (double)sum.ev[s->sample_index[e]] / wall / 1e9 : 0);
+	}
+	fprintf(f, "\n%18.3f s   wall time\n\n", wall);
 }
 
 static int run(struct session *s)
@@ -590,6 +689,11 @@ static int run(struct session *s)
 	}
 	if (cgroup_names_init(&s->names, mount))
 		return 1;
+	if (o->command) {
+		if (command_prepare(&s->cmd, mount, o->command))
+			return 1;
+		s->have_cmd = true;
+	}
 	if (cgroup_names_scan(&s->names))
 		bm_warn("cannot walk the cgroup2 tree at %s: %s", mount, strerror(errno));
 
@@ -651,23 +755,40 @@ static int run(struct session *s)
 						  .spool_max = o->spool_max }))
 		return 1;
 
-	end = o->duration_s > 0 ? t_prev + o->duration_s : INFINITY;
+	/* A command runs until it ends, whatever --duration says. */
+	end = o->duration_s > 0 && !s->have_cmd ? t_prev + o->duration_s : INFINITY;
 	next = t_prev;
-	while (!stop_signal) {
+	if (s->have_cmd)
+		command_start(&s->cmd);
+	for (;;) {
 		next = fmin(next + o->interval_s, end);
 		if (sleep_until(s, next))
 			return 1;
 		/* Interrupted or not, measure: the partial last interval is data too. */
 		err = measure_interval(s, &t_prev);
-		if (err == -EPIPE)
+		if (err == -EPIPE && !s->have_cmd)
 			return 0; /* the reader of stdout went away */
-		if (err)
+		if (err && err != -EPIPE)
 			return 1;
-		if (next >= end)
+		if (s->have_cmd) {
+			child_exited = 0;
+			if (command_done(&s->cmd))
+				break;
+			/* Its last children may still be leaving: look again soon. */
+			if (s->cmd.reaped)
+				next = fmin(next, bm_now_mono() + 0.01 - o->interval_s);
+			continue;
+		}
+		if (stop_signal || next >= end)
 			break;
 	}
 	if (outputs_has_table(&s->out))
 		summary(s, t_prev - s->t_start);
+	if (s->have_cmd) {
+		s->exit_status = command_finish(&s->cmd);
+		s->have_cmd = false;
+		command_summary(s, s->exit_status);
+	}
 	return 0;
 }
 
@@ -683,6 +804,9 @@ static int parse_outputs(struct session *s)
 			return -1;
 		}
 	}
+	/* With a command, --csv is the summary's form and stdout is the command's. */
+	if (o->command)
+		return 0;
 	if (o->csv && output_parse("csv:-", &s->out.v[s->out.n++], err, sizeof(err)))
 		return -1;
 	if (!s->out.n) {
@@ -716,9 +840,14 @@ int main(int argc, char **argv)
 	/* No SA_RESTART: the interval sleep wakes up to report the last, partial interval. */
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGCHLD, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
 	ret = run(&s);
+	if (s.have_cmd) /* measuring failed: the command never ran; clean its cgroup */
+		command_finish(&s.cmd);
+	else if (opts.command && !ret)
+		ret = s.exit_status;
 
 	/* SIGTERM or not, give InfluxDB a few seconds; what it does not take stays spooled. */
 	outputs_close(&s.out, 5);

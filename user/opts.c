@@ -25,10 +25,14 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"Usage: bpfmeter [OPTIONS]\n"
+		"       bpfmeter [OPTIONS] -- CMD [ARGS...]\n"
 		"\n"
 		"Measure where the CPU time and hardware counters of this host go, per cgroup,\n"
 		"by charging every context switch to the cgroup that was running.\n"
 		"On a terminal it shows a live view; otherwise it writes CSV to stdout.\n"
+		"With -- CMD it runs CMD in a cgroup of its own (as the sudo caller), measures it\n"
+		"until it and its children exit, prints a summary on stderr in the manner of\n"
+		"perf stat (--csv: as CSV) and exits with CMD's status.\n"
 		"\n"
 		"Options:\n"
 		"  -i, --interval SECONDS   report every SECONDS (default 1; units ms, s, m, h)\n"
@@ -138,7 +142,7 @@ int opts_parse(struct bm_opts *o, int argc, char **argv)
 	/* 0, not 1: glibc then also forgets a half-read option cluster such as -xv. */
 	optind = 0;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":i:d:e:o:vhV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+:i:d:e:o:vhV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'i':
 			if (bm_parse_seconds(optarg, 0.01, 3600, &o->interval_s))
@@ -254,9 +258,14 @@ int opts_parse(struct bm_opts *o, int argc, char **argv)
 		}
 	}
 	if (optind < argc) {
-		fprintf(stderr, "bpfmeter: unexpected argument '%s' (see bpfmeter --help)\n",
-			argv[optind]);
-		return OPTS_EXIT_USAGE;
+		if (strcmp(argv[optind - 1], "--")) {
+			fprintf(stderr,
+				"bpfmeter: unexpected argument '%s' (to measure a command: "
+				"bpfmeter [OPTIONS] -- CMD ARGS...)\n",
+				argv[optind]);
+			return OPTS_EXIT_USAGE;
+		}
+		o->command = &argv[optind];
 	}
 	o->nr_events = events_parse(o->events_arg, o->events, BM_MAX_EVENTS, err, sizeof(err));
 	if (o->nr_events < 0) {

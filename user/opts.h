@@ -28,6 +28,7 @@ struct bm_opts {
 	int nr_outputs;
 	const char *spool_dir;
 	uint64_t spool_max; /* bytes */
+	char **command; /* after --: the command to run and measure, or NULL */
 	bool verbose;
 };
 
