@@ -13,20 +13,21 @@
  * forever. When the spool passes its cap the oldest batches are dropped, counted and reported.
  */
 struct http_config {
-	const char *url;        /* http(s)://HOST:PORT/write?db=... or /api/v2/write?org=&bucket= */
-	const char *spool_dir;  /* created if missing; batches left there are sent at the next start */
-	uint64_t spool_max;     /* bytes */
+	const char *url; /* http(s)://HOST:PORT/write?db=... or /api/v2/write?org=&bucket= */
+	const char
+		*spool_dir; /* created if missing; batches left there are sent at the next start */
+	uint64_t spool_max; /* bytes */
 	long connect_timeout_ms;
 	long timeout_ms;
-	const char *token_env;  /* environment variable holding an InfluxDB 2.x token */
+	const char *token_env; /* environment variable holding an InfluxDB 2.x token */
 };
 
 struct http_stats {
 	uint64_t sent_batches, sent_points;
 	uint64_t rejected_batches, rejected_points; /* 4xx */
-	uint64_t dropped_batches, dropped_points;   /* spool over its cap */
-	uint64_t spooled_batches;                   /* waiting now */
-	int last_status;                            /* last HTTP status, 0: no answer */
+	uint64_t dropped_batches, dropped_points; /* spool over its cap */
+	uint64_t spooled_batches; /* waiting now */
+	int last_status; /* last HTTP status, 0: no answer */
 };
 
 struct http_sink;

@@ -41,7 +41,8 @@ int main(int argc, char **argv)
 	if (argc == 2 && !strcmp(argv[1], "-v")) {
 		verbose = 1;
 	} else if (argc != 1) {
-		fprintf(stderr, "empty-hook: usage: empty-hook [-v] (-v: show libbpf's messages)\n");
+		fprintf(stderr,
+			"empty-hook: usage: empty-hook [-v] (-v: show libbpf's messages)\n");
 		return 1;
 	}
 	libbpf_set_print(print_libbpf);
