@@ -22,6 +22,7 @@
 #include "cgroup.h"
 #include "command.h"
 #include "energy.h"
+#include "labels.h"
 #include "model.h"
 #include "opts.h"
 #include "output.h"
@@ -153,6 +154,8 @@ struct session {
 	bool have_cmd;
 	int exit_status;
 	double measured_j[BM_NR_DOMAINS]; /* over the session, all sockets */
+	char **group_names; /* names of this interval's rolled-up rows */
+	size_t ngroup_names;
 	struct bm_row *rows;
 	size_t nrows, rows_cap;
 	struct idvec departed; /* of struct departed */
@@ -222,6 +225,84 @@ static int socket_inputs(struct session *s, int socket, double dt, double *x)
 	/* cycles / ref-cycles is the frequency relative to base while the CPUs ran. */
 	return ref && s->base_mhz > 0 ? model_layer_of((double)cyc / (double)ref * s->base_mhz)
 				      : -1;
+}
+
+static void free_group_names(struct session *s)
+{
+	for (size_t i = 0; i < s->ngroup_names; i++)
+		free(s->group_names[i]);
+	free(s->group_names);
+	s->group_names = NULL;
+	s->ngroup_names = 0;
+}
+
+/*
+ * --group-by: rows of the same group and socket become one, their sums added (energy
+ * included, after the split, so the groups still add up to the measurement).
+ */
+static void group_rows(struct session *s)
+{
+	enum group_by g = (enum group_by)s->opts->group_by;
+	size_t out = 0;
+
+	free_group_names(s);
+	if (g == GROUP_BY_CGROUP)
+		return;
+	s->group_names = bm_calloc(s->nrows, sizeof(*s->group_names));
+	for (size_t i = 0; i < s->nrows; i++) {
+		struct bm_row r = s->rows[i];
+		char key[4096], path[8192];
+		struct bm_labels l;
+		size_t j;
+
+		if (!report_special_name(r.key)) {
+			labels_parse(r.target, &l);
+			if (!labels_group_key(r.target, &l, g, s->opts->group_depth, key,
+					      sizeof(key)) &&
+			    strcmp(key, r.target)) {
+				for (j = 0; j < out; j++)
+					if (s->rows[j].socket == r.socket &&
+					    !strcmp(s->rows[j].target, key))
+						break;
+				if (j < out) {
+					struct bm_row *t = &s->rows[j];
+
+					t->s.cpu_ns += r.s.cpu_ns;
+					for (int e = 0; e < BM_MAX_EVENTS; e++)
+						t->s.ev[e] += r.s.ev[e];
+					for (int d = 0; d < BM_NR_DOMAINS; d++)
+						t->s.energy_j[d] += r.s.energy_j[d];
+					t->share += r.share;
+					t->domains |= r.domains;
+					continue;
+				}
+				s->group_names[s->ngroup_names] = strdup(key);
+				r.target = s->group_names[s->ngroup_names++];
+				snprintf(path, sizeof(path), "%s%s", s->names.mount,
+					 strcmp(key, "/") ? key : "");
+				if (cgroup_id_of(path, &r.key))
+					r.key = s->rows[i].key;
+			}
+		}
+		/* A member may already stand for its group: then merge into it. */
+		for (j = 0; j < out; j++)
+			if (s->rows[j].socket == r.socket && !strcmp(s->rows[j].target, r.target))
+				break;
+		if (j < out) {
+			struct bm_row *t = &s->rows[j];
+
+			t->s.cpu_ns += r.s.cpu_ns;
+			for (int e = 0; e < BM_MAX_EVENTS; e++)
+				t->s.ev[e] += r.s.ev[e];
+			for (int d = 0; d < BM_NR_DOMAINS; d++)
+				t->s.energy_j[d] += r.s.energy_j[d];
+			t->share += r.share;
+			t->domains |= r.domains;
+			continue;
+		}
+		s->rows[out++] = r;
+	}
+	s->nrows = out;
 }
 
 /* Each measured socket and domain through its model, and the split that conserves energy. */
@@ -295,6 +376,7 @@ static void build_rows(struct session *s, double dt)
 		for (int d = 0; d < BM_NR_DOMAINS; d++)
 			t->total.energy_j[d] += s->rows[i].s.energy_j[d];
 	}
+	group_rows(s);
 	report_sort(s->rows, s->nrows);
 }
 
@@ -859,6 +941,7 @@ int main(int argc, char **argv)
 			model_free(&s.models[i]);
 	free(s.models);
 	free(s.records);
+	free_group_names(&s);
 	account_free(&s.acct);
 	cgroup_names_free(&s.names);
 	topology_free(&s.topo);

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "labels.h"
 #include "opts.h"
 #include "util.h"
 
@@ -55,6 +56,9 @@ static void usage(FILE *f)
 		"      --spool-max SIZE     the spool's cap, oldest dropped first (default 64M)\n"
 		"      --max-cgroups N      cgroups tracked at once (default %llu); more are\n"
 		"                           charged to the target \"overflow\" and counted\n"
+		"      --group-by HOW       roll targets up: cgroup (default), container, pod, "
+		"unit,\n"
+		"                           or depth:N (the first N levels of the path)\n"
 		"      --btf FILE           kernel BTF to use when /sys/kernel/btf/vmlinux is "
 		"missing\n"
 		"  -v, --verbose            print libbpf's and bpfmeter's debug messages\n"
@@ -110,6 +114,7 @@ int opts_parse(struct bm_opts *o, int argc, char **argv)
 		OPT_IDLE,
 		OPT_SPOOL_DIR,
 		OPT_SPOOL_MAX,
+		OPT_GROUP_BY,
 	};
 	static const struct option longopts[] = {
 		{ "interval", required_argument, NULL, 'i' },
@@ -128,6 +133,7 @@ int opts_parse(struct bm_opts *o, int argc, char **argv)
 		{ "output", required_argument, NULL, 'o' },
 		{ "spool-dir", required_argument, NULL, OPT_SPOOL_DIR },
 		{ "spool-max", required_argument, NULL, OPT_SPOOL_MAX },
+		{ "group-by", required_argument, NULL, OPT_GROUP_BY },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -215,6 +221,16 @@ int opts_parse(struct bm_opts *o, int argc, char **argv)
 				return bad("--spool-max", optarg,
 					   "a size from 4k, such as 64M or 1G");
 			break;
+		case OPT_GROUP_BY: {
+			enum group_by g;
+
+			if (labels_parse_group_by(optarg, &g, &o->group_depth))
+				return bad(
+					"--group-by", optarg,
+					"cgroup, container, pod, unit or depth:N (N from 0 to 64)");
+			o->group_by = (int)g;
+			break;
+		}
 		case OPT_IDLE:
 			if (strcmp(optarg, "static") && strcmp(optarg, "share"))
 				return bad("--idle", optarg, "static or share");

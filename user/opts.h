@@ -29,6 +29,8 @@ struct bm_opts {
 	const char *spool_dir;
 	uint64_t spool_max; /* bytes */
 	char **command; /* after --: the command to run and measure, or NULL */
+	int group_by;    /* enum group_by */
+	int group_depth; /* with GROUP_BY_DEPTH */
 	bool verbose;
 };
 

@@ -9,6 +9,7 @@
 #include <csv.h>
 #include <string.h>
 
+#include "labels.h"
 #include "report.h"
 
 /* RFC 4180: quote a field only when it holds a comma, a quote or a line break. */
@@ -28,9 +29,27 @@ int csv_header(FILE *f, const struct bm_meta *m)
 		field(f, m->events[e].name);
 	}
 	fputs(",share,energy_j,power_w,estimate,model_id,predicted_w,error_w,layer_mhz,samples,"
-	      "intercept_w,coefficients\n",
+	      "intercept_w,coefficients,runtime,container_id,pod_uid,qos,unit\n",
 	      f);
 	return fflush(f) ? -1 : 0;
+}
+
+/* What the target is, where its path says: runtime, container, pod, QoS class, unit. */
+static void label_fields(FILE *f, const char *target)
+{
+	const char *v[5];
+	struct bm_labels l;
+
+	labels_parse(target, &l);
+	v[0] = l.runtime;
+	v[1] = l.container_id;
+	v[2] = l.pod_uid;
+	v[3] = l.qos;
+	v[4] = l.unit;
+	for (int i = 0; i < 5; i++) {
+		fputc(',', f);
+		field(f, v[i]);
+	}
 }
 
 static void target_line(FILE *f, const struct bm_meta *m, const struct bm_interval *iv,
@@ -57,14 +76,16 @@ static void target_line(FILE *f, const struct bm_meta *m, const struct bm_interv
 	}
 	if (domain < 0) {
 		/* No energy: the share of the socket's CPU time. */
-		fprintf(f, ",%.6f,,,,,,,,,,\n", r->share);
-		return;
+		fprintf(f, ",%.6f,,,,,,,,,,", r->share);
+	} else {
+		total = report_measured(iv, r->socket, domain);
+		fprintf(f, ",%.6f,%.6f,%.6f,%s,%u,,,,,,",
+			total > 0 ? r->s.energy_j[domain] / total : r->share, r->s.energy_j[domain],
+			iv->interval_s > 0 ? r->s.energy_j[domain] / iv->interval_s : 0,
+			r->model_id[domain] ? "model" : "provisional", r->model_id[domain]);
 	}
-	total = report_measured(iv, r->socket, domain);
-	fprintf(f, ",%.6f,%.6f,%.6f,%s,%u,,,,,,\n",
-		total > 0 ? r->s.energy_j[domain] / total : r->share, r->s.energy_j[domain],
-		iv->interval_s > 0 ? r->s.energy_j[domain] / iv->interval_s : 0,
-		r->model_id[domain] ? "model" : "provisional", r->model_id[domain]);
+	label_fields(f, r->target);
+	fputc('\n', f);
 }
 
 /* The model columns of a measured row: what the model predicted and what it is. */
@@ -113,7 +134,7 @@ int csv_interval(FILE *f, const struct bm_meta *m, const struct bm_interval *iv)
 			model_fields(f, m, &iv->models[i]);
 		else
 			fputs(",,,,,,,", f);
-		fputc('\n', f);
+		fputs(",,,,,\n", f);
 	}
 	return fflush(f) ? -1 : 0;
 }

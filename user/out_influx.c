@@ -8,6 +8,7 @@
  */
 #include <string.h>
 
+#include "labels.h"
 #include "report.h"
 
 /* Write s with a backslash before every character in special. */
@@ -81,6 +82,16 @@ static void target_point(FILE *f, const struct bm_meta *m, const struct bm_inter
 	if (!report_special_name(r->key)) {
 		snprintf(id, sizeof(id), "%llu", (unsigned long long)r->key);
 		lp_tag(f, "cgroup_id", id);
+	}
+	{
+		struct bm_labels l;
+
+		labels_parse(r->target, &l);
+		lp_tag(f, "runtime", l.runtime);
+		lp_tag(f, "container_id", l.container_id);
+		lp_tag(f, "pod_uid", l.pod_uid);
+		lp_tag(f, "qos", l.qos);
+		lp_tag(f, "unit", l.unit);
 	}
 	snprintf(sock, sizeof(sock), "%d", m->package_id[r->socket]);
 	lp_tag(f, "socket", sock);

@@ -2,6 +2,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "labels.h"
 #include "report.h"
 
 #define TARGET_WIDTH 40
@@ -88,7 +89,18 @@ static void data_row(FILE *f, const struct bm_meta *m, const struct bm_row *r, d
 {
 	char name[TARGET_WIDTH + 1], num[32];
 
-	fit(name, sizeof(name), r->target);
+	{
+		/* Short ids for containers and pods; the full labels are in CSV and Influx. */
+		struct bm_labels l;
+
+		labels_parse(r->target, &l);
+		fit(name, sizeof(name),
+		    (l.kind == BM_KIND_CONTAINER || l.kind == BM_KIND_CONMON ||
+		     l.kind == BM_KIND_POD || l.kind == BM_KIND_VM) &&
+				    l.short_name[0]
+			    ? l.short_name
+			    : r->target);
+	}
 	fprintf(f, "%-*s %8.1f", TARGET_WIDTH, name, cpu_value);
 	for (int d = 0; d < BM_NR_DOMAINS; d++)
 		if (domains & (1u << d))
