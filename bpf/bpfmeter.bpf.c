@@ -19,6 +19,7 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 /* Set by userspace between open and load. */
 const volatile __u32 nr_events = 0;
 const volatile __u32 nr_cpu_slots = 1; /* slots per event in the events array */
+const volatile bool by_process = false; /* also charge each slice to its process (tgid) */
 
 struct cpu_state {
 	__u64 last_ns;
@@ -48,6 +49,14 @@ struct {
 	__uint(value_size, sizeof(struct bm_acct));
 } acct SEC(".maps");
 
+/* Per process (tgid, 0 for idle): sized only with --by process, one entry otherwise. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, 1);
+	__uint(key_size, sizeof(__u64));
+	__uint(value_size, sizeof(struct bm_acct));
+} procs SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
@@ -58,17 +67,17 @@ struct {
 /* Template for new accounting entries; only bm_acct_size(nr_events) bytes of it are copied. */
 struct bm_acct acct_zero = {};
 
-static __always_inline struct bm_acct *acct_get(__u64 key)
+static __always_inline struct bm_acct *acct_get(void *map, __u64 key)
 {
 	struct bm_acct *a;
 	__u32 zero = 0;
 	struct bm_stats *s;
 
-	a = bpf_map_lookup_elem(&acct, &key);
+	a = bpf_map_lookup_elem(map, &key);
 	if (a)
 		return a;
-	bpf_map_update_elem(&acct, &key, &acct_zero, BPF_NOEXIST);
-	a = bpf_map_lookup_elem(&acct, &key);
+	bpf_map_update_elem(map, &key, &acct_zero, BPF_NOEXIST);
+	a = bpf_map_lookup_elem(map, &key);
 	if (a)
 		return a;
 	/* The map is full: charge the overflow entry that userspace created before attach. */
@@ -76,10 +85,26 @@ static __always_inline struct bm_acct *acct_get(__u64 key)
 	if (s)
 		s->overflow++;
 	key = BM_KEY_OVERFLOW;
-	return bpf_map_lookup_elem(&acct, &key);
+	return bpf_map_lookup_elem(map, &key);
 }
 
-static __always_inline void charge_running_slice(__u64 key)
+static __always_inline void acct_add(struct bm_acct *a, __u64 ns, const struct bm_counter *cur,
+				     const struct bm_counter *last)
+{
+	__u32 i;
+
+	a->cpu_ns += ns;
+#pragma unroll
+	for (i = 0; i < BM_MAX_EVENTS; i++) {
+		if (i >= nr_events)
+			break;
+		a->ev[i].value += bm_delta(last[i].value, cur[i].value);
+		a->ev[i].enabled += bm_delta(last[i].enabled, cur[i].enabled);
+		a->ev[i].running += bm_delta(last[i].running, cur[i].running);
+	}
+}
+
+static __always_inline void charge_running_slice(__u64 key, __u64 tgid)
 {
 	/* Same layout as the UAPI struct bpf_perf_event_value, without CO-RE relocations. */
 	struct bm_counter cur[BM_MAX_EVENTS];
@@ -111,17 +136,14 @@ static __always_inline void charge_running_slice(__u64 key)
 	}
 
 	if (st->last_ns) {
-		a = acct_get(key);
-		if (a) {
-			a->cpu_ns += now - st->last_ns;
-#pragma unroll
-			for (i = 0; i < BM_MAX_EVENTS; i++) {
-				if (i >= nr_events)
-					break;
-				a->ev[i].value += bm_delta(st->last[i].value, cur[i].value);
-				a->ev[i].enabled += bm_delta(st->last[i].enabled, cur[i].enabled);
-				a->ev[i].running += bm_delta(st->last[i].running, cur[i].running);
-			}
+		a = acct_get(&acct, key);
+		if (a)
+			acct_add(a, now - st->last_ns, cur, st->last);
+		/* A constant: without --by process the verifier drops this branch. */
+		if (by_process) {
+			a = acct_get(&procs, tgid);
+			if (a)
+				acct_add(a, now - st->last_ns, cur, st->last);
 		}
 	}
 
@@ -134,23 +156,31 @@ static __always_inline void charge_running_slice(__u64 key)
 	}
 }
 
-/* The key of the task running now: its cgroup v2 id, or idle for the idle task (pid 0). */
-static __always_inline __u64 current_key(void)
+/* The running task's keys: its cgroup v2 id and its process, or idle for the idle task. */
+static __always_inline void charge_current(void)
 {
-	return (__u32)bpf_get_current_pid_tgid() ? bpf_get_current_cgroup_id() : BM_KEY_IDLE;
+	__u64 id = bpf_get_current_pid_tgid();
+
+	if ((__u32)id)
+		charge_running_slice(bpf_get_current_cgroup_id(), id >> 32);
+	else
+		charge_running_slice(BM_KEY_IDLE, BM_KEY_IDLE);
 }
 
 SEC("tp_btf/sched_switch")
 int BPF_PROG(switch_btf, bool preempt, struct task_struct *prev, struct task_struct *next)
 {
-	charge_running_slice(prev->pid ? prev->cgroups->dfl_cgrp->kn->id : BM_KEY_IDLE);
+	if (prev->pid)
+		charge_running_slice(prev->cgroups->dfl_cgrp->kn->id, prev->tgid);
+	else
+		charge_running_slice(BM_KEY_IDLE, BM_KEY_IDLE);
 	return 0;
 }
 
 SEC("raw_tp/sched_switch")
 int BPF_PROG(switch_raw)
 {
-	charge_running_slice(current_key());
+	charge_current();
 	return 0;
 }
 
@@ -158,6 +188,6 @@ int BPF_PROG(switch_raw)
 SEC("raw_tp")
 int BPF_PROG(flush)
 {
-	charge_running_slice(current_key());
+	charge_current();
 	return 0;
 }

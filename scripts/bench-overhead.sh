@@ -38,6 +38,7 @@ Options:
                        multiple of 3 puts each arm in each position equally often);
                        --pairs and env PAIRS are accepted too
   -e, --events LIST    passed to bpfmeter -e (default: bpfmeter's default events)
+      --by-process     run bpfmeter with --by process (the per-process map too)
       --no-bpf-stats   leave kernel.bpf_stats_enabled alone (no ns/call figures)
   -h, --help           show this help
 
@@ -66,6 +67,7 @@ rounds=${ROUNDS:-${PAIRS:-6}}
 events=
 events_set=0
 use_stats=1
+by_process=0
 target=0.97
 
 while [ $# -gt 0 ]; do
@@ -97,6 +99,10 @@ while [ $# -gt 0 ]; do
 	--events=*)
 		events=${1#*=}
 		events_set=1
+		shift
+		;;
+	--by-process)
+		by_process=1
 		shift
 		;;
 	--no-bpf-stats)
@@ -247,6 +253,7 @@ prog_name=
 start_bpfmeter() {
 	local args=(--csv -i 1) i
 	[ "$events_set" -eq 0 ] || args+=(-e "$events")
+	[ "$by_process" -eq 0 ] || args+=(--by process)
 	"$bpfmeter" "${args[@]}" >/dev/null 2>"$tmp/bpfmeter.err" &
 	bm_pid=$!
 	prog_id=
@@ -391,6 +398,7 @@ if [ "$events_set" -eq 1 ]; then echo "events ${events:-none}"; else echo "event
 echo "loops $loops"
 echo "rounds $rounds"
 echo "bpf_stats $([ "$use_stats" -eq 1 ] && echo on || echo off)"
+echo "by_process $by_process"
 
 # Warm-up, not counted: first runs of the ping-pong, of the empty hook and of bpfmeter (page
 # cache, CPU frequency) tend to be outliers. It also checks that all work before the long part.

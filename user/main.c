@@ -154,6 +154,9 @@ struct session {
 	bool have_cmd;
 	int exit_status;
 	double measured_j[BM_NR_DOMAINS]; /* over the session, all sockets */
+	bool by_process; /* --by process: targets are processes */
+	struct account pacct; /* per process */
+	struct idvec pnames; /* of struct proc_name */
 	char **group_names; /* names of this interval's rolled-up rows */
 	size_t ngroup_names;
 	struct bm_row *rows;
@@ -174,6 +177,31 @@ struct session {
 	char energy_note[1024];
 };
 
+/* A process's name for --by process: "comm[tgid]", kept once it has exited. */
+struct proc_name {
+	uint64_t id;
+	char name[48];
+};
+
+static const char *proc_name(struct session *s, uint64_t tgid)
+{
+	const char *special = report_special_name(tgid);
+	struct proc_name *p;
+	char path[64], comm[32];
+	int created;
+
+	if (special)
+		return special;
+	p = idvec_get(&s->pnames, tgid, &created);
+	if (created) {
+		snprintf(path, sizeof(path), "/proc/%llu/comm", (unsigned long long)tgid);
+		if (bm_read_file(path, comm, sizeof(comm)))
+			snprintf(comm, sizeof(comm), "pid");
+		snprintf(p->name, sizeof(p->name), "%s[%llu]", comm, (unsigned long long)tgid);
+	}
+	return p->name;
+}
+
 static const char *target_name(struct session *s, uint64_t key)
 {
 	const char *name = report_special_name(key);
@@ -186,6 +214,24 @@ static void on_entry(uint64_t key, const void *percpu, void *ctx)
 	struct session *s = ctx;
 
 	account_update(&s->acct, key, percpu);
+}
+
+static void on_proc_entry(uint64_t key, const void *percpu, void *ctx)
+{
+	struct session *s = ctx;
+
+	account_update(&s->pacct, key, percpu);
+}
+
+/* The account rows are built from: cgroups, or processes with --by process. */
+static struct account *rows_account(struct session *s)
+{
+	return s->by_process ? &s->pacct : &s->acct;
+}
+
+static const char *row_name(struct session *s, uint64_t key)
+{
+	return s->by_process ? proc_name(s, key) : target_name(s, key);
 }
 
 static void push_row(struct session *s, const struct bm_row *r)
@@ -342,19 +388,21 @@ static void build_rows(struct session *s, double dt)
 	s->nrows = 0;
 	/* Resolve every name first: a walk of the tree may rename entries, never after this. */
 	s->names.may_rescan = true;
-	for (size_t i = 0; i < s->acct.targets.n; i++) {
-		struct account_target *t = idvec_at(&s->acct.targets, i);
+	struct account *a = rows_account(s);
+
+	for (size_t i = 0; i < a->targets.n; i++) {
+		struct account_target *t = idvec_at(&a->targets, i);
 
 		if (t->active)
-			target_name(s, t->id);
+			row_name(s, t->id);
 	}
-	for (size_t i = 0; i < s->acct.targets.n; i++) {
-		struct account_target *t = idvec_at(&s->acct.targets, i);
+	for (size_t i = 0; i < a->targets.n; i++) {
+		struct account_target *t = idvec_at(&a->targets, i);
 		const char *name;
 
 		if (!t->active)
 			continue;
-		name = target_name(s, t->id);
+		name = row_name(s, t->id);
 		for (int k = 0; k < s->topo.nr_sockets; k++) {
 			struct bm_row r = {
 				.target = name, .key = t->id, .socket = k, .s = t->cur[k]
@@ -371,7 +419,7 @@ static void build_rows(struct session *s, double dt)
 	if (s->have_energy)
 		apply_models(s, dt);
 	for (size_t i = 0; i < s->nrows; i++) {
-		struct account_target *t = idvec_find(&s->acct.targets, s->rows[i].key);
+		struct account_target *t = idvec_find(&a->targets, s->rows[i].key);
 
 		for (int d = 0; d < BM_NR_DOMAINS; d++)
 			t->total.energy_j[d] += s->rows[i].s.energy_j[d];
@@ -401,6 +449,26 @@ static void reap_gone(struct session *s)
 		sensor_delete(&s->sensor, id);
 		account_forget(&s->acct, id);
 		cgroup_names_forget(&s->names, id);
+	}
+	/* Processes that have exited: the same, once their last interval is out. */
+	for (size_t i = 0; s->by_process && i < s->pacct.targets.n;) {
+		struct account_target *t = idvec_at(&s->pacct.targets, i);
+		uint64_t id = t->id;
+		struct departed *d;
+
+		if (t->active || report_special_name(id) ||
+		    !(kill((pid_t)id, 0) && errno == ESRCH)) {
+			i++;
+			continue;
+		}
+		if (outputs_has_table(&s->out) && t->total.cpu_ns) {
+			d = idvec_get(&s->departed, id, NULL);
+			d->name = strdup(proc_name(s, id));
+			d->total = t->total;
+		}
+		sensor_delete_proc(&s->sensor, id);
+		account_forget(&s->pacct, id);
+		idvec_remove(&s->pnames, id);
 	}
 }
 
@@ -447,6 +515,10 @@ static int measure_interval(struct session *s, double *t_prev)
 		return err;
 	account_begin(&s->acct);
 	err = sensor_read(&s->sensor, on_entry, s);
+	if (!err && s->by_process) {
+		account_begin(&s->pacct);
+		err = sensor_read_procs(&s->sensor, on_proc_entry, s);
+	}
 	if (err)
 		return err;
 	build_rows(s, t - *t_prev);
@@ -469,15 +541,15 @@ static void summary(struct session *s, double elapsed)
 
 		push_row(s, &r);
 	}
-	for (size_t i = 0; i < s->acct.targets.n; i++) {
-		struct account_target *t = idvec_at(&s->acct.targets, i);
+	for (size_t i = 0; i < rows_account(s)->targets.n; i++) {
+		struct account_target *t = idvec_at(&rows_account(s)->targets, i);
 		struct bm_row r = {
 			.key = t->id, .socket = -1, .s = t->total, .domains = s->energy_domains
 		};
 
 		if (!t->total.cpu_ns)
 			continue;
-		r.target = target_name(s, t->id);
+		r.target = row_name(s, t->id);
 		push_row(s, &r);
 	}
 	report_sort(s->rows, s->nrows);
@@ -751,6 +823,7 @@ static int run(struct session *s)
 		.nr_events = o->nr_events,
 		.max_cgroups = o->max_cgroups,
 		.btf_path = o->btf_path,
+		.by_process = o->by_process,
 	};
 	double t_prev, next, end;
 	char mount[4096];
@@ -819,6 +892,7 @@ static int run(struct session *s)
 		.features = &s->features,
 	};
 	account_init(&s->acct, &s->topo, s->sensor.nr_events);
+	account_init(&s->pacct, &s->topo, s->sensor.nr_events);
 	if (s->have_energy)
 		setup_models(s);
 
@@ -829,6 +903,8 @@ static int run(struct session *s)
 	err = sensor_flush(&s->sensor);
 	if (!err)
 		err = sensor_read(&s->sensor, on_entry, s);
+	if (!err && s->by_process)
+		err = sensor_read_procs(&s->sensor, on_proc_entry, s);
 	if (err)
 		return 1;
 	s->t_start = t_prev;
@@ -906,6 +982,7 @@ int main(int argc, char **argv)
 	struct session s = { .opts = &opts };
 
 	idvec_init(&s.departed, sizeof(struct departed));
+	idvec_init(&s.pnames, sizeof(struct proc_name));
 	struct sigaction sa = { .sa_handler = on_signal };
 	int ret;
 
@@ -915,6 +992,7 @@ int main(int argc, char **argv)
 	if (ret != OPTS_OK)
 		return 2;
 	bm_verbose = opts.verbose;
+	s.by_process = opts.by_process;
 	libbpf_set_print(libbpf_print);
 	if (parse_outputs(&s))
 		return 2;
@@ -943,6 +1021,8 @@ int main(int argc, char **argv)
 	free(s.records);
 	free_group_names(&s);
 	account_free(&s.acct);
+	account_free(&s.pacct);
+	idvec_free(&s.pnames);
 	cgroup_names_free(&s.names);
 	topology_free(&s.topo);
 	for (size_t i = 0; i < s.departed.n; i++)

@@ -56,6 +56,8 @@ static void usage(FILE *f)
 		"      --spool-max SIZE     the spool's cap, oldest dropped first (default 64M)\n"
 		"      --max-cgroups N      cgroups tracked at once (default %llu); more are\n"
 		"                           charged to the target \"overflow\" and counted\n"
+		"      --by process         targets are processes (tgid, with their command name)\n"
+		"                           instead of cgroups; a second map, only loaded then\n"
 		"      --group-by HOW       roll targets up: cgroup (default), container, pod, "
 		"unit,\n"
 		"                           or depth:N (the first N levels of the path)\n"
@@ -115,6 +117,7 @@ int opts_parse(struct bm_opts *o, int argc, char **argv)
 		OPT_SPOOL_DIR,
 		OPT_SPOOL_MAX,
 		OPT_GROUP_BY,
+		OPT_BY,
 	};
 	static const struct option longopts[] = {
 		{ "interval", required_argument, NULL, 'i' },
@@ -134,6 +137,7 @@ int opts_parse(struct bm_opts *o, int argc, char **argv)
 		{ "spool-dir", required_argument, NULL, OPT_SPOOL_DIR },
 		{ "spool-max", required_argument, NULL, OPT_SPOOL_MAX },
 		{ "group-by", required_argument, NULL, OPT_GROUP_BY },
+		{ "by", required_argument, NULL, OPT_BY },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -231,6 +235,11 @@ int opts_parse(struct bm_opts *o, int argc, char **argv)
 			o->group_by = (int)g;
 			break;
 		}
+		case OPT_BY:
+			if (strcmp(optarg, "cgroup") && strcmp(optarg, "process"))
+				return bad("--by", optarg, "cgroup or process");
+			o->by_process = !strcmp(optarg, "process");
+			break;
 		case OPT_IDLE:
 			if (strcmp(optarg, "static") && strcmp(optarg, "share"))
 				return bad("--idle", optarg, "static or share");

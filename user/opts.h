@@ -29,6 +29,7 @@ struct bm_opts {
 	const char *spool_dir;
 	uint64_t spool_max; /* bytes */
 	char **command; /* after --: the command to run and measure, or NULL */
+	bool by_process; /* --by process */
 	int group_by;    /* enum group_by */
 	int group_depth; /* with GROUP_BY_DEPTH */
 	bool verbose;

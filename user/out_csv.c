@@ -59,7 +59,8 @@ static void target_line(FILE *f, const struct bm_meta *m, const struct bm_interv
 
 	fprintf(f, "%.3f,%.6f,target,", iv->ts_real, iv->interval_s);
 	field(f, r->target);
-	if (report_special_name(r->key))
+	/* Processes (--by process) and special targets have no cgroup id. */
+	if (report_special_name(r->key) || r->target[0] != '/')
 		fputc(',', f);
 	else
 		fprintf(f, ",%llu", (unsigned long long)r->key);

@@ -79,7 +79,7 @@ static void target_point(FILE *f, const struct bm_meta *m, const struct bm_inter
 	lp_measurement(f, "bpfmeter_target");
 	lp_tag(f, "host", m->host);
 	lp_tag(f, "target", r->target);
-	if (!report_special_name(r->key)) {
+	if (!report_special_name(r->key) && r->target[0] == '/') {
 		snprintf(id, sizeof(id), "%llu", (unsigned long long)r->key);
 		lp_tag(f, "cgroup_id", id);
 	}

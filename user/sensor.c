@@ -98,14 +98,14 @@ static int open_events(struct sensor *s)
 	return 0;
 }
 
-static int create_fixed_entries(struct sensor *s)
+static int create_fixed_entries(struct sensor *s, int fd)
 {
 	static const uint64_t keys[] = { BM_KEY_IDLE, BM_KEY_OVERFLOW };
 	void *zero = bm_calloc((size_t)s->topo->nr_cpus, s->stride);
 	int err = 0;
 
 	for (size_t i = 0; i < ARRAY_SIZE(keys) && !err; i++)
-		if (bpf_map_update_elem(s->acct_fd, &keys[i], zero, BPF_NOEXIST))
+		if (bpf_map_update_elem(fd, &keys[i], zero, BPF_NOEXIST))
 			err = -errno;
 	free(zero);
 	return err;
@@ -145,6 +145,10 @@ static int load(struct sensor *s, const struct sensor_config *cfg, bool use_btf)
 	/* Every cgroup, plus the idle and overflow keys. */
 	bpf_map__set_max_entries(skel->maps.acct, (__u32)cfg->max_cgroups + 2);
 	bpf_map__set_value_size(skel->maps.acct, bm_acct_size((__u32)s->nr_events));
+	skel->rodata->by_process = cfg->by_process;
+	bpf_map__set_max_entries(skel->maps.procs,
+				 cfg->by_process ? (__u32)cfg->max_cgroups + 2 : 1);
+	bpf_map__set_value_size(skel->maps.procs, bm_acct_size((__u32)s->nr_events));
 	bpf_program__set_autoload(skel->progs.switch_btf, use_btf);
 	bpf_program__set_autoload(skel->progs.switch_raw, !use_btf);
 	err = bpfmeter_bpf__load(skel);
@@ -192,7 +196,10 @@ int sensor_open(struct sensor *s, const struct bm_topology *topo, const struct s
 	s->flush_fd = bpf_program__fd(s->skel->progs.flush);
 	s->batch_ok = true;
 
-	err = create_fixed_entries(s);
+	s->procs_fd = cfg->by_process ? bpf_map__fd(s->skel->maps.procs) : -1;
+	err = create_fixed_entries(s, s->acct_fd);
+	if (!err && cfg->by_process)
+		err = create_fixed_entries(s, s->procs_fd);
 	if (!err)
 		err = fill_event_array(s);
 	if (err) {
@@ -259,17 +266,17 @@ int sensor_flush(struct sensor *s)
 	return 0;
 }
 
-static int read_one_by_one(struct sensor *s, sensor_entry_fn fn, void *ctx)
+static int read_one_by_one(struct sensor *s, int fd, sensor_entry_fn fn, void *ctx)
 {
 	uint64_t key, next;
 	void *val = bm_calloc((size_t)s->topo->nr_cpus, s->stride);
 	int err = 0;
 	bool first = true;
 
-	while (!bpf_map_get_next_key(s->acct_fd, first ? NULL : &key, &next)) {
+	while (!bpf_map_get_next_key(fd, first ? NULL : &key, &next)) {
 		first = false;
 		key = next;
-		if (bpf_map_lookup_elem(s->acct_fd, &key, val))
+		if (bpf_map_lookup_elem(fd, &key, val))
 			continue; /* deleted meanwhile */
 		fn(key, val, ctx);
 	}
@@ -279,14 +286,14 @@ static int read_one_by_one(struct sensor *s, sensor_entry_fn fn, void *ctx)
 	return err;
 }
 
-int sensor_read(struct sensor *s, sensor_entry_fn fn, void *ctx)
+static int read_map(struct sensor *s, int fd, sensor_entry_fn fn, void *ctx)
 {
 	LIBBPF_OPTS(bpf_map_batch_opts, opts);
 	uint64_t in_batch = 0, out_batch = 0;
 	bool first = true;
 
 	if (!s->batch_ok)
-		return read_one_by_one(s, fn, ctx);
+		return read_one_by_one(s, fd, fn, ctx);
 	if (!s->batch_cap) {
 		s->batch_cap = 256;
 		s->keys = bm_calloc(s->batch_cap, sizeof(*s->keys));
@@ -294,8 +301,8 @@ int sensor_read(struct sensor *s, sensor_entry_fn fn, void *ctx)
 	}
 	for (;;) {
 		__u32 count = s->batch_cap;
-		int err = bpf_map_lookup_batch(s->acct_fd, first ? NULL : &in_batch, &out_batch,
-					       s->keys, s->vals, &count, &opts);
+		int err = bpf_map_lookup_batch(fd, first ? NULL : &in_batch, &out_batch, s->keys,
+					       s->vals, &count, &opts);
 
 		err = err ? -errno : 0;
 		if (err == -ENOSPC && count == 0) {
@@ -314,7 +321,7 @@ int sensor_read(struct sensor *s, sensor_entry_fn fn, void *ctx)
 					 "one",
 					 strerror(-err));
 				s->batch_ok = false;
-				return read_one_by_one(s, fn, ctx);
+				return read_one_by_one(s, fd, fn, ctx);
 			}
 			bm_err("cannot read the accounting map: %s", strerror(-err));
 			return err;
@@ -329,9 +336,24 @@ int sensor_read(struct sensor *s, sensor_entry_fn fn, void *ctx)
 	}
 }
 
+int sensor_read(struct sensor *s, sensor_entry_fn fn, void *ctx)
+{
+	return read_map(s, s->acct_fd, fn, ctx);
+}
+
+int sensor_read_procs(struct sensor *s, sensor_entry_fn fn, void *ctx)
+{
+	return read_map(s, s->procs_fd, fn, ctx);
+}
+
 int sensor_delete(struct sensor *s, uint64_t key)
 {
 	return bpf_map_delete_elem(s->acct_fd, &key) ? -errno : 0;
+}
+
+int sensor_delete_proc(struct sensor *s, uint64_t tgid)
+{
+	return bpf_map_delete_elem(s->procs_fd, &tgid) ? -errno : 0;
 }
 
 uint64_t sensor_overflows(struct sensor *s)

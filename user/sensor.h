@@ -29,6 +29,7 @@ struct sensor {
 	const char *attach_kind; /* "tp_btf" or "raw_tp" */
 	struct bpf_link *link;
 	int acct_fd, flush_fd, stats_fd;
+	int procs_fd; /* -1 unless by_process */
 	size_t stride;
 	/* batch lookup buffers */
 	uint64_t *keys;
@@ -42,6 +43,7 @@ struct sensor_config {
 	int nr_events;
 	uint64_t max_cgroups;
 	const char *btf_path; /* NULL: the kernel's own */
+	bool by_process; /* also charge per process (tgid), up to max_cgroups of them */
 };
 
 /*
@@ -56,6 +58,9 @@ int sensor_flush(struct sensor *s);
 typedef void (*sensor_entry_fn)(uint64_t key, const void *percpu, void *ctx);
 int sensor_read(struct sensor *s, sensor_entry_fn fn, void *ctx);
 int sensor_delete(struct sensor *s, uint64_t key);
+/* The same for the per-process map (--by process): keys are tgids, 0 idle. */
+int sensor_read_procs(struct sensor *s, sensor_entry_fn fn, void *ctx);
+int sensor_delete_proc(struct sensor *s, uint64_t tgid);
 /* Slices charged to "overflow" because the map was full, since the start. */
 uint64_t sensor_overflows(struct sensor *s);
 

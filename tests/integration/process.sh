@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# --by process: per-process (tgid) attribution with the command name.
+set -u
+. "$(dirname "$0")/../lib.sh"
+
+T_PROC=process/processes_of_a_cgroup_match_its_cpu_stat
+T_NAME=process/named_by_command_and_tgid
+need_root_and_cgroup2 $T_PROC $T_NAME
+
+cg=$(make_cgroup procs)
+out=$TMP/p.csv
+if ! start_bpfmeter "$out" "$TMP/err" --by process -i 1 --csv -e '' --energy-source none; then
+	fail $T_PROC "bpfmeter did not start: $(head -c 300 "$TMP/err")"
+	fail $T_NAME "bpfmeter did not start"
+	exit 1
+fi
+run_in_cgroup "$cg" stress-ng --cpu 2 --cpu-load 40 --timeout 3s --quiet
+sleep 1.5
+pids=$(cat "$cg/cgroup.procs" | tr '\n' ' ')
+wait "$BG_PID"
+sleep 1.2
+stop_bpfmeter
+want=$(usage_usec "$cg")
+got=$(awk -F, -v ct="$(csv_col "$out" target)" -v cc="$(csv_col "$out" cpu_ns)" -v pids=" $pids" '
+	NR > 1 { if (match($ct, /\[[0-9]+\]$/)) { p = substr($ct, RSTART + 1, RLENGTH - 2); if (index(pids, " " p " ")) s += $cc } }
+	END { printf "%.0f", s / 1000 }' "$out")
+echo "    processes $pids: bpfmeter ${got}us, the cgroup's cpu.stat ${want}us"
+within "$got" "$want" 2 && pass $T_PROC || fail $T_PROC "bpfmeter ${got}us, cpu.stat ${want}us"
+if grep -q ',target,stress-ng[^,]*\[[0-9]*\],,' "$out" && grep -q ',target,idle,' "$out"; then
+	pass $T_NAME
+else
+	fail $T_NAME "no 'stress-ng...[pid]' target with an empty cgroup_id: $(sed -n 2,4p "$out")"
+fi
