@@ -26,6 +26,7 @@
 #include "model.h"
 #include "opts.h"
 #include "output.h"
+#include "replay.h"
 #include "report.h"
 #include "sensor.h"
 #include "topology.h"
@@ -981,6 +982,9 @@ int main(int argc, char **argv)
 	struct bm_opts opts;
 	struct session s = { .opts = &opts };
 
+	/* A subcommand of its own, with its own options: nothing of the live meter is needed. */
+	if (argc > 1 && !strcmp(argv[1], "replay"))
+		return replay_main(argc - 1, argv + 1);
 	idvec_init(&s.departed, sizeof(struct departed));
 	idvec_init(&s.pnames, sizeof(struct proc_name));
 	struct sigaction sa = { .sa_handler = on_signal };

@@ -16,6 +16,7 @@ struct model_config {
 	double error_threshold; /* W: refit above this median absolute error (default 2) */
 	double tdp; /* W: the intercept must stay in [0, tdp) */
 	double ridge; /* Tikhonov strength on standardised features (default 1e-3) */
+	double forget; /* a sample's weight in a fit decays by this per newer sample (1: none) */
 };
 
 extern const struct model_config model_config_default;
@@ -34,6 +35,9 @@ struct model_fit {
  */
 int model_fit(const double *x, const double *y, int n, int nfeat, double ridge,
 	      struct model_fit *out);
+/* The same with a weight per sample (wt NULL: all 1): weighted least squares. */
+int model_fit_weighted(const double *x, const double *y, const double *wt, int n, int nfeat,
+		       double ridge, struct model_fit *out);
 double model_predict(const struct model_fit *m, const double *x);
 
 /* History and fit of one frequency layer. */
@@ -63,6 +67,7 @@ struct model_step_result {
 	bool predicted; /* a fitted model existed before this interval */
 	double predicted_w; /* its prediction for this interval (out of sample) */
 	double error_w; /* predicted - measured */
+	unsigned int predicted_id; /* the id of the model that predicted */
 	bool refitted; /* a fit was accepted this interval */
 	bool rejected; /* a fit was tried and rejected (intercept out of bounds) */
 };
