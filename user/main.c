@@ -312,15 +312,7 @@ static void group_rows(struct session *s)
 					    !strcmp(s->rows[j].target, key))
 						break;
 				if (j < out) {
-					struct bm_row *t = &s->rows[j];
-
-					t->s.cpu_ns += r.s.cpu_ns;
-					for (int e = 0; e < BM_MAX_EVENTS; e++)
-						t->s.ev[e] += r.s.ev[e];
-					for (int d = 0; d < BM_NR_DOMAINS; d++)
-						t->s.energy_j[d] += r.s.energy_j[d];
-					t->share += r.share;
-					t->domains |= r.domains;
+					report_row_add(&s->rows[j], &r);
 					continue;
 				}
 				s->group_names[s->ngroup_names] = strdup(key);
@@ -336,15 +328,7 @@ static void group_rows(struct session *s)
 			if (s->rows[j].socket == r.socket && !strcmp(s->rows[j].target, r.target))
 				break;
 		if (j < out) {
-			struct bm_row *t = &s->rows[j];
-
-			t->s.cpu_ns += r.s.cpu_ns;
-			for (int e = 0; e < BM_MAX_EVENTS; e++)
-				t->s.ev[e] += r.s.ev[e];
-			for (int d = 0; d < BM_NR_DOMAINS; d++)
-				t->s.energy_j[d] += r.s.energy_j[d];
-			t->share += r.share;
-			t->domains |= r.domains;
+			report_row_add(&s->rows[j], &r);
 			continue;
 		}
 		s->rows[out++] = r;

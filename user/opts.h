@@ -30,7 +30,7 @@ struct bm_opts {
 	uint64_t spool_max; /* bytes */
 	char **command; /* after --: the command to run and measure, or NULL */
 	bool by_process; /* --by process */
-	int group_by;    /* enum group_by */
+	int group_by; /* enum group_by */
 	int group_depth; /* with GROUP_BY_DEPTH */
 	bool verbose;
 };

@@ -123,6 +123,17 @@ double report_measured(const struct bm_interval *iv, int socket, int domain)
 	return -1;
 }
 
+void report_row_add(struct bm_row *into, const struct bm_row *from)
+{
+	into->s.cpu_ns += from->s.cpu_ns;
+	for (int e = 0; e < BM_MAX_EVENTS; e++)
+		into->s.ev[e] += from->s.ev[e];
+	for (int d = 0; d < BM_NR_DOMAINS; d++)
+		into->s.energy_j[d] += from->s.energy_j[d];
+	into->share += from->share;
+	into->domains |= from->domains;
+}
+
 size_t report_merge_sockets(struct bm_row *rows, size_t n)
 {
 	size_t out = 0;
@@ -139,12 +150,7 @@ size_t report_merge_sockets(struct bm_row *rows, size_t n)
 			out++;
 			continue;
 		}
-		rows[j].s.cpu_ns += rows[i].s.cpu_ns;
-		for (int e = 0; e < BM_MAX_EVENTS; e++)
-			rows[j].s.ev[e] += rows[i].s.ev[e];
-		for (int d = 0; d < BM_NR_DOMAINS; d++)
-			rows[j].s.energy_j[d] += rows[i].s.energy_j[d];
-		rows[j].domains |= rows[i].domains;
+		report_row_add(&rows[j], &rows[i]);
 	}
 	report_sort(rows, out);
 	return out;

@@ -118,6 +118,8 @@ void lp_field_str(FILE *f, bool *first, const char *key, const char *v);
 
 /* The measured energy of a socket's domain in the interval, or -1. */
 double report_measured(const struct bm_interval *iv, int socket, int domain);
+/* Add one row's sums (CPU time, counters, energy, share, domains) into another. */
+void report_row_add(struct bm_row *into, const struct bm_row *from);
 /* Sum rows of the same target over sockets, in place; returns the new count, sorted. */
 size_t report_merge_sockets(struct bm_row *rows, size_t n);
 
