@@ -27,9 +27,10 @@ static void usage(FILE *f)
 	fprintf(f,
 		"Usage: bpfmeter [OPTIONS]\n"
 		"       bpfmeter [OPTIONS] -- CMD [ARGS...]\n"
+		"       bpfmeter replay FILE --features COLS --power DOMAIN=COL,... (see replay --help)\n"
 		"\n"
-		"Measure where the CPU time and hardware counters of this host go, per cgroup,\n"
-		"by charging every context switch to the cgroup that was running.\n"
+		"Measure where the CPU time, hardware counters and energy of this host go, per\n"
+		"cgroup, by charging every context switch to the cgroup that was running.\n"
 		"On a terminal it shows a live view; otherwise it writes CSV to stdout.\n"
 		"With -- CMD it runs CMD in a cgroup of its own (as the sudo caller), measures it\n"
 		"until it and its children exit, prints a summary on stderr in the manner of\n"
