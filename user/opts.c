@@ -27,7 +27,8 @@ static void usage(FILE *f)
 	fprintf(f,
 		"Usage: bpfmeter [OPTIONS]\n"
 		"       bpfmeter [OPTIONS] -- CMD [ARGS...]\n"
-		"       bpfmeter replay FILE --features COLS --power DOMAIN=COL,... (see replay --help)\n"
+		"       bpfmeter replay FILE --features COLS --power DOMAIN=COL,... (see replay "
+		"--help)\n"
 		"\n"
 		"Measure where the CPU time, hardware counters and energy of this host go, per\n"
 		"cgroup, by charging every context switch to the cgroup that was running.\n"
