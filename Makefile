@@ -121,9 +121,9 @@ $(OUTPUT)/bench-model-fit: scripts/bench/model-fit.c $(OUTPUT)/model.o $(OUTPUT)
 .PHONY: sim
 sim: $(OUTPUT)/rapl-sim
 
-$(OUTPUT)/rapl-sim: tests/sim/rapl-sim.c | $(OUTPUT)
+$(OUTPUT)/rapl-sim: tests/sim/rapl-sim.c $(OUTPUT)/util.o | $(OUTPUT)
 	$(call msg,CCLD,$@)
-	$(Q)$(CC) $(ALL_CFLAGS) $< -lm -o $@
+	$(Q)$(CC) $(ALL_CFLAGS) $^ -lm -o $@
 
 # Feeds line-protocol batches from stdin to the InfluxDB HTTP sink, for
 # tests/integration/influx.sh: the sink on its own, against a real server.

@@ -27,6 +27,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "util.h"
+
 #define EXIT_USAGE 2
 #define NSEC_PER_SEC 1000000000LL
 #define LOG_PERIOD_NS (10 * 1000000LL)
@@ -168,22 +170,10 @@ static bool parse_u64(const char *s, uint64_t *out)
 static int read_u64_file(const char *path, uint64_t *out)
 {
 	char buf[64];
-	ssize_t n;
-	int fd;
+	int err = bm_read_file(path, buf, sizeof(buf));
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, sizeof(buf) - 1);
-	if (n < 0) {
-		n = -errno;
-		close(fd);
-		return (int)n;
-	}
-	close(fd);
-	buf[n] = '\0';
-	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
-		buf[--n] = '\0';
+	if (err)
+		return err;
 	return parse_u64(buf, out) ? 0 : -EINVAL;
 }
 
@@ -223,20 +213,10 @@ static int write_atomic(const char *tmp, const char *path, const char *text, mod
 static int read_usage(const char *stat_path, uint64_t *usec)
 {
 	char buf[4096], *p;
-	ssize_t n;
-	int fd;
+	int err = bm_read_file(stat_path, buf, sizeof(buf));
 
-	fd = open(stat_path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, sizeof(buf) - 1);
-	if (n < 0) {
-		n = -errno;
-		close(fd);
-		return (int)n;
-	}
-	close(fd);
-	buf[n] = '\0';
+	if (err)
+		return err;
 	for (p = buf; p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
 		if (!strncmp(p, "usage_usec ", 11)) {
 			char *end;
