@@ -37,7 +37,7 @@ cleanup() {
 		sleep 0.2
 		find "$CG_BASE" -depth -type d -exec rmdir {} + 2>/dev/null
 	fi
-	rm -rf "$TMP"
+	[ -n "${KEEP_TMP:-}" ] || rm -rf "$TMP"
 }
 trap cleanup EXIT
 

@@ -90,6 +90,25 @@ struct account_target *account_update(struct account *a, uint64_t id, const void
 	return t;
 }
 
+struct account_target *account_add(struct account *a, uint64_t id, int socket,
+				   const struct bm_sample *s)
+{
+	struct account_target *t;
+	int created;
+
+	t = idvec_get(&a->targets, id, &created);
+	if (created)
+		t->cur = bm_calloc((size_t)a->topo->nr_sockets, sizeof(*t->cur));
+	t->cur[socket].cpu_ns += s->cpu_ns;
+	t->total.cpu_ns += s->cpu_ns;
+	for (int e = 0; e < a->nr_events; e++) {
+		t->cur[socket].ev[e] += s->ev[e];
+		t->total.ev[e] += s->ev[e];
+	}
+	t->active = true;
+	return t;
+}
+
 void account_forget(struct account *a, uint64_t id)
 {
 	struct account_target *t = idvec_find(&a->targets, id);

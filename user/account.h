@@ -46,6 +46,12 @@ void account_begin(struct account *a);
  * per-CPU map lookup returns them). Returns the target.
  */
 struct account_target *account_update(struct account *a, uint64_t id, const void *percpu);
+/*
+ * Add one socket's interval sums of a target as they were recorded (replay): into its
+ * interval and session sums, the target made active. Returns the target.
+ */
+struct account_target *account_add(struct account *a, uint64_t id, int socket,
+				   const struct bm_sample *s);
 /* Drop a target whose key was deleted from the map. */
 void account_forget(struct account *a, uint64_t id);
 

@@ -26,6 +26,7 @@
 #include "model.h"
 #include "opts.h"
 #include "output.h"
+#include "record.h"
 #include "replay.h"
 #include "report.h"
 #include "sensor.h"
@@ -176,6 +177,19 @@ struct session {
 	int cycles_idx, ref_cycles_idx; /* sample indexes, -1: no frequency layers */
 	double base_mhz;
 	char energy_note[1024];
+	uint64_t overflow; /* slices charged to "overflow" so far */
+	double t_last; /* the end of the last interval, monotonic */
+	bool recording; /* --record: each interval's inputs go to rec */
+	struct recorder rec;
+	struct named *groups; /* --group-by groups' cgroup ids: recorded, or read back */
+	size_t ngroups;
+	struct replay_state *replay; /* replaying a recording, not measuring */
+};
+
+/* A name and the id it stands for. */
+struct named {
+	uint64_t id;
+	char *name;
 };
 
 /* A process's name for --by process: "comm[tgid]", kept once it has exited. */
@@ -230,9 +244,62 @@ static struct account *rows_account(struct session *s)
 	return s->by_process ? &s->pacct : &s->acct;
 }
 
+static const char *recorded_name(struct session *s, uint64_t key);
+
 static const char *row_name(struct session *s, uint64_t key)
 {
+	if (s->replay)
+		return recorded_name(s, key);
 	return s->by_process ? proc_name(s, key) : target_name(s, key);
+}
+
+static struct named *find_group(struct session *s, const char *name)
+{
+	for (size_t i = 0; i < s->ngroups; i++)
+		if (!strcmp(s->groups[i].name, name))
+			return &s->groups[i];
+	return NULL;
+}
+
+static void set_group(struct session *s, const char *name, uint64_t id)
+{
+	struct named *g = find_group(s, name);
+
+	if (!g) {
+		s->groups = realloc(s->groups, (s->ngroups + 1) * sizeof(*s->groups));
+		if (!s->groups) {
+			bm_err("out of memory");
+			exit(1);
+		}
+		g = &s->groups[s->ngroups++];
+		g->name = strdup(name);
+	}
+	g->id = id;
+}
+
+/*
+ * The cgroup id of a --group-by group (a pod's, a unit's cgroup): from the tree live, and
+ * recorded where it is new; from the recording in a replay. -ENOENT when there is none.
+ */
+static int group_id(struct session *s, const char *key, uint64_t *id)
+{
+	struct named *g = find_group(s, key);
+	char path[8192];
+
+	if (s->replay) {
+		if (!g)
+			return -ENOENT;
+		*id = g->id;
+		return 0;
+	}
+	snprintf(path, sizeof(path), "%s%s", s->names.mount, strcmp(key, "/") ? key : "");
+	if (cgroup_id_of(path, id))
+		return -ENOENT;
+	if (s->recording && (!g || g->id != *id)) {
+		record_group(&s->rec, *id, key);
+		set_group(s, key, *id);
+	}
+	return 0;
 }
 
 static void push_row(struct session *s, const struct bm_row *r)
@@ -298,7 +365,7 @@ static void group_rows(struct session *s)
 	s->group_names = bm_calloc(s->nrows, sizeof(*s->group_names));
 	for (size_t i = 0; i < s->nrows; i++) {
 		struct bm_row r = s->rows[i];
-		char key[4096], path[8192];
+		char key[4096];
 		struct bm_labels l;
 		size_t j;
 
@@ -317,9 +384,7 @@ static void group_rows(struct session *s)
 				}
 				s->group_names[s->ngroup_names] = strdup(key);
 				r.target = s->group_names[s->ngroup_names++];
-				snprintf(path, sizeof(path), "%s%s", s->names.mount,
-					 strcmp(key, "/") ? key : "");
-				if (cgroup_id_of(path, &r.key))
+				if (group_id(s, key, &r.key))
 					r.key = s->rows[i].key;
 			}
 		}
@@ -368,7 +433,18 @@ static void apply_models(struct session *s, double dt)
 	}
 }
 
-static void build_rows(struct session *s, double dt)
+/* The interval's raw inputs, before anything is split: what a replay starts from. */
+static void record_inputs(struct session *s, int64_t ts_ns, double dt)
+{
+	record_interval(&s->rec, ts_ns, dt, s->overflow);
+	for (int i = 0; i < s->nreadings; i++)
+		record_energy(&s->rec, &s->readings[i]);
+	for (size_t i = 0; i < s->nrows; i++)
+		record_target(&s->rec, s->rows[i].socket, s->rows[i].key, s->rows[i].target,
+			      &s->rows[i].s);
+}
+
+static void build_rows(struct session *s, int64_t ts_ns, double dt)
 {
 	s->nrows = 0;
 	/* Resolve every name first: a walk of the tree may rename entries, never after this. */
@@ -400,6 +476,8 @@ static void build_rows(struct session *s, double dt)
 				push_row(s, &r);
 		}
 	}
+	if (s->recording)
+		record_inputs(s, ts_ns, dt);
 	report_split_by_cpu(s->rows, s->nrows, s->topo.nr_sockets, s->readings, s->nreadings);
 	if (s->have_energy)
 		apply_models(s, dt);
@@ -413,62 +491,72 @@ static void build_rows(struct session *s, double dt)
 	report_sort(s->rows, s->nrows);
 }
 
+/*
+ * A target ended (its cgroup removed, its process exited) and its last interval is out: keep
+ * its totals for the summary and forget it.
+ */
+static void target_gone(struct session *s, struct account *a, uint64_t id, const char *name)
+{
+	struct account_target *t = idvec_find(&a->targets, id);
+	struct departed *d;
+	int created;
+
+	if (s->recording && a == rows_account(s))
+		record_gone(&s->rec, id);
+	if (t && outputs_has_table(&s->out) && t->total.cpu_ns) {
+		d = idvec_get(&s->departed, id, &created);
+		if (!created)
+			free(d->name); /* a pid used again */
+		d->name = strdup(name);
+		d->total = t->total;
+	}
+	account_forget(a, id);
+}
+
 /* Free the map entries of cgroups that are gone, once their last interval is out. */
 static void reap_gone(struct session *s)
 {
 	for (size_t i = 0; i < s->acct.targets.n;) {
 		struct account_target *t = idvec_at(&s->acct.targets, i);
 		uint64_t id = t->id;
-		struct departed *d;
 
 		if (t->active || report_special_name(id) || !cgroup_names_is_gone(&s->names, id)) {
 			i++;
 			continue;
 		}
 		bm_debug("cgroup %llu is gone: freeing its entry", (unsigned long long)id);
-		if (outputs_has_table(&s->out) && t->total.cpu_ns) {
-			d = idvec_get(&s->departed, id, NULL);
-			d->name = strdup(target_name(s, id));
-			d->total = t->total;
-		}
 		sensor_delete(&s->sensor, id);
-		account_forget(&s->acct, id);
+		target_gone(s, &s->acct, id, target_name(s, id));
 		cgroup_names_forget(&s->names, id);
 	}
 	/* Processes that have exited: the same, once their last interval is out. */
 	for (size_t i = 0; s->by_process && i < s->pacct.targets.n;) {
 		struct account_target *t = idvec_at(&s->pacct.targets, i);
 		uint64_t id = t->id;
-		struct departed *d;
 
 		if (t->active || report_special_name(id) ||
 		    !(kill((pid_t)id, 0) && errno == ESRCH)) {
 			i++;
 			continue;
 		}
-		if (outputs_has_table(&s->out) && t->total.cpu_ns) {
-			d = idvec_get(&s->departed, id, NULL);
-			d->name = strdup(proc_name(s, id));
-			d->total = t->total;
-		}
 		sensor_delete_proc(&s->sensor, id);
-		account_forget(&s->pacct, id);
+		target_gone(s, &s->pacct, id, proc_name(s, id));
 		idvec_remove(&s->pnames, id);
 	}
 }
 
-static int emit(struct session *s, const struct timespec *end, double dt)
+static int emit(struct session *s, int64_t ts_ns, double dt)
 {
 	struct bm_interval iv = {
-		.ts_real = (double)end->tv_sec + (double)end->tv_nsec * 1e-9,
-		.ts_ns = (int64_t)end->tv_sec * 1000000000 + end->tv_nsec,
+		.ts_real = (double)(ts_ns / 1000000000) + (double)(ts_ns % 1000000000) * 1e-9,
+		.ts_ns = ts_ns,
 		.interval_s = dt,
 		.rows = s->rows,
 		.n = s->nrows,
 		.energy = s->readings,
 		.nenergy = s->nreadings,
 		.models = s->have_energy ? s->records : NULL,
-		.overflow = sensor_overflows(&s->sensor),
+		.overflow = s->overflow,
 	};
 
 	if (iv.overflow && !s->overflow_warned) {
@@ -484,9 +572,11 @@ static int measure_interval(struct session *s, double *t_prev)
 {
 	double t = bm_now_mono();
 	struct timespec end;
+	int64_t ts_ns;
 	int err;
 
 	clock_gettime(CLOCK_REALTIME, &end);
+	ts_ns = (int64_t)end.tv_sec * 1000000000 + end.tv_nsec;
 
 	/* Energy first: its reading and the interval's timestamp are then microseconds apart. */
 	if (s->have_energy) {
@@ -506,10 +596,13 @@ static int measure_interval(struct session *s, double *t_prev)
 	}
 	if (err)
 		return err;
-	build_rows(s, t - *t_prev);
-	err = emit(s, &end, t - *t_prev);
-	*t_prev = t;
+	s->overflow = sensor_overflows(&s->sensor);
+	build_rows(s, ts_ns, t - *t_prev);
+	err = emit(s, ts_ns, t - *t_prev);
+	*t_prev = s->t_last = t;
 	reap_gone(s);
+	if (s->recording)
+		record_flush(&s->rec);
 	return err;
 }
 
@@ -586,13 +679,25 @@ static double nominal_mhz(const char *cpuinfo)
 	return ghz * 1000;
 }
 
+/* The frequency ref-cycles count at: --base-freq, cpufreq's base_frequency, or cpuinfo's. */
+static double base_mhz(const struct bm_opts *o)
+{
+	char buf[64];
+	uint64_t khz;
+
+	if (o->base_mhz)
+		return o->base_mhz;
+	if (!bm_read_file(SYSFS_CPU "/cpu0/cpufreq/base_frequency", buf, sizeof(buf)) &&
+	    !bm_parse_u64(buf, 1, UINT32_MAX, &khz))
+		return (double)khz / 1000;
+	return nominal_mhz("/proc/cpuinfo");
+}
+
 /* The counters that drive the model (CPU time where there are none), and its layers. */
 static void setup_models(struct session *s)
 {
 	struct bm_opts *o = s->opts;
 	struct bm_features *f = &s->features;
-	char buf[64];
-	uint64_t khz;
 
 	s->cycles_idx = s->ref_cycles_idx = -1;
 	for (int e = 0; e < o->nr_events && f->nfeat < BM_MODEL_MAX_FEATURES; e++) {
@@ -615,13 +720,6 @@ static void setup_models(struct session *s)
 		f->name[0] = "cpu";
 		f->nfeat = 1;
 	}
-	s->base_mhz = o->base_mhz;
-	if (!s->base_mhz &&
-	    !bm_read_file(SYSFS_CPU "/cpu0/cpufreq/base_frequency", buf, sizeof(buf)) &&
-	    !bm_parse_u64(buf, 1, UINT32_MAX, &khz))
-		s->base_mhz = (double)khz / 1000;
-	if (!s->base_mhz)
-		s->base_mhz = nominal_mhz("/proc/cpuinfo");
 	if (s->cycles_idx >= 0 && s->ref_cycles_idx >= 0 && !s->base_mhz)
 		bm_warn("no base frequency in sysfs: one model layer for all frequencies; pass "
 			"--base-freq MHz for frequency layers");
@@ -800,6 +898,63 @@ static void command_summary(struct session *s, int status)
 	fprintf(f, "\n%18.3f s   wall time\n\n", wall);
 }
 
+static const char *group_by_name(const struct bm_opts *o)
+{
+	return o->group_by_arg ? o->group_by_arg : "cgroup";
+}
+
+/* --record: the file, and what the session measures under. */
+static int start_recording(struct session *s)
+{
+	struct bm_opts *o = s->opts;
+	struct recorder *r = &s->rec;
+	const struct model_config *m = &o->model;
+	char list[1024] = "";
+	size_t off = 0;
+
+	if (record_open(r, o->record_path, o->events, o->nr_events, s->sample_index))
+		return -1;
+	s->recording = true;
+	record_meta(r, "version", "%s", BPFMETER_VERSION);
+	record_meta(r, "host", "%s", s->host);
+	record_meta(r, "hook", "%s", s->sensor.attach_kind);
+	record_meta(r, "nr_online", "%d", s->topo.nr_online);
+	record_meta(r, "interval_s", "%.17g", o->interval_s);
+	record_meta(r, "sockets", "%d", s->topo.nr_sockets);
+	for (int i = 0; i < s->topo.nr_sockets && off < sizeof(list); i++)
+		off += (size_t)snprintf(list + off, sizeof(list) - off, "%s%d", i ? ";" : "",
+					s->topo.package_id[i]);
+	record_meta(r, "package_ids", "%s", list);
+	if (s->missing_note[0])
+		record_meta(r, "missing_note", "%s", s->missing_note);
+	if (s->have_energy) {
+		record_meta(r, "energy_source", "%s", s->energy.ops->name);
+		off = 0;
+		list[0] = '\0';
+		for (int d = 0; d < BM_NR_DOMAINS && off < sizeof(list); d++)
+			if (s->energy_domains & (1u << d))
+				off += (size_t)snprintf(list + off, sizeof(list) - off, "%s%s",
+							off ? ";" : "",
+							energy_domain_name((enum bm_domain)d));
+		record_meta(r, "domains", "%s", list);
+		record_meta(r, "base_mhz", "%.17g", s->base_mhz);
+	} else {
+		record_meta(r, "energy_note", "%s", s->energy_note);
+	}
+	record_meta(r, "by", "%s", s->by_process ? "process" : "cgroup");
+	record_meta(r, "group_by", "%s", group_by_name(o));
+	record_meta(r, "idle", "%s", o->idle_share ? "share" : "static");
+	record_meta(r, "model_window", "%d", m->window);
+	record_meta(r, "model_min_samples", "%d", m->min_samples);
+	record_meta(r, "model_error_window", "%d", m->error_window);
+	record_meta(r, "error_threshold", "%.17g", m->error_threshold);
+	record_meta(r, "tdp", "%.17g", m->tdp);
+	record_meta(r, "ridge", "%.17g", m->ridge);
+	record_meta(r, "forget", "%.17g", m->forget);
+	record_flush(r);
+	return r->failed ? -1 : 0;
+}
+
 static int run(struct session *s)
 {
 	struct bm_opts *o = s->opts;
@@ -841,6 +996,12 @@ static int run(struct session *s)
 	s->meta = (struct bm_meta){ .events = o->events, .nr_events = o->nr_events };
 	if (outputs_check(&s->out, &s->meta))
 		return 2;
+	if (o->record_path && !access(o->record_path, F_OK)) {
+		bm_err("--record %s: the file exists; a recording is never overwritten: give a "
+		       "new path",
+		       o->record_path);
+		return 2;
+	}
 	if (topology_load(&s->topo, SYSFS_CPU, libbpf_num_possible_cpus()))
 		return 1;
 	if (check_privileges() || check_btf(o->btf_path))
@@ -878,8 +1039,12 @@ static int run(struct session *s)
 	};
 	account_init(&s->acct, &s->topo, s->sensor.nr_events);
 	account_init(&s->pacct, &s->topo, s->sensor.nr_events);
-	if (s->have_energy)
+	if (s->have_energy) {
+		s->base_mhz = base_mhz(o);
 		setup_models(s);
+	}
+	if (o->record_path && start_recording(s))
+		return 1;
 
 	/* Baseline: what was charged before the first interval began is not reported. */
 	t_prev = bm_now_mono();
@@ -892,7 +1057,7 @@ static int run(struct session *s)
 		err = sensor_read_procs(&s->sensor, on_proc_entry, s);
 	if (err)
 		return 1;
-	s->t_start = t_prev;
+	s->t_start = s->t_last = t_prev;
 	if (outputs_open(&s->out, &s->meta,
 			 &(struct output_config){ .spool_dir = o->spool_dir,
 						  .spool_max = o->spool_max }))
@@ -961,19 +1126,353 @@ static int parse_outputs(struct session *s)
 	return 0;
 }
 
+/* Replaying a recording: the live code, fed from the file instead of the kernel. */
+struct replay_state {
+	const char *path;
+	int argc; /* the replay's own options */
+	char **argv;
+	struct meta_kv {
+		char *key, *value;
+	} * meta; /* as recorded */
+	size_t nmeta;
+	struct idvec names; /* of struct named: the targets' recorded names */
+	int nr_events;
+	bool set_up, pending;
+	int64_t ts_ns; /* the pending interval's */
+	double dt, elapsed, sum_dt;
+	bool have_elapsed;
+	int ret; /* non-zero: stop with this status */
+};
+
+static const char *recorded_name(struct session *s, uint64_t key)
+{
+	struct named *n = idvec_find(&s->replay->names, key);
+
+	return n ? n->name : "?";
+}
+
+static const char *meta_get(const struct replay_state *rp, const char *key)
+{
+	for (size_t i = 0; i < rp->nmeta; i++)
+		if (!strcmp(rp->meta[i].key, key))
+			return rp->meta[i].value;
+	return NULL;
+}
+
+static double meta_num(const struct replay_state *rp, const char *key, double dflt)
+{
+	const char *v = meta_get(rp, key);
+
+	return v ? strtod(v, NULL) : dflt;
+}
+
+/* Options a replay cannot change: they are what was measured. */
+static int replay_check_args(int argc, char **argv)
+{
+	static const char *const fixed[] = {
+		"-e",	      "--events",      "-i",	"--interval",	   "-d",
+		"--duration", "--max-cgroups", "--btf", "--energy-source", "--powercap-root",
+		"--by",	      "--record",      "--"
+	};
+
+	for (int i = 0; i < argc; i++) {
+		for (size_t k = 0; k < ARRAY_SIZE(fixed); k++) {
+			size_t n = strlen(fixed[k]);
+
+			if (strncmp(argv[i], fixed[k], n) ||
+			    (argv[i][n] && argv[i][n] != '=' && fixed[k][1] == '-') ||
+			    (fixed[k][1] != '-' && argv[i][1] != fixed[k][1]))
+				continue;
+			bm_err("replay: %s does not apply: a recording replays what was measured "
+			       "(see bpfmeter replay --help)",
+			       fixed[k]);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Before the first interval: the settings as recorded, overridden by the replay's own
+ * options (--tdp, --error-threshold, --model-window, --base-freq, --idle, --group-by), and
+ * the outputs. Returns 0, or the exit status.
+ */
+static int replay_setup(struct session *s)
+{
+	struct replay_state *rp = s->replay;
+	struct bm_opts *o = s->opts;
+	const char *pkgs = meta_get(rp, "package_ids"), *v;
+	char *argv[32], num[4][32];
+	struct bm_event events[BM_MAX_EVENTS];
+	int argc = 0, nr_events = o->nr_events;
+
+	rp->set_up = true;
+	memcpy(events, o->events, sizeof(events));
+	argv[argc++] = "bpfmeter";
+	snprintf(num[0], sizeof(num[0]), "%.17g", meta_num(rp, "tdp", model_config_default.tdp));
+	snprintf(num[1], sizeof(num[1]), "%.17g",
+		 meta_num(rp, "error_threshold", model_config_default.error_threshold));
+	snprintf(num[2], sizeof(num[2]), "%d",
+		 (int)meta_num(rp, "model_window", model_config_default.window));
+	argv[argc++] = "--tdp";
+	argv[argc++] = num[0];
+	argv[argc++] = "--error-threshold";
+	argv[argc++] = num[1];
+	argv[argc++] = "--model-window";
+	argv[argc++] = num[2];
+	if ((v = meta_get(rp, "idle"))) {
+		argv[argc++] = "--idle";
+		argv[argc++] = (char *)v;
+	}
+	if ((v = meta_get(rp, "group_by"))) {
+		argv[argc++] = "--group-by";
+		argv[argc++] = (char *)v;
+	}
+	if (rp->argc > (int)ARRAY_SIZE(argv) - argc - 1) {
+		bm_err("replay: too many options");
+		return 2;
+	}
+	for (int i = 0; i < rp->argc; i++)
+		argv[argc++] = rp->argv[i];
+	argv[argc] = NULL;
+	switch (opts_parse(o, argc, argv)) {
+	case OPTS_OK:
+		break;
+	case OPTS_EXIT_OK:
+		return -1;
+	default:
+		return 2;
+	}
+	if (o->command) {
+		bm_err("replay: a command cannot be run in a replay");
+		return 2;
+	}
+	/* What was measured, as recorded. */
+	memcpy(o->events, events, sizeof(events));
+	o->nr_events = nr_events;
+	o->model.min_samples =
+		(int)meta_num(rp, "model_min_samples", model_config_default.min_samples);
+	o->model.error_window =
+		(int)meta_num(rp, "model_error_window", model_config_default.error_window);
+	o->model.ridge = meta_num(rp, "ridge", model_config_default.ridge);
+	o->model.forget = meta_num(rp, "forget", model_config_default.forget);
+	if (o->model.min_samples < 2 || o->model.min_samples > o->model.window ||
+	    o->model.error_window < 1 || o->model.error_window > 256 || o->model.ridge < 0 ||
+	    !(o->model.forget > 0 && o->model.forget <= 1)) {
+		bm_err("%s: its model settings are out of range (model_min_samples, "
+		       "model_error_window, ridge, forget)",
+		       rp->path);
+		return 2;
+	}
+	bm_verbose = o->verbose;
+	s->by_process = (v = meta_get(rp, "by")) && !strcmp(v, "process");
+
+	s->topo.nr_sockets = (int)meta_num(rp, "sockets", 0);
+	s->topo.package_id = bm_calloc((size_t)s->topo.nr_sockets, sizeof(int));
+	for (int i = 0; i < s->topo.nr_sockets; i++) {
+		char *end;
+
+		s->topo.package_id[i] = pkgs ? (int)strtol(pkgs, &end, 10) : i;
+		if (pkgs)
+			pkgs = *end == ';' ? end + 1 : end;
+	}
+	s->topo.nr_online = (int)meta_num(rp, "nr_online", 0);
+	snprintf(s->host, sizeof(s->host), "%s", (v = meta_get(rp, "host")) ? v : "");
+	if ((v = meta_get(rp, "missing_note")))
+		snprintf(s->missing_note, sizeof(s->missing_note), "%s", v);
+	s->have_energy = meta_get(rp, "energy_source") != NULL;
+	if ((v = meta_get(rp, "energy_note")))
+		snprintf(s->energy_note, sizeof(s->energy_note), "%s", v);
+	for (int d = 0; d < BM_NR_DOMAINS && (v = meta_get(rp, "domains")); d++) {
+		const char *name = energy_domain_name((enum bm_domain)d);
+		size_t n = strlen(name);
+
+		for (const char *p = v; p; p = strchr(p, ';') ? strchr(p, ';') + 1 : NULL)
+			if (!strncmp(p, name, n) && (p[n] == ';' || !p[n]))
+				s->energy_domains |= 1u << d;
+	}
+	s->meta = (struct bm_meta){
+		.host = s->host,
+		.events = o->events,
+		.nr_events = o->nr_events,
+		.sample_index = s->sample_index,
+		.nr_online = s->topo.nr_online,
+		.interval_s = meta_num(rp, "interval_s", 1),
+		.hook = (v = meta_get(rp, "hook")) ? v : "",
+		.missing_note = s->missing_note[0] ? s->missing_note : NULL,
+		.package_id = s->topo.package_id,
+		.energy_source = meta_get(rp, "energy_source"),
+		.energy_note = s->have_energy ? NULL : s->energy_note,
+		.features = &s->features,
+	};
+	account_init(&s->acct, &s->topo, rp->nr_events);
+	account_init(&s->pacct, &s->topo, rp->nr_events);
+	s->readings = bm_calloc((size_t)s->topo.nr_sockets * BM_NR_DOMAINS, sizeof(*s->readings));
+	if (s->have_energy) {
+		s->base_mhz = o->base_mhz ? o->base_mhz : meta_num(rp, "base_mhz", 0);
+		setup_models(s);
+	}
+	if (parse_outputs(s) || outputs_check(&s->out, &s->meta))
+		return 2;
+	if (outputs_open(&s->out, &s->meta,
+			 &(struct output_config){ .spool_dir = o->spool_dir,
+						  .spool_max = o->spool_max }))
+		return 1;
+	return 0;
+}
+
+/* The pending interval through the live code. */
+static int replay_flush(struct session *s)
+{
+	struct replay_state *rp = s->replay;
+	int err;
+
+	if (!rp->pending)
+		return 0;
+	rp->pending = false;
+	rp->sum_dt += rp->dt;
+	build_rows(s, rp->ts_ns, rp->dt);
+	err = emit(s, rp->ts_ns, rp->dt);
+	if (err == -EPIPE)
+		return -1; /* the reader of stdout went away: stop, as live */
+	return 0;
+}
+
+static int replay_row(const struct record_row *row, void *ctx)
+{
+	struct session *s = ctx;
+	struct replay_state *rp = s->replay;
+	struct account *a = rows_account(s);
+	struct named *n;
+	int created;
+
+	if (!rp->set_up && row->kind != REC_META && row->kind != REC_EVENT &&
+	    (rp->ret = replay_setup(s)))
+		return 1;
+	switch (row->kind) {
+	case REC_META:
+		rp->meta = realloc(rp->meta, (rp->nmeta + 1) * sizeof(*rp->meta));
+		if (!rp->meta) {
+			bm_err("out of memory");
+			exit(1);
+		}
+		rp->meta[rp->nmeta++] =
+			(struct meta_kv){ .key = strdup(row->name), .value = strdup(row->value) };
+		break;
+	case REC_EVENT:
+		s->opts->events[s->opts->nr_events] = row->event;
+		s->sample_index[s->opts->nr_events++] = row->counted ? rp->nr_events++ : -1;
+		break;
+	case REC_INTERVAL:
+		if (replay_flush(s))
+			return 1;
+		account_begin(a);
+		s->nreadings = 0;
+		rp->ts_ns = row->ts_ns;
+		rp->dt = row->interval_s;
+		s->overflow = row->id;
+		rp->pending = true;
+		break;
+	case REC_ENERGY:
+		if (!s->have_energy)
+			break;
+		s->readings[s->nreadings++] = (struct energy_reading){ .socket = row->socket,
+								       .domain = row->domain,
+								       .joules = row->number };
+		s->measured_j[row->domain] += row->number;
+		break;
+	case REC_TARGET:
+		account_add(a, row->id, row->socket, &row->s);
+		n = idvec_get(&rp->names, row->id, &created);
+		if (!created && strcmp(n->name, row->name))
+			free(n->name);
+		if (created || strcmp(n->name, row->name))
+			n->name = strdup(row->name);
+		break;
+	case REC_GROUP:
+		set_group(s, row->name, row->id);
+		break;
+	case REC_GONE:
+		if (replay_flush(s))
+			return 1;
+		if (idvec_find(&a->targets, row->id))
+			target_gone(s, a, row->id, recorded_name(s, row->id));
+		break;
+	case REC_END:
+		if (replay_flush(s))
+			return 1;
+		rp->elapsed = row->number;
+		rp->have_elapsed = true;
+		break;
+	}
+	return 0;
+}
+
+/* bpfmeter replay RECORDING [OPTIONS]: the recorded session again, through the live code. */
+static int replay_recording(struct session *s, int argc, char **argv)
+{
+	struct replay_state rp = { .path = argv[1], .argc = argc - 2, .argv = argv + 2 };
+	char err[1024];
+	int ret;
+
+	idvec_init(&rp.names, sizeof(struct named));
+	memset(s->opts, 0, sizeof(*s->opts));
+	s->replay = &rp;
+	ret = replay_check_args(rp.argc, rp.argv) ? 2 : 0;
+	/* The whole file is checked first: a bad line stops it before any output is made. */
+	if (!ret && record_read(rp.path, NULL, NULL, err, sizeof(err))) {
+		bm_err("%s", err);
+		ret = 2;
+	}
+	if (!ret && record_read(rp.path, replay_row, s, err, sizeof(err)) < 0) {
+		bm_err("%s", err);
+		ret = 2;
+	}
+	if (!ret && rp.ret)
+		ret = rp.ret < 0 ? 0 : rp.ret; /* -1: --help was shown */
+	else if (!ret && !rp.set_up && (rp.ret = replay_setup(s)))
+		ret = rp.ret < 0 ? 0 : rp.ret;
+	else if (!ret && !replay_flush(s) && outputs_has_table(&s->out))
+		summary(s, rp.have_elapsed ? rp.elapsed : rp.sum_dt);
+	for (size_t i = 0; i < rp.nmeta; i++) {
+		free(rp.meta[i].key);
+		free(rp.meta[i].value);
+	}
+	free(rp.meta);
+	for (size_t i = 0; i < rp.names.n; i++)
+		free(((struct named *)idvec_at(&rp.names, i))->name);
+	idvec_free(&rp.names);
+	s->replay = NULL;
+	return ret;
+}
+
 int main(int argc, char **argv)
 {
 	struct bm_opts opts;
 	struct session s = { .opts = &opts };
 
-	/* A subcommand of its own, with its own options: nothing of the live meter is needed. */
-	if (argc > 1 && !strcmp(argv[1], "replay"))
-		return replay_main(argc - 1, argv + 1);
-	idvec_init(&s.departed, sizeof(struct departed));
-	idvec_init(&s.pnames, sizeof(struct proc_name));
 	struct sigaction sa = { .sa_handler = on_signal };
 	int ret;
 
+	idvec_init(&s.departed, sizeof(struct departed));
+	idvec_init(&s.pnames, sizeof(struct proc_name));
+	if (argc > 1 && !strcmp(argv[1], "replay")) {
+		/* A recording of a session, wherever it is named: replayed through the live code.
+		 */
+		for (int i = 2; i < argc; i++) {
+			char *rec = argv[i];
+
+			if (rec[0] == '-' || !record_sniff(rec))
+				continue;
+			memmove(&argv[3], &argv[2], (size_t)(i - 2) * sizeof(*argv));
+			argv[2] = rec;
+			signal(SIGPIPE, SIG_IGN);
+			ret = replay_recording(&s, argc - 1, argv + 1);
+			goto out;
+		}
+		/* A node-level trace: a subcommand of its own, nothing of the meter needed. */
+		return replay_main(argc - 1, argv + 1);
+	}
 	ret = opts_parse(&opts, argc, argv);
 	if (ret == OPTS_EXIT_OK)
 		return 0;
@@ -992,11 +1491,14 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 
 	ret = run(&s);
+	if (s.recording && record_close(&s.rec, s.t_last - s.t_start) && !ret)
+		ret = 1;
 	if (s.have_cmd) /* measuring failed: the command never ran; clean its cgroup */
 		command_finish(&s.cmd);
 	else if (opts.command && !ret)
 		ret = s.exit_status;
 
+out:
 	/* SIGTERM or not, give InfluxDB a few seconds; what it does not take stays spooled. */
 	outputs_close(&s.out, 5);
 	sensor_close(&s.sensor);
@@ -1017,5 +1519,8 @@ int main(int argc, char **argv)
 		free(((struct departed *)idvec_at(&s.departed, i))->name);
 	idvec_free(&s.departed);
 	free(s.rows);
+	for (size_t i = 0; i < s.ngroups; i++)
+		free(s.groups[i].name);
+	free(s.groups);
 	return ret;
 }

@@ -27,8 +27,8 @@ static void usage(FILE *f)
 	fprintf(f,
 		"Usage: bpfmeter [OPTIONS]\n"
 		"       bpfmeter [OPTIONS] -- CMD [ARGS...]\n"
-		"       bpfmeter replay FILE --features COLS --power DOMAIN=COL,... (see replay "
-		"--help)\n"
+		"       bpfmeter replay RECORDING [OPTIONS]   (see bpfmeter replay --help)\n"
+		"       bpfmeter replay TRACE --features COLS --power DOMAIN=COL,...\n"
 		"\n"
 		"Measure where the CPU time, hardware counters and energy of this host go, per\n"
 		"cgroup, by charging every context switch to the cgroup that was running.\n"
@@ -63,6 +63,9 @@ static void usage(FILE *f)
 		"      --group-by HOW       roll targets up: cgroup (default), container, pod, "
 		"unit,\n"
 		"                           or depth:N (the first N levels of the path)\n"
+		"      --record FILE        also write the session's raw inputs (per interval,\n"
+		"                           target and socket: CPU time, counters; energy) to\n"
+		"                           FILE, a new CSV file, for bpfmeter replay FILE\n"
 		"      --btf FILE           kernel BTF to use when /sys/kernel/btf/vmlinux is "
 		"missing\n"
 		"  -v, --verbose            print libbpf's and bpfmeter's debug messages\n"
@@ -120,6 +123,7 @@ int opts_parse(struct bm_opts *o, int argc, char **argv)
 		OPT_SPOOL_MAX,
 		OPT_GROUP_BY,
 		OPT_BY,
+		OPT_RECORD,
 	};
 	static const struct option longopts[] = {
 		{ "interval", required_argument, NULL, 'i' },
@@ -140,6 +144,7 @@ int opts_parse(struct bm_opts *o, int argc, char **argv)
 		{ "spool-max", required_argument, NULL, OPT_SPOOL_MAX },
 		{ "group-by", required_argument, NULL, OPT_GROUP_BY },
 		{ "by", required_argument, NULL, OPT_BY },
+		{ "record", required_argument, NULL, OPT_RECORD },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -235,6 +240,7 @@ int opts_parse(struct bm_opts *o, int argc, char **argv)
 					"--group-by", optarg,
 					"cgroup, container, pod, unit or depth:N (N from 0 to 64)");
 			o->group_by = (int)g;
+			o->group_by_arg = optarg;
 			break;
 		}
 		case OPT_BY:
@@ -246,6 +252,9 @@ int opts_parse(struct bm_opts *o, int argc, char **argv)
 			if (strcmp(optarg, "static") && strcmp(optarg, "share"))
 				return bad("--idle", optarg, "static or share");
 			o->idle_share = !strcmp(optarg, "share");
+			break;
+		case OPT_RECORD:
+			o->record_path = optarg;
 			break;
 		case 'v':
 			o->verbose = true;

@@ -33,6 +33,8 @@ struct bm_opts {
 	int group_by; /* enum group_by */
 	int group_depth; /* with GROUP_BY_DEPTH */
 	bool verbose;
+	const char *record_path; /* --record FILE: the session's inputs, for bpfmeter replay */
+	const char *group_by_arg; /* --group-by as given, or NULL */
 };
 
 enum {

@@ -299,16 +299,25 @@ out_opts:
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"Usage: bpfmeter replay FILE --features COLS --power DOMAIN=COL[,DOMAIN=COL...]\n"
+		"Usage: bpfmeter replay RECORDING [OPTIONS]\n"
+		"       bpfmeter replay TRACE --features COLS --power DOMAIN=COL[,DOMAIN=COL...]\n"
 		"\n"
-		"Run the power model on a recorded node-level trace: a CSV with a header, a\n"
+		"RECORDING: a file written by bpfmeter --record FILE. Its session runs again\n"
+		"through the live code, interval by interval, and gives the live session's\n"
+		"outputs (the live view and its summary, -o csv:PATH, -o influx:..., --csv).\n"
+		"The model and split settings are the recorded ones; these options change\n"
+		"them: --tdp W, --error-threshold W, --model-window N, --base-freq MHz,\n"
+		"--idle static|share, --group-by HOW (see bpfmeter --help). What was measured\n"
+		"(events, interval, targets) cannot change.\n"
+		"\n"
+		"TRACE: a node-level CSV with a header, a\n"
 		"timestamp column (unix seconds, increasing), feature columns (values per\n"
 		"interval, turned into per-second rates) and measured power columns (W). Each\n"
 		"interval is predicted from the past only, then learnt, as bpfmeter does live.\n"
 		"Prints timestamp,domain,measured_w,predicted_w,error_w,model_id per interval\n"
 		"and domain on stdout, and a summary per domain on stderr.\n"
 		"\n"
-		"Options:\n"
+		"Options for a TRACE:\n"
 		"      --features COLS      feature columns, comma-separated (at most %d)\n"
 		"      --power SPEC         DOMAIN=COLUMN pairs, comma-separated\n"
 		"      --error-threshold W  refit when the model's error passes W (default %g)\n"
@@ -460,7 +469,9 @@ int replay_main(int argc, char **argv)
 		}
 	}
 	if (optind != argc - 1 || !features || !power) {
-		bm_err("replay: needs FILE, --features and --power (see bpfmeter replay --help)");
+		bm_err("replay: a node-level trace needs FILE, --features and --power; a "
+		       "recording of bpfmeter --record goes first: bpfmeter replay FILE [OPTIONS] "
+		       "(see bpfmeter replay --help)");
 		return 2;
 	}
 	if (replay_load(argv[optind], features, power, &tr, err, sizeof(err))) {

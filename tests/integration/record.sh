@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# --record and bpfmeter replay: a live session on real cgroups with simulated RAPL energy,
+# recorded, then replayed through the same code: the same CSV and line protocol to the byte.
+set -u
+. "$(dirname "$0")/../lib.sh"
+
+T_SAME=record/replay_gives_the_live_csv_and_line_protocol_exactly
+T_MODEL=record/the_replayed_session_went_through_the_model
+T_SUM=record/replay_summary_keeps_a_removed_cgroup_with_its_cpu_time
+T_OVR=record/replay_with_idle_share_changes_the_split_and_conserves_energy
+T_EXIST=record/an_existing_file_is_never_overwritten
+T_BAD=record/a_truncated_recording_gets_one_error_and_no_output
+T_OPT=record/replay_refuses_options_that_change_what_was_measured
+need_root_and_cgroup2 $T_SAME $T_MODEL $T_SUM $T_OVR $T_EXIST $T_BAD $T_OPT
+
+REPO=$(cd "$(dirname "$0")/../.." && pwd)
+SIM=$REPO/.output/rapl-sim
+[ -x "$SIM" ] || make -s -C "$REPO" sim >/dev/null
+
+a=$(make_cgroup a)
+b=$(make_cgroup b)
+c=$(make_cgroup c)
+cp -r "$REPO/tests/fixtures/powercap/amd-epyc" "$TMP/pc"
+"$SIM" --root "$TMP/pc" intel-rapl:0=load:15:10:"$CG_BASE" intel-rapl:1=const:20 \
+	>"$TMP/sim.out" 2>&1 &
+BG_PIDS+=("$!")
+for _ in $(seq 50); do grep -q ready "$TMP/sim.out" && break; sleep 0.1; done
+
+rec=$TMP/rec.csv
+start_bpfmeter "$TMP/live.csv" "$TMP/live.err" --csv -i 0.5 -e cpu-clock,context-switches \
+	--powercap-root "$TMP/pc" -o "influx:$TMP/live.lp" --record "$rec"
+run_in_cgroup "$a" stress-ng --cpu 1 --cpu-load 60 --timeout 13s --quiet
+run_in_cgroup "$b" stress-ng --cpu 1 --cpu-load 25 --timeout 13s --quiet
+run_in_cgroup "$c" stress-ng --cpu 1 --cpu-load 40 --timeout 4s --quiet
+wait "$BG_PID"
+sleep 0.3
+rmdir "$c"
+wait "${BG_PIDS[@]:2:2}"
+stop_bpfmeter
+rc=$?
+
+"$BPFMETER" replay "$rec" -o "csv:$TMP/rep.csv" -o "influx:$TMP/rep.lp" 2>"$TMP/rep.err"
+rrc=$?
+if [ "$rc" -ne 0 ] || [ "$rrc" -ne 0 ]; then
+	fail $T_SAME "live exit $rc, replay exit $rrc: $(head -c 300 "$TMP/live.err" "$TMP/rep.err")"
+elif ! cmp -s "$TMP/live.csv" "$TMP/rep.csv"; then
+	fail $T_SAME "the CSV differs: $(diff "$TMP/live.csv" "$TMP/rep.csv" | head -n 4)"
+elif ! cmp -s "$TMP/live.lp" "$TMP/rep.lp"; then
+	fail $T_SAME "the line protocol differs: $(diff "$TMP/live.lp" "$TMP/rep.lp" | head -n 4)"
+else
+	pass $T_SAME
+	echo "    $(grep -c . "$TMP/live.csv") CSV lines, $(grep -c . "$TMP/live.lp") points, $(grep -c '^interval,' "$rec") intervals recorded"
+fi
+
+est=$(csv_col "$TMP/live.csv" estimate)
+nmodel=$(awk -F, -v e="$est" '$3 == "target" && $e == "model"' "$TMP/live.csv" | wc -l)
+if [ "$nmodel" -gt 10 ]; then
+	pass $T_MODEL
+else
+	fail $T_MODEL "only $nmodel rows split by the model in the live session"
+fi
+
+# The live view's summary, replayed on a terminal: the removed cgroup c is in it with the CPU
+# time the intervals gave it.
+tc=$(target_of "$c")
+want=$(awk -F, -v t="$tc" -v k="$(csv_col "$TMP/live.csv" cpu_ns)" \
+	'$3 == "target" && $4 == t && $7 == "package" { s += $k } END { printf "%.1f", s / 1e9 }' "$TMP/live.csv")
+script -qec "$BPFMETER replay $rec" /dev/null >"$TMP/view.txt" 2>&1
+got=$(sed -n '/Session summary/,$p' "$TMP/view.txt" | awk -v t="$tc" '$1 == t { print $2 }')
+if grep -q "^gone,.*" "$rec" && [ -n "$got" ] && [ "$got" = "$want" ]; then
+	pass $T_SUM
+else
+	fail $T_SUM "want $tc with $want CPU s in the summary, got '$got' (gone rows: $(grep -c '^gone,' "$rec"))"
+fi
+
+"$BPFMETER" replay "$rec" --idle share -o "csv:$TMP/share.csv" 2>"$TMP/share.err"
+res=$(awk -F, -v k="$(csv_col "$TMP/share.csv" kind)" -v ej="$(csv_col "$TMP/share.csv" energy_j)" \
+	-v so="$(csv_col "$TMP/share.csv" socket)" -v ts="$(csv_col "$TMP/share.csv" timestamp)" '
+	NR == 1 { next }
+	$k == "target" { got[$ts "/" $so] += $ej }
+	$k == "energy" { want[$ts "/" $so] = $ej }
+	END {
+		# Socket 1 of the fixture has no online CPU: nothing runs there to charge.
+		for (i in want) { if (!(i in got)) continue; n++; d = got[i] - want[i]; if (d < 0) d = -d; if (d > 1e-4 * want[i] + 1e-5) bad++ }
+		printf "%d %d", n, bad
+	}' "$TMP/share.csv")
+if ! cmp -s "$TMP/share.csv" "$TMP/live.csv" && [ "${res#* }" = 0 ] && [ "${res% *}" -gt 15 ]; then
+	pass $T_OVR
+else
+	fail $T_OVR "intervals, not conserved: $res; $(head -c 200 "$TMP/share.err")"
+fi
+
+sum=$(md5sum <"$rec")
+out=$("$BPFMETER" --record "$rec" -d 1 --csv 2>&1 >/dev/null)
+erc=$?
+if [ "$erc" -eq 2 ] && [ "$(printf '%s\n' "$out" | grep -c .)" -eq 1 ] && grep -q "exists" <<<"$out" &&
+	[ "$(md5sum <"$rec")" = "$sum" ]; then
+	pass $T_EXIST
+else
+	fail $T_EXIST "exit $erc: $out"
+fi
+
+head -c -7 "$rec" >"$TMP/cut.csv"
+line=$(wc -l <"$TMP/cut.csv")
+out=$("$BPFMETER" replay "$TMP/cut.csv" -o "csv:$TMP/cut-out.csv" 2>&1)
+brc=$?
+if [ "$brc" -eq 2 ] && [ "$(printf '%s\n' "$out" | grep -c .)" -eq 1 ] &&
+	grep -q "cut.csv:$((line + 1)):.*truncated" <<<"$out" && [ ! -e "$TMP/cut-out.csv" ]; then
+	pass $T_BAD
+else
+	fail $T_BAD "exit $brc, output file $([ -e "$TMP/cut-out.csv" ] && echo made || echo absent): $out"
+fi
+
+out=$("$BPFMETER" replay "$rec" -e cycles 2>&1)
+orc=$?
+if [ "$orc" -eq 2 ] && grep -q -- "-e does not apply" <<<"$out"; then
+	pass $T_OPT
+else
+	fail $T_OPT "exit $orc: $out"
+fi
