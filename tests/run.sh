@@ -42,5 +42,10 @@ for t in tests/integration/cli.sh tests/integration/counters.sh; do
 		ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1 bash "$t"
 done
 
+# The fallbacks for kernels without tp_btf (raw_tp), the interval flush (BPF_PROG_TEST_RUN on
+# a CPU) and batch map lookups, forced on this kernel.
+run_suite fallback/attribution env BPFMETER_DISABLE=tp_btf,test_run,batch TEST_PREFIX=fallback/ \
+	bash tests/integration/attribution.sh
+
 echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]

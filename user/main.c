@@ -128,8 +128,7 @@ static int check_btf(const char *btf_path)
 	}
 	btf__free(btf);
 	if (access(KERNEL_BTF, R_OK))
-		bm_warn("kernel BTF not found at %s: using --btf %s and the raw_tp hook",
-			KERNEL_BTF, btf_path);
+		bm_warn("kernel: no BTF at %s: relocating against --btf %s", KERNEL_BTF, btf_path);
 	return 0;
 }
 
@@ -964,7 +963,9 @@ static int run(struct session *s)
 		.max_cgroups = o->max_cgroups,
 		.btf_path = o->btf_path,
 		.by_process = o->by_process,
+		.kernel_btf = !access(KERNEL_BTF, R_OK),
 	};
+	const char *disable = getenv("BPFMETER_DISABLE");
 	double t_prev, next, end;
 	char mount[4096];
 	FILE *mi;
@@ -984,6 +985,12 @@ static int run(struct session *s)
 	}
 	if (cgroup_names_init(&s->names, mount))
 		return 1;
+	if (disable && sensor_parse_disable(disable, &cfg.disable)) {
+		bm_err("BPFMETER_DISABLE=%s: expected a comma-separated list of tp_btf, test_run "
+		       "and batch",
+		       disable);
+		return 2;
+	}
 	if (o->command) {
 		if (command_prepare(&s->cmd, mount, o->command))
 			return 1;

@@ -160,9 +160,92 @@ static int load(struct sensor *s, const struct sensor_config *cfg, bool use_btf)
 	return 0;
 }
 
+int sensor_parse_disable(const char *str, unsigned int *out)
+{
+	static const struct {
+		const char *name;
+		unsigned int bit;
+	} names[] = {
+		{ "tp_btf", SENSOR_NO_TP_BTF },
+		{ "test_run", SENSOR_NO_TEST_RUN },
+		{ "batch", SENSOR_NO_BATCH },
+	};
+	const char *p = str;
+
+	*out = 0;
+	while (*p) {
+		size_t len = strcspn(p, ","), i;
+
+		for (i = 0; i < ARRAY_SIZE(names); i++)
+			if (len == strlen(names[i].name) && !strncmp(p, names[i].name, len))
+				break;
+		if (i == ARRAY_SIZE(names))
+			return -EINVAL;
+		*out |= names[i].bit;
+		p += len + (p[len] == ',');
+	}
+	return 0;
+}
+
+/* errno of BPF commands a kernel does not have for a program type (kernel-internal 524). */
+#define ENOTSUPP_KERNEL 524
+
+static bool unsupported(int err)
+{
+	return err == -EINVAL || err == -EOPNOTSUPP || err == -ENOTSUPP_KERNEL;
+}
+
+/* Batch lookups (Linux 5.6) on the accounting map: one empty batch says whether they work. */
+static void probe_batch(struct sensor *s, const struct sensor_config *cfg)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	void *val = bm_calloc((size_t)s->topo->nr_cpus, s->stride);
+	uint64_t key, out_batch;
+	__u32 count = 1;
+	int err = 0;
+
+	if (cfg->disable & SENSOR_NO_BATCH)
+		err = -EOPNOTSUPP;
+	else if (bpf_map_lookup_batch(s->acct_fd, NULL, &out_batch, &key, val, &count, &opts))
+		err = -errno;
+	free(val);
+	s->batch_ok = !unsupported(err);
+	if (!s->batch_ok)
+		bm_warn("kernel: no batch map lookups (%s; Linux 5.6): reading the accounting map "
+			"key by key",
+			cfg->disable & SENSOR_NO_BATCH ? "disabled by BPFMETER_DISABLE"
+						       : strerror(-err));
+}
+
+/*
+ * BPF_PROG_TEST_RUN of the flush program on a chosen CPU (Linux 5.10) closes each interval
+ * on every CPU at its end. Without it the running slice is charged at the CPU's next switch.
+ */
+static int probe_flush(struct sensor *s, const struct sensor_config *cfg)
+{
+	int err = 0, cpu = topology_first_cpu(s->topo, 0);
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .flags = BPF_F_TEST_RUN_ON_CPU,
+		    .cpu = (__u32)(cpu < 0 ? 0 : cpu));
+
+	if (cfg->disable & SENSOR_NO_TEST_RUN)
+		err = -EOPNOTSUPP;
+	else if (bpf_prog_test_run_opts(s->flush_fd, &opts))
+		err = -errno;
+	s->flush_ok = !unsupported(err);
+	if (!s->flush_ok) {
+		bm_warn("kernel: no BPF_PROG_TEST_RUN on a CPU (%s; Linux 5.10): each CPU's "
+			"interval ends at its next context switch instead of at the interval's end",
+			cfg->disable & SENSOR_NO_TEST_RUN ? "disabled by BPFMETER_DISABLE"
+							  : strerror(-err));
+		return 0;
+	}
+	return err;
+}
+
 int sensor_open(struct sensor *s, const struct bm_topology *topo, const struct sensor_config *cfg)
 {
 	struct bpf_program *prog;
+	const char *why = NULL;
 	int err;
 
 	memset(s, 0, sizeof(*s));
@@ -173,11 +256,22 @@ int sensor_open(struct sensor *s, const struct bm_topology *topo, const struct s
 	s->stride = (bm_acct_size((__u32)s->nr_events) + 7) & ~(size_t)7;
 
 	/* tp_btf is the cheaper hook; fall back to the raw tracepoint where it will not load. */
-	err = load(s, cfg, true);
+	if (cfg->disable & SENSOR_NO_TP_BTF) {
+		why = "disabled by BPFMETER_DISABLE";
+		err = -EOPNOTSUPP;
+	} else if (!cfg->kernel_btf) {
+		why = "no kernel BTF";
+		err = -ENOENT;
+	} else {
+		err = load(s, cfg, true);
+		why = strerror(-err);
+	}
 	if (err == -EPERM || err == -EACCES)
 		goto refused;
 	if (err) {
-		bm_debug("tp_btf/sched_switch did not load (%s): trying raw_tp", strerror(-err));
+		bm_warn("kernel: tp_btf/sched_switch unavailable (%s; Linux 5.5 with BTF): using "
+			"raw_tp/sched_switch, which costs more per context switch",
+			why);
 		err = load(s, cfg, false);
 		if (err == -EPERM || err == -EACCES)
 			goto refused;
@@ -194,7 +288,7 @@ int sensor_open(struct sensor *s, const struct bm_topology *topo, const struct s
 	s->acct_fd = bpf_map__fd(s->skel->maps.acct);
 	s->stats_fd = bpf_map__fd(s->skel->maps.stats);
 	s->flush_fd = bpf_program__fd(s->skel->progs.flush);
-	s->batch_ok = true;
+	probe_batch(s, cfg);
 
 	s->procs_fd = cfg->by_process ? bpf_map__fd(s->skel->maps.procs) : -1;
 	err = create_fixed_entries(s, s->acct_fd);
@@ -216,9 +310,14 @@ int sensor_open(struct sensor *s, const struct bm_topology *topo, const struct s
 		bm_err("cannot attach to sched_switch (%s): %s", s->attach_kind, strerror(-err));
 		goto fail;
 	}
-	err = sensor_flush(s);
+	err = probe_flush(s, cfg);
+	if (!err)
+		err = sensor_flush(s);
 	if (err)
 		goto fail;
+	bm_debug("kernel: hook %s/sched_switch, batch map lookups %s, BPF_PROG_TEST_RUN on a CPU "
+		 "%s",
+		 s->attach_kind, s->batch_ok ? "yes" : "no", s->flush_ok ? "yes" : "no");
 	return 0;
 refused:
 	bm_err("the kernel refused to load BPF programs (%s): run as root, or grant CAP_BPF, "
@@ -245,6 +344,8 @@ void sensor_close(struct sensor *s)
 
 int sensor_flush(struct sensor *s)
 {
+	if (!s->flush_ok)
+		return 0;
 	for (int cpu = 0; cpu < s->topo->nr_cpus; cpu++) {
 		LIBBPF_OPTS(bpf_test_run_opts, opts, .flags = BPF_F_TEST_RUN_ON_CPU,
 			    .cpu = (__u32)cpu);

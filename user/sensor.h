@@ -35,7 +35,15 @@ struct sensor {
 	uint64_t *keys;
 	void *vals;
 	uint32_t batch_cap;
-	bool batch_ok;
+	bool batch_ok; /* batch map lookups work (Linux 5.6) */
+	bool flush_ok; /* BPF_PROG_TEST_RUN on a chosen CPU works (Linux 5.10) */
+};
+
+/* Kernel features the sensor can do without, for tests of the fallbacks (BPFMETER_DISABLE). */
+enum {
+	SENSOR_NO_TP_BTF = 1u << 0, /* load raw_tp as where tp_btf is missing */
+	SENSOR_NO_TEST_RUN = 1u << 1, /* no interval flush, as before Linux 5.10 */
+	SENSOR_NO_BATCH = 1u << 2, /* key-by-key map reads, as before Linux 5.6 */
 };
 
 struct sensor_config {
@@ -44,15 +52,29 @@ struct sensor_config {
 	uint64_t max_cgroups;
 	const char *btf_path; /* NULL: the kernel's own */
 	bool by_process; /* also charge per process (tgid), up to max_cgroups of them */
+	bool kernel_btf; /* /sys/kernel/btf/vmlinux exists: tp_btf can attach */
+	unsigned int disable; /* SENSOR_NO_* */
 };
 
 /*
+ * Parse BPFMETER_DISABLE's value ("tp_btf,test_run,batch", any of them) into SENSOR_NO_*
+ * bits. Returns 0, or -EINVAL for an unknown name.
+ */
+int sensor_parse_disable(const char *s, unsigned int *out);
+
+/*
  * Open the perf events, load and attach the BPF programs, and set every CPU's baseline.
- * Returns 0, or a negative errno after a one-line message saying what is missing.
+ * Checks the kernel features it uses as it goes: a missing one it can do without is one
+ * warning naming the fallback taken. Returns 0, or a negative errno after a one-line message
+ * saying what is missing.
  */
 int sensor_open(struct sensor *s, const struct bm_topology *topo, const struct sensor_config *cfg);
 void sensor_close(struct sensor *s);
-/* Charge every online CPU's running slice so far (end of an interval). */
+/*
+ * Charge every online CPU's running slice so far (end of an interval). Without
+ * BPF_PROG_TEST_RUN on a CPU (flush_ok false) a no-op: each CPU's slice is charged at its
+ * next context switch instead.
+ */
 int sensor_flush(struct sensor *s);
 /* Call fn for every key with its per-CPU cumulative values (s->stride bytes apart). */
 typedef void (*sensor_entry_fn)(uint64_t key, const void *percpu, void *ctx);

@@ -8,6 +8,11 @@ T_PINNED=attribution/pinned_never_switching_charged_every_interval
 T_TOTAL=attribution/all_targets_sum_to_cpus_times_elapsed
 T_EXIT=attribution/bpfmeter_exits_cleanly_on_sigint
 need_root_and_cgroup2 $T_MATCH $T_PINNED $T_TOTAL $T_EXIT
+# Run again by tests/run.sh with BPFMETER_DISABLE=tp_btf,test_run,batch: the fallbacks for
+# older kernels. Without the interval flush a CPU's running slice is charged at its next
+# switch, so the per-interval checks (2, 3) do not hold there, by design: only 1 is made.
+no_flush=0
+[[ ",${BPFMETER_DISABLE:-}," == *,test_run,* ]] && no_flush=1
 
 ncpu=$(nproc)
 last=$((ncpu - 1))
@@ -55,6 +60,10 @@ for cg in "$a" "$b" "$p"; do
 done
 echo "    $detail"
 [ $ok = 1 ] && pass $T_MATCH || fail $T_MATCH "$detail"
+
+if [ $no_flush = 1 ]; then
+	exit 0
+fi
 
 # 2. Every full interval of the pinned, never-switching process is charged at least 0.9 s
 #    (the first and last intervals of its run are partial).
