@@ -100,6 +100,7 @@ bpfmeter-static: $(patsubst user/%.c,$(OUTPUT)/static/%.o,$(STATIC_SRCS))
 	$(Q)$(CC) $(CFLAGS) -static $^ $(STATIC_LIBS) -o $@
 
 static: bpfmeter-static
+test: bpfmeter-static
 
 unit: $(OUTPUT)/unit-tests
 
