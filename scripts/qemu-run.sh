@@ -120,6 +120,7 @@ fetch_package() {
 	command -v apt-get >/dev/null || die "no apt-get to fetch $pkg"
 	mkdir -p "$CACHE" || die "cannot create $CACHE"
 	tmp=$(mktemp -d "$CACHE/.fetch.XXXXXX") || die "cannot create a directory in $CACHE"
+	chmod 755 "$tmp"
 	echo "qemu-run: fetching $pkg" >&2
 	if ! (cd "$tmp" && apt-get download -q -o APT::Sandbox::User=root "$pkg" >/dev/null 2>"$tmp/err"); then
 		why=$(grep -v '^W:' "$tmp/err" | head -n 1)
