@@ -8,6 +8,8 @@ packages=(
 	libcurl4-openssl-dev
 	# tests and benchmarks
 	stress-ng util-linux bsdutils linux-perf procps curl influxdb
+	# tests/integration/qemu.sh: scripts/qemu-run.sh boots Debian's 6.1 kernel under qemu
+	qemu-system-x86 busybox-static cpio xz-utils
 )
 
 missing=()

@@ -39,6 +39,13 @@ int output_parse(const char *spec, struct sink *s, char *err, size_t errlen)
 			continue;
 		s->kind = forms[i].kind;
 		if (s->kind == SINK_HTTP) {
+#ifdef BPFMETER_NO_HTTP
+			snprintf(err, errlen,
+				 "'%s': this build has no InfluxDB over HTTP (no libcurl in the "
+				 "static build): use influx:PATH, or the dynamic bpfmeter",
+				 spec);
+			return -EOPNOTSUPP;
+#endif
 			s->path = spec + strlen("influx+");
 			return 0;
 		}
