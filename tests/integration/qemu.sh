@@ -2,6 +2,7 @@
 # CO-RE on an older kernel: the static bpfmeter on Debian's 6.1 kernel, booted under qemu
 # (scripts/qemu-run.sh), over two busy loops in two cgroups; CPU time against the guest's cpu.stat.
 # QEMU_KERNEL picks another kernel (a Debian version, package or file); the default is 6.1.
+# The same script and checks then run on this machine's own kernel.
 set -u
 . "$(dirname "$0")/../lib.sh"
 
@@ -13,7 +14,8 @@ T_LOAD=qemu/bpfmeter_loads_on_$KERNEL
 T_HOOK=qemu/hook_is_tp_btf
 T_MATCH=qemu/cgroups_match_cpu_stat
 T_EXIT=qemu/bpfmeter_exits_0
-ALL="$T_LOAD $T_HOOK $T_MATCH $T_EXIT"
+T_HOST=qemu/same_check_on_this_kernel
+ALL="$T_LOAD $T_HOOK $T_MATCH $T_EXIT $T_HOST"
 t0=$(date +%s.%N)
 
 skip_all() {
@@ -32,14 +34,17 @@ if ! "$ROOT/scripts/qemu-run.sh" --kernel "$KERNEL" --fetch-only >/dev/null 2>"$
 	skip_all "no kernel $KERNEL to boot: $(grep 'qemu-run:' "$TMP/fetch" | tail -n 1)"
 fi
 
-# In the guest: bpfmeter, then cgroup a busy for 3 s and b for 1.5 s, both at once.
+# In the guest: bpfmeter, then cgroup a busy for 3 s and b for 1.5 s, both at once. On the host
+# the same below a cgroup of the test's own ($1), with bpfmeter from the directory $2.
 cat >"$TMP/guest.sh" <<'EOF'
-cg=/sys/fs/cgroup
+cg=${1:-/sys/fs/cgroup}
+[ -z "${2:-}" ] || PATH=$2:$PATH
+o=${3:-/tmp}
 mkdir $cg/a $cg/b
-bpfmeter --csv -i 1 -d 6 -e cpu-clock --energy-source none -v >/tmp/out.csv 2>/tmp/err &
+bpfmeter --csv -i 1 -d 6 -e cpu-clock --energy-source none -v >$o/out.csv 2>$o/err &
 bm=$!
 i=0
-while [ ! -s /tmp/out.csv ] && kill -0 $bm 2>/dev/null && [ $i -lt 100 ]; do
+while [ ! -s $o/out.csv ] && kill -0 $bm 2>/dev/null && [ $i -lt 100 ]; do
 	sleep 0.1
 	i=$((i + 1))
 done
@@ -58,12 +63,12 @@ for g in a b; do
 done
 echo "GUEST-RC $rc"
 echo "GUEST-ERR-BEGIN"
-grep -v '^libbpf: ' /tmp/err
-echo "libbpf: $(grep -c '^libbpf: ' /tmp/err) debug lines"
-[ $rc -eq 0 ] || grep '^libbpf: ' /tmp/err | tail -n 30
+grep -v '^libbpf: ' $o/err
+echo "libbpf: $(grep -c '^libbpf: ' $o/err) debug lines"
+[ $rc -eq 0 ] || grep '^libbpf: ' $o/err | tail -n 30
 echo "GUEST-ERR-END"
 echo "GUEST-CSV-BEGIN"
-cat /tmp/out.csv
+cat $o/out.csv
 echo "GUEST-CSV-END"
 exit $rc
 EOF
@@ -76,51 +81,65 @@ t1=$(date +%s.%N)
 boot=$(sed -n 's/.*QEMU-BOOT: \([0-9.]*\) s$/\1/p' "$TMP/console" | head -n 1)
 echo "    $(grep 'booting' "$TMP/qemu-err" | sed 's/^qemu-run: //')"
 awk -v b="${boot:-?}" -v s="$t0" -v e="$t1" \
-	'BEGIN { printf "    guest boot %s s (uptime at /init), whole test %.1f s\n", b, e - s }'
+	'BEGIN { printf "    guest boot %s s (uptime at /init), guest run %.1f s\n", b, e - s }'
 
-section() {
-	sed -n "/^GUEST-$1-BEGIN\$/,/^GUEST-$1-END\$/{ /^GUEST-$1-/d; p }" "$TMP/console"
+section() { # section NAME CONSOLE
+	sed -n "/^GUEST-$1-BEGIN\$/,/^GUEST-$1-END\$/{ /^GUEST-$1-/d; p }" "$2"
 }
-section CSV >"$TMP/out.csv"
-section ERR >"$TMP/err"
-sed 's/^/    bpfmeter: /' "$TMP/err" | grep -v 'bpfmeter: bpfmeter: debug:' | head -n 40
-grep -o 'attached .*/sched_switch' "$TMP/err" | sed 's/^/    /'
-rc=$(sed -n 's/^GUEST-RC \([0-9]*\)$/\1/p' "$TMP/console")
 
-if [ -z "$rc" ]; then
-	why="the guest did not finish (qemu-run status $qrc): $(tail -n 5 "$TMP/qemu-err" "$TMP/console" | tr '\n' ' ')"
-	fail_all "$why"
+# check CONSOLE PREFIX: loaded, hook, cgroups against cpu.stat, exit status; one line per
+# failed point on stdout ("load: why", ...) and the figures ("info: ..."). PREFIX is the cgroups' parent as bpfmeter names it.
+check() {
+	local console=$1 prefix=$2 rc hook c_target c_cpu g want got detail='' bad=''
+	section CSV "$console" >"$TMP/out.csv"
+	section ERR "$console" >"$TMP/err"
+	rc=$(sed -n 's/^GUEST-RC \([0-9]*\)$/\1/p' "$console")
+	if ! head -n 1 "$TMP/out.csv" | grep -q '^timestamp,' || [ "$(wc -l <"$TMP/out.csv")" -lt 2 ]; then
+		echo "load: no CSV from bpfmeter: $(grep -v '^libbpf' "$TMP/err" | head -n 3 | tr '\n' ' ')"
+	fi
+	hook=$(sed -n 's|.*attached \([a-z_]*\)/sched_switch.*|\1|p' "$TMP/err")
+	[ "$hook" = tp_btf ] || echo "hook: '${hook:-none}': $(grep -i 'tp_btf\|raw_tp' "$TMP/err" | head -n 3 | tr '\n' ' ')"
+	c_target=$(csv_col "$TMP/out.csv" target)
+	c_cpu=$(csv_col "$TMP/out.csv" cpu_ns)
+	for g in a b; do
+		want=$(sed -n "s/^GUEST-USAGE $g \([0-9]*\)\$/\1/p" "$console")
+		got=$(awk -F, -v t="$prefix/$g" -v ct="${c_target:-0}" -v cc="${c_cpu:-0}" \
+			'NR > 1 && ct && $ct == t { s += $cc } END { printf "%.0f", s / 1000 }' "$TMP/out.csv")
+		detail+="$g: bpfmeter ${got}us cpu.stat ${want:-?}us; "
+		within "$got" "${want:-0}" 3 || bad=1
+	done
+	echo "info: $detail"
+	[ -z "$bad" ] || echo "match: $detail"
+	[ "$rc" = 0 ] || echo "exit: status ${rc:-none}: $(grep -v '^libbpf' "$TMP/err" | head -n 3 | tr '\n' ' ')"
+}
+
+if ! grep -q '^GUEST-RC ' "$TMP/console"; then
+	fail_all "the guest did not finish (qemu-run status $qrc): $(tail -n 5 "$TMP/qemu-err" "$TMP/console" | tr '\n' ' ')"
 fi
-
-if head -n 1 "$TMP/out.csv" | grep -q '^timestamp,' && [ "$(wc -l <"$TMP/out.csv")" -gt 1 ]; then
-	pass "$T_LOAD"
-else
-	fail "$T_LOAD" "no CSV from bpfmeter: $(grep -v '^libbpf' "$TMP/err" | head -n 3 | tr '\n' ' ')"
-fi
-
-hook=$(sed -n 's|.*attached \([a-z_]*\)/sched_switch.*|\1|p' "$TMP/err")
-if [ "$hook" = tp_btf ]; then
-	pass "$T_HOOK"
-else
-	fail "$T_HOOK" "hook '${hook:-none}': $(grep -i 'tp_btf\|raw_tp' "$TMP/err" | head -n 3 | tr '\n' ' ')"
-fi
-
-# Each cgroup's CPU time over the run equals its cpu.stat usage_usec within 3%.
-c_target=$(csv_col "$TMP/out.csv" target)
-c_cpu=$(csv_col "$TMP/out.csv" cpu_ns)
-ok=1 detail=
-for g in a b; do
-	want=$(sed -n "s/^GUEST-USAGE $g \([0-9]*\)\$/\1/p" "$TMP/console")
-	got=$(awk -F, -v t="/$g" -v ct="${c_target:-0}" -v cc="${c_cpu:-0}" \
-		'NR > 1 && ct && $ct == t { s += $cc } END { printf "%.0f", s / 1000 }' "$TMP/out.csv")
-	detail+="$g: bpfmeter ${got}us cpu.stat ${want:-?}us; "
-	within "$got" "${want:-0}" 3 || ok=0
+res=$(check "$TMP/console" "")
+sed -n 's/^info: /    /p' <<<"$res"
+section ERR "$TMP/console" | grep -v '^libbpf' | grep -v 'bpfmeter: debug:' | sed 's/^/    bpfmeter: /' | head -n 20
+for pair in "load:$T_LOAD" "hook:$T_HOOK" "match:$T_MATCH" "exit:$T_EXIT"; do
+	why=$(grep "^${pair%%:*}: " <<<"$res" | head -n 1)
+	if [ -z "$why" ]; then pass "${pair#*:}"; else fail "${pair#*:}" "${why#*: }"; fi
 done
-echo "    $detail"
-if [ $ok = 1 ]; then pass "$T_MATCH"; else fail "$T_MATCH" "$detail"; fi
 
-if [ "$rc" = 0 ]; then
-	pass "$T_EXIT"
+# The same script and checks on this machine's kernel, with the same static binary.
+if [ "$(id -u)" -ne 0 ] || [ -z "$CG_MOUNT" ]; then
+	skip "$T_HOST" "needs root and a cgroup2 mount to load BPF here"
+	exit 0
+fi
+CG_BASE=$CG_MOUNT/bpfmeter-test-$$
+mkdir -p "$CG_BASE"
+mkdir -p "$TMP/bin"
+cp "$STATIC" "$TMP/bin/bpfmeter"
+mkdir -p "$TMP/h"
+sh "$TMP/guest.sh" "$CG_BASE" "$TMP/bin" "$TMP/h" >"$TMP/host-console" 2>&1
+res=$(check "$TMP/host-console" "$(target_of "$CG_BASE")")
+sed -n "s/^info: /    $(uname -r): /p" <<<"$res"
+res=$(grep -v '^info: ' <<<"$res")
+if [ -z "$res" ]; then
+	pass "$T_HOST"
 else
-	fail "$T_EXIT" "exit status $rc: $(grep -v '^libbpf' "$TMP/err" | head -n 3 | tr '\n' ' ')"
+	fail "$T_HOST" "$(uname -r): $(tr '\n' ' ' <<<"$res")"
 fi
