@@ -897,6 +897,33 @@ static void command_summary(struct session *s, int status)
 	fprintf(f, "\n%18.3f s   wall time\n\n", wall);
 }
 
+/* What every output is told about the session (hook, energy source: NULL without). */
+static void set_meta(struct session *s, double interval_s, const char *hook,
+		     const char *energy_source)
+{
+	s->meta = (struct bm_meta){
+		.host = s->host,
+		.events = s->opts->events,
+		.nr_events = s->opts->nr_events,
+		.sample_index = s->sample_index,
+		.nr_online = s->topo.nr_online,
+		.interval_s = interval_s,
+		.hook = hook,
+		.missing_note = s->missing_note[0] ? s->missing_note : NULL,
+		.package_id = s->topo.package_id,
+		.energy_source = energy_source,
+		.energy_note = energy_source ? NULL : s->energy_note,
+		.features = &s->features,
+	};
+}
+
+static int open_outputs(struct session *s)
+{
+	return outputs_open(&s->out, &s->meta,
+			    &(struct output_config){ .spool_dir = s->opts->spool_dir,
+						     .spool_max = s->opts->spool_max });
+}
+
 static const char *group_by_name(const struct bm_opts *o)
 {
 	return o->group_by_arg ? o->group_by_arg : "cgroup";
@@ -1030,20 +1057,8 @@ static int run(struct session *s)
 	for (int e = 0; e < o->nr_events; e++)
 		s->sample_index[e] = s->sensor.bpf_index[e];
 	gethostname(s->host, sizeof(s->host) - 1);
-	s->meta = (struct bm_meta){
-		.host = s->host,
-		.events = o->events,
-		.nr_events = o->nr_events,
-		.sample_index = s->sample_index,
-		.nr_online = s->topo.nr_online,
-		.interval_s = o->interval_s,
-		.hook = s->sensor.attach_kind,
-		.missing_note = s->meta.missing_note,
-		.package_id = s->topo.package_id,
-		.energy_source = s->have_energy ? s->energy.ops->name : NULL,
-		.energy_note = s->have_energy ? NULL : s->energy_note,
-		.features = &s->features,
-	};
+	set_meta(s, o->interval_s, s->sensor.attach_kind,
+		 s->have_energy ? s->energy.ops->name : NULL);
 	account_init(&s->acct, &s->topo, s->sensor.nr_events);
 	account_init(&s->pacct, &s->topo, s->sensor.nr_events);
 	if (s->have_energy) {
@@ -1065,9 +1080,7 @@ static int run(struct session *s)
 	if (err)
 		return 1;
 	s->t_start = s->t_last = t_prev;
-	if (outputs_open(&s->out, &s->meta,
-			 &(struct output_config){ .spool_dir = o->spool_dir,
-						  .spool_max = o->spool_max }))
+	if (open_outputs(s))
 		return 1;
 
 	/* A command runs until it ends, whatever --duration says. */
@@ -1298,20 +1311,8 @@ static int replay_setup(struct session *s)
 			if (!strncmp(p, name, n) && (p[n] == ';' || !p[n]))
 				s->energy_domains |= 1u << d;
 	}
-	s->meta = (struct bm_meta){
-		.host = s->host,
-		.events = o->events,
-		.nr_events = o->nr_events,
-		.sample_index = s->sample_index,
-		.nr_online = s->topo.nr_online,
-		.interval_s = meta_num(rp, "interval_s", 1),
-		.hook = (v = meta_get(rp, "hook")) ? v : "",
-		.missing_note = s->missing_note[0] ? s->missing_note : NULL,
-		.package_id = s->topo.package_id,
-		.energy_source = meta_get(rp, "energy_source"),
-		.energy_note = s->have_energy ? NULL : s->energy_note,
-		.features = &s->features,
-	};
+	set_meta(s, meta_num(rp, "interval_s", 1), (v = meta_get(rp, "hook")) ? v : "",
+		 meta_get(rp, "energy_source"));
 	account_init(&s->acct, &s->topo, rp->nr_events);
 	account_init(&s->pacct, &s->topo, rp->nr_events);
 	s->readings = bm_calloc((size_t)s->topo.nr_sockets * BM_NR_DOMAINS, sizeof(*s->readings));
@@ -1321,11 +1322,7 @@ static int replay_setup(struct session *s)
 	}
 	if (parse_outputs(s) || outputs_check(&s->out, &s->meta))
 		return 2;
-	if (outputs_open(&s->out, &s->meta,
-			 &(struct output_config){ .spool_dir = o->spool_dir,
-						  .spool_max = o->spool_max }))
-		return 1;
-	return 0;
+	return open_outputs(s) ? 1 : 0;
 }
 
 /* The pending interval through the live code. */

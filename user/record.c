@@ -235,20 +235,13 @@ static void fail(struct reader *p, int col, const char *fmt, ...)
 
 static void fail(struct reader *p, int col, const char *fmt, ...)
 {
-	size_t off;
 	va_list ap;
 
 	if (p->failed)
 		return;
 	p->failed = true;
-	if (col > 0)
-		off = (size_t)snprintf(p->err, p->errlen, "%s:%d:%d: ", p->path, p->line, col);
-	else
-		off = (size_t)snprintf(p->err, p->errlen, "%s:%d: ", p->path, p->line);
-	if (off >= p->errlen)
-		return;
 	va_start(ap, fmt);
-	vsnprintf(p->err + off, p->errlen - off, fmt, ap);
+	bm_vformat_at(p->err, p->errlen, p->path, p->line, col, fmt, ap);
 	va_end(ap);
 }
 

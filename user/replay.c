@@ -45,20 +45,13 @@ static void fail(struct replay_parse *p, int col, const char *fmt, ...)
 /* The first error wins: it is the one the user has to fix first. */
 static void fail(struct replay_parse *p, int col, const char *fmt, ...)
 {
-	size_t off;
 	va_list ap;
 
 	if (p->failed)
 		return;
 	p->failed = true;
-	if (col > 0)
-		off = (size_t)snprintf(p->err, p->errlen, "%s:%d:%d: ", p->path, p->line, col);
-	else
-		off = (size_t)snprintf(p->err, p->errlen, "%s:%d: ", p->path, p->line);
-	if (off >= p->errlen)
-		return;
 	va_start(ap, fmt);
-	vsnprintf(p->err + off, p->errlen - off, fmt, ap);
+	bm_vformat_at(p->err, p->errlen, p->path, p->line, col, fmt, ap);
 	va_end(ap);
 }
 

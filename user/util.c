@@ -51,6 +51,19 @@ void bm_debug(const char *fmt, ...)
 	va_end(ap);
 }
 
+void bm_vformat_at(char *err, size_t errlen, const char *path, int line, int col, const char *fmt,
+		   va_list ap)
+{
+	size_t off;
+
+	if (col > 0)
+		off = (size_t)snprintf(err, errlen, "%s:%d:%d: ", path, line, col);
+	else
+		off = (size_t)snprintf(err, errlen, "%s:%d: ", path, line);
+	if (off < errlen)
+		vsnprintf(err + off, errlen - off, fmt, ap);
+}
+
 int bm_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
 {
 	unsigned long long v;

@@ -2,6 +2,7 @@
 #ifndef BM_UTIL_H
 #define BM_UTIL_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -16,6 +17,12 @@ void bm_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void bm_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Strict number parsing: the whole string, no junk, in range. Return 0 or -EINVAL/-ERANGE. */
+/*
+ * "PATH:LINE:COLUMN: message" into err[errlen] (col <= 0: no column), the form of every
+ * malformed-file error: the place first, then what is wrong there.
+ */
+void bm_vformat_at(char *err, size_t errlen, const char *path, int line, int col, const char *fmt,
+		   va_list ap);
 int bm_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
 int bm_parse_double(const char *s, double min, double max, double *out);
 /* A duration: a number with an optional unit ms, s (default), m, h. */

@@ -123,3 +123,25 @@ void capture_end(struct capture *c)
 	c->text[n] = '\0';
 	fclose(c->tmp);
 }
+
+void fixture_tmpfile(char *path, size_t size, const char *tag, const char *text)
+{
+	int fd;
+
+	snprintf(path, size, "/tmp/bm-%s-XXXXXX", tag);
+	fd = mkstemp(path);
+	CHECK(fd >= 0);
+	if (fd < 0)
+		return;
+	CHECK(write(fd, text, strlen(text)) == (ssize_t)strlen(text));
+	close(fd);
+}
+
+void fixture_errmsg(char *msg, size_t size, int ret, const char *err, const char *path)
+{
+	msg[0] = '\0';
+	if (ret && !strncmp(err, path, strlen(path)))
+		snprintf(msg, size, "F%s", err + strlen(path));
+	else if (ret)
+		snprintf(msg, size, "%s", err);
+}

@@ -30,6 +30,14 @@ int fixture_rmtree(const char *root);
 /* Write text to root/rel, creating the directories on the way; NULL text removes the file. */
 void fixture_put(const char *root, const char *rel, const char *text);
 
+/* Write text to a new file /tmp/bm-<tag>-XXXXXX, its name in path[size]. */
+void fixture_tmpfile(char *path, size_t size, const char *tag, const char *text);
+/*
+ * A parser's error message err about the file path, with path replaced by "F" so tests can
+ * compare it; "" where ret is 0 (it parsed).
+ */
+void fixture_errmsg(char *msg, size_t size, int ret, const char *err, const char *path);
+
 /*
  * A topology of nr_cpus CPU slots: CPU c on socket sock[c], die die[c] (die NULL: 0) and core
  * core[c] (core NULL: c); a CPU on socket -1 is offline. Socket k has package id k. Every

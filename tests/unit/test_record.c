@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "fixture.h"
 #include "record.h"
-#include "unit.h"
 
 /* What a read gave back, row by row. */
 struct got {
@@ -90,19 +90,13 @@ static void test_round_trip(void)
 /* Read text; the error with the temporary path replaced by "F", or "" when it reads. */
 static int check(const char *text, char *msg, size_t size)
 {
-	char path[] = "/tmp/bpfmeter-record-XXXXXX", err[512];
-	int fd = mkstemp(path), ret;
+	char path[64], err[512];
+	int ret;
 
-	CHECK(fd >= 0);
-	CHECK(write(fd, text, strlen(text)) == (ssize_t)strlen(text));
-	close(fd);
+	fixture_tmpfile(path, sizeof(path), "record", text);
 	ret = record_read(path, NULL, NULL, err, sizeof(err));
 	unlink(path);
-	msg[0] = '\0';
-	if (ret && !strncmp(err, path, strlen(path)))
-		snprintf(msg, size, "F%s", err + strlen(path));
-	else if (ret)
-		snprintf(msg, size, "%s", err);
+	fixture_errmsg(msg, size, ret, err, path);
 	return ret;
 }
 

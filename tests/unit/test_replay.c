@@ -6,22 +6,8 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "fixture.h"
 #include "replay.h"
-#include "unit.h"
-
-/* Write text to a fresh temporary file; its path in path. */
-static void write_tmp(char *path, size_t size, const char *text)
-{
-	int fd;
-
-	snprintf(path, size, "/tmp/bpfmeter-replay-XXXXXX");
-	fd = mkstemp(path);
-	CHECK(fd >= 0);
-	if (fd < 0)
-		return;
-	CHECK(write(fd, text, strlen(text)) == (ssize_t)strlen(text));
-	close(fd);
-}
 
 /* Load text; the error message with the temporary path replaced by "F", or "" on success. */
 static int load(const char *text, const char *features, const char *power, struct replay_trace *tr,
@@ -30,14 +16,10 @@ static int load(const char *text, const char *features, const char *power, struc
 	char path[64], err[512];
 	int ret;
 
-	write_tmp(path, sizeof(path), text);
+	fixture_tmpfile(path, sizeof(path), "replay", text);
 	ret = replay_load(path, features, power, tr, err, sizeof(err));
 	unlink(path);
-	msg[0] = '\0';
-	if (ret && !strncmp(err, path, strlen(path)))
-		snprintf(msg, size, "F%s", err + strlen(path));
-	else if (ret)
-		snprintf(msg, size, "%s", err);
+	fixture_errmsg(msg, size, ret, err, path);
 	return ret;
 }
 
