@@ -208,11 +208,7 @@ int record_close(struct recorder *r, double elapsed_s)
 /* Reading. */
 
 struct reader {
-	const char *path;
-	char *err;
-	size_t errlen;
-	bool failed;
-	int line;
+	struct bm_at at;
 	char **fields;
 	size_t *lens;
 	int nfields, cap;
@@ -230,26 +226,11 @@ struct reader {
 	int cb_ret;
 };
 
-static void fail(struct reader *p, int col, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void fail(struct reader *p, int col, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (p->failed)
-		return;
-	p->failed = true;
-	va_start(ap, fmt);
-	bm_vformat_at(p->err, p->errlen, p->path, p->line, col, fmt, ap);
-	va_end(ap);
-}
-
 static void on_field(void *s, size_t len, void *data)
 {
 	struct reader *p = data;
 
-	if (p->failed)
+	if (p->at.failed)
 		return;
 	if (p->nfields == p->cap) {
 		p->cap = p->cap ? 2 * p->cap : 16;
@@ -280,7 +261,8 @@ static bool get_u64(struct reader *p, int col, bool opt, uint64_t *v)
 	errno = 0;
 	*v = strtoull(s, &end, 10);
 	if (!*s || *end || errno || *s == '-') {
-		fail(p, col + 1, "%s: \"%s\" is not a whole number", col_name(p, col), s);
+		bm_fail_at(&p->at, col + 1, "%s: \"%s\" is not a whole number", col_name(p, col),
+			   s);
 		return false;
 	}
 	return true;
@@ -293,8 +275,8 @@ static bool get_double(struct reader *p, int col, double lo, double *v)
 
 	*v = strtod(s, &end);
 	if (!*s || *end || !isfinite(*v) || *v < lo) {
-		fail(p, col + 1, "%s: \"%s\" is not a number%s", col_name(p, col), s,
-		     lo >= 0 ? " >= 0" : "");
+		bm_fail_at(&p->at, col + 1, "%s: \"%s\" is not a number%s", col_name(p, col), s,
+			   lo >= 0 ? " >= 0" : "");
 		return false;
 	}
 	return true;
@@ -304,8 +286,8 @@ static bool get_empty(struct reader *p, int from, int to)
 {
 	for (int c = from; c < to; c++) {
 		if (*p->fields[c]) {
-			fail(p, c + 1, "%s: \"%s\" where a %s row has nothing", col_name(p, c),
-			     p->fields[c], p->fields[C_KIND]);
+			bm_fail_at(&p->at, c + 1, "%s: \"%s\" where a %s row has nothing",
+				   col_name(p, c), p->fields[c], p->fields[C_KIND]);
 			return false;
 		}
 	}
@@ -319,8 +301,8 @@ static bool get_socket(struct reader *p, int *socket)
 	if (!get_u64(p, C_SOCKET, false, &v))
 		return false;
 	if (v >= (uint64_t)p->sockets) {
-		fail(p, C_SOCKET + 1, "socket %" PRIu64 " of a recording of %d socket%s", v,
-		     p->sockets, p->sockets == 1 ? "" : "s");
+		bm_fail_at(&p->at, C_SOCKET + 1, "socket %" PRIu64 " of a recording of %d socket%s",
+			   v, p->sockets, p->sockets == 1 ? "" : "s");
 		return false;
 	}
 	*socket = (int)v;
@@ -335,7 +317,7 @@ static bool get_interval_cols(struct reader *p, struct record_row *row)
 	if (!get_u64(p, C_TS, false, &ts) || !get_double(p, C_DT, 0, &row->interval_s))
 		return false;
 	if (ts > INT64_MAX) {
-		fail(p, C_TS + 1, "ts_ns: %" PRIu64 " is out of range", ts);
+		bm_fail_at(&p->at, C_TS + 1, "ts_ns: %" PRIu64 " is out of range", ts);
 		return false;
 	}
 	row->ts_ns = (int64_t)ts;
@@ -359,15 +341,16 @@ static void header(struct reader *p)
 	p->ncols = p->nfields;
 	for (int i = 0; i < NR_FIXED; i++) {
 		if (i >= p->nfields || strcmp(p->fields[i], fixed_cols[i])) {
-			fail(p, i + 1,
-			     "not a bpfmeter recording: the header must start with "
-			     "kind,ts_ns,interval_s,socket,id,name,value,cpu_ns");
+			bm_fail_at(&p->at, i + 1,
+				   "not a bpfmeter recording: the header must start with "
+				   "kind,ts_ns,interval_s,socket,id,name,value,cpu_ns");
 			return;
 		}
 	}
 	p->nr_events = p->nfields - NR_FIXED;
 	if (p->nr_events > BM_MAX_EVENTS) {
-		fail(p, BM_MAX_EVENTS + NR_FIXED + 1, "more than %d event columns", BM_MAX_EVENTS);
+		bm_fail_at(&p->at, BM_MAX_EVENTS + NR_FIXED + 1, "more than %d event columns",
+			   BM_MAX_EVENTS);
 		return;
 	}
 	for (int e = 0; e < p->nr_events; e++)
@@ -380,23 +363,23 @@ static bool parse_row(struct reader *p, struct record_row *row)
 	int k;
 
 	memset(row, 0, sizeof(*row));
-	row->line = p->line;
+	row->line = p->at.line;
 	row->name = p->fields[C_NAME];
 	row->value = p->fields[C_VALUE];
 	for (k = 0; k < (int)ARRAY_SIZE(kind_names); k++)
 		if (!strcmp(kind, kind_names[k]))
 			break;
 	if (k == (int)ARRAY_SIZE(kind_names)) {
-		fail(p, C_KIND + 1, "unknown row kind \"%s\"", kind);
+		bm_fail_at(&p->at, C_KIND + 1, "unknown row kind \"%s\"", kind);
 		return false;
 	}
 	row->kind = (enum record_kind)k;
 	if (!p->format_seen && (row->kind != REC_META || strcmp(row->name, "format"))) {
-		fail(p, C_KIND + 1, "the first row must be meta format");
+		bm_fail_at(&p->at, C_KIND + 1, "the first row must be meta format");
 		return false;
 	}
 	if (p->ended) {
-		fail(p, C_KIND + 1, "a %s row after the end row", kind);
+		bm_fail_at(&p->at, C_KIND + 1, "a %s row after the end row", kind);
 		return false;
 	}
 	switch (row->kind) {
@@ -404,13 +387,14 @@ static bool parse_row(struct reader *p, struct record_row *row)
 		if (!get_empty(p, C_TS, C_NAME) || !get_empty(p, C_CPU, p->ncols))
 			return false;
 		if (!*row->name) {
-			fail(p, C_NAME + 1, "a meta row without a name");
+			bm_fail_at(&p->at, C_NAME + 1, "a meta row without a name");
 			return false;
 		}
 		if (!strcmp(row->name, "format")) {
 			if (strcmp(row->value, BM_RECORD_FORMAT)) {
-				fail(p, C_VALUE + 1, "format \"%s\": this bpfmeter reads %s",
-				     row->value, BM_RECORD_FORMAT);
+				bm_fail_at(&p->at, C_VALUE + 1,
+					   "format \"%s\": this bpfmeter reads %s", row->value,
+					   BM_RECORD_FORMAT);
 				return false;
 			}
 			p->format_seen = true;
@@ -421,11 +405,12 @@ static bool parse_row(struct reader *p, struct record_row *row)
 			if (!get_u64(p, C_VALUE, false, &v))
 				return false;
 			if (v < 1 || v > 4096) {
-				fail(p, C_VALUE + 1, "sockets: %" PRIu64 " is not in 1..4096", v);
+				bm_fail_at(&p->at, C_VALUE + 1,
+					   "sockets: %" PRIu64 " is not in 1..4096", v);
 				return false;
 			}
 			if (p->sockets) {
-				fail(p, C_NAME + 1, "a second meta sockets row");
+				bm_fail_at(&p->at, C_NAME + 1, "a second meta sockets row");
 				return false;
 			}
 			p->sockets = (int)v;
@@ -443,19 +428,20 @@ static bool parse_row(struct reader *p, struct record_row *row)
 			return false;
 		if (p->nevent_rows == p->nr_events ||
 		    strcmp(row->name, p->evnames[p->nevent_rows])) {
-			fail(p, C_NAME + 1, "event \"%s\" has no column of its own in the header",
-			     row->name);
+			bm_fail_at(&p->at, C_NAME + 1,
+				   "event \"%s\" has no column of its own in the header",
+				   row->name);
 			return false;
 		}
 		if (counted > 1 || strlen(row->name) >= BM_EVENT_NAME_MAX) {
-			fail(p, counted > 1 ? C_ID + 1 : C_NAME + 1,
-			     "an event row needs id 0 or 1 and a name under %d characters",
-			     BM_EVENT_NAME_MAX);
+			bm_fail_at(&p->at, counted > 1 ? C_ID + 1 : C_NAME + 1,
+				   "an event row needs id 0 or 1 and a name under %d characters",
+				   BM_EVENT_NAME_MAX);
 			return false;
 		}
 		if (sscanf(row->value, "%u:%llu%n", &type, &config, &n) != 2 || row->value[n]) {
-			fail(p, C_VALUE + 1, "event %s: \"%s\" is not TYPE:CONFIG", row->name,
-			     row->value);
+			bm_fail_at(&p->at, C_VALUE + 1, "event %s: \"%s\" is not TYPE:CONFIG",
+				   row->name, row->value);
 			return false;
 		}
 		snprintf(row->event.name, sizeof(row->event.name), "%s", row->name);
@@ -469,17 +455,19 @@ static bool parse_row(struct reader *p, struct record_row *row)
 		uint64_t overflow;
 
 		if (p->nevent_rows != p->nr_events || !p->sockets) {
-			fail(p, C_KIND + 1, "an interval before the meta sockets and event rows");
+			bm_fail_at(&p->at, C_KIND + 1,
+				   "an interval before the meta sockets and event rows");
 			return false;
 		}
 		if (!get_interval_cols(p, row) || !get_empty(p, C_SOCKET, C_VALUE) ||
 		    !get_u64(p, C_VALUE, false, &overflow) || !get_empty(p, C_CPU, p->ncols))
 			return false;
 		if (p->in_interval && row->ts_ns <= p->last_ts) {
-			fail(p, C_TS + 1,
-			     "time goes backwards: ts_ns %" PRId64 " is not after the previous "
-			     "interval's %" PRId64,
-			     row->ts_ns, p->last_ts);
+			bm_fail_at(&p->at, C_TS + 1,
+				   "time goes backwards: ts_ns %" PRId64
+				   " is not after the previous "
+				   "interval's %" PRId64,
+				   row->ts_ns, p->last_ts);
 			return false;
 		}
 		row->number = (double)overflow;
@@ -492,14 +480,16 @@ static bool parse_row(struct reader *p, struct record_row *row)
 	case REC_ENERGY:
 	case REC_TARGET:
 		if (!p->in_interval) {
-			fail(p, C_KIND + 1, "a %s row before the first interval row", kind);
+			bm_fail_at(&p->at, C_KIND + 1, "a %s row before the first interval row",
+				   kind);
 			return false;
 		}
 		if (!get_interval_cols(p, row))
 			return false;
 		if (row->ts_ns != p->last_ts) {
-			fail(p, C_TS + 1, "ts_ns %" PRId64 " is not its interval's, %" PRId64,
-			     row->ts_ns, p->last_ts);
+			bm_fail_at(&p->at, C_TS + 1,
+				   "ts_ns %" PRId64 " is not its interval's, %" PRId64, row->ts_ns,
+				   p->last_ts);
 			return false;
 		}
 		if (!get_socket(p, &row->socket))
@@ -508,13 +498,14 @@ static bool parse_row(struct reader *p, struct record_row *row)
 			if (!get_empty(p, C_ID, C_NAME) || !get_empty(p, C_CPU, p->ncols))
 				return false;
 			if (!parse_domain(row->name, &row->domain)) {
-				fail(p, C_NAME + 1, "\"%s\" is not an energy domain", row->name);
+				bm_fail_at(&p->at, C_NAME + 1, "\"%s\" is not an energy domain",
+					   row->name);
 				return false;
 			}
 			if (p->energy_seen[row->socket * BM_NR_DOMAINS + row->domain]) {
-				fail(p, C_NAME + 1,
-				     "a second %s reading of socket %d in the interval", row->name,
-				     row->socket);
+				bm_fail_at(&p->at, C_NAME + 1,
+					   "a second %s reading of socket %d in the interval",
+					   row->name, row->socket);
 				return false;
 			}
 			p->energy_seen[row->socket * BM_NR_DOMAINS + row->domain] = true;
@@ -524,7 +515,7 @@ static bool parse_row(struct reader *p, struct record_row *row)
 		    !get_u64(p, C_CPU, false, &row->s.cpu_ns))
 			return false;
 		if (!*row->name) {
-			fail(p, C_NAME + 1, "a target row without a name");
+			bm_fail_at(&p->at, C_NAME + 1, "a target row without a name");
 			return false;
 		}
 		for (int e = 0; e < p->nr_events; e++) {
@@ -542,7 +533,7 @@ static bool parse_row(struct reader *p, struct record_row *row)
 		    !get_empty(p, C_VALUE, p->ncols))
 			return false;
 		if (row->kind == REC_GROUP && !*row->name) {
-			fail(p, C_NAME + 1, "a group row without a name");
+			bm_fail_at(&p->at, C_NAME + 1, "a group row without a name");
 			return false;
 		}
 		return row->kind == REC_GROUP || get_empty(p, C_NAME, C_NAME + 1);
@@ -560,18 +551,18 @@ static void on_record(int c, void *data)
 	struct reader *p = data;
 	struct record_row row;
 
-	if (!p->failed) {
+	if (!p->at.failed) {
 		if (!p->header_done) {
 			header(p);
 		} else if (c == -1) {
 			/* We end every line: one that does not end was cut off while written. */
-			fail(p, p->nfields,
-			     "the last line is cut off (no end of line): the "
-			     "recording is truncated; delete that line to replay "
-			     "the rest");
+			bm_fail_at(&p->at, p->nfields,
+				   "the last line is cut off (no end of line): the "
+				   "recording is truncated; delete that line to replay "
+				   "the rest");
 		} else if (p->nfields != p->ncols) {
-			fail(p, p->nfields < p->ncols ? p->nfields + 1 : p->ncols + 1,
-			     "%d fields, the header has %d", p->nfields, p->ncols);
+			bm_fail_at(&p->at, p->nfields < p->ncols ? p->nfields + 1 : p->ncols + 1,
+				   "%d fields, the header has %d", p->nfields, p->ncols);
 		} else if (parse_row(p, &row) && p->cb) {
 			p->cb_ret = p->cb(&row, p->ctx);
 		}
@@ -599,7 +590,9 @@ bool record_sniff(const char *path)
 int record_read(const char *path, int (*cb)(const struct record_row *row, void *ctx), void *ctx,
 		char *err, size_t errlen)
 {
-	struct reader p = { .path = path, .err = err, .errlen = errlen, .cb = cb, .ctx = ctx };
+	struct reader p = { .at = { .path = path, .err = err, .errlen = errlen },
+			    .cb = cb,
+			    .ctx = ctx };
 	struct csv_parser csv;
 	char *buf = NULL;
 	size_t cap = 0;
@@ -612,19 +605,20 @@ int record_read(const char *path, int (*cb)(const struct record_row *row, void *
 		return -1;
 	}
 	csv_init(&csv, CSV_STRICT | CSV_STRICT_FINI);
-	while (!p.failed && !p.cb_ret && (len = getline(&buf, &cap, f)) > 0) {
-		p.line++;
+	while (!p.at.failed && !p.cb_ret && (len = getline(&buf, &cap, f)) > 0) {
+		p.at.line++;
 		if (csv_parse(&csv, buf, (size_t)len, on_field, on_record, &p) != (size_t)len)
-			fail(&p, p.nfields + 1, "not CSV: %s", csv_strerror(csv_error(&csv)));
+			bm_fail_at(&p.at, p.nfields + 1, "not CSV: %s",
+				   csv_strerror(csv_error(&csv)));
 	}
-	if (!p.failed && !p.cb_ret && ferror(f))
-		fail(&p, 0, "%s", strerror(errno));
-	if (!p.failed && !p.cb_ret && csv_fini(&csv, on_field, on_record, &p))
-		fail(&p, p.nfields + 1,
-		     "the last line is cut off inside a quoted field: the "
-		     "recording is truncated; delete that line to replay the rest");
-	if (!p.failed && !p.cb_ret && !p.format_seen) {
-		p.failed = true;
+	if (!p.at.failed && !p.cb_ret && ferror(f))
+		bm_fail_at(&p.at, 0, "%s", strerror(errno));
+	if (!p.at.failed && !p.cb_ret && csv_fini(&csv, on_field, on_record, &p))
+		bm_fail_at(&p.at, p.nfields + 1,
+			   "the last line is cut off inside a quoted field: the "
+			   "recording is truncated; delete that line to replay the rest");
+	if (!p.at.failed && !p.cb_ret && !p.format_seen) {
+		p.at.failed = true;
 		snprintf(err, errlen, "%s: %s", path,
 			 p.header_done ? "no rows after the header" : "empty, no header");
 	}
@@ -638,5 +632,5 @@ int record_read(const char *path, int (*cb)(const struct record_row *row, void *
 	free(p.energy_seen);
 	for (int e = 0; e < BM_MAX_EVENTS; e++)
 		free(p.evnames[e]);
-	return p.failed ? -1 : p.cb_ret;
+	return p.at.failed ? -1 : p.cb_ret;
 }

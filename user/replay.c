@@ -19,12 +19,8 @@
 #include "util.h"
 
 struct replay_parse {
-	const char *path;
+	struct bm_at at; /* the line of the text being fed to libcsv */
 	struct replay_trace *tr;
-	char *err;
-	size_t errlen;
-	bool failed;
-	int line; /* of the text being fed to libcsv, 1-based */
 	int field; /* fields of the current record so far */
 	bool header_done;
 	/* The header's names, then which of its columns are wanted. */
@@ -39,28 +35,12 @@ struct replay_parse {
 	int cap_rows;
 };
 
-static void fail(struct replay_parse *p, int col, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-/* The first error wins: it is the one the user has to fix first. */
-static void fail(struct replay_parse *p, int col, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (p->failed)
-		return;
-	p->failed = true;
-	va_start(ap, fmt);
-	bm_vformat_at(p->err, p->errlen, p->path, p->line, col, fmt, ap);
-	va_end(ap);
-}
-
 static int find_col(struct replay_parse *p, const char *name)
 {
 	for (int i = 0; i < p->nnames; i++)
 		if (!strcmp(p->names[i], name))
 			return i;
-	fail(p, 0, "no column \"%s\" in the header", name);
+	bm_fail_at(&p->at, 0, "no column \"%s\" in the header", name);
 	return -1;
 }
 
@@ -74,7 +54,7 @@ static void header_end(struct replay_parse *p)
 		p->col_feat[j] = find_col(p, p->want_feat[j]);
 	for (int d = 0; d < tr->ndom; d++)
 		p->col_pow[d] = find_col(p, p->want_pow[d]);
-	if (p->failed)
+	if (p->at.failed)
 		return;
 	p->needed = bm_calloc((size_t)p->nnames, sizeof(*p->needed));
 	p->vals = bm_calloc((size_t)p->nnames, sizeof(*p->vals));
@@ -93,7 +73,7 @@ static void on_field(void *s, size_t len, void *data)
 	char *end;
 	double v;
 
-	if (p->failed)
+	if (p->at.failed)
 		return;
 	if (!p->header_done) {
 		if (p->nnames == p->cap_names) {
@@ -108,7 +88,7 @@ static void on_field(void *s, size_t len, void *data)
 		return;
 	}
 	if (col >= p->nnames) {
-		fail(p, col + 1, "more fields than the header's %d", p->nnames);
+		bm_fail_at(&p->at, col + 1, "more fields than the header's %d", p->nnames);
 		return;
 	}
 	if (!p->needed[col])
@@ -117,7 +97,8 @@ static void on_field(void *s, size_t len, void *data)
 	errno = 0;
 	v = len ? strtod(str, &end) : NAN;
 	if (!len || end != str + len || !isfinite(v)) {
-		fail(p, col + 1, "%s: \"%.*s\" is not a number", p->names[col], (int)len, str);
+		bm_fail_at(&p->at, col + 1, "%s: \"%.*s\" is not a number", p->names[col], (int)len,
+			   str);
 		return;
 	}
 	p->vals[col] = v;
@@ -156,7 +137,7 @@ static void on_record(int c, void *data)
 
 	(void)c; /* -1 for a last line without newline: whole, it is as good as any */
 	p->field = 0;
-	if (p->failed)
+	if (p->at.failed)
 		return;
 	if (!p->header_done) {
 		header_end(p);
@@ -164,14 +145,14 @@ static void on_record(int c, void *data)
 	}
 	/* A short line, the last one of a file cut off while being written in particular. */
 	if (nfields < p->nnames) {
-		fail(p, nfields + 1, "the line ends after %d fields, the header has %d", nfields,
-		     p->nnames);
+		bm_fail_at(&p->at, nfields + 1, "the line ends after %d fields, the header has %d",
+			   nfields, p->nnames);
 		return;
 	}
 	t = p->vals[p->col_t];
 	if (p->have_prev && t <= p->prev_t) {
-		fail(p, p->col_t + 1, "timestamp %.15g is not after the previous one, %.15g", t,
-		     p->prev_t);
+		bm_fail_at(&p->at, p->col_t + 1,
+			   "timestamp %.15g is not after the previous one, %.15g", t, p->prev_t);
 		return;
 	}
 	if (p->have_prev)
@@ -206,7 +187,7 @@ void replay_free(struct replay_trace *tr)
 int replay_load(const char *path, const char *features, const char *power, struct replay_trace *tr,
 		char *err, size_t errlen)
 {
-	struct replay_parse p = { .path = path, .tr = tr, .err = err, .errlen = errlen };
+	struct replay_parse p = { .at = { .path = path, .err = err, .errlen = errlen }, .tr = tr };
 	char *fcopy = strdup(features), *pcopy = strdup(power), *items[BM_REPLAY_MAX_DOMAINS];
 	char *feats[BM_MODEL_MAX_FEATURES];
 	struct csv_parser csv;
@@ -253,17 +234,17 @@ int replay_load(const char *path, const char *features, const char *power, struc
 	}
 	csv_init(&csv, CSV_STRICT | CSV_APPEND_NULL);
 	/* Line by line, so that an error names the line libcsv was on. */
-	while (!p.failed && (len = getline(&buf, &cap, f)) > 0) {
-		p.line++;
+	while (!p.at.failed && (len = getline(&buf, &cap, f)) > 0) {
+		p.at.line++;
 		if (csv_parse(&csv, buf, (size_t)len, on_field, on_record, &p) != (size_t)len)
-			fail(&p, p.field + 1, "%s", csv_strerror(csv_error(&csv)));
+			bm_fail_at(&p.at, p.field + 1, "%s", csv_strerror(csv_error(&csv)));
 	}
-	if (!p.failed && ferror(f))
-		fail(&p, 0, "%s", strerror(errno));
-	if (!p.failed && csv_fini(&csv, on_field, on_record, &p))
-		fail(&p, p.field + 1, "%s", csv_strerror(csv_error(&csv)));
-	if (!p.failed && !p.header_done) {
-		p.failed = true;
+	if (!p.at.failed && ferror(f))
+		bm_fail_at(&p.at, 0, "%s", strerror(errno));
+	if (!p.at.failed && csv_fini(&csv, on_field, on_record, &p))
+		bm_fail_at(&p.at, p.field + 1, "%s", csv_strerror(csv_error(&csv)));
+	if (!p.at.failed && !p.header_done) {
+		p.at.failed = true;
 		snprintf(err, errlen, "%s: empty, no header", path);
 	}
 	csv_free(&csv);
@@ -276,7 +257,7 @@ int replay_load(const char *path, const char *features, const char *power, struc
 	free(p.vals);
 	free(fcopy);
 	free(pcopy);
-	if (p.failed) {
+	if (p.at.failed) {
 		replay_free(tr);
 		return -1;
 	}

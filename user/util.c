@@ -51,17 +51,23 @@ void bm_debug(const char *fmt, ...)
 	va_end(ap);
 }
 
-void bm_vformat_at(char *err, size_t errlen, const char *path, int line, int col, const char *fmt,
-		   va_list ap)
+void bm_fail_at(struct bm_at *at, int col, const char *fmt, ...)
 {
 	size_t off;
+	va_list ap;
 
+	if (at->failed)
+		return;
+	at->failed = true;
 	if (col > 0)
-		off = (size_t)snprintf(err, errlen, "%s:%d:%d: ", path, line, col);
+		off = (size_t)snprintf(at->err, at->errlen, "%s:%d:%d: ", at->path, at->line, col);
 	else
-		off = (size_t)snprintf(err, errlen, "%s:%d: ", path, line);
-	if (off < errlen)
-		vsnprintf(err + off, errlen - off, fmt, ap);
+		off = (size_t)snprintf(at->err, at->errlen, "%s:%d: ", at->path, at->line);
+	if (off >= at->errlen)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(at->err + off, at->errlen - off, fmt, ap);
+	va_end(ap);
 }
 
 int bm_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)

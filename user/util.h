@@ -17,12 +17,21 @@ void bm_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void bm_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Strict number parsing: the whole string, no junk, in range. Return 0 or -EINVAL/-ERANGE. */
+/* Where a parser is in a file, and the first error it met there. */
+struct bm_at {
+	const char *path;
+	int line; /* 1-based */
+	char *err;
+	size_t errlen;
+	bool failed;
+};
+
 /*
- * "PATH:LINE:COLUMN: message" into err[errlen] (col <= 0: no column), the form of every
- * malformed-file error: the place first, then what is wrong there.
+ * The first error wins (it is the one to fix first): "PATH:LINE:COLUMN: message" into
+ * at->err (col <= 0: no column), the form of every malformed-file error.
  */
-void bm_vformat_at(char *err, size_t errlen, const char *path, int line, int col, const char *fmt,
-		   va_list ap);
+void bm_fail_at(struct bm_at *at, int col, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 int bm_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
 int bm_parse_double(const char *s, double min, double max, double *out);
 /* A duration: a number with an optional unit ms, s (default), m, h. */
