@@ -278,7 +278,9 @@ static void refit(struct model *m, struct model_layer *l, struct model_step_resu
 		l->fit = fit;
 		l->id = ++*m->next_id;
 		l->fits++;
-		l->nerr = 0; /* judge the new model on its own errors */
+		/* Judge the new model on its own errors: the ring starts over. */
+		l->nerr = 0;
+		l->err_head = 0;
 		res->refitted = true;
 	} else {
 		l->rejected++;
