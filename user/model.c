@@ -2,7 +2,7 @@
 /*
  * The self-calibrating power model, in the spirit of SmartWatts: per socket, domain and
  * frequency layer, P = b + w.x with w >= 0 and 0 <= b < TDP, fitted by ridge regression over
- * a window of recent intervals and refitted when its median error passes a threshold.
+ * a window of recent intervals and refitted when its error passes a threshold.
  */
 #include <errno.h>
 #include <math.h>
@@ -17,20 +17,40 @@
 #include "model.h"
 #include "util.h"
 
+/*
+ * A refit follows the machine closely: it weighs the newest 2 samples fully and each older one
+ * 0.75 times the next (about 6 samples' worth), so a new workload is learnt within an interval
+ * or two. So few samples cannot tell the weights from the intercept under a steady load, so
+ * the refit also keeps what the previous fit knew: its intercept as a sample at x = 0 (weight
+ * 1), and its weights as the ridge's centre, in units of each feature's spread over the whole
+ * window (strength 0.01 per unit of sample weight), which decide where the recent samples did
+ * not vary. Two Huber passes (at 0.3 robust standard deviations) keep samples where power and
+ * counters disagree, such as an interval that straddles a change of load, from steering the
+ * refit. The first fit is plain ridge: its samples weigh alike, and there is no fit to keep.
+ *
+ * A refit happens only on error: when the mean absolute error since the fit, over 2 to 5
+ * intervals, passes 0.5 W, or at once when the newest error passes 2 W. On the nx12 trace
+ * (scripts/bench-replay-nx12.sh) this gives a package MAE of 3.74 W and a DRAM MAE of 1.56 W
+ * (6.82 and 3.65 W with a plain 60-sample window refitted above a 2 W median error).
+ */
 const struct model_config model_config_default = {
 	.window = 60,
 	.min_samples = 10,
-	.error_window = 10,
-	.error_threshold = 2.0,
+	.error_window = 5,
+	.error_threshold = 0.5,
 	.tdp = 400.0,
 	.ridge = 1e-3,
-	/*
-	 * No recency weighting by default: with 0.85 (the best on the nx12 trace) a steady load
-	 * leaves too few effective samples to tell the CPU weight from the intercept, and
-	 * tests/integration/model.sh then charges everything to idle.
-	 */
-	.forget = 1.0,
+	.forget = 0.75,
+	.forget_after = 2,
+	.robust_passes = 2,
+	.prior = 0.01,
+	.anchor = 1.0,
 };
+
+/* A huge newest error (this many thresholds) refits at once, without a second interval. */
+#define ERROR_JUMP 4.0
+/* Huber's constant, in robust standard deviations (1.4826 x the median absolute residual). */
+#define HUBER_K 0.3
 
 double model_predict(const struct model_fit *m, const double *x)
 {
@@ -99,8 +119,13 @@ int model_fit(const double *x, const double *y, int n, int nfeat, double ridge,
  * Weighted ridge is plain ridge on the rows scaled by sqrt(weight), about the weighted means:
  * the same solver serves both.
  */
-int model_fit_weighted(const double *x, const double *y, const double *wt, int n, int nfeat,
-		       double ridge, struct model_fit *out)
+/*
+ * The fit itself. With prior (weights, one per feature) the ridge pulls towards it instead of
+ * towards 0; with scale, a feature is standardised by the larger of its spread in these
+ * samples and scale[j], so one that barely varied here is judged on a longer history.
+ */
+static int fit_core(const double *x, const double *y, const double *wt, int n, int nfeat,
+		    double ridge, const double *prior, const double *scale, struct model_fit *out)
 {
 	double mu[BM_MODEL_MAX_FEATURES] = { 0 }, sd[BM_MODEL_MAX_FEATURES] = { 0 };
 	double beta[BM_MODEL_MAX_FEATURES], ymean = 0, wsum = 0, *yc, *sw;
@@ -134,6 +159,8 @@ int model_fit_weighted(const double *x, const double *y, const double *wt, int n
 		/* A feature that did not vary says nothing about its weight. */
 		if (sd[j] > 1e-12 * (fabs(mu[j]) + 1e-300))
 			active[nact++] = j;
+		if (scale && scale[j] > sd[j])
+			sd[j] = scale[j];
 	}
 	yc = malloc((size_t)n * sizeof(*yc));
 	sw = malloc((size_t)n * sizeof(*sw));
@@ -142,20 +169,31 @@ int model_fit_weighted(const double *x, const double *y, const double *wt, int n
 		free(sw);
 		return -ENOMEM;
 	}
-	for (int i = 0; i < n; i++) {
-		yc[i] = y[i] - ymean;
+	for (int i = 0; i < n; i++)
 		sw[i] = sqrt(wt ? wt[i] : 1);
-	}
 
-	/* Active set: drop the features whose weight comes out negative, solve again. */
+	/*
+	 * Active set: drop the features whose weight comes out negative, solve again. With a
+	 * prior, the ridge solves for the departure from it: y - prior.x against x.
+	 */
 	while (nact > 0) {
 		int keep = 0;
 
+		for (int i = 0; i < n; i++) {
+			yc[i] = y[i] - ymean;
+			for (int k = 0; prior && k < nact; k++) {
+				int j = active[k];
+
+				yc[i] -= prior[j] * (x[i * nfeat + j] - mu[j]);
+			}
+		}
 		err = ridge_solve(x, yc, sw, n, nfeat, active, nact, mu, sd, sqrt(ridge * wsum),
 				  beta);
 		if (err)
 			break;
 		for (int k = 0; k < nact; k++) {
+			if (prior)
+				beta[k] += prior[active[k]] * sd[active[k]];
 			if (beta[k] >= 0) {
 				beta[keep] = beta[k];
 				active[keep++] = active[k];
@@ -177,6 +215,12 @@ int model_fit_weighted(const double *x, const double *y, const double *wt, int n
 		out->intercept -= out->coef[j] * mu[j];
 	}
 	return 0;
+}
+
+int model_fit_weighted(const double *x, const double *y, const double *wt, int n, int nfeat,
+		       double ridge, struct model_fit *out)
+{
+	return fit_core(x, y, wt, n, nfeat, ridge, NULL, NULL, out);
 }
 
 void model_init(struct model *m, const struct model_config *cfg, int nfeat, unsigned int *next_id)
@@ -228,9 +272,10 @@ static int cmp_double(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* The median of v[0..n), n <= 257 (a window of at most 256 samples and the anchor). */
 static double median(const double *v, int n)
 {
-	double tmp[256];
+	double tmp[257];
 
 	if (n > (int)ARRAY_SIZE(tmp))
 		n = (int)ARRAY_SIZE(tmp);
@@ -239,28 +284,83 @@ static double median(const double *v, int n)
 	return n % 2 ? tmp[n / 2] : (tmp[n / 2 - 1] + tmp[n / 2]) / 2;
 }
 
-/* Fit the newest n samples of the layer's history; true when the intercept is sane. */
+/* The spread (standard deviation) of each feature over the layer's whole window. */
+static void window_spread(const struct model *m, const struct model_layer *l, double *sd)
+{
+	int p = m->nfeat;
+
+	for (int j = 0; j < p; j++) {
+		double mu = 0, ss = 0;
+
+		for (int i = 0; i < l->n; i++)
+			mu += l->x[i * p + j];
+		mu /= l->n;
+		for (int i = 0; i < l->n; i++) {
+			double d = l->x[i * p + j] - mu;
+
+			ss += d * d;
+		}
+		sd[j] = sqrt(ss / l->n);
+	}
+}
+
+/*
+ * Fit the newest n samples of the layer's history (see model_config_default for the
+ * weights, the previous fit's part and the Huber passes); true when the intercept is sane.
+ */
 static bool fit_newest(struct model *m, struct model_layer *l, int n, struct model_fit *fit)
 {
-	int w = m->cfg.window, p = m->nfeat;
-	double *x = bm_calloc((size_t)n * (size_t)(p ? p : 1), sizeof(double));
-	double *y = bm_calloc((size_t)n, sizeof(double));
-	double *wt = bm_calloc((size_t)n, sizeof(double));
-	bool ok;
+	const struct model_config *c = &m->cfg;
+	int w = c->window, p = m->nfeat, rows = n;
+	bool refit = l->id != 0;
+	double *x = bm_calloc((size_t)(n + 1) * (size_t)(p ? p : 1), sizeof(double));
+	double *y = bm_calloc((size_t)n + 1, sizeof(double));
+	double *wt = bm_calloc((size_t)n + 1, sizeof(double));
+	double *r = bm_calloc((size_t)n + 1, sizeof(double));
+	double scale[BM_MODEL_MAX_FEATURES];
+	bool ok = false;
 
 	for (int i = 0; i < n; i++) {
-		int k = (l->head - n + i + w) % w;
+		int k = (l->head - n + i + w) % w, age = n - 1 - i - c->forget_after;
 
 		memcpy(&x[i * p], &l->x[k * p], (size_t)p * sizeof(double));
 		y[i] = l->y[k];
-		/* The newest sample weighs 1, each older one forget times less. */
-		wt[i] = m->cfg.forget > 0 && m->cfg.forget < 1 ? pow(m->cfg.forget, n - 1 - i) : 1;
+		wt[i] = refit && c->forget > 0 && c->forget < 1 && age > 0 ? pow(c->forget, age)
+									   : 1;
 	}
-	ok = !model_fit_weighted(x, y, wt, n, p, m->cfg.ridge, fit) && fit->intercept >= 0 &&
-	     fit->intercept < m->cfg.tdp;
+	if (refit && c->anchor > 0) {
+		/* The previous intercept: the power at x = 0 (the row of x is already 0). */
+		y[n] = l->fit.intercept;
+		wt[n] = c->anchor;
+		rows = n + 1;
+	}
+	if (refit && c->prior > 0)
+		window_spread(m, l, scale);
+	for (int pass = 0; pass <= (refit ? c->robust_passes : 0); pass++) {
+		if (pass) {
+			/* Huber: a residual beyond HUBER_K sigma weighs in proportion less. */
+			double sigma, lim;
+
+			for (int i = 0; i < rows; i++)
+				r[i] = fabs(y[i] - model_predict(fit, &x[i * p]));
+			sigma = 1.4826 * median(r, rows);
+			lim = HUBER_K * sigma;
+			for (int i = 0; i < rows; i++)
+				if (r[i] > lim && lim > 0)
+					wt[i] *= lim / r[i];
+		}
+		if (refit && c->prior > 0)
+			ok = !fit_core(x, y, wt, rows, p, c->prior, l->fit.coef, scale, fit);
+		else
+			ok = !fit_core(x, y, wt, rows, p, c->ridge, NULL, NULL, fit);
+		if (!ok)
+			break;
+	}
+	ok = ok && fit->intercept >= 0 && fit->intercept < c->tdp;
 	free(x);
 	free(y);
 	free(wt);
+	free(r);
 	return ok;
 }
 
@@ -278,7 +378,9 @@ static void refit(struct model *m, struct model_layer *l, struct model_step_resu
 		l->fit = fit;
 		l->id = ++*m->next_id;
 		l->fits++;
-		l->nerr = 0; /* judge the new model on its own errors */
+		/* Judge the new model on its own errors: the ring starts over. */
+		l->nerr = 0;
+		l->err_head = 0;
 		res->refitted = true;
 	} else {
 		l->rejected++;
@@ -291,6 +393,7 @@ void model_step(struct model *m, int layer_mhz, const double *x, double measured
 {
 	struct model_layer *l = layer_get(m, layer_mhz);
 	int w = m->cfg.window, ew = m->cfg.error_window;
+	double mean_err = 0;
 	bool want_fit;
 
 	memset(res, 0, sizeof(*res));
@@ -310,9 +413,12 @@ void model_step(struct model *m, int layer_mhz, const double *x, double measured
 	if (l->n < w)
 		l->n++;
 
+	/* The ring holds the errors since the fit (it restarts with each): their mean. */
+	for (int i = 0; i < l->nerr; i++)
+		mean_err += l->err[i] / l->nerr;
 	want_fit = l->n >= m->cfg.min_samples &&
-		   (!l->id ||
-		    (l->nerr >= (ew + 1) / 2 && median(l->err, l->nerr) > m->cfg.error_threshold));
+		   (!l->id || (l->nerr >= (ew < 2 ? ew : 2) && mean_err > m->cfg.error_threshold) ||
+		    (res->predicted && fabs(res->error_w) > ERROR_JUMP * m->cfg.error_threshold));
 	if (want_fit)
 		refit(m, l, res);
 	res->layer = l;

@@ -12,11 +12,15 @@
 struct model_config {
 	int window; /* samples of history per layer (default 60) */
 	int min_samples; /* before the first fit (default 10) */
-	int error_window; /* intervals whose median error decides a refit (default 10) */
-	double error_threshold; /* W: refit above this median absolute error (default 2) */
+	int error_window; /* the newest errors since the fit whose mean decides a refit (5) */
+	double error_threshold; /* W: refit above this mean absolute error (default 0.5) */
 	double tdp; /* W: the intercept must stay in [0, tdp) */
-	double ridge; /* Tikhonov strength on standardised features (default 1e-3) */
-	double forget; /* a sample's weight in a fit decays by this per newer sample (1: none) */
+	double ridge; /* Tikhonov strength on standardised features, first fit (1e-3) */
+	double forget; /* a sample's weight in a refit decays by this per newer sample (1: none) */
+	int forget_after; /* the newest samples that keep their full weight (default 2) */
+	int robust_passes; /* reweighting passes against outliers, Huber (default 2; 0: none) */
+	double prior; /* pull of the previous fit's weights on a refit (default 0.01; 0: none) */
+	double anchor; /* weight of the previous intercept as a sample at x = 0 (default 1) */
 };
 
 extern const struct model_config model_config_default;
@@ -77,7 +81,8 @@ void model_free(struct model *m);
 /*
  * One interval: the features x (per-second rates) and the measured power in layer_mhz.
  * Predicts with the layer's model, records the error, adds the sample to the history, and
- * fits when there is no model yet or the median error passed the threshold.
+ * fits when there is no model yet, when the mean error since the fit (over two intervals at
+ * least) passed the threshold, or at once when the newest error passed four times it.
  */
 void model_step(struct model *m, int layer_mhz, const double *x, double measured_w,
 		struct model_step_result *res);

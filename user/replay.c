@@ -297,8 +297,8 @@ static void usage(FILE *f)
 		"      --error-threshold W  refit when the model's error passes W (default %g)\n"
 		"      --model-window N     intervals of history a fit uses (default %d)\n"
 		"      --tdp W              the intercept stays below W (default %g)\n"
-		"      --forget F           a sample weighs F times the next one in a fit\n"
-		"                           (default %g: all alike)\n"
+		"      --forget F           in a refit, a sample weighs F times the next one\n"
+		"                           (default %g; 1: all alike)\n"
 		"  -h, --help               show this help\n"
 		"\n"
 		"Exit status: 0 on success, 2 for bad usage or a malformed file.\n",

@@ -161,6 +161,47 @@ static void test_refits_only_when_error_passes_threshold(void)
 	gsl_rng_free(rng);
 }
 
+/*
+ * Under a steady load the recent samples cannot tell the CPU weight from the static power: a
+ * refit must keep the previous fit's split rather than give everything to the intercept.
+ */
+static void test_refits_under_steady_load_keep_the_intercept(void)
+{
+	gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
+	struct model_config cfg = model_config_default;
+	struct model_step_result res;
+	unsigned int next_id = 0;
+	int refits = 0;
+	double lo = 1e9, hi = -1e9;
+	struct model m;
+
+	gsl_rng_set(rng, 5);
+	/* A tiny threshold: every interval's noise is enough to refit. */
+	cfg.error_threshold = 0.01;
+	model_init(&m, &cfg, 1, &next_id);
+	for (int i = 0; i < 60; i++) {
+		/* Loads start at 0, 3 and 6, then hold with a little noise. */
+		double x = 0.05 + 0.7 + (i >= 3) * 0.35 + (i >= 6) * 0.15 +
+			   gsl_ran_gaussian(rng, 0.005);
+		double p = 15 + 10 * x + gsl_ran_gaussian(rng, 0.05);
+
+		model_step(&m, -1, &x, p, &res);
+		if (i >= 10) {
+			refits += res.refitted;
+			if (res.layer->fit.intercept < lo)
+				lo = res.layer->fit.intercept;
+			if (res.layer->fit.intercept > hi)
+				hi = res.layer->fit.intercept;
+		}
+	}
+	if (lo < 14.7 || hi > 15.3)
+		printf("    intercept %.2f..%.2f W over %d refits\n", lo, hi, refits);
+	CHECK(refits >= 10);
+	CHECK(lo >= 14.7 && hi <= 15.3);
+	model_free(&m);
+	gsl_rng_free(rng);
+}
+
 static void test_intercept_out_of_bounds_rejected(void)
 {
 	struct model_config cfg = model_config_default;
@@ -260,6 +301,8 @@ const struct unit_test model_tests[] = {
 	  test_collinear_and_negative_stay_non_negative },
 	{ "model/refits_only_when_error_passes_threshold",
 	  test_refits_only_when_error_passes_threshold },
+	{ "model/refits_under_steady_load_keep_the_intercept",
+	  test_refits_under_steady_load_keep_the_intercept },
 	{ "model/intercept_out_of_bounds_rejected", test_intercept_out_of_bounds_rejected },
 	{ "model/layers_learn_separately", test_layers_learn_separately },
 	{ "model/split_by_model_conserves", test_split_by_model_conserves },
