@@ -977,6 +977,10 @@ static int start_recording(struct session *s)
 	record_meta(r, "tdp", "%.17g", m->tdp);
 	record_meta(r, "ridge", "%.17g", m->ridge);
 	record_meta(r, "forget", "%.17g", m->forget);
+	record_meta(r, "forget_after", "%d", m->forget_after);
+	record_meta(r, "robust_passes", "%d", m->robust_passes);
+	record_meta(r, "prior", "%.17g", m->prior);
+	record_meta(r, "anchor", "%.17g", m->anchor);
 	record_flush(r);
 	return r->failed ? -1 : 0;
 }
@@ -1276,11 +1280,20 @@ static int replay_setup(struct session *s)
 		(int)meta_num(rp, "model_error_window", model_config_default.error_window);
 	o->model.ridge = meta_num(rp, "ridge", model_config_default.ridge);
 	o->model.forget = meta_num(rp, "forget", model_config_default.forget);
+	o->model.forget_after =
+		(int)meta_num(rp, "forget_after", model_config_default.forget_after);
+	o->model.robust_passes =
+		(int)meta_num(rp, "robust_passes", model_config_default.robust_passes);
+	o->model.prior = meta_num(rp, "prior", model_config_default.prior);
+	o->model.anchor = meta_num(rp, "anchor", model_config_default.anchor);
 	if (o->model.min_samples < 2 || o->model.min_samples > o->model.window ||
 	    o->model.error_window < 1 || o->model.error_window > 256 || o->model.ridge < 0 ||
-	    !(o->model.forget > 0 && o->model.forget <= 1)) {
+	    !(o->model.forget > 0 && o->model.forget <= 1) || o->model.forget_after < 0 ||
+	    o->model.robust_passes < 0 || o->model.robust_passes > 10 || !(o->model.prior >= 0) ||
+	    !(o->model.anchor >= 0)) {
 		bm_err("%s: its model settings are out of range (model_min_samples, "
-		       "model_error_window, ridge, forget)",
+		       "model_error_window, ridge, forget, forget_after, robust_passes, prior, "
+		       "anchor)",
 		       rp->path);
 		return 2;
 	}

@@ -68,13 +68,29 @@ static void usage(FILE *f)
 		"                           FILE, a new CSV file, for bpfmeter replay FILE\n"
 		"      --btf FILE           kernel BTF to use when /sys/kernel/btf/vmlinux is "
 		"missing\n"
+		"\n"
+		"Energy and the power model:\n"
+		"      --energy-source SRC  auto (default), powercap, perf, msr or none\n"
+		"      --powercap-root DIR  a powercap tree to read instead of "
+		"/sys/class/powercap\n"
+		"      --tdp W              the model's static power stays below W (default %g)\n"
+		"      --error-threshold W  refit when the model's mean error since its fit\n"
+		"                           passes W (default %g)\n"
+		"      --model-window N     intervals of history per model layer (default %d)\n"
+		"      --base-freq MHZ      the frequency ref-cycles count at (default: sysfs)\n"
+		"      --idle static|share  static power as the target \"idle\" (default), or\n"
+		"                           shared out by CPU time\n"
+		"\n"
+		"General:\n"
 		"  -v, --verbose            print libbpf's and bpfmeter's debug messages\n"
 		"  -h, --help               show this help\n"
 		"  -V, --version            show the version\n"
 		"\n"
 		"Exit status: 0 on success, 1 when measuring is impossible (privileges, kernel\n"
 		"support), 2 for bad usage.\n",
-		BM_DEFAULT_EVENTS, events_known_names(), (unsigned long long)defaults.max_cgroups);
+		BM_DEFAULT_EVENTS, events_known_names(), (unsigned long long)defaults.max_cgroups,
+		model_config_default.tdp, model_config_default.error_threshold,
+		model_config_default.window);
 }
 
 /* A size in bytes with an optional k, M or G (powers of 1024). */
