@@ -11,7 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <stdarg.h>
 #include <sys/syscall.h>
+#include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -985,6 +987,136 @@ static int start_recording(struct session *s)
 	return r->failed ? -1 : 0;
 }
 
+/* The cgroup2 mount, from /proc/self/mountinfo; -1 after a one-line message. */
+static int find_cgroup2(char *mount, size_t size)
+{
+	FILE *mi = fopen("/proc/self/mountinfo", "re");
+	int err;
+
+	if (!mi) {
+		bm_err("cannot read /proc/self/mountinfo: %s (is /proc mounted?)", strerror(errno));
+		return -1;
+	}
+	err = cgroup_find_mount(mi, mount, size);
+	fclose(mi);
+	if (err) {
+		bm_err("no cgroup2 filesystem is mounted (none in /proc/self/mountinfo): mount one "
+		       "with 'mount -t cgroup2 none /sys/fs/cgroup'");
+		return -1;
+	}
+	return 0;
+}
+
+/* One line of bpfmeter check: ok, fallback (works, in a lesser way) or missing. */
+static void check_line(const char *status, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void check_line(const char *status, const char *fmt, ...)
+{
+	va_list ap;
+
+	printf("  %-9s", status);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	putchar('\n');
+}
+
+/*
+ * bpfmeter check [OPTIONS]: what this host gives bpfmeter, found the way a session finds it
+ * (the same options apply: -e, --energy-source, --btf, ...), one line per feature, with the
+ * fallback taken where one is missing. Exit status 0 when bpfmeter can measure here, else 1.
+ */
+static int check_host(struct session *s)
+{
+	struct bm_opts *o = s->opts;
+	struct sensor_config cfg = {
+		.events = o->events,
+		.nr_events = o->nr_events,
+		.max_cgroups = o->max_cgroups,
+		.btf_path = o->btf_path,
+		.kernel_btf = !access(KERNEL_BTF, R_OK),
+	};
+	const char *disable = getenv("BPFMETER_DISABLE");
+	char mount[4096];
+	struct utsname u;
+	int nfall = 0;
+
+	uname(&u);
+	printf("bpfmeter check on %s, Linux %s\n", u.nodename, u.release);
+	fflush(stdout);
+	if (disable && sensor_parse_disable(disable, &cfg.disable)) {
+		bm_err("BPFMETER_DISABLE=%s: expected a comma-separated list of tp_btf, test_run "
+		       "and batch",
+		       disable);
+		return 2;
+	}
+	if (find_cgroup2(mount, sizeof(mount))) {
+		check_line("missing", "cgroup v2: bpfmeter cannot run");
+		return 1;
+	}
+	check_line("ok", "cgroup v2 at %s", mount);
+	if (check_privileges()) {
+		check_line("missing", "privileges: bpfmeter cannot load its programs");
+		return 1;
+	}
+	check_line("ok", "privileges to load BPF programs and open perf events");
+	if (check_btf(o->btf_path)) {
+		check_line("missing", "BTF: bpfmeter cannot relocate its programs");
+		return 1;
+	}
+	if (cfg.kernel_btf)
+		check_line("ok", "kernel BTF at %s", KERNEL_BTF);
+	else
+		check_line("fallback", "no kernel BTF: relocated against --btf %s", o->btf_path);
+	nfall += !cfg.kernel_btf;
+	if (topology_load(&s->topo, SYSFS_CPU, libbpf_num_possible_cpus()))
+		return 1;
+	check_line("ok", "%d CPUs online on %d socket%s", s->topo.nr_online, s->topo.nr_sockets,
+		   s->topo.nr_sockets > 1 ? "s" : "");
+	raise_fd_limit();
+	fflush(stdout);
+	if (open_energy(s))
+		return 1;
+	if (s->have_energy)
+		check_line("ok", "energy from %s (%d counters)", s->energy.ops->name, s->energy.n);
+	else
+		check_line("fallback", "no energy: %s; CPU shares, no watts", s->energy_note);
+	nfall += !s->have_energy;
+	fflush(stdout);
+	if (sensor_open(&s->sensor, &s->topo, &cfg)) {
+		check_line("missing", "the BPF programs do not load or attach: bpfmeter cannot "
+				      "measure here");
+		return 1;
+	}
+	if (!strcmp(s->sensor.attach_kind, "tp_btf"))
+		check_line("ok", "hook tp_btf/sched_switch");
+	else
+		check_line("fallback", "hook raw_tp/sched_switch (no tp_btf: Linux 5.5 with BTF)");
+	check_line(s->sensor.batch_ok ? "ok" : "fallback", "batch map lookups%s",
+		   s->sensor.batch_ok ? "" : " (Linux 5.6): key by key");
+	check_line(s->sensor.flush_ok ? "ok" : "fallback", "BPF_PROG_TEST_RUN on a CPU%s",
+		   s->sensor.flush_ok ? ": intervals closed on every CPU at their end"
+				      : " (Linux 5.10): slices charged at the next switch");
+	nfall += strcmp(s->sensor.attach_kind, "tp_btf") != 0;
+	nfall += !s->sensor.batch_ok + !s->sensor.flush_ok;
+	for (int e = 0; e < o->nr_events; e++) {
+		const struct sensor_missing *m = NULL;
+
+		for (int i = 0; i < s->sensor.nr_missing; i++)
+			if (s->sensor.missing[i].event == e)
+				m = &s->sensor.missing[i];
+		if (m)
+			check_line("missing", "event %s: %s (its column stays empty)",
+				   o->events[e].name, sensor_event_errstr(m->err));
+		else
+			check_line("ok", "event %s", o->events[e].name);
+	}
+	printf("bpfmeter can measure here: %d fallback%s, %d of %d events\n", nfall,
+	       nfall == 1 ? "" : "s", s->sensor.nr_events, o->nr_events);
+	return 0;
+}
+
 static int run(struct session *s)
 {
 	struct bm_opts *o = s->opts;
@@ -999,21 +1131,10 @@ static int run(struct session *s)
 	const char *disable = getenv("BPFMETER_DISABLE");
 	double t_prev, next, end;
 	char mount[4096];
-	FILE *mi;
 	int err;
 
-	mi = fopen("/proc/self/mountinfo", "re");
-	if (!mi) {
-		bm_err("cannot read /proc/self/mountinfo: %s (is /proc mounted?)", strerror(errno));
+	if (find_cgroup2(mount, sizeof(mount)))
 		return 1;
-	}
-	err = cgroup_find_mount(mi, mount, sizeof(mount));
-	fclose(mi);
-	if (err) {
-		bm_err("no cgroup2 filesystem is mounted (none in /proc/self/mountinfo): mount one "
-		       "with 'mount -t cgroup2 none /sys/fs/cgroup'");
-		return 1;
-	}
 	if (cgroup_names_init(&s->names, mount))
 		return 1;
 	if (disable && sensor_parse_disable(disable, &cfg.disable)) {
@@ -1489,6 +1610,17 @@ int main(int argc, char **argv)
 		}
 		/* A node-level trace: a subcommand of its own, nothing of the meter needed. */
 		return replay_main(argc - 1, argv + 1);
+	}
+	if (argc > 1 && !strcmp(argv[1], "check")) {
+		ret = opts_parse(&opts, argc - 1, argv + 1);
+		if (ret == OPTS_EXIT_OK)
+			return 0;
+		if (ret != OPTS_OK)
+			return 2;
+		bm_verbose = opts.verbose;
+		libbpf_set_print(libbpf_print);
+		ret = check_host(&s);
+		goto out;
 	}
 	ret = opts_parse(&opts, argc, argv);
 	if (ret == OPTS_EXIT_OK)

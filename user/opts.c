@@ -27,6 +27,8 @@ static void usage(FILE *f)
 	fprintf(f,
 		"Usage: bpfmeter [OPTIONS]\n"
 		"       bpfmeter [OPTIONS] -- CMD [ARGS...]\n"
+		"       bpfmeter check [OPTIONS]   what this host gives bpfmeter, a line a "
+		"feature\n"
 		"       bpfmeter replay RECORDING [OPTIONS]   (see bpfmeter replay --help)\n"
 		"       bpfmeter replay TRACE --features COLS --power DOMAIN=COL,...\n"
 		"\n"

@@ -7,7 +7,8 @@ TESTS=(cli/help_and_version cli/bad_option_values_exit_2_naming_the_option
 	cli/not_root_names_missing_capabilities cli/no_cgroup2_mount_is_a_clear_error
 	cli/missing_pmu_events_reported_once_and_left_empty cli/no_kernel_btf_needs_btf_option_then_uses_raw_tp
 	cli/bad_btf_file_exit_2 cli/overflow_target_when_map_is_full cli/sigint_reports_last_interval
-	cli/terminal_live_view_and_summary cli/removed_cgroup_keeps_name_and_is_freed)
+	cli/terminal_live_view_and_summary cli/removed_cgroup_keeps_name_and_is_freed
+	cli/check_lists_features_and_fallbacks cli/check_without_privileges_exits_1)
 need_root_and_cgroup2 "${TESTS[@]}"
 
 # --help and --version
@@ -176,4 +177,31 @@ if [ -n "$gone_id" ] && grep -q "cgroup $gone_id is gone: freeing its entry" "$T
 	pass cli/removed_cgroup_keeps_name_and_is_freed
 else
 	fail cli/removed_cgroup_keeps_name_and_is_freed "id '$gone_id': $(grep -v '^libbpf' "$TMP/gone.err" | tail -3)"
+fi
+
+# bpfmeter check: a line per feature, the fallbacks forced here named as such; without
+# privileges it says so and exits 1.
+out=$(BPFMETER_DISABLE=tp_btf,batch "$BPFMETER" check -e cpu-clock,cycles 2>"$TMP/ce")
+crc=$?
+if [ $crc -eq 0 ] && grep -q '^  ok *cgroup v2 at ' <<<"$out" &&
+	grep -q '^  fallback hook raw_tp/sched_switch' <<<"$out" &&
+	grep -q '^  fallback batch map lookups' <<<"$out" &&
+	grep -q '^  ok *BPF_PROG_TEST_RUN on a CPU' <<<"$out" &&
+	grep -q '^  ok *event cpu-clock$' <<<"$out" &&
+	grep -q '^bpfmeter can measure here: [0-9]* fallbacks' <<<"$out" &&
+	out2=$("$BPFMETER" check -e cpu-clock 2>/dev/null) && grep -q '^  ok *hook tp_btf/sched_switch' <<<"$out2"; then
+	pass cli/check_lists_features_and_fallbacks
+else
+	fail cli/check_lists_features_and_fallbacks "exit $crc: $(tr '\n' '|' <<<"$out") $(head -c 200 "$TMP/ce")"
+fi
+if command -v setpriv >/dev/null; then
+	out=$(setpriv --reuid=65534 --regid=65534 --clear-groups "$BPFMETER" check -e cpu-clock 2>"$TMP/ce")
+	crc=$?
+	if [ $crc -eq 1 ] && grep -q '^  missing  privileges' <<<"$out" && grep -q 'missing privileges' "$TMP/ce"; then
+		pass cli/check_without_privileges_exits_1
+	else
+		fail cli/check_without_privileges_exits_1 "exit $crc: $(tr '\n' '|' <<<"$out") $(head -c 200 "$TMP/ce")"
+	fi
+else
+	skip cli/check_without_privileges_exits_1 "setpriv (util-linux) is not installed"
 fi
