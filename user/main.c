@@ -1080,9 +1080,11 @@ static int check_host(struct session *s)
 		return 1;
 	if (s->have_energy)
 		check_line("ok", "energy from %s (%d counters)", s->energy.ops->name, s->energy.n);
+	else if (o->energy_kind == ENERGY_NONE)
+		check_line("off", "energy: not measured (--energy-source none)");
 	else
 		check_line("fallback", "no energy: %s; CPU shares, no watts", s->energy_note);
-	nfall += !s->have_energy;
+	nfall += !s->have_energy && o->energy_kind != ENERGY_NONE;
 	fflush(stdout);
 	if (sensor_open(&s->sensor, &s->topo, &cfg)) {
 		check_line("missing", "the BPF programs do not load or attach: bpfmeter cannot "

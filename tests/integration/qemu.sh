@@ -41,6 +41,9 @@ cg=${1:-/sys/fs/cgroup}
 [ -z "${2:-}" ] || PATH=$2:$PATH
 o=${3:-/tmp}
 mkdir $cg/a $cg/b
+echo "GUEST-CHECK-BEGIN"
+bpfmeter check -e cpu-clock --energy-source none 2>&1
+echo "GUEST-CHECK-END"
 bpfmeter --csv -i 1 -d 6 -e cpu-clock --energy-source none -v >$o/out.csv 2>$o/err &
 bm=$!
 i=0
@@ -117,6 +120,7 @@ if ! grep -q '^GUEST-RC ' "$TMP/console"; then
 	fail_all "the guest did not finish (qemu-run status $qrc): $(tail -n 5 "$TMP/qemu-err" "$TMP/console" | tr '\n' ' ')"
 fi
 res=$(check "$TMP/console" "")
+section CHECK "$TMP/console" | sed 's/^/    /'
 sed -n 's/^info: /    /p' <<<"$res"
 section ERR "$TMP/console" | grep -v '^libbpf' | grep -v 'bpfmeter: debug:' | sed 's/^/    bpfmeter: /' | head -n 20
 for pair in "load:$T_LOAD" "hook:$T_HOOK" "match:$T_MATCH" "exit:$T_EXIT"; do
