@@ -1007,6 +1007,29 @@ static int find_cgroup2(char *mount, size_t size)
 	return 0;
 }
 
+/* What the sensor is to load, from the options (and BPFMETER_DISABLE); -1 after a message. */
+static int sensor_config_of(struct session *s, struct sensor_config *cfg)
+{
+	struct bm_opts *o = s->opts;
+	const char *disable = getenv("BPFMETER_DISABLE");
+
+	*cfg = (struct sensor_config){
+		.events = o->events,
+		.nr_events = o->nr_events,
+		.max_cgroups = o->max_cgroups,
+		.btf_path = o->btf_path,
+		.by_process = o->by_process,
+		.kernel_btf = !access(KERNEL_BTF, R_OK),
+	};
+	if (disable && sensor_parse_disable(disable, &cfg->disable)) {
+		bm_err("BPFMETER_DISABLE=%s: expected a comma-separated list of tp_btf, test_run "
+		       "and batch",
+		       disable);
+		return -1;
+	}
+	return 0;
+}
+
 /* One line of bpfmeter check: ok, fallback (works, in a lesser way) or missing. */
 static void check_line(const char *status, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
@@ -1030,14 +1053,7 @@ static void check_line(const char *status, const char *fmt, ...)
 static int check_host(struct session *s)
 {
 	struct bm_opts *o = s->opts;
-	struct sensor_config cfg = {
-		.events = o->events,
-		.nr_events = o->nr_events,
-		.max_cgroups = o->max_cgroups,
-		.btf_path = o->btf_path,
-		.kernel_btf = !access(KERNEL_BTF, R_OK),
-	};
-	const char *disable = getenv("BPFMETER_DISABLE");
+	struct sensor_config cfg;
 	char mount[4096];
 	struct utsname u;
 	int nfall = 0;
@@ -1045,12 +1061,8 @@ static int check_host(struct session *s)
 	uname(&u);
 	printf("bpfmeter check on %s, Linux %s\n", u.nodename, u.release);
 	fflush(stdout);
-	if (disable && sensor_parse_disable(disable, &cfg.disable)) {
-		bm_err("BPFMETER_DISABLE=%s: expected a comma-separated list of tp_btf, test_run "
-		       "and batch",
-		       disable);
+	if (sensor_config_of(s, &cfg))
 		return 2;
-	}
 	if (find_cgroup2(mount, sizeof(mount))) {
 		check_line("missing", "cgroup v2: bpfmeter cannot run");
 		return 1;
@@ -1122,15 +1134,7 @@ static int check_host(struct session *s)
 static int run(struct session *s)
 {
 	struct bm_opts *o = s->opts;
-	struct sensor_config cfg = {
-		.events = o->events,
-		.nr_events = o->nr_events,
-		.max_cgroups = o->max_cgroups,
-		.btf_path = o->btf_path,
-		.by_process = o->by_process,
-		.kernel_btf = !access(KERNEL_BTF, R_OK),
-	};
-	const char *disable = getenv("BPFMETER_DISABLE");
+	struct sensor_config cfg;
 	double t_prev, next, end;
 	char mount[4096];
 	int err;
@@ -1139,12 +1143,8 @@ static int run(struct session *s)
 		return 1;
 	if (cgroup_names_init(&s->names, mount))
 		return 1;
-	if (disable && sensor_parse_disable(disable, &cfg.disable)) {
-		bm_err("BPFMETER_DISABLE=%s: expected a comma-separated list of tp_btf, test_run "
-		       "and batch",
-		       disable);
+	if (sensor_config_of(s, &cfg))
 		return 2;
-	}
 	if (o->command) {
 		if (command_prepare(&s->cmd, mount, o->command))
 			return 1;
