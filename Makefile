@@ -19,7 +19,7 @@ CFLAGS ?= -g -O2
 ALL_CFLAGS := $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE -DBPFMETER_VERSION='"$(VERSION)"' \
 	-I$(OUTPUT) -Iuser -Ibpf $(shell $(PKG_CONFIG) --cflags libbpf) \
 	$(shell $(PKG_CONFIG) --cflags libcurl)
-LIBS := $(shell $(PKG_CONFIG) --libs libbpf) -lcsv $(shell $(PKG_CONFIG) --libs gsl) -lm \
+LIBS := $(shell $(PKG_CONFIG) --libs libbpf) -lz -lcsv $(shell $(PKG_CONFIG) --libs gsl) -lm \
 	$(shell $(PKG_CONFIG) --libs libcurl) -lpthread
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -I vmlinux/$(ARCH) -I bpf \
 	$(CLANG_BPF_SYS_INCLUDES) -Wall -Werror

@@ -4,11 +4,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "record.h"
 #include "util.h"
@@ -33,6 +35,58 @@ static const char *const kind_names[] = {
 	[REC_ENERGY] = "energy", [REC_TARGET] = "target", [REC_GROUP] = "group",
 	[REC_GONE] = "gone",	 [REC_END] = "end",
 };
+
+/*
+ * A recording named *.gz is written gzip'd (a tenth of the size), flushed to a gzip sync point at
+ * each interval's end; reading takes gzip'd and plain files alike (zlib passes plain ones
+ * through). Either way the code sees a FILE.
+ */
+static ssize_t gz_write(void *gz, const char *buf, size_t len)
+{
+	return len && gzwrite(gz, buf, (unsigned int)len) == 0 ? -1 : (ssize_t)len;
+}
+
+static ssize_t gz_read(void *gz, char *buf, size_t len)
+{
+	int n = gzread(gz, buf, (unsigned int)(len > INT_MAX ? INT_MAX : len)), zerr;
+
+	if (n >= 0)
+		return n;
+	gzerror(gz, &zerr);
+	/* Cut off while written (a killed session): it ends there, its last line tells. */
+	return zerr == Z_BUF_ERROR ? 0 : -1;
+}
+
+static int gz_close(void *gz)
+{
+	return gzclose(gz) == Z_OK ? 0 : EOF;
+}
+
+/* fd as a FILE through zlib: mode "r", or "w" (gzip'd). NULL, fd closed, on failure. */
+static FILE *gz_file(int fd, const char *mode, gzFile *gzp)
+{
+	cookie_io_functions_t io = { .read = gz_read, .write = gz_write, .close = gz_close };
+	gzFile gz = gzdopen(fd, *mode == 'w' ? "wb" : "rb");
+	FILE *f;
+
+	if (!gz) {
+		close(fd);
+		return NULL;
+	}
+	f = fopencookie(gz, mode, io);
+	if (!f)
+		gzclose(gz);
+	else if (gzp)
+		*gzp = gz;
+	return f;
+}
+
+static FILE *open_read(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	return fd < 0 ? NULL : gz_file(fd, "r", NULL);
+}
 
 static void write_failed(struct recorder *r)
 {
@@ -62,6 +116,7 @@ static void put_str(struct recorder *r, const char *s)
 int record_open(struct recorder *r, const char *path, const struct bm_event *events, int nr_events,
 		const int *sample_index)
 {
+	size_t len = strlen(path);
 	int fd;
 
 	memset(r, 0, sizeof(*r));
@@ -78,10 +133,15 @@ int record_open(struct recorder *r, const char *path, const struct bm_event *eve
 			bm_err("--record %s: %s", path, strerror(errno));
 		return -1;
 	}
-	r->f = fdopen(fd, "w");
+	if (len > 3 && !strcmp(path + len - 3, ".gz")) {
+		r->f = gz_file(fd, "w", (gzFile *)&r->gz);
+	} else {
+		r->f = fdopen(fd, "w");
+		if (!r->f)
+			close(fd);
+	}
 	if (!r->f) {
-		bm_err("--record %s: %s", path, strerror(errno));
-		close(fd);
+		bm_err("--record %s: %s", path, strerror(errno ? errno : ENOMEM));
 		return -1;
 	}
 	for (int i = 0; i < NR_FIXED; i++)
@@ -182,7 +242,8 @@ void record_gone(struct recorder *r, uint64_t id)
 
 void record_flush(struct recorder *r)
 {
-	if (!r->failed && (fflush(r->f) || ferror(r->f)))
+	if (!r->failed &&
+	    (fflush(r->f) || ferror(r->f) || (r->gz && gzflush(r->gz, Z_SYNC_FLUSH) != Z_OK)))
 		write_failed(r);
 }
 
@@ -575,7 +636,7 @@ static void on_record(int c, void *data)
 bool record_sniff(const char *path)
 {
 	char buf[64] = "";
-	FILE *f = fopen(path, "re");
+	FILE *f = open_read(path);
 	static const char head[] = "kind,ts_ns,interval_s,socket,id,name,value,cpu_ns";
 	bool yes;
 
@@ -599,9 +660,9 @@ int record_read(const char *path, int (*cb)(const struct record_row *row, void *
 	ssize_t len;
 	FILE *f;
 
-	f = fopen(path, "re");
+	f = open_read(path);
 	if (!f) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		snprintf(err, errlen, "%s: %s", path, strerror(errno ? errno : ENOMEM));
 		return -1;
 	}
 	csv_init(&csv, CSV_STRICT | CSV_STRICT_FINI);

@@ -23,7 +23,8 @@
  *   gone      id of a target whose cgroup (or process) ended: its totals are final
  *   end       value = the session's elapsed seconds (missing when the session was killed)
  * The energy and target rows of an interval follow its interval row and repeat its ts_ns and
- * interval_s. Numbers are written so they read back to the same bits.
+ * interval_s. Numbers are written so they read back to the same bits. A name ending in .gz
+ * is written gzip'd; reading takes either.
  */
 #include <stdbool.h>
 #include <stddef.h>
@@ -49,6 +50,7 @@ enum record_kind {
 
 struct recorder {
 	FILE *f;
+	void *gz; /* the gzFile under f where the name ends in .gz, else NULL */
 	const char *path;
 	int nr_events; /* requested: the event columns */
 	const int *sample_index; /* requested event -> bm_sample.ev index, or -1 */

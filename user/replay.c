@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "model.h"
 #include "replay.h"
@@ -441,6 +442,18 @@ int replay_main(int argc, char **argv)
 			       argv[optind - 1]);
 			return 2;
 		}
+	}
+	if (optind == argc - 1 && !features && !power && access(argv[optind], R_OK)) {
+		bm_err("replay: %s: %s", argv[optind], strerror(errno));
+		return 2;
+	}
+	if (optind == argc - 1 && !features && !power) {
+		bm_err("replay: %s is not a bpfmeter recording (its first line is not "
+		       "kind,ts_ns,interval_s,...); a node-level trace needs --features and "
+		       "--power "
+		       "(see bpfmeter replay --help)",
+		       argv[optind]);
+		return 2;
 	}
 	if (optind != argc - 1 || !features || !power) {
 		bm_err("replay: a node-level trace needs FILE, --features and --power; a "

@@ -4,7 +4,7 @@
 set -u
 . "$(dirname "$0")/../lib.sh"
 
-T_SAME=record/replay_gives_the_live_csv_and_line_protocol_exactly
+T_SAME=record/replay_gives_the_live_csv_and_line_protocol_exactly_from_gzip_too
 T_MODEL=record/the_replayed_session_went_through_the_model
 T_SUM=record/replay_summary_keeps_a_removed_cgroup_with_its_cpu_time
 T_OVR=record/replay_with_idle_share_changes_the_split_and_conserves_energy
@@ -39,7 +39,9 @@ wait "${BG_PIDS[@]:2:2}"
 stop_bpfmeter
 rc=$?
 
-"$BPFMETER" replay "$rec" -o "csv:$TMP/rep.csv" -o "influx:$TMP/rep.lp" 2>"$TMP/rep.err"
+# The recording gzip'd replays alike (a live --record FILE.gz is written so).
+gzip -c "$rec" >"$TMP/rec.csv.gz"
+"$BPFMETER" replay "$TMP/rec.csv.gz" -o "csv:$TMP/rep.csv" -o "influx:$TMP/rep.lp" 2>"$TMP/rep.err"
 rrc=$?
 if [ "$rc" -ne 0 ] || [ "$rrc" -ne 0 ]; then
 	fail $T_SAME "live exit $rc, replay exit $rrc: $(head -c 300 "$TMP/live.err" "$TMP/rep.err")"

@@ -29,17 +29,22 @@ static int collect(const struct record_row *row, void *ctx)
 	return 0;
 }
 
-static void test_round_trip(void)
+/* The same rows back from a file written plain, or gzip'd where the name ends in .gz. */
+static void round_trip(const char *suffix)
 {
 	struct bm_event ev[2] = { { "cycles", 0, 0 }, { "odd,name", 4, 0x1234 } };
 	int sample_index[2] = { -1, 0 }; /* cycles not counted, odd,name counted */
 	struct energy_reading e = { .socket = 1, .domain = BM_DOMAIN_DRAM, .joules = 0.1 + 0.2 };
 	struct bm_sample smp = { .cpu_ns = 123456789012ull, .ev = { 18446744073709551615ull } };
-	char path[] = "/tmp/bpfmeter-record-XXXXXX", err[256];
+	char path[64], err[256];
 	struct recorder r;
 	struct got g = { 0 };
-	int fd = mkstemp(path);
+	unsigned char magic[2] = { 0 };
+	FILE *f;
+	int fd;
 
+	snprintf(path, sizeof(path), "/tmp/bm-record-XXXXXX%s", suffix);
+	fd = mkstemps(path, (int)strlen(suffix));
 	CHECK(fd >= 0);
 	close(fd);
 	/* A recording is never overwritten. */
@@ -56,6 +61,11 @@ static void test_round_trip(void)
 	record_interval(&r, 1700000001123456789ll, 1, 3);
 	CHECK(record_close(&r, 2.5) == 0);
 	CHECK(record_sniff(path));
+	f = fopen(path, "r");
+	CHECK(f && fread(magic, 1, 2, f) == 2);
+	if (f)
+		fclose(f);
+	CHECK((magic[0] == 0x1f && magic[1] == 0x8b) == (*suffix != '\0'));
 
 	CHECK(record_read(path, collect, &g, err, sizeof(err)) == 0);
 	CHECK(g.n == 12);
@@ -85,6 +95,12 @@ static void test_round_trip(void)
 	g.n = 60;
 	CHECK(record_read(path, collect, &g, err, sizeof(err)) == 7);
 	unlink(path);
+}
+
+static void test_round_trip(void)
+{
+	round_trip("");
+	round_trip(".gz");
 }
 
 /* Read text; the error with the temporary path replaced by "F", or "" when it reads. */
