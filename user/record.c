@@ -37,7 +37,7 @@ static const char *const kind_names[] = {
 };
 
 /*
- * A recording named *.gz is written gzip'd (a tenth of the size), flushed to a gzip sync point at
+ * A recording named *.gz is written gzip'd (several times smaller), flushed to a gzip sync point at
  * each interval's end; reading takes gzip'd and plain files alike (zlib passes plain ones
  * through). Either way the code sees a FILE.
  */
