@@ -156,7 +156,14 @@ if [ -f "$kernel" ]; then
 	kname=$kernel
 else
 	command -v apt-cache >/dev/null || die "no apt-cache to find a kernel package for '$kernel'"
-	pkg=$(resolve_package "$kernel") || die "apt knows no kernel package for '$kernel' (run apt-get update?)"
+	pkg=$(resolve_package "$kernel")
+	if [ -z "$pkg" ] && [ "$(id -u)" -eq 0 ]; then
+		# apt's lists may never have been fetched on this machine (a fresh image).
+		echo "qemu-run: apt knows no kernel package for '$kernel': apt-get update" >&2
+		apt-get update -qq >/dev/null 2>&1
+		pkg=$(resolve_package "$kernel")
+	fi
+	[ -n "$pkg" ] || die "apt knows no kernel package for '$kernel' (run apt-get update?)"
 	kdir=$(fetch_package "$pkg") || exit 125
 	vmlinux=$kdir/vmlinux
 	kname="$pkg $(cat "$kdir/version" 2>/dev/null)"
