@@ -284,10 +284,11 @@ static void set_group(struct session *s, const char *name, uint64_t id)
  */
 static int group_id(struct session *s, const char *key, uint64_t *id)
 {
-	struct named *g = find_group(s, key);
+	struct named *g;
 	char path[8192];
 
 	if (s->replay) {
+		g = find_group(s, key);
 		if (!g)
 			return -ENOENT;
 		*id = g->id;
@@ -296,7 +297,8 @@ static int group_id(struct session *s, const char *key, uint64_t *id)
 	snprintf(path, sizeof(path), "%s%s", s->names.mount, strcmp(key, "/") ? key : "");
 	if (cgroup_id_of(path, id))
 		return -ENOENT;
-	if (s->recording && (!g || g->id != *id)) {
+	/* Recorded once per group, and again only if its cgroup was made anew. */
+	if (s->recording && (!(g = find_group(s, key)) || g->id != *id)) {
 		record_group(&s->rec, *id, key);
 		set_group(s, key, *id);
 	}
@@ -1524,10 +1526,12 @@ static int replay_row(const struct record_row *row, void *ctx)
 	case REC_TARGET:
 		account_add(a, row->id, row->socket, &row->s);
 		n = idvec_get(&rp->names, row->id, &created);
-		if (!created && strcmp(n->name, row->name))
-			free(n->name);
-		if (created || strcmp(n->name, row->name))
+		/* A cgroup renamed (or a pid used again): the newest name. */
+		if (created || strcmp(n->name, row->name)) {
+			if (!created)
+				free(n->name);
 			n->name = strdup(row->name);
+		}
 		break;
 	case REC_GROUP:
 		set_group(s, row->name, row->id);

@@ -271,7 +271,6 @@ int record_close(struct recorder *r, double elapsed_s)
 struct reader {
 	struct bm_at at;
 	char **fields;
-	size_t *lens;
 	int nfields, cap;
 	int ncols; /* the header's */
 	char *evnames[BM_MAX_EVENTS]; /* the header's event columns */
@@ -296,14 +295,13 @@ static void on_field(void *s, size_t len, void *data)
 	if (p->nfields == p->cap) {
 		p->cap = p->cap ? 2 * p->cap : 16;
 		p->fields = realloc(p->fields, (size_t)p->cap * sizeof(*p->fields));
-		p->lens = realloc(p->lens, (size_t)p->cap * sizeof(*p->lens));
-		if (!p->fields || !p->lens) {
+		if (!p->fields) {
 			bm_err("out of memory");
 			exit(1);
 		}
 	}
 	p->fields[p->nfields] = strndup(s ? s : "", len);
-	p->lens[p->nfields++] = len;
+	p->nfields++;
 }
 
 static const char *col_name(struct reader *p, int col)
@@ -689,7 +687,6 @@ int record_read(const char *path, int (*cb)(const struct record_row *row, void *
 	for (int i = 0; i < p.nfields; i++)
 		free(p.fields[i]);
 	free(p.fields);
-	free(p.lens);
 	free(p.energy_seen);
 	for (int e = 0; e < BM_MAX_EVENTS; e++)
 		free(p.evnames[e]);

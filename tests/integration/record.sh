@@ -11,7 +11,8 @@ T_OVR=record/replay_with_idle_share_changes_the_split_and_conserves_energy
 T_EXIST=record/an_existing_file_is_never_overwritten
 T_BAD=record/a_truncated_recording_gets_one_error_and_no_output
 T_OPT=record/replay_refuses_options_that_change_what_was_measured
-need_root_and_cgroup2 $T_SAME $T_MODEL $T_SUM $T_OVR $T_EXIST $T_BAD $T_OPT
+T_REN=record/a_target_renamed_midway_replays_under_its_newest_name
+need_root_and_cgroup2 $T_SAME $T_MODEL $T_SUM $T_OVR $T_EXIST $T_BAD $T_OPT $T_REN
 
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
 SIM=$REPO/.output/rapl-sim
@@ -119,4 +120,16 @@ if [ "$orc" -eq 2 ] && grep -q -- "-e does not apply" <<<"$out"; then
 	pass $T_OPT
 else
 	fail $T_OPT "exit $orc: $out"
+fi
+
+# A cgroup renamed while recorded: its rows after the rename carry the new name.
+ta=$(target_of "$a")
+awk -F, -v OFS=, -v t="$ta" '$1 == "interval" { n++ } $1 == "target" && $6 == t && n > 10 { $6 = t "-renamed" } { print }' \
+	"$rec" >"$TMP/ren.csv"
+"$BPFMETER" replay "$TMP/ren.csv" -o "csv:$TMP/ren-out.csv" 2>"$TMP/ren.err"
+nrc=$?
+if [ "$nrc" -eq 0 ] && grep -q ",$ta-renamed," "$TMP/ren-out.csv" && grep -q ",$ta," "$TMP/ren-out.csv"; then
+	pass $T_REN
+else
+	fail $T_REN "exit $nrc: $(head -c 300 "$TMP/ren.err")"
 fi
