@@ -14,18 +14,22 @@ VMLINUX := vmlinux/$(ARCH)/vmlinux.h
 CLANG_BPF_SYS_INCLUDES ?= $(shell $(CLANG) -v -E - </dev/null 2>&1 \
 	| sed -n '/<...> search starts here:/,/End of search list./{ s| \(/.*\)|-idirafter \1|p }')
 
+# user/ holds main.c and the shared helpers; each folder below it one stage of the pipeline.
+USER_DIRS := $(sort $(dir $(wildcard user/*/*.c)))
+USER_SRCS := $(wildcard user/*.c user/*/*.c)
+USER_HDRS := $(wildcard user/*.h user/*/*.h)
+LIB_SRCS := $(filter-out user/main.c,$(USER_SRCS))
+
 WARN := -Wall -Wextra -Werror
 CFLAGS ?= -g -O2
 ALL_CFLAGS := $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE -DBPFMETER_VERSION='"$(VERSION)"' \
-	-I$(OUTPUT) -Iuser -Ibpf $(shell $(PKG_CONFIG) --cflags libbpf) \
+	-I$(OUTPUT) -Iuser $(addprefix -I,$(USER_DIRS:/=)) -Ibpf $(shell $(PKG_CONFIG) --cflags libbpf) \
 	$(shell $(PKG_CONFIG) --cflags libcurl)
 LIBS := $(shell $(PKG_CONFIG) --libs libbpf) -lz -lcsv $(shell $(PKG_CONFIG) --libs gsl) -lm \
 	$(shell $(PKG_CONFIG) --libs libcurl) -lpthread
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -I vmlinux/$(ARCH) -I bpf \
 	$(CLANG_BPF_SYS_INCLUDES) -Wall -Werror
 
-USER_SRCS := $(wildcard user/*.c)
-LIB_SRCS := $(filter-out user/main.c,$(USER_SRCS))
 UNIT_SRCS := $(wildcard tests/unit/*.c)
 
 ifeq ($(V),1)
@@ -52,11 +56,12 @@ $(OUTPUT)/bpfmeter.skel.h: $(OUTPUT)/bpfmeter.bpf.o
 	$(call msg,GEN-SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name bpfmeter_bpf > $@
 
-$(OUTPUT)/%.o: user/%.c $(wildcard user/*.h) bpf/bpfmeter.h | $(OUTPUT)
+$(OUTPUT)/%.o: user/%.c $(USER_HDRS) bpf/bpfmeter.h | $(OUTPUT)
 	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
 
-$(OUTPUT)/sensor.o: $(OUTPUT)/bpfmeter.skel.h
+$(OUTPUT)/sensor/sensor.o: $(OUTPUT)/bpfmeter.skel.h
 
 bpfmeter: $(patsubst user/%.c,$(OUTPUT)/%.o,$(USER_SRCS))
 	$(call msg,LINK,$@)
@@ -69,8 +74,9 @@ $(OUTPUT)/unit-tests: $(UNIT_SRCS) $(patsubst user/%.c,$(OUTPUT)/%.o,$(LIB_SRCS)
 
 # The sanitizer build: the binary and the unit tests, with ASan and UBSan.
 SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
-$(OUTPUT)/asan/%.o: user/%.c $(wildcard user/*.h) bpf/bpfmeter.h $(OUTPUT)/bpfmeter.skel.h | $(OUTPUT)/asan
+$(OUTPUT)/asan/%.o: user/%.c $(USER_HDRS) bpf/bpfmeter.h $(OUTPUT)/bpfmeter.skel.h | $(OUTPUT)/asan
 	$(call msg,CC-SAN,$@)
+	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(ALL_CFLAGS) $(SAN) -c $< -o $@
 
 bpfmeter-asan: $(patsubst user/%.c,$(OUTPUT)/asan/%.o,$(USER_SRCS))
@@ -87,12 +93,13 @@ $(OUTPUT)/unit-tests-asan: $(UNIT_SRCS) $(patsubst user/%.c,$(OUTPUT)/asan/%.o,$
 # through librtmp and libldap, GnuTLS and p11-kit (no static library either), so this build
 # leaves the InfluxDB HTTP sink out (-DBPFMETER_NO_HTTP: out_http_none.c instead of out_http.c,
 # and -o influx+http://... is refused with one line).
-STATIC_SRCS := $(filter-out user/out_http.c,$(USER_SRCS))
+STATIC_SRCS := $(filter-out user/output/out_http.c,$(USER_SRCS))
 STATIC_LIBS := $(shell $(PKG_CONFIG) --static --libs libbpf) -lcsv \
 	$(shell $(PKG_CONFIG) --static --libs gsl) -lm -lpthread
 
-$(OUTPUT)/static/%.o: user/%.c $(wildcard user/*.h) bpf/bpfmeter.h $(OUTPUT)/bpfmeter.skel.h | $(OUTPUT)/static
+$(OUTPUT)/static/%.o: user/%.c $(USER_HDRS) bpf/bpfmeter.h $(OUTPUT)/bpfmeter.skel.h | $(OUTPUT)/static
 	$(call msg,CC-STAT,$@)
+	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(ALL_CFLAGS) -DBPFMETER_NO_HTTP -c $< -o $@
 
 bpfmeter-static: $(patsubst user/%.c,$(OUTPUT)/static/%.o,$(STATIC_SRCS))
@@ -133,7 +140,7 @@ $(OUTPUT)/empty-hook: scripts/bench/empty-hook.c $(OUTPUT)/bench/empty-hook.skel
 	$(call msg,CCLD,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) -I$(OUTPUT)/bench $< $(LIBS) -o $@
 
-$(OUTPUT)/bench-model-fit: scripts/bench/model-fit.c $(OUTPUT)/model.o $(OUTPUT)/util.o
+$(OUTPUT)/bench-model-fit: scripts/bench/model-fit.c $(OUTPUT)/model/model.o $(OUTPUT)/util.o
 	$(call msg,CCLD,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) $^ $(LIBS) -o $@
 
@@ -152,6 +159,6 @@ $(OUTPUT)/rapl-sim: tests/sim/rapl-sim.c $(OUTPUT)/util.o | $(OUTPUT)
 http-push: $(OUTPUT)/http-push
 test: http-push
 
-$(OUTPUT)/http-push: tests/sim/http-push.c $(OUTPUT)/out_http.o $(OUTPUT)/spool.o $(OUTPUT)/util.o
+$(OUTPUT)/http-push: tests/sim/http-push.c $(OUTPUT)/output/out_http.o $(OUTPUT)/output/spool.o $(OUTPUT)/util.o
 	$(call msg,CCLD,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) $^ $(shell $(PKG_CONFIG) --libs libcurl) -lpthread -lm -o $@

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The InfluxDB HTTP sink (user/out_http.c) against a real InfluxDB 1.x server started here, driven
+# The InfluxDB HTTP sink (user/output/out_http.c) against a real InfluxDB 1.x server started here, driven
 # by .output/http-push: exact values, an outage with a restart of the server, a spool cap
 # smaller than the outage, and a batch the server rejects.
 set -u

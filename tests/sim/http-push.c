@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: BSD-2-Clause
 /*
- * http-push: the InfluxDB HTTP sink (user/out_http.c) on its own, for the integration tests.
+ * http-push: the InfluxDB HTTP sink (user/output/out_http.c) on its own, for the integration tests.
  * Reads line protocol from stdin, where a blank line ends a batch, and enqueues each batch as
  * soon as it is complete; at EOF it closes the sink, waiting up to --wait seconds for the spool
  * to drain, and prints the sink's counts as "key value" lines on stdout. The sink's messages

@@ -11,7 +11,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
-#include "../bpf/bpfmeter.h"
+#include "bpfmeter.h"
 #include "bpfmeter.skel.h"
 #include "sensor.h"
 #include "util.h"

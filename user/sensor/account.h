@@ -6,7 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../bpf/bpfmeter.h"
+#include "bpfmeter.h"
 #include "energy.h"
 #include "idvec.h"
 #include "topology.h"

@@ -5,7 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../bpf/bpfmeter.h"
+#include "bpfmeter.h"
 
 #define BM_EVENT_NAME_MAX 64
 
