@@ -226,3 +226,28 @@ void *bm_calloc(size_t n, size_t size)
 	}
 	return p;
 }
+
+void *bm_realloc_array(void *p, size_t n, size_t size)
+{
+	if (size && n > SIZE_MAX / size) {
+		bm_err("out of memory");
+		exit(1);
+	}
+	p = realloc(p, n && size ? n * size : 1);
+	if (!p) {
+		bm_err("out of memory");
+		exit(1);
+	}
+	return p;
+}
+
+char *bm_strdup(const char *s)
+{
+	char *p = strdup(s);
+
+	if (!p) {
+		bm_err("out of memory");
+		exit(1);
+	}
+	return p;
+}

@@ -45,6 +45,9 @@ int bm_parse_cpulist(const char *s, bool *set, int nbits);
 double bm_now_mono(void);
 double bm_now_real(void);
 
+/* Allocation that cannot fail: out of memory is a message and exit status 1. */
 void *bm_calloc(size_t n, size_t size);
+void *bm_realloc_array(void *p, size_t n, size_t size);
+char *bm_strdup(const char *s);
 
 #endif

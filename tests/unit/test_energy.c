@@ -153,11 +153,14 @@ static void test_parse_kind(void)
 
 static void test_split_conserves_energy(void)
 {
+	struct bm_target idle = { .id = BM_KEY_IDLE, .kind = BM_TARGET_IDLE, .name = "idle" };
+	struct bm_target a = { .id = 1, .kind = BM_TARGET_CGROUP, .name = "/a" };
+	struct bm_target b = { .id = 2, .kind = BM_TARGET_CGROUP, .name = "/b" };
 	struct bm_row rows[4] = {
-		{ .target = "idle", .socket = 0, .s = { .cpu_ns = 700 } },
-		{ .target = "/a", .socket = 0, .s = { .cpu_ns = 200 } },
-		{ .target = "/b", .socket = 0, .s = { .cpu_ns = 100 } },
-		{ .target = "/a", .socket = 1, .s = { .cpu_ns = 50 } },
+		{ .target = &idle, .socket = 0, .s = { .cpu_ns = 700 } },
+		{ .target = &a, .socket = 0, .s = { .cpu_ns = 200 } },
+		{ .target = &b, .socket = 0, .s = { .cpu_ns = 100 } },
+		{ .target = &a, .socket = 1, .s = { .cpu_ns = 50 } },
 	};
 	const struct energy_reading e[] = {
 		{ .socket = 0, .domain = BM_DOMAIN_PACKAGE, .joules = 30.0 },

@@ -263,11 +263,14 @@ static void test_split_by_model_conserves(void)
 {
 	const struct bm_features f = { .nfeat = 1, .idx = { BM_FEATURE_CPU }, .name = { "cpu" } };
 	const struct model_fit fit = { .intercept = 15, .coef = { 10 }, .nfeat = 1 };
+	struct bm_target idle = { .id = BM_KEY_IDLE, .kind = BM_TARGET_IDLE, .name = "idle" };
+	struct bm_target a = { .id = 100, .kind = BM_TARGET_CGROUP, .name = "/a" };
+	struct bm_target b = { .id = 101, .kind = BM_TARGET_CGROUP, .name = "/b" };
 	struct bm_row rows[4] = {
-		{ .key = BM_KEY_IDLE, .socket = 0, .s = { .cpu_ns = 1000000000 } },
-		{ .key = 100, .socket = 0, .s = { .cpu_ns = 600000000 } },
-		{ .key = 101, .socket = 0, .s = { .cpu_ns = 400000000 } },
-		{ .key = 100, .socket = 1, .s = { .cpu_ns = 500000000 } },
+		{ .target = &idle, .socket = 0, .s = { .cpu_ns = 1000000000 } },
+		{ .target = &a, .socket = 0, .s = { .cpu_ns = 600000000 } },
+		{ .target = &b, .socket = 0, .s = { .cpu_ns = 400000000 } },
+		{ .target = &a, .socket = 1, .s = { .cpu_ns = 500000000 } },
 	};
 	double sum;
 

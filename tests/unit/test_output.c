@@ -63,11 +63,16 @@ static const struct bm_meta meta = {
 	.package_id = package_id,
 };
 
+static struct bm_target hostile = {
+	.id = 4242,
+	.kind = BM_TARGET_CGROUP,
+	.name = "/weird, \"name\"=x\nline",
+};
+
 static struct bm_row hostile_row(void)
 {
 	return (struct bm_row){
-		.target = "/weird, \"name\"=x\nline",
-		.key = 4242,
+		.target = &hostile,
 		.socket = 0,
 		.s = { .cpu_ns = 123456789, .ev = { 987 } },
 		.share = 0.25,

@@ -7,7 +7,7 @@
 #include <unistd.h>
 
 #include "fixture.h"
-#include "replay.h"
+#include "trace.h"
 
 /* Load text; the error message with the temporary path replaced by "F", or "" on success. */
 static int load(const char *text, const char *features, const char *power, struct replay_trace *tr,

@@ -1,17 +1,19 @@
 // SPDX-License-Identifier: BSD-2-Clause
+#include <linux/perf_event.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "report.h"
 
-const char *report_special_name(uint64_t key)
+int report_hw_index(const struct bm_event *events, int nr_events, const int *sample_index,
+		    uint64_t hw_config)
 {
-	if (key == BM_KEY_IDLE)
-		return "idle";
-	if (key == BM_KEY_OVERFLOW)
-		return "overflow";
-	return NULL;
+	for (int e = 0; e < nr_events; e++)
+		if (sample_index[e] >= 0 && events[e].type == PERF_TYPE_HARDWARE &&
+		    events[e].config == hw_config)
+			return sample_index[e];
+	return -1;
 }
 
 static int cmp_rows(const void *pa, const void *pb)
@@ -22,7 +24,7 @@ static int cmp_rows(const void *pa, const void *pb)
 		return a->s.cpu_ns > b->s.cpu_ns ? -1 : 1;
 	if (a->socket != b->socket)
 		return a->socket - b->socket;
-	return strcmp(a->target, b->target);
+	return strcmp(a->target->name, b->target->name);
 }
 
 void report_sort(struct bm_row *rows, size_t n)
@@ -82,7 +84,7 @@ void report_split_by_model(struct bm_row *rows, size_t n, int socket, enum bm_do
 		r->s.energy_j[d] = 0;
 		r->domains |= 1u << d;
 		r->model_id[d] = model_id;
-		if (r->key == BM_KEY_IDLE) {
+		if (r->target->kind == BM_TARGET_IDLE) {
 			idle = r;
 			continue;
 		}
@@ -100,7 +102,7 @@ void report_split_by_model(struct bm_row *rows, size_t n, int socket, enum bm_do
 		struct bm_row *r = &rows[i];
 		double part = 0, cpu_frac;
 
-		if (r->socket != socket || r->key == BM_KEY_IDLE)
+		if (r->socket != socket || r->target->kind == BM_TARGET_IDLE)
 			continue;
 		cpu_frac = cpu_total > 0 ? (double)r->s.cpu_ns / cpu_total : 0;
 		if (dyn_total > 0)
@@ -142,7 +144,7 @@ size_t report_merge_sockets(struct bm_row *rows, size_t n)
 		size_t j;
 
 		for (j = 0; j < out; j++)
-			if (rows[j].key == rows[i].key)
+			if (rows[j].target == rows[i].target)
 				break;
 		if (j == out) {
 			rows[out] = rows[i];

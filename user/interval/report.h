@@ -9,6 +9,7 @@
 #include "account.h"
 #include "events.h"
 #include "model.h"
+#include "targets.h"
 
 /* What every output needs to know about the session. */
 struct bm_meta {
@@ -24,12 +25,18 @@ struct bm_meta {
 	const char *energy_source; /* "powercap", "perf", "msr", or NULL: no energy */
 	const char *energy_note; /* why there is no energy, or NULL */
 	const struct bm_features *features; /* the model's, when there is energy */
+	/* Sample indexes of cycles, instructions and ref-cycles (-1: not counted), for the
+	 * model's frequency layers and the live view's IPC alike. */
+	int cycles_idx, instructions_idx, ref_cycles_idx;
 };
+
+/* The bm_sample.ev index of a generic hardware event (PERF_COUNT_HW_*), or -1. */
+int report_hw_index(const struct bm_event *events, int nr_events, const int *sample_index,
+		    uint64_t hw_config);
 
 /* One target on one socket over one interval (socket -1: every socket). */
 struct bm_row {
-	const char *target;
-	uint64_t key;
+	struct bm_target *target; /* its session totals grow as rows are reported */
 	int socket; /* socket index */
 	struct bm_sample s;
 	double share; /* of the socket's CPU time, idle included */
@@ -74,8 +81,6 @@ struct bm_interval {
 	uint64_t overflow; /* slices charged to "overflow" so far */
 };
 
-/* The name of a special key, or NULL for a cgroup id. */
-const char *report_special_name(uint64_t key);
 /* Sort rows by CPU time, most first (ties by target name), for stable output. */
 void report_sort(struct bm_row *rows, size_t n);
 

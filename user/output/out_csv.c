@@ -9,7 +9,6 @@
 #include <csv.h>
 #include <string.h>
 
-#include "labels.h"
 #include "report.h"
 
 /* RFC 4180: quote a field only when it holds a comma, a quote or a line break. */
@@ -35,17 +34,10 @@ int csv_header(FILE *f, const struct bm_meta *m)
 }
 
 /* What the target is, where its path says: runtime, container, pod, QoS class, unit. */
-static void label_fields(FILE *f, const char *target)
+static void label_fields(FILE *f, const struct bm_labels *l)
 {
-	const char *v[5];
-	struct bm_labels l;
+	const char *v[5] = { l->runtime, l->container_id, l->pod_uid, l->qos, l->unit };
 
-	labels_parse(target, &l);
-	v[0] = l.runtime;
-	v[1] = l.container_id;
-	v[2] = l.pod_uid;
-	v[3] = l.qos;
-	v[4] = l.unit;
 	for (int i = 0; i < 5; i++) {
 		fputc(',', f);
 		field(f, v[i]);
@@ -58,12 +50,12 @@ static void target_line(FILE *f, const struct bm_meta *m, const struct bm_interv
 	double total;
 
 	fprintf(f, "%.3f,%.6f,target,", iv->ts_real, iv->interval_s);
-	field(f, r->target);
+	field(f, r->target->name);
 	/* Processes (--by process) and special targets have no cgroup id. */
-	if (report_special_name(r->key) || r->target[0] != '/')
-		fputc(',', f);
+	if (target_is_cgroup(r->target))
+		fprintf(f, ",%llu", (unsigned long long)r->target->id);
 	else
-		fprintf(f, ",%llu", (unsigned long long)r->key);
+		fputc(',', f);
 	fprintf(f, ",%d,%s,%llu", m->package_id[r->socket],
 		domain < 0 ? "" : energy_domain_name((enum bm_domain)domain),
 		(unsigned long long)r->s.cpu_ns);
@@ -85,7 +77,7 @@ static void target_line(FILE *f, const struct bm_meta *m, const struct bm_interv
 			iv->interval_s > 0 ? r->s.energy_j[domain] / iv->interval_s : 0,
 			r->model_id[domain] ? "model" : "provisional", r->model_id[domain]);
 	}
-	label_fields(f, r->target);
+	label_fields(f, &r->target->labels);
 	fputc('\n', f);
 }
 

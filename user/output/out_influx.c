@@ -8,7 +8,6 @@
  */
 #include <string.h>
 
-#include "labels.h"
 #include "report.h"
 
 /* Write s with a backslash before every character in special. */
@@ -78,21 +77,16 @@ static void target_point(FILE *f, const struct bm_meta *m, const struct bm_inter
 
 	lp_measurement(f, "bpfmeter_target");
 	lp_tag(f, "host", m->host);
-	lp_tag(f, "target", r->target);
-	if (!report_special_name(r->key) && r->target[0] == '/') {
-		snprintf(id, sizeof(id), "%llu", (unsigned long long)r->key);
+	lp_tag(f, "target", r->target->name);
+	if (target_is_cgroup(r->target)) {
+		snprintf(id, sizeof(id), "%llu", (unsigned long long)r->target->id);
 		lp_tag(f, "cgroup_id", id);
 	}
-	{
-		struct bm_labels l;
-
-		labels_parse(r->target, &l);
-		lp_tag(f, "runtime", l.runtime);
-		lp_tag(f, "container_id", l.container_id);
-		lp_tag(f, "pod_uid", l.pod_uid);
-		lp_tag(f, "qos", l.qos);
-		lp_tag(f, "unit", l.unit);
-	}
+	lp_tag(f, "runtime", r->target->labels.runtime);
+	lp_tag(f, "container_id", r->target->labels.container_id);
+	lp_tag(f, "pod_uid", r->target->labels.pod_uid);
+	lp_tag(f, "qos", r->target->labels.qos);
+	lp_tag(f, "unit", r->target->labels.unit);
 	snprintf(sock, sizeof(sock), "%d", m->package_id[r->socket]);
 	lp_tag(f, "socket", sock);
 	if (domain >= 0)

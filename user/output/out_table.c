@@ -2,7 +2,6 @@
 #include <math.h>
 #include <string.h>
 
-#include "labels.h"
 #include "report.h"
 
 #define TARGET_WIDTH 40
@@ -38,14 +37,6 @@ static int col_width(const struct bm_meta *m, int e)
 	int w = (int)strlen(m->events[e].name) + 2;
 
 	return w < 10 ? 10 : w;
-}
-
-static int index_of(const struct bm_meta *m, const char *name)
-{
-	for (int e = 0; e < m->nr_events; e++)
-		if (m->sample_index[e] >= 0 && !strcmp(m->events[e].name, name))
-			return m->sample_index[e];
-	return -1;
 }
 
 /* The energy domains any row has, as a bit mask. */
@@ -89,18 +80,15 @@ static void data_row(FILE *f, const struct bm_meta *m, const struct bm_row *r, d
 {
 	char name[TARGET_WIDTH + 1], num[32];
 
-	{
-		/* Short ids for containers and pods; the full labels are in CSV and Influx. */
-		struct bm_labels l;
+	const struct bm_labels *l = &r->target->labels;
 
-		labels_parse(r->target, &l);
-		fit(name, sizeof(name),
-		    (l.kind == BM_KIND_CONTAINER || l.kind == BM_KIND_CONMON ||
-		     l.kind == BM_KIND_POD || l.kind == BM_KIND_VM) &&
-				    l.short_name[0]
-			    ? l.short_name
-			    : r->target);
-	}
+	/* Short ids for containers and pods; the full labels are in CSV and Influx. */
+	fit(name, sizeof(name),
+	    (l->kind == BM_KIND_CONTAINER || l->kind == BM_KIND_CONMON || l->kind == BM_KIND_POD ||
+	     l->kind == BM_KIND_VM) &&
+			    l->short_name[0]
+		    ? l->short_name
+		    : r->target->name);
 	fprintf(f, "%-*s %8.1f", TARGET_WIDTH, name, cpu_value);
 	for (int d = 0; d < BM_NR_DOMAINS; d++)
 		if (domains & (1u << d))
@@ -175,12 +163,10 @@ static void print_energy(FILE *f, const struct bm_meta *m, const struct bm_inter
 
 void table_interval(FILE *f, const struct bm_meta *m, const struct bm_interval *iv)
 {
-	int cyc = index_of(m, "cycles"), ins = index_of(m, "instructions");
+	int cyc = m->cycles_idx, ins = m->instructions_idx;
 	unsigned int domains;
 	const char *sep = "";
 
-	if (cyc < 0)
-		cyc = index_of(m, "cpu-cycles");
 	/* Home and clear: one screen per interval. */
 	fputs("\033[H\033[J", f);
 	fprintf(f, "bpfmeter on %s: %d CPUs, interval %.2f s, hook %s\n", m->host, m->nr_online,
@@ -213,11 +199,9 @@ void table_interval(FILE *f, const struct bm_meta *m, const struct bm_interval *
 void table_summary(FILE *f, const struct bm_meta *m, const struct bm_row *totals, size_t n,
 		   double elapsed_s)
 {
-	int cyc = index_of(m, "cycles"), ins = index_of(m, "instructions");
+	int cyc = m->cycles_idx, ins = m->instructions_idx;
 	unsigned int domains;
 
-	if (cyc < 0)
-		cyc = index_of(m, "cpu-cycles");
 	fprintf(f,
 		"\nSession summary: %.2f s on %s, %d CPUs (CPU s = seconds on a CPU; rates per "
 		"second)\n",

@@ -45,7 +45,6 @@ static void add_cpu(struct account *a, struct account_target *t, struct bm_acct 
 
 	d = bm_delta(prev->cpu_ns, now->cpu_ns);
 	s->cpu_ns += d;
-	t->total.cpu_ns += d;
 	if (d)
 		t->active = true;
 	prev->cpu_ns = now->cpu_ns;
@@ -56,7 +55,6 @@ static void add_cpu(struct account *a, struct account_target *t, struct bm_acct 
 		d = bm_scale(bm_delta(p->value, n->value), bm_delta(p->enabled, n->enabled),
 			     bm_delta(p->running, n->running));
 		s->ev[e] += d;
-		t->total.ev[e] += d;
 		if (d)
 			t->active = true;
 		*p = *n;
@@ -100,10 +98,8 @@ struct account_target *account_add(struct account *a, uint64_t id, int socket,
 	if (created)
 		t->cur = bm_calloc((size_t)a->topo->nr_sockets, sizeof(*t->cur));
 	t->cur[socket].cpu_ns += s->cpu_ns;
-	t->total.cpu_ns += s->cpu_ns;
 	for (int e = 0; e < a->nr_events; e++) {
 		t->cur[socket].ev[e] += s->ev[e];
-		t->total.ev[e] += s->ev[e];
 	}
 	t->active = true;
 	return t;

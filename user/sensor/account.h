@@ -22,7 +22,6 @@ struct account_target {
 	uint64_t id; /* accounting key: cgroup id, BM_KEY_IDLE or BM_KEY_OVERFLOW */
 	struct bm_acct *prev; /* [nr_cpus] last cumulative readings, stride acct_stride */
 	struct bm_sample *cur; /* [nr_sockets] this interval */
-	struct bm_sample total; /* the whole session, all sockets */
 	bool active; /* charged anything this interval */
 };
 
@@ -48,7 +47,7 @@ void account_begin(struct account *a);
 struct account_target *account_update(struct account *a, uint64_t id, const void *percpu);
 /*
  * Add one socket's interval sums of a target as they were recorded (replay): into its
- * interval and session sums, the target made active. Returns the target.
+ * interval sums, the target made active. Returns the target.
  */
 struct account_target *account_add(struct account *a, uint64_t id, int socket,
 				   const struct bm_sample *s);

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
-#ifndef BM_REPLAY_H
-#define BM_REPLAY_H
+#ifndef BM_TRACE_H
+#define BM_TRACE_H
 
 #include <stddef.h>
 

@@ -16,7 +16,7 @@
 #include <unistd.h>
 
 #include "model.h"
-#include "replay.h"
+#include "trace.h"
 #include "util.h"
 
 struct replay_parse {

@@ -1,0 +1,199 @@
+// SPDX-License-Identifier: BSD-2-Clause
+#include <stdlib.h>
+#include <string.h>
+
+#include "interval.h"
+#include "util.h"
+
+void interval_init(struct interval *iv, const struct interval_config *cfg)
+{
+	int n = cfg->nr_sockets * BM_NR_DOMAINS;
+
+	memset(iv, 0, sizeof(*iv));
+	iv->cfg = *cfg;
+	if (!cfg->have_energy)
+		return;
+	iv->models = bm_calloc((size_t)n, sizeof(*iv->models));
+	for (int i = 0; i < n; i++)
+		model_init(&iv->models[i], &cfg->model, cfg->features.nfeat, &iv->next_model_id);
+	iv->records = bm_calloc((size_t)n, sizeof(*iv->records));
+}
+
+void interval_free(struct interval *iv)
+{
+	for (int i = 0; iv->models && i < iv->cfg.nr_sockets * BM_NR_DOMAINS; i++)
+		model_free(&iv->models[i]);
+	free(iv->models);
+	free(iv->records);
+	free(iv->rows);
+	memset(iv, 0, sizeof(*iv));
+}
+
+static struct bm_row *push_row(struct bm_row **rows, size_t *n, size_t *cap)
+{
+	if (*n == *cap) {
+		*cap = *cap ? *cap * 2 : 64;
+		*rows = bm_realloc_array(*rows, *cap, sizeof(**rows));
+	}
+	return &(*rows)[(*n)++];
+}
+
+size_t interval_gather(const struct account *a, const struct targets *ts, int nr_sockets,
+		       struct bm_row **rows, size_t *cap)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < a->targets.n; i++) {
+		const struct account_target *t = idvec_at(&a->targets, i);
+		struct bm_target *target;
+
+		if (!t->active)
+			continue;
+		target = targets_find(ts, t->id);
+		for (int k = 0; target && k < nr_sockets; k++) {
+			bool any = t->cur[k].cpu_ns;
+
+			for (int e = 0; e < a->nr_events; e++)
+				any |= t->cur[k].ev[e] != 0;
+			if (any)
+				*push_row(rows, &n, cap) = (struct bm_row){ .target = target,
+									    .socket = k,
+									    .s = t->cur[k] };
+		}
+	}
+	return n;
+}
+
+int interval_socket_inputs(const struct interval_config *cfg, const struct bm_row *rows, size_t n,
+			   int socket, double dt, double *x)
+{
+	const struct bm_features *f = &cfg->features;
+	uint64_t cyc = 0, ref = 0;
+
+	memset(x, 0, BM_MODEL_MAX_FEATURES * sizeof(*x));
+	for (size_t i = 0; i < n; i++) {
+		const struct bm_row *r = &rows[i];
+		double xt[BM_MODEL_MAX_FEATURES];
+
+		if (r->socket != socket || r->target->kind == BM_TARGET_IDLE)
+			continue;
+		report_features(f, &r->s, dt, xt);
+		for (int j = 0; j < f->nfeat; j++)
+			x[j] += xt[j];
+		if (cfg->cycles_idx >= 0 && cfg->ref_cycles_idx >= 0) {
+			cyc += r->s.ev[cfg->cycles_idx];
+			ref += r->s.ev[cfg->ref_cycles_idx];
+		}
+	}
+	/* cycles / ref-cycles is the frequency relative to base while the CPUs ran. */
+	return ref && cfg->base_mhz > 0 ? model_layer_of((double)cyc / (double)ref * cfg->base_mhz)
+					: -1;
+}
+
+/* Each measured socket and domain through its model, and the split that conserves energy. */
+static void apply_models(struct interval *iv, const struct interval_inputs *in)
+{
+	double dt = in->dt;
+
+	iv->any_model = false;
+	for (int i = 0; i < in->nenergy; i++) {
+		const struct energy_reading *e = &in->energy[i];
+		struct model *m = &iv->models[e->socket * BM_NR_DOMAINS + e->domain];
+		struct bm_model_record *rec = &iv->records[i];
+		struct model_step_result res;
+		double x[BM_MODEL_MAX_FEATURES];
+		int layer = interval_socket_inputs(&iv->cfg, iv->rows, iv->nrows, e->socket, dt, x);
+
+		model_step(m, layer, x, dt > 0 ? e->joules / dt : 0, &res);
+		*rec = (struct bm_model_record){
+			.socket = e->socket,
+			.domain = e->domain,
+			.measured_w = dt > 0 ? e->joules / dt : 0,
+			.predicted = res.predicted,
+			.predicted_w = res.predicted_w,
+			.error_w = res.error_w,
+			.model_id = res.layer->id,
+			.layer_mhz = layer,
+			.samples = res.layer->n,
+			.intercept_w = res.layer->fit.intercept,
+		};
+		memcpy(rec->coef, res.layer->fit.coef, sizeof(rec->coef));
+		if (!res.layer->id)
+			continue;
+		iv->any_model = true;
+		report_split_by_model(iv->rows, iv->nrows, e->socket, e->domain, e->joules, dt,
+				      &res.layer->fit, &iv->cfg.features, iv->cfg.idle_share,
+				      res.layer->id);
+	}
+}
+
+static void add_total(struct bm_target *t, const struct bm_sample *s)
+{
+	t->total.cpu_ns += s->cpu_ns;
+	for (int e = 0; e < BM_MAX_EVENTS; e++)
+		t->total.ev[e] += s->ev[e];
+	for (int d = 0; d < BM_NR_DOMAINS; d++)
+		t->total.energy_j[d] += s->energy_j[d];
+}
+
+/*
+ * --group-by: the rows of a group's members on a socket become one row of the group, their
+ * sums added (energy too, after the split, so the groups still add up to the measurement).
+ */
+static void group_rows(struct interval *iv)
+{
+	size_t out = 0;
+
+	for (size_t i = 0; i < iv->nrows; i++) {
+		struct bm_row r = iv->rows[i];
+		size_t j;
+
+		if (r.target->group)
+			r.target = r.target->group;
+		for (j = 0; j < out; j++)
+			if (iv->rows[j].socket == r.socket && iv->rows[j].target == r.target)
+				break;
+		if (j < out)
+			report_row_add(&iv->rows[j], &r);
+		else
+			iv->rows[out++] = r;
+	}
+	iv->nrows = out;
+}
+
+void interval_run(struct interval *iv, const struct interval_inputs *in, struct bm_interval *out)
+{
+	bool grouped = false;
+
+	iv->nrows = 0;
+	for (size_t i = 0; i < in->nrows; i++) {
+		*push_row(&iv->rows, &iv->nrows, &iv->cap) = in->rows[i];
+		grouped |= in->rows[i].target->group != NULL;
+	}
+	for (int i = 0; i < in->nenergy; i++)
+		iv->measured_j[in->energy[i].domain] += in->energy[i].joules;
+	report_split_by_cpu(iv->rows, iv->nrows, iv->cfg.nr_sockets, in->energy, in->nenergy);
+	if (iv->cfg.have_energy)
+		apply_models(iv, in);
+	for (size_t i = 0; i < iv->nrows; i++)
+		add_total(iv->rows[i].target, &iv->rows[i].s);
+	if (grouped) {
+		group_rows(iv);
+		for (size_t i = 0; i < iv->nrows; i++)
+			if (iv->rows[i].target->kind == BM_TARGET_GROUP)
+				add_total(iv->rows[i].target, &iv->rows[i].s);
+	}
+	report_sort(iv->rows, iv->nrows);
+	*out = (struct bm_interval){
+		.ts_real =
+			(double)(in->ts_ns / 1000000000) + (double)(in->ts_ns % 1000000000) * 1e-9,
+		.ts_ns = in->ts_ns,
+		.interval_s = in->dt,
+		.rows = iv->rows,
+		.n = iv->nrows,
+		.energy = in->energy,
+		.nenergy = in->nenergy,
+		.models = iv->cfg.have_energy ? iv->records : NULL,
+		.overflow = in->overflow,
+	};
+}

@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+#ifndef BM_INTERVAL_H
+#define BM_INTERVAL_H
+
+/*
+ * One interval, from its inputs to its report rows: pure, no I/O. A live session and a replay
+ * fill the same inputs (the account rows of the targets that ran, the energy measured, the
+ * overflow count, the length), so nothing downstream knows which one did. Per interval it
+ * runs each measured socket and domain through its model, splits the energy conserving it
+ * (by CPU time before a fit), adds the rows into their targets' session totals, rolls them
+ * up under --group-by and sorts them.
+ */
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "account.h"
+#include "energy.h"
+#include "model.h"
+#include "report.h"
+#include "targets.h"
+
+struct interval_config {
+	int nr_sockets;
+	bool have_energy; /* a source measures: models and splits */
+	struct bm_features features; /* the model's inputs */
+	int cycles_idx, ref_cycles_idx; /* sample indexes, -1: no frequency layers */
+	double base_mhz; /* what ref-cycles count at; 0: unknown, one layer */
+	bool idle_share; /* --idle share */
+	struct model_config model;
+};
+
+/* What one interval measured. */
+struct interval_inputs {
+	int64_t ts_ns; /* its end, unix ns */
+	double dt; /* its measured length, s */
+	uint64_t overflow; /* slices charged to "overflow" so far */
+	const struct energy_reading *energy; /* per socket and domain */
+	int nenergy;
+	struct bm_row *rows; /* one per target that ran, per socket: CPU time and counters */
+	size_t nrows;
+};
+
+/* What lasts from one interval to the next: the models, and the output buffers. */
+struct interval {
+	struct interval_config cfg;
+	struct model *models; /* [nr_sockets * BM_NR_DOMAINS] */
+	unsigned int next_model_id;
+	struct bm_model_record *records; /* one per energy reading */
+	struct bm_row *rows;
+	size_t nrows, cap;
+	double measured_j[BM_NR_DOMAINS]; /* over the session, all sockets */
+	bool any_model; /* the last interval was split by a fitted model somewhere */
+};
+
+void interval_init(struct interval *iv, const struct interval_config *cfg);
+void interval_free(struct interval *iv);
+/*
+ * Gather the account rows of the targets active this interval into rows (grown as needed):
+ * one per target and socket where it used CPU time or counted anything. Every active id
+ * must have its target in ts. Returns the count.
+ */
+size_t interval_gather(const struct account *a, const struct targets *ts, int nr_sockets,
+		       struct bm_row **rows, size_t *cap);
+/*
+ * Run one interval: out holds the report rows (valid until the next run) and points at the
+ * inputs' energy; the targets' totals grow by what the rows report.
+ */
+void interval_run(struct interval *iv, const struct interval_inputs *in, struct bm_interval *out);
+/* The features and frequency layer of the targets that ran on socket (exposed for tests). */
+int interval_socket_inputs(const struct interval_config *cfg, const struct bm_row *rows, size_t n,
+			   int socket, double dt, double *x);
+
+#endif

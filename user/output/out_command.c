@@ -1,0 +1,84 @@
+// SPDX-License-Identifier: BSD-2-Clause
+#include <csv.h>
+#include <string.h>
+
+#include "out_command.h"
+
+static void print_csv(FILE *f, const struct bm_meta *m, const struct command_report *r)
+{
+	double wall = r->wall_s;
+
+	fputs("command,exit_status,wall_s,cpu_s", f);
+	for (int e = 0; e < m->nr_events; e++)
+		fprintf(f, ",%s", m->events[e].name);
+	for (int d = 0; d < BM_NR_DOMAINS; d++)
+		if (r->domains & (1u << d))
+			fprintf(f, ",%s_energy_j,%s_power_w,host_%s_energy_j",
+				energy_domain_name(d), energy_domain_name(d),
+				energy_domain_name(d));
+	fputc('\n', f);
+	/* The command line always quoted, as before: it holds spaces. */
+	csv_fwrite(f, r->cmdline, strlen(r->cmdline));
+	fprintf(f, ",%d,%.6f,%.6f", r->exit_status, wall, (double)r->sum.cpu_ns / 1e9);
+	for (int e = 0; e < m->nr_events; e++) {
+		if (m->sample_index[e] < 0)
+			fputc(',', f);
+		else
+			fprintf(f, ",%llu", (unsigned long long)r->sum.ev[m->sample_index[e]]);
+	}
+	for (int d = 0; d < BM_NR_DOMAINS; d++) {
+		if (!(r->domains & (1u << d)))
+			continue;
+		if (r->energy_split)
+			fprintf(f, ",%.6f,%.6f", r->sum.energy_j[d],
+				wall > 0 ? r->sum.energy_j[d] / wall : 0);
+		else
+			fputs(",,", f); /* not attributed: empty, never a made-up 0 */
+		fprintf(f, ",%.6f", r->host_j[d]);
+	}
+	fputc('\n', f);
+}
+
+void command_report_print(FILE *f, const struct bm_meta *m, const struct command_report *r,
+			  bool csv)
+{
+	const char *estimate =
+		r->by_model ? "split by the power model" : "provisional split by CPU time";
+	double wall = r->wall_s;
+
+	if (csv) {
+		print_csv(f, m, r);
+		return;
+	}
+	fprintf(f, "\n Energy and counter stats for '%s' (exit status %d):\n\n", r->cmdline,
+		r->exit_status);
+	for (int d = 0; d < BM_NR_DOMAINS; d++) {
+		if (!(r->domains & (1u << d)))
+			continue;
+		if (!r->energy_split)
+			fprintf(f,
+				"%18s     %-16s # not split by cgroup with --by process; host %.3f "
+				"J\n",
+				"-", energy_domain_name(d), r->host_j[d]);
+		else
+			fprintf(f, "%18.3f J   %-16s # %8.3f W average; host %.3f J (%s)\n",
+				r->sum.energy_j[d], energy_domain_name(d),
+				wall > 0 ? r->sum.energy_j[d] / wall : 0, r->host_j[d], estimate);
+	}
+	if (!r->have_energy)
+		fprintf(f, "%18s     %-16s # not measured: no energy source\n", "-", "energy");
+	fprintf(f, "%18.3f s   %-16s # %8.3f CPUs used\n", (double)r->sum.cpu_ns / 1e9, "cpu time",
+		wall > 0 ? (double)r->sum.cpu_ns / 1e9 / wall : 0);
+	for (int e = 0; e < m->nr_events; e++) {
+		int k = m->sample_index[e];
+
+		if (k < 0)
+			fprintf(f, "%18s     %-16s # not counted: no PMU for it here\n", "-",
+				m->events[e].name);
+		else
+			fprintf(f, "%18llu     %-16s # %.3f G/s\n",
+				(unsigned long long)r->sum.ev[k], m->events[e].name,
+				wall > 0 ? (double)r->sum.ev[k] / wall / 1e9 : 0);
+	}
+	fprintf(f, "\n%18.3f s   wall time\n\n", wall);
+}

@@ -1,0 +1,123 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/*
+ * bpfmeter check [OPTIONS]: what this host gives bpfmeter, found the way a session finds it
+ * (the same options apply: -e, --energy-source, --btf, ...), one line per feature, with the
+ * fallback taken where one is missing. Exit status 0 when bpfmeter can measure here, else 1.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/utsname.h>
+
+#include <bpf/libbpf.h>
+
+#include "check.h"
+#include "preflight.h"
+
+/* One line: ok, fallback (works, in a lesser way), missing or off. */
+static void check_line(const char *status, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void check_line(const char *status, const char *fmt, ...)
+{
+	va_list ap;
+
+	printf("  %-9s", status);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	putchar('\n');
+}
+
+/* The sensor's kernel features: the hook, batch lookups, the interval flush. */
+static int check_sensor(const struct sensor *sn)
+{
+	bool tp_btf = !strcmp(sn->attach_kind, "tp_btf");
+
+	if (tp_btf)
+		check_line("ok", "hook tp_btf/sched_switch");
+	else
+		check_line("fallback", "hook raw_tp/sched_switch (no tp_btf: Linux 5.5 with BTF)");
+	check_line(sn->batch_ok ? "ok" : "fallback", "batch map lookups%s",
+		   sn->batch_ok ? "" : " (Linux 5.6): key by key");
+	check_line(sn->flush_ok ? "ok" : "fallback", "BPF_PROG_TEST_RUN on a CPU%s",
+		   sn->flush_ok ? ": intervals closed on every CPU at their end"
+				: " (Linux 5.10): slices charged at the next switch");
+	return !tp_btf + !sn->batch_ok + !sn->flush_ok;
+}
+
+static void check_events(const struct bm_opts *o, const struct sensor *sn)
+{
+	for (int e = 0; e < o->nr_events; e++) {
+		const struct sensor_missing *m = NULL;
+
+		for (int i = 0; i < sn->nr_missing; i++)
+			if (sn->missing[i].event == e)
+				m = &sn->missing[i];
+		if (m)
+			check_line("missing", "event %s: %s (its column stays empty)",
+				   o->events[e].name, sensor_event_errstr(m->err));
+		else
+			check_line("ok", "event %s", o->events[e].name);
+	}
+}
+
+int check_host(struct session *s)
+{
+	struct bm_opts *o = s->opts;
+	struct sensor_config cfg;
+	char mount[4096];
+	struct utsname u;
+	int nfall = 0;
+
+	uname(&u);
+	printf("bpfmeter check on %s, Linux %s\n", u.nodename, u.release);
+	fflush(stdout);
+	if (preflight_sensor_config(o, &cfg))
+		return 2;
+	if (preflight_cgroup2(mount, sizeof(mount))) {
+		check_line("missing", "cgroup v2: bpfmeter cannot run");
+		return 1;
+	}
+	check_line("ok", "cgroup v2 at %s", mount);
+	if (preflight_privileges()) {
+		check_line("missing", "privileges: bpfmeter cannot load its programs");
+		return 1;
+	}
+	check_line("ok", "privileges to load BPF programs and open perf events");
+	if (preflight_btf(o->btf_path)) {
+		check_line("missing", "BTF: bpfmeter cannot relocate its programs");
+		return 1;
+	}
+	if (cfg.kernel_btf)
+		check_line("ok", "kernel BTF at %s", BM_KERNEL_BTF);
+	else
+		check_line("fallback", "no kernel BTF: relocated against --btf %s", o->btf_path);
+	nfall += !cfg.kernel_btf;
+	if (topology_load(&s->topo, BM_SYSFS_CPU, libbpf_num_possible_cpus()))
+		return 1;
+	check_line("ok", "%d CPUs online on %d socket%s", s->topo.nr_online, s->topo.nr_sockets,
+		   s->topo.nr_sockets > 1 ? "s" : "");
+	preflight_raise_fd_limit();
+	fflush(stdout);
+	if (session_open_energy(s))
+		return 1;
+	if (s->have_energy)
+		check_line("ok", "energy from %s (%d counters)", s->energy.ops->name, s->energy.n);
+	else if (o->energy_kind == ENERGY_NONE)
+		check_line("off", "energy: not measured (--energy-source none)");
+	else
+		check_line("fallback", "no energy: %s; CPU shares, no watts", s->energy_note);
+	nfall += !s->have_energy && o->energy_kind != ENERGY_NONE;
+	fflush(stdout);
+	if (sensor_open(&s->sensor, &s->topo, &cfg)) {
+		check_line("missing", "the BPF programs do not load or attach: bpfmeter cannot "
+				      "measure here");
+		return 1;
+	}
+	nfall += check_sensor(&s->sensor);
+	check_events(o, &s->sensor);
+	printf("bpfmeter can measure here: %d fallback%s, %d of %d events\n", nfall,
+	       nfall == 1 ? "" : "s", s->sensor.nr_events, o->nr_events);
+	return 0;
+}

@@ -1,0 +1,734 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/*
+ * The measuring session: load the sensor, then one interval after another on a monotonic
+ * timer until the duration, a signal or the measured command ends it.
+ */
+#include <errno.h>
+#include <linux/perf_event.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <bpf/libbpf.h>
+
+#include "out_command.h"
+#include "preflight.h"
+#include "session.h"
+#include "settings.h"
+#include "util.h"
+
+static volatile sig_atomic_t stop_signal, child_exited;
+
+static void on_signal(int sig)
+{
+	if (sig == SIGCHLD)
+		child_exited = 1;
+	else
+		stop_signal = sig;
+}
+
+void session_init(struct session *s, struct bm_opts *o)
+{
+	memset(s, 0, sizeof(*s));
+	s->opts = o;
+}
+
+void session_free(struct session *s)
+{
+	/* SIGTERM or not, give InfluxDB a few seconds; what it does not take stays spooled. */
+	outputs_close(&s->out, 5);
+	sensor_close(&s->sensor);
+	energy_close(&s->energy);
+	free(s->readings);
+	interval_free(&s->iv);
+	free(s->in_rows);
+	account_free(&s->acct);
+	account_free(&s->pacct);
+	targets_free(&s->cgroups);
+	targets_free(&s->procs);
+	cgroup_names_free(&s->names);
+	topology_free(&s->topo);
+}
+
+struct account *session_rows_account(struct session *s)
+{
+	return s->by_process ? &s->pacct : &s->acct;
+}
+
+struct targets *session_rows_targets(struct session *s)
+{
+	return s->by_process ? &s->procs : &s->cgroups;
+}
+
+/* The counters that drive the model (CPU time where there are none). */
+static void model_features(const struct bm_opts *o, const int *sample_index, struct bm_features *f)
+{
+	memset(f, 0, sizeof(*f));
+	for (int e = 0; e < o->nr_events && f->nfeat < BM_MODEL_MAX_FEATURES; e++) {
+		int k = sample_index[e];
+
+		/* Software events (cpu-clock, faults, ...) measure the OS, not the silicon. */
+		if (k < 0 || o->events[e].type == PERF_TYPE_SOFTWARE)
+			continue;
+		f->idx[f->nfeat] = k;
+		f->name[f->nfeat++] = o->events[e].name;
+	}
+	if (!f->nfeat) {
+		f->idx[0] = BM_FEATURE_CPU;
+		f->name[0] = "cpu";
+		f->nfeat = 1;
+	}
+}
+
+void session_setup(struct session *s, double interval_s, const char *hook,
+		   const char *energy_source)
+{
+	const struct bm_opts *o = s->opts;
+	struct interval_config cfg = {
+		.nr_sockets = s->topo.nr_sockets,
+		.have_energy = s->have_energy,
+		.base_mhz = s->base_mhz,
+		.idle_share = o->idle_share,
+		.model = o->model,
+	};
+	model_features(o, s->sample_index, &cfg.features);
+	cfg.cycles_idx =
+		report_hw_index(o->events, o->nr_events, s->sample_index, PERF_COUNT_HW_CPU_CYCLES);
+	cfg.ref_cycles_idx = report_hw_index(o->events, o->nr_events, s->sample_index,
+					     PERF_COUNT_HW_REF_CPU_CYCLES);
+	if (s->have_energy && cfg.cycles_idx >= 0 && cfg.ref_cycles_idx >= 0 && !cfg.base_mhz)
+		bm_warn("no base frequency in sysfs: one model layer for all frequencies; pass "
+			"--base-freq MHz for frequency layers");
+	interval_init(&s->iv, &cfg);
+	s->meta = (struct bm_meta){
+		.host = s->host,
+		.events = o->events,
+		.nr_events = o->nr_events,
+		.sample_index = s->sample_index,
+		.nr_online = s->topo.nr_online,
+		.interval_s = interval_s,
+		.hook = hook,
+		.missing_note = s->missing_note[0] ? s->missing_note : NULL,
+		.package_id = s->topo.package_id,
+		.energy_source = energy_source,
+		.energy_note = energy_source ? NULL : s->energy_note,
+		.features = &s->iv.cfg.features,
+		.cycles_idx = cfg.cycles_idx,
+		.instructions_idx = report_hw_index(o->events, o->nr_events, s->sample_index,
+						    PERF_COUNT_HW_INSTRUCTIONS),
+		.ref_cycles_idx = cfg.ref_cycles_idx,
+	};
+	targets_init(&s->cgroups, BM_TARGET_CGROUP, (enum group_by)o->group_by, o->group_depth);
+	targets_init(&s->procs, BM_TARGET_PROCESS, (enum group_by)o->group_by, o->group_depth);
+	s->cgroups.keep_departed = s->procs.keep_departed = outputs_has_table(&s->out);
+	if (!s->readings)
+		s->readings =
+			bm_calloc((size_t)s->topo.nr_sockets * BM_NR_DOMAINS, sizeof(*s->readings));
+}
+
+int session_parse_outputs(struct session *s)
+{
+	struct bm_opts *o = s->opts;
+	char err[512];
+
+	for (int i = 0; i < o->nr_outputs; i++) {
+		if (output_parse(o->outputs[i], &s->out.v[s->out.n++], err, sizeof(err))) {
+			bm_err("invalid value for --output: %s", err);
+			return -EINVAL;
+		}
+	}
+	/* With a command, --csv is the summary's form and stdout is the command's. */
+	if (o->command)
+		return 0;
+	if (o->csv && output_parse("csv:-", &s->out.v[s->out.n++], err, sizeof(err)))
+		return -EINVAL;
+	if (!s->out.n) {
+		if (isatty(STDOUT_FILENO))
+			s->out.v[s->out.n++] = (struct sink){ .kind = SINK_TABLE, .fd = -1 };
+		else
+			output_parse("csv:-", &s->out.v[s->out.n++], err, sizeof(err));
+	}
+	return 0;
+}
+
+int session_open_outputs(struct session *s)
+{
+	return outputs_open(&s->out, &s->meta,
+			    &(struct output_config){ .spool_dir = s->opts->spool_dir,
+						     .spool_max = s->opts->spool_max });
+}
+
+/* The interval's raw inputs, before anything is split: what a replay starts from. */
+static void record_inputs(struct session *s, const struct interval_inputs *in)
+{
+	record_interval(&s->rec, in->ts_ns, in->dt, in->overflow);
+	for (int i = 0; i < in->nenergy; i++)
+		record_energy(&s->rec, &in->energy[i]);
+	for (size_t i = 0; i < in->nrows; i++)
+		record_target(&s->rec, in->rows[i].socket, in->rows[i].target->id,
+			      in->rows[i].target->name, &in->rows[i].s);
+}
+
+int session_interval(struct session *s, int64_t ts_ns, double dt)
+{
+	struct targets *ts = session_rows_targets(s);
+	struct interval_inputs in = {
+		.ts_ns = ts_ns,
+		.dt = dt,
+		.overflow = s->overflow,
+		.energy = s->readings,
+		.nenergy = s->nreadings,
+	};
+	struct bm_interval out;
+
+	in.nrows = interval_gather(session_rows_account(s), ts, s->topo.nr_sockets, &s->in_rows,
+				   &s->in_cap);
+	in.rows = s->in_rows;
+	if (s->recording)
+		record_inputs(s, &in);
+	targets_resolve_groups(ts, s->resolve_group, s);
+	interval_run(&s->iv, &in, &out);
+	if (out.overflow && !s->overflow_warned) {
+		bm_warn("more than %llu %s ran: the rest are charged to the target \"overflow\"; "
+			"raise --max-cgroups",
+			(unsigned long long)s->opts->max_cgroups,
+			s->by_process ? "processes" : "cgroups");
+		s->overflow_warned = true;
+	}
+	return outputs_interval(&s->out, &s->meta, &out);
+}
+
+void session_target_gone(struct session *s, struct account *a, struct targets *ts, uint64_t id)
+{
+	if (s->recording && a == session_rows_account(s))
+		record_gone(&s->rec, id);
+	account_forget(a, id);
+	targets_remove(ts, id);
+}
+
+void session_summary(struct session *s, double elapsed)
+{
+	struct targets *ts = session_rows_targets(s);
+	struct bm_row *rows = bm_calloc(targets_summary_cap(ts), sizeof(*rows));
+	size_t n = targets_summary(ts, rows, s->energy_domains);
+
+	outputs_summary(&s->out, &s->meta, rows, n, elapsed);
+	free(rows);
+}
+
+/* A process's name for --by process: "comm[tgid]", read once when it is first seen. */
+static void name_process(struct session *s, struct bm_target *t)
+{
+	char path[64], comm[32], name[64];
+
+	snprintf(path, sizeof(path), "/proc/%llu/comm", (unsigned long long)t->id);
+	if (bm_read_file(path, comm, sizeof(comm)))
+		snprintf(comm, sizeof(comm), "pid");
+	snprintf(name, sizeof(name), "%s[%llu]", comm, (unsigned long long)t->id);
+	targets_set_name(&s->procs, t, name);
+}
+
+/*
+ * Name the targets that ran this interval. Every cgroup name is looked up before any is
+ * copied: a walk of the tree for a new id may rename the entries seen before it.
+ */
+static void name_targets(struct session *s, struct account *a, struct targets *ts)
+{
+	s->names.may_rescan = true;
+	for (size_t i = 0; i < a->targets.n && ts->kind == BM_TARGET_CGROUP; i++) {
+		struct account_target *t = idvec_at(&a->targets, i);
+
+		if (t->active && targets_special_kind(t->id) < 0)
+			cgroup_names_get(&s->names, t->id);
+	}
+	for (size_t i = 0; i < a->targets.n; i++) {
+		struct account_target *at = idvec_at(&a->targets, i);
+		bool created;
+		struct bm_target *t;
+
+		if (!at->active)
+			continue;
+		t = targets_get(ts, at->id, &created);
+		if (targets_special_kind(at->id) >= 0)
+			continue;
+		if (ts->kind == BM_TARGET_PROCESS) {
+			if (created)
+				name_process(s, t);
+		} else {
+			targets_set_name(ts, t, cgroup_names_get(&s->names, at->id));
+		}
+	}
+}
+
+/* Live: a group's cgroup id from the tree, recorded where it is new. */
+static int resolve_group_live(const char *key, uint64_t *id, void *ctx)
+{
+	struct session *s = ctx;
+	char path[8192];
+	uint64_t found;
+
+	snprintf(path, sizeof(path), "%s%s", s->names.mount, strcmp(key, "/") ? key : "");
+	if (cgroup_id_of(path, &found))
+		return -ENOENT;
+	if (s->recording && found != *id)
+		record_group(&s->rec, found, key);
+	*id = found;
+	return 0;
+}
+
+/* Free the map entries of cgroups that are gone, once their last interval is out. */
+static void reap_gone(struct session *s)
+{
+	for (size_t i = 0; i < s->acct.targets.n;) {
+		struct account_target *t = idvec_at(&s->acct.targets, i);
+		uint64_t id = t->id;
+
+		if (t->active || targets_special_kind(id) >= 0 ||
+		    !cgroup_names_is_gone(&s->names, id)) {
+			i++;
+			continue;
+		}
+		bm_debug("cgroup %llu is gone: freeing its entry", (unsigned long long)id);
+		sensor_delete(&s->sensor, id);
+		session_target_gone(s, &s->acct, &s->cgroups, id);
+		cgroup_names_forget(&s->names, id);
+	}
+	/* Processes that have exited: the same, once their last interval is out. */
+	for (size_t i = 0; s->by_process && i < s->pacct.targets.n;) {
+		struct account_target *t = idvec_at(&s->pacct.targets, i);
+		uint64_t id = t->id;
+
+		if (t->active || targets_special_kind(id) >= 0 ||
+		    !(kill((pid_t)id, 0) && errno == ESRCH)) {
+			i++;
+			continue;
+		}
+		sensor_delete_proc(&s->sensor, id);
+		session_target_gone(s, &s->pacct, &s->procs, id);
+	}
+}
+
+static void on_entry(uint64_t key, const void *percpu, void *ctx)
+{
+	account_update(ctx, key, percpu);
+}
+
+/* Every CPU's slice so far, into the accounts: at the baseline and at each interval's end. */
+static int read_sensor(struct session *s)
+{
+	int err = sensor_flush(&s->sensor);
+
+	if (err)
+		return err;
+	account_begin(&s->acct);
+	err = sensor_read(&s->sensor, on_entry, &s->acct);
+	if (!err && s->by_process) {
+		account_begin(&s->pacct);
+		err = sensor_read_procs(&s->sensor, on_entry, &s->pacct);
+	}
+	return err;
+}
+
+/*
+ * The cgroups' session totals where the rows are processes (--by process): CPU time and
+ * counters, for the measured command's summary. Their energy is split by process only.
+ */
+static void charge_cgroups(struct session *s)
+{
+	for (size_t i = 0; i < s->acct.targets.n; i++) {
+		struct account_target *at = idvec_at(&s->acct.targets, i);
+		struct bm_target *t;
+
+		if (!at->active || targets_special_kind(at->id) >= 0)
+			continue;
+		t = targets_get(&s->cgroups, at->id, NULL);
+		targets_set_name(&s->cgroups, t, cgroup_names_get(&s->names, at->id));
+		for (int k = 0; k < s->topo.nr_sockets; k++) {
+			t->total.cpu_ns += at->cur[k].cpu_ns;
+			for (int e = 0; e < s->acct.nr_events; e++)
+				t->total.ev[e] += at->cur[k].ev[e];
+		}
+	}
+}
+
+static int measure_interval(struct session *s, double *t_prev)
+{
+	double t = bm_now_mono();
+	struct timespec end;
+	int64_t ts_ns;
+	int err;
+
+	clock_gettime(CLOCK_REALTIME, &end);
+	ts_ns = (int64_t)end.tv_sec * 1000000000 + end.tv_nsec;
+
+	/* Energy first: its reading and the interval's timestamp are then microseconds apart. */
+	if (s->have_energy) {
+		energy_poll(&s->energy, t);
+		s->nreadings = energy_take(&s->energy, s->readings);
+	}
+	err = read_sensor(s);
+	if (err)
+		return err;
+	s->overflow = sensor_overflows(&s->sensor);
+	name_targets(s, session_rows_account(s), session_rows_targets(s));
+	if (s->by_process && s->have_cmd)
+		charge_cgroups(s);
+	err = session_interval(s, ts_ns, t - *t_prev);
+	*t_prev = s->t_last = t;
+	reap_gone(s);
+	if (s->recording)
+		record_flush(&s->rec);
+	return err;
+}
+
+static void describe_missing(struct session *s)
+{
+	size_t off = 0;
+
+	for (int i = 0; i < s->sensor.nr_missing; i++) {
+		const struct sensor_missing *m = &s->sensor.missing[i];
+
+		off += (size_t)snprintf(s->missing_note + off, sizeof(s->missing_note) - off,
+					"%s%s (%s)", i ? ", " : "", s->opts->events[m->event].name,
+					sensor_event_errstr(m->err));
+		if (off >= sizeof(s->missing_note))
+			break;
+	}
+	if (s->sensor.nr_missing)
+		bm_warn("events not available, measuring without them: %s", s->missing_note);
+}
+
+/*
+ * The nominal frequency that ref-cycles and the TSC count at, where cpufreq does not give
+ * base_frequency: Intel names it in the model name ("... @ 2.20GHz"). 0 when unknown.
+ */
+static double nominal_mhz(const char *cpuinfo)
+{
+	char *line = NULL, *at;
+	size_t cap = 0;
+	double ghz = 0;
+	FILE *f = fopen(cpuinfo, "re");
+
+	if (!f)
+		return 0;
+	while (getline(&line, &cap, f) > 0) {
+		if (strncmp(line, "model name", 10))
+			continue;
+		at = strrchr(line, '@');
+		if (!at || sscanf(at + 1, "%lfGHz", &ghz) != 1)
+			ghz = 0;
+		break;
+	}
+	free(line);
+	fclose(f);
+	return ghz * 1000;
+}
+
+/* The frequency ref-cycles count at: --base-freq, cpufreq's base_frequency, or cpuinfo's. */
+static double base_mhz(const struct bm_opts *o)
+{
+	char buf[64];
+	uint64_t khz;
+
+	if (o->base_mhz)
+		return o->base_mhz;
+	if (!bm_read_file(BM_SYSFS_CPU "/cpu0/cpufreq/base_frequency", buf, sizeof(buf)) &&
+	    !bm_parse_u64(buf, 1, UINT32_MAX, &khz))
+		return (double)khz / 1000;
+	return nominal_mhz("/proc/cpuinfo");
+}
+
+int session_open_energy(struct session *s)
+{
+	struct bm_opts *o = s->opts;
+	struct energy_paths paths = energy_default_paths;
+	enum energy_kind kind = o->energy_kind;
+	char why[900], what[512] = "";
+	size_t off = 0;
+	int err;
+
+	if (kind == ENERGY_NONE) {
+		snprintf(s->energy_note, sizeof(s->energy_note),
+			 "not measured (--energy-source none)");
+		return 0;
+	}
+	if (o->powercap_root) {
+		/* A tree named on purpose: no silent fallback to another source. */
+		paths.powercap = o->powercap_root;
+		if (kind == ENERGY_AUTO)
+			kind = ENERGY_POWERCAP;
+	}
+	err = energy_open(&s->energy, kind, &paths, &s->topo, why, sizeof(why));
+	if (err) {
+		if (kind != ENERGY_AUTO) {
+			bm_err("no energy from %s: %s", energy_kind_name(kind), why);
+			return err;
+		}
+		bm_warn("no energy source found (%s): showing CPU shares, no watts", why);
+		snprintf(s->energy_note, sizeof(s->energy_note), "none found (%s)", why);
+		return 0;
+	}
+	s->have_energy = true;
+	/* After the source: it may have added sockets. */
+	s->readings = bm_calloc((size_t)s->topo.nr_sockets * BM_NR_DOMAINS, sizeof(*s->readings));
+	for (int i = 0; i < s->energy.n; i++)
+		s->energy_domains |= 1u << s->energy.c[i].domain;
+	for (int d = 0; d < BM_NR_DOMAINS; d++) {
+		if (!(s->energy_domains & (1u << d)))
+			continue;
+		off += (size_t)snprintf(what + off, sizeof(what) - off, "%s%s", off ? ", " : "",
+					energy_domain_name((enum bm_domain)d));
+	}
+	fprintf(stderr, "bpfmeter: energy from %s: %s on %d socket%s (%d counters)\n",
+		s->energy.ops->name, what, s->topo.nr_sockets, s->topo.nr_sockets > 1 ? "s" : "",
+		s->energy.n);
+	return 0;
+}
+
+/*
+ * Sleep until the end of the interval (or a signal). Long intervals are cut into polls of
+ * the energy counters, so no counter wraps twice between two reads.
+ */
+static int sleep_until(struct session *s, double deadline)
+{
+	double poll = s->have_energy && s->energy.max_poll_s > 0 ? s->energy.max_poll_s / 2 : 0;
+
+	for (;;) {
+		double wake = poll > 0 ? fmin(deadline, s->energy.last_poll + poll) : deadline;
+		struct timespec ts = { .tv_sec = (time_t)wake };
+		int err;
+
+		/* A measured command gets the signal; we go on until it has ended. */
+		if (s->have_cmd && stop_signal) {
+			command_forward(&s->cmd, stop_signal);
+			stop_signal = 0;
+		}
+		if (stop_signal || (s->have_cmd && child_exited))
+			return 0;
+		ts.tv_nsec = (long)((wake - (double)ts.tv_sec) * 1e9);
+		err = clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
+		if (err && err != EINTR) {
+			bm_err("clock_nanosleep: %s", strerror(err));
+			return -err;
+		}
+		if (err)
+			continue;
+		if (wake >= deadline)
+			return 0;
+		energy_poll(&s->energy, bm_now_mono());
+	}
+}
+
+/* perf stat's manner: what the command used, on stderr (as CSV with --csv). */
+static void command_summary(struct session *s)
+{
+	struct command_report r = {
+		.exit_status = s->exit_status,
+		.wall_s = s->cmd.ended - s->cmd.started,
+		.domains = s->energy_domains,
+		.host_j = s->iv.measured_j,
+		.have_energy = s->have_energy,
+		.energy_split = !s->by_process,
+		.by_model = s->iv.any_model,
+	};
+	size_t rl = strlen(s->cmd.rel), off = 0;
+	char cmdline[512] = "";
+
+	for (char *const *a = s->cmd.argv; *a && off < sizeof(cmdline); a++)
+		off += (size_t)snprintf(cmdline + off, sizeof(cmdline) - off, "%s%s",
+					a == s->cmd.argv ? "" : " ", *a);
+	r.cmdline = cmdline;
+	for (size_t i = 0; i < s->cgroups.ids.n; i++) {
+		const struct bm_target *t = targets_at(&s->cgroups, i);
+		const char *name = t->name;
+
+		/* The command's cgroup and any it made below it. */
+		if (t->kind != BM_TARGET_CGROUP || !name || strncmp(name, s->cmd.rel, rl) ||
+		    (name[rl] && name[rl] != '/'))
+			continue;
+		r.sum.cpu_ns += t->total.cpu_ns;
+		for (int e = 0; e < BM_MAX_EVENTS; e++)
+			r.sum.ev[e] += t->total.ev[e];
+		for (int d = 0; d < BM_NR_DOMAINS; d++)
+			r.sum.energy_j[d] += t->total.energy_j[d];
+	}
+	command_report_print(stderr, &s->meta, &r, s->opts->csv);
+}
+
+/* --record: the file, and what the session measures under. */
+static int start_recording(struct session *s)
+{
+	struct bm_opts *o = s->opts;
+	struct recorder *r = &s->rec;
+	char list[1024] = "";
+	size_t off = 0;
+
+	if (record_open(r, o->record_path, o->events, o->nr_events, s->sample_index))
+		return -EIO;
+	s->recording = true;
+	record_meta(r, "version", "%s", BPFMETER_VERSION);
+	record_meta(r, "host", "%s", s->host);
+	record_meta(r, "hook", "%s", s->sensor.attach_kind);
+	record_meta(r, "nr_online", "%d", s->topo.nr_online);
+	record_meta(r, "interval_s", "%.17g", o->interval_s);
+	record_meta(r, "sockets", "%d", s->topo.nr_sockets);
+	for (int i = 0; i < s->topo.nr_sockets && off < sizeof(list); i++)
+		off += (size_t)snprintf(list + off, sizeof(list) - off, "%s%d", i ? ";" : "",
+					s->topo.package_id[i]);
+	record_meta(r, "package_ids", "%s", list);
+	if (s->missing_note[0])
+		record_meta(r, "missing_note", "%s", s->missing_note);
+	if (s->have_energy) {
+		record_meta(r, "energy_source", "%s", s->energy.ops->name);
+		off = 0;
+		list[0] = '\0';
+		for (int d = 0; d < BM_NR_DOMAINS && off < sizeof(list); d++)
+			if (s->energy_domains & (1u << d))
+				off += (size_t)snprintf(list + off, sizeof(list) - off, "%s%s",
+							off ? ";" : "",
+							energy_domain_name((enum bm_domain)d));
+		record_meta(r, "domains", "%s", list);
+		record_meta(r, "base_mhz", "%.17g", s->base_mhz);
+	} else {
+		record_meta(r, "energy_note", "%s", s->energy_note);
+	}
+	record_meta(r, "by", "%s", s->by_process ? "process" : "cgroup");
+	settings_record(r, o);
+	record_flush(r);
+	return r->failed ? -EIO : 0;
+}
+
+/* Up to the first interval: checks, the sensor, the baseline. Returns 0 or the exit status. */
+static int session_start(struct session *s)
+{
+	struct bm_opts *o = s->opts;
+	struct sensor_config cfg;
+	char mount[4096];
+
+	if (preflight_cgroup2(mount, sizeof(mount)) || cgroup_names_init(&s->names, mount))
+		return 1;
+	if (preflight_sensor_config(o, &cfg))
+		return 2;
+	if (o->command) {
+		if (command_prepare(&s->cmd, mount, o->command))
+			return 1;
+		s->have_cmd = true;
+	}
+	if (cgroup_names_scan(&s->names))
+		bm_warn("cannot walk the cgroup2 tree at %s: %s", mount, strerror(errno));
+
+	/* Outputs first: a file that cannot take our rows fails before anything is loaded. */
+	s->meta = (struct bm_meta){ .events = o->events, .nr_events = o->nr_events };
+	if (outputs_check(&s->out, &s->meta))
+		return 2;
+	if (o->record_path && !access(o->record_path, F_OK)) {
+		bm_err("--record %s: the file exists; a recording is never overwritten: give a "
+		       "new path",
+		       o->record_path);
+		return 2;
+	}
+	if (topology_load(&s->topo, BM_SYSFS_CPU, libbpf_num_possible_cpus()))
+		return 1;
+	if (preflight_privileges() || preflight_btf(o->btf_path))
+		return o->btf_path && access(o->btf_path, F_OK) ? 2 : 1;
+	preflight_raise_fd_limit();
+	if (session_open_energy(s))
+		return 1;
+	if (sensor_open(&s->sensor, &s->topo, &cfg))
+		return 1;
+	describe_missing(s);
+	bm_debug("attached %s/sched_switch; %d of %d events counting; accounting map: %llu entries "
+		 "x %d CPUs x %u bytes",
+		 s->sensor.attach_kind, s->sensor.nr_events, o->nr_events,
+		 (unsigned long long)o->max_cgroups + 2, s->topo.nr_cpus,
+		 bm_acct_size((__u32)s->sensor.nr_events));
+
+	for (int e = 0; e < o->nr_events; e++)
+		s->sample_index[e] = s->sensor.bpf_index[e];
+	gethostname(s->host, sizeof(s->host) - 1);
+	account_init(&s->acct, &s->topo, s->sensor.nr_events);
+	account_init(&s->pacct, &s->topo, s->sensor.nr_events);
+	if (s->have_energy)
+		s->base_mhz = base_mhz(o);
+	session_setup(s, o->interval_s, s->sensor.attach_kind,
+		      s->have_energy ? s->energy.ops->name : NULL);
+	s->resolve_group = resolve_group_live;
+	if (o->record_path && start_recording(s))
+		return 1;
+
+	/* Baseline: what was charged before the first interval began is not reported. */
+	s->t_start = s->t_last = bm_now_mono();
+	if (s->have_energy)
+		energy_poll(&s->energy, s->t_start);
+	if (read_sensor(s))
+		return 1;
+	return session_open_outputs(s) ? 1 : 0;
+}
+
+int session_run(struct session *s)
+{
+	struct bm_opts *o = s->opts;
+	struct sigaction sa = { .sa_handler = on_signal };
+	double t_prev, next, end;
+	int ret, err;
+
+	/* No SA_RESTART: the interval sleep wakes up to report the last, partial interval. */
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGCHLD, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	ret = session_start(s);
+	if (ret)
+		goto out;
+	t_prev = s->t_start;
+	/* A command runs until it ends, whatever --duration says. */
+	end = o->duration_s > 0 && !s->have_cmd ? t_prev + o->duration_s : INFINITY;
+	next = t_prev;
+	if (s->have_cmd)
+		command_start(&s->cmd);
+	for (;;) {
+		next = fmin(next + o->interval_s, end);
+		if (sleep_until(s, next)) {
+			ret = 1;
+			goto out;
+		}
+		/* Interrupted or not, measure: the partial last interval is data too. */
+		err = measure_interval(s, &t_prev);
+		if (err == -EPIPE && !s->have_cmd)
+			goto out; /* the reader of stdout went away */
+		if (err && err != -EPIPE) {
+			ret = 1;
+			goto out;
+		}
+		if (s->have_cmd) {
+			child_exited = 0;
+			if (command_done(&s->cmd))
+				break;
+			/* Its last children may still be leaving: look again soon. */
+			if (s->cmd.reaped)
+				next = fmin(next, bm_now_mono() + 0.01 - o->interval_s);
+			continue;
+		}
+		if (stop_signal || next >= end)
+			break;
+	}
+	if (outputs_has_table(&s->out))
+		session_summary(s, t_prev - s->t_start);
+	if (s->have_cmd) {
+		s->exit_status = command_finish(&s->cmd);
+		s->have_cmd = false;
+		command_summary(s);
+		ret = s->exit_status;
+	}
+out:
+	if (s->recording && record_close(&s->rec, s->t_last - s->t_start) && !ret)
+		ret = 1;
+	if (s->have_cmd) /* measuring failed: the command never ran; clean its cgroup */
+		command_finish(&s->cmd);
+	return ret;
+}

@@ -1,0 +1,99 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+#ifndef BM_SESSION_H
+#define BM_SESSION_H
+
+/*
+ * A measuring session, live (session_run) or replayed from a recording (replay.c): both keep
+ * their inputs here and hand each interval to the same pipeline (session_interval), so the
+ * outputs cannot tell them apart.
+ */
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "account.h"
+#include "cgroup.h"
+#include "command.h"
+#include "energy.h"
+#include "interval.h"
+#include "opts.h"
+#include "output.h"
+#include "record.h"
+#include "report.h"
+#include "sensor.h"
+#include "targets.h"
+#include "topology.h"
+
+struct session {
+	struct bm_opts *opts;
+	struct bm_topology topo;
+	struct bm_meta meta;
+	int sample_index[BM_MAX_EVENTS]; /* requested event -> bm_sample.ev index, or -1 */
+	char host[256];
+	char missing_note[512];
+	char energy_note[1024];
+	struct outputs out;
+	bool by_process; /* --by process: the rows are processes */
+	struct account acct, pacct; /* cgroups; processes with --by process */
+	struct targets cgroups, procs;
+	bool have_energy;
+	unsigned int energy_domains; /* bit per domain the source measures */
+	double base_mhz;
+	struct energy_reading *readings; /* nr_sockets x BM_NR_DOMAINS */
+	int nreadings;
+	uint64_t overflow; /* slices charged to "overflow" so far */
+	bool overflow_warned;
+	struct interval iv;
+	struct bm_row *in_rows; /* the interval's inputs */
+	size_t in_cap;
+	bool recording; /* --record: each interval's inputs go to rec */
+	struct recorder rec;
+	/* The cgroup id of a --group-by group: live from the tree, in a replay as recorded. */
+	int (*resolve_group)(const char *key, uint64_t *id, void *ctx);
+
+	/* Live only. */
+	struct cgroup_names names;
+	struct sensor sensor;
+	struct energy_source energy;
+	struct command cmd; /* with -- CMD */
+	bool have_cmd;
+	int exit_status;
+	double t_start, t_last; /* monotonic */
+};
+
+void session_init(struct session *s, struct bm_opts *o);
+void session_free(struct session *s);
+
+/* The account and the targets the rows come from: cgroups, or processes. */
+struct account *session_rows_account(struct session *s);
+struct targets *session_rows_targets(struct session *s);
+
+/*
+ * Once the settings are known (live: after the sensor is loaded; replay: as recorded): the
+ * meta every output is told, the accounts, the targets and the interval pipeline.
+ */
+void session_setup(struct session *s, double interval_s, const char *hook,
+		   const char *energy_source);
+/* The -o sinks; without any, the live view on a terminal and CSV on stdout otherwise. */
+int session_parse_outputs(struct session *s);
+int session_open_outputs(struct session *s);
+/*
+ * One interval of the rows account's active targets (named already) and s->readings: recorded
+ * with --record, run through the pipeline, and out to every sink. Returns outputs_interval's
+ * value (-EPIPE: stdout's reader went away).
+ */
+int session_interval(struct session *s, int64_t ts_ns, double dt);
+/* A target ended and its last interval is out: recorded, kept for the summary, forgotten. */
+void session_target_gone(struct session *s, struct account *a, struct targets *ts, uint64_t id);
+/* The session summary on the live view. */
+void session_summary(struct session *s, double elapsed);
+
+/*
+ * Energy from the source asked for; where auto finds none, one warning and CPU shares.
+ * Returns 0, or a negative errno after a message when the named source does not work.
+ */
+int session_open_energy(struct session *s);
+
+/* bpfmeter [OPTIONS] [-- CMD]: measure until the end. Returns the exit status. */
+int session_run(struct session *s);
+
+#endif
