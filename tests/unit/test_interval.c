@@ -1,0 +1,342 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/*
+ * The interval pipeline without root: account rows and energy in, report rows and session
+ * totals out. Conservation, group-by totals, ended targets, the provisional split, and what
+ * the baseline reading must not count.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fixture.h"
+#include "interval.h"
+#include "targets.h"
+#include "unit.h"
+
+#define NR_CPUS 2
+#define MAP_STRIDE ((sizeof(__u64) + 7) & ~(size_t)7) /* no events: cpu_ns alone */
+
+struct pipe {
+	struct bm_topology topo;
+	struct account a;
+	struct targets ts;
+	struct interval iv;
+	struct bm_row *rows;
+	size_t cap;
+	__u64 map[NR_CPUS]; /* one key's per-CPU cumulative cpu_ns */
+};
+
+/* Two CPUs on one socket, CPU time as the only feature; energy when have_energy. */
+static void pipe_init(struct pipe *p, bool have_energy, enum group_by g, int depth)
+{
+	static const int socket[NR_CPUS] = { 0, 0 };
+	struct interval_config cfg = {
+		.nr_sockets = 1,
+		.have_energy = have_energy,
+		.features = { .nfeat = 1, .idx = { BM_FEATURE_CPU }, .name = { "cpu" } },
+		.cycles_idx = -1,
+		.ref_cycles_idx = -1,
+		.model = model_config_default,
+	};
+
+	memset(p, 0, sizeof(*p));
+	fixture_topology(&p->topo, NR_CPUS, socket, NULL, NULL);
+	account_init(&p->a, &p->topo, 0);
+	targets_init(&p->ts, BM_TARGET_CGROUP, g, depth);
+	interval_init(&p->iv, &cfg);
+}
+
+static void pipe_free(struct pipe *p)
+{
+	interval_free(&p->iv);
+	targets_free(&p->ts);
+	account_free(&p->a);
+	topology_free(&p->topo);
+	free(p->rows);
+}
+
+/* Key id has charged cpu0_ns and cpu1_ns so far (cumulative, as the map holds them). */
+static void charge(struct pipe *p, uint64_t id, const char *name, __u64 cpu0_ns, __u64 cpu1_ns)
+{
+	struct bm_target *t;
+
+	p->map[0] = cpu0_ns;
+	p->map[1] = cpu1_ns;
+	account_update(&p->a, id, p->map);
+	t = targets_get(&p->ts, id, NULL);
+	if (name)
+		targets_set_name(&p->ts, t, name);
+}
+
+static void run(struct pipe *p, const struct energy_reading *e, int ne, struct bm_interval *out)
+{
+	struct interval_inputs in = { .ts_ns = 1000000000, .dt = 1.0, .energy = e, .nenergy = ne };
+
+	in.nrows = interval_gather(&p->a, &p->ts, 1, &p->rows, &p->cap);
+	in.rows = p->rows;
+	interval_run(&p->iv, &in, out);
+}
+
+static const struct bm_row *row_of(const struct bm_interval *out, const char *name)
+{
+	for (size_t i = 0; i < out->n; i++)
+		if (!strcmp(out->rows[i].target->name, name))
+			return &out->rows[i];
+	return NULL;
+}
+
+static void test_split_conserves_the_measured_energy(void)
+{
+	const struct energy_reading e = { .socket = 0, .domain = BM_DOMAIN_PACKAGE, .joules = 40 };
+	struct bm_interval out;
+	struct pipe p;
+	double sum = 0;
+
+	pipe_init(&p, true, GROUP_BY_CGROUP, 0);
+	account_begin(&p.a);
+	charge(&p, BM_KEY_IDLE, NULL, 500000000, 500000000);
+	charge(&p, 10, "/a", 300000000, 300000000);
+	charge(&p, 11, "/b", 200000000, 200000000);
+	run(&p, &e, 1, &out);
+	CHECK_EQ_U64(out.n, 3);
+	for (size_t i = 0; i < out.n; i++)
+		sum += out.rows[i].s.energy_j[BM_DOMAIN_PACKAGE];
+	CHECK(fabs(sum - 40) < 1e-9);
+	/* Before the first fit: by CPU time, idle included, and said to be provisional. */
+	CHECK(row_of(&out, "/a") && fabs(row_of(&out, "/a")->s.energy_j[0] - 12) < 1e-9);
+	CHECK(row_of(&out, "/a") && row_of(&out, "/a")->model_id[0] == 0);
+	CHECK(out.models && out.models[0].model_id == 0 && !out.models[0].predicted);
+	/* Sorted by CPU time, most first. */
+	CHECK_STR(out.rows[0].target->name, "idle");
+	CHECK(fabs(p.iv.measured_j[BM_DOMAIN_PACKAGE] - 40) < 1e-9);
+	pipe_free(&p);
+}
+
+static void test_baseline_reading_is_not_in_the_totals(void)
+{
+	struct bm_target *t;
+	struct bm_interval out;
+	struct pipe p;
+
+	pipe_init(&p, false, GROUP_BY_CGROUP, 0);
+	/* The baseline: what /a ran before the session is read but never reported. */
+	account_begin(&p.a);
+	charge(&p, 10, "/a", 7000000000, 0);
+	account_begin(&p.a);
+	charge(&p, 10, NULL, 7000000000 + 250000000, 0);
+	run(&p, NULL, 0, &out);
+	t = targets_find(&p.ts, 10);
+	CHECK(t != NULL);
+	if (t)
+		CHECK_EQ_U64(t->total.cpu_ns, 250000000);
+	CHECK(row_of(&out, "/a") && row_of(&out, "/a")->s.cpu_ns == 250000000);
+	pipe_free(&p);
+}
+
+static void test_totals_grow_with_each_reported_interval(void)
+{
+	struct bm_interval out;
+	struct bm_row rows[4];
+	struct pipe p;
+	size_t n;
+
+	pipe_init(&p, false, GROUP_BY_CGROUP, 0);
+	for (int k = 1; k <= 3; k++) {
+		account_begin(&p.a);
+		charge(&p, 10, "/a", (__u64)k * 100, (__u64)k * 10);
+		run(&p, NULL, 0, &out);
+	}
+	CHECK_EQ_U64(targets_find(&p.ts, 10)->total.cpu_ns, 330);
+	n = targets_summary(&p.ts, rows, 0);
+	CHECK_EQ_U64(n, 1);
+	CHECK(n == 1 && rows[0].socket == -1 && rows[0].s.cpu_ns == 330);
+	pipe_free(&p);
+}
+
+static void test_group_by_rolls_up_rows_and_the_summary(void)
+{
+	const struct energy_reading e = { .socket = 0, .domain = BM_DOMAIN_PACKAGE, .joules = 10 };
+	struct bm_row rows[8];
+	struct bm_interval out;
+	const struct bm_row *g;
+	struct pipe p;
+	size_t n;
+
+	pipe_init(&p, true, GROUP_BY_DEPTH, 1);
+	for (int k = 1; k <= 2; k++) {
+		account_begin(&p.a);
+		charge(&p, BM_KEY_IDLE, NULL, (__u64)k * 500, 0);
+		charge(&p, 10, "/pod/x", (__u64)k * 300, 0);
+		charge(&p, 11, "/pod/y", (__u64)k * 100, (__u64)k * 100);
+		charge(&p, 12, "/other", 0, (__u64)k * 400);
+		run(&p, &e, 1, &out);
+	}
+	/* The members' rows became one of their group, sums added, energy still conserved. */
+	CHECK_EQ_U64(out.n, 3);
+	g = row_of(&out, "/pod");
+	CHECK(g != NULL);
+	if (g) {
+		CHECK_EQ_U64(g->s.cpu_ns, 500);
+		CHECK(g->target->kind == BM_TARGET_GROUP);
+		CHECK(fabs(g->s.energy_j[0] - 10 * 500.0 / 1400) < 1e-9);
+	}
+	CHECK(!row_of(&out, "/pod/x") && !row_of(&out, "/pod/y"));
+	/* The summary rolls up the same way: the group's totals, not its members'. */
+	n = targets_summary(&p.ts, rows, 1u << BM_DOMAIN_PACKAGE);
+	CHECK_EQ_U64(n, 3);
+	for (size_t i = 0; i < n; i++) {
+		CHECK(strcmp(rows[i].target->name, "/pod/x") &&
+		      strcmp(rows[i].target->name, "/pod/y"));
+		if (!strcmp(rows[i].target->name, "/pod")) {
+			CHECK_EQ_U64(rows[i].s.cpu_ns, 1000);
+			CHECK(fabs(rows[i].s.energy_j[0] - 2 * 10 * 500.0 / 1400) < 1e-9);
+		}
+	}
+	/* Members keep their own totals too (a measured command's cgroup is one). */
+	CHECK_EQ_U64(targets_find(&p.ts, 10)->total.cpu_ns, 600);
+	pipe_free(&p);
+}
+
+static uint64_t resolved_id;
+
+static int resolve_fixed(const char *key, uint64_t *id, void *ctx)
+{
+	(void)ctx;
+	if (strcmp(key, "/pod"))
+		return -ENOENT;
+	*id = resolved_id;
+	return 0;
+}
+
+static void test_group_ids_resolved_once_per_new_member(void)
+{
+	struct targets ts;
+	struct bm_target *a, *b;
+
+	targets_init(&ts, BM_TARGET_CGROUP, GROUP_BY_DEPTH, 1);
+	a = targets_get(&ts, 10, NULL);
+	targets_set_name(&ts, a, "/pod/x");
+	CHECK(a->group && a->group->id == 10 && a->group->group_pending);
+	resolved_id = 99;
+	targets_resolve_groups(&ts, resolve_fixed, NULL);
+	CHECK(a->group->id == 99 && !a->group->group_pending);
+	/* The same name again is no news: nothing to resolve. */
+	targets_set_name(&ts, a, "/pod/x");
+	CHECK(!a->group->group_pending);
+	/* A new member: the group may have been made anew. */
+	b = targets_get(&ts, 11, NULL);
+	targets_set_name(&ts, b, "/pod/y");
+	CHECK(b->group == a->group && a->group->group_pending);
+	resolved_id = 100;
+	targets_resolve_groups(&ts, resolve_fixed, NULL);
+	CHECK_EQ_U64(b->group->id, 100);
+	/* One the tree does not know keeps the id it was made with. */
+	b = targets_get(&ts, 12, NULL);
+	targets_set_name(&ts, b, "/gone/z");
+	targets_resolve_groups(&ts, resolve_fixed, NULL);
+	CHECK_EQ_U64(b->group->id, 12);
+	CHECK_STR(b->group->name, "/gone");
+	targets_free(&ts);
+}
+
+static void test_ended_targets_stay_in_the_summary(void)
+{
+	struct bm_interval out;
+	struct bm_row rows[4];
+	struct pipe p;
+	size_t n;
+
+	pipe_init(&p, false, GROUP_BY_CGROUP, 0);
+	p.ts.keep_departed = true;
+	account_begin(&p.a);
+	charge(&p, 10, "/short-lived", 100, 0);
+	charge(&p, 11, "/stays", 50, 0);
+	run(&p, NULL, 0, &out);
+	account_forget(&p.a, 10);
+	targets_remove(&p.ts, 10);
+	CHECK(targets_find(&p.ts, 10) == NULL);
+	/* The id comes back as a new cgroup: its own target, its own totals. */
+	account_begin(&p.a);
+	charge(&p, 10, "/new", 30, 0);
+	run(&p, NULL, 0, &out);
+	n = targets_summary(&p.ts, rows, 0);
+	CHECK_EQ_U64(n, 3);
+	for (size_t i = 0; i < n; i++) {
+		if (!strcmp(rows[i].target->name, "/short-lived"))
+			CHECK(rows[i].s.cpu_ns == 100 && rows[i].target->gone);
+		if (!strcmp(rows[i].target->name, "/new"))
+			CHECK(rows[i].s.cpu_ns == 30);
+	}
+	/* Without a summary to show, nothing is kept. */
+	p.ts.keep_departed = false;
+	targets_remove(&p.ts, 11);
+	CHECK_EQ_U64(p.ts.ndeparted, 1);
+	pipe_free(&p);
+}
+
+/*
+ * Rows point at their targets while new ones are added (thousands of processes appear in
+ * an interval): a target never moves, and one charged only before the baseline has no total
+ * and no place in the summary.
+ */
+static void test_targets_never_move_and_unreported_ones_stay_out(void)
+{
+	struct bm_target *first, *t;
+	struct targets ts;
+	struct bm_row *all;
+	char name[32];
+
+	targets_init(&ts, BM_TARGET_PROCESS, GROUP_BY_CGROUP, 0);
+	first = targets_get(&ts, 5000, NULL);
+	targets_set_name(&ts, first, "sh[5000]");
+	first->total.cpu_ns = 7;
+	for (uint64_t id = 1; id < 3000; id++) {
+		t = targets_get(&ts, id, NULL);
+		snprintf(name, sizeof(name), "p[%llu]", (unsigned long long)id);
+		targets_set_name(&ts, t, name);
+	}
+	CHECK(targets_find(&ts, 5000) == first);
+	CHECK_STR(first->name, "sh[5000]");
+	CHECK(first->group == NULL && first->kind == BM_TARGET_PROCESS);
+	CHECK(targets_summary_cap(&ts) >= 3000);
+	all = calloc(targets_summary_cap(&ts), sizeof(*all));
+	CHECK_EQ_U64(targets_summary(&ts, all, 0), 1);
+	free(all);
+	targets_free(&ts);
+}
+
+static void test_special_targets_are_named_and_stand_alone(void)
+{
+	struct targets ts;
+	struct bm_target *idle, *over;
+
+	targets_init(&ts, BM_TARGET_CGROUP, GROUP_BY_POD, 0);
+	idle = targets_get(&ts, BM_KEY_IDLE, NULL);
+	over = targets_get(&ts, BM_KEY_OVERFLOW, NULL);
+	CHECK_STR(idle->name, "idle");
+	CHECK_STR(over->name, "overflow");
+	CHECK(idle->kind == BM_TARGET_IDLE && over->kind == BM_TARGET_OVERFLOW);
+	CHECK(!target_is_cgroup(idle) && !idle->group);
+	CHECK(idle->labels.kind == BM_KIND_SPECIAL);
+	targets_free(&ts);
+}
+
+const struct unit_test interval_tests[] = {
+	{ "interval/split_conserves_the_measured_energy",
+	  test_split_conserves_the_measured_energy },
+	{ "interval/baseline_reading_is_not_in_the_totals",
+	  test_baseline_reading_is_not_in_the_totals },
+	{ "interval/totals_grow_with_each_reported_interval",
+	  test_totals_grow_with_each_reported_interval },
+	{ "interval/group_by_rolls_up_rows_and_the_summary",
+	  test_group_by_rolls_up_rows_and_the_summary },
+	{ "interval/group_ids_resolved_once_per_new_member",
+	  test_group_ids_resolved_once_per_new_member },
+	{ "interval/ended_targets_stay_in_the_summary", test_ended_targets_stay_in_the_summary },
+	{ "interval/targets_never_move_and_unreported_ones_stay_out",
+	  test_targets_never_move_and_unreported_ones_stay_out },
+	{ "interval/special_targets_are_named_and_stand_alone",
+	  test_special_targets_are_named_and_stand_alone },
+	{ NULL, NULL },
+};
