@@ -70,21 +70,38 @@ void bm_fail_at(struct bm_at *at, int col, const char *fmt, ...)
 	va_end(ap);
 }
 
-int bm_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
+/* strtoull alone would take spaces, a sign, octal, and in base 16 a second 0x. */
+static int parse_u64(const char *s, bool hex, uint64_t min, uint64_t max, uint64_t *out)
 {
+	int base = 10;
 	unsigned long long v;
-	char *end;
+	size_t n;
 
-	if (!s || !*s || isspace((unsigned char)*s) || *s == '-' || *s == '+')
+	if (!s)
+		return -EINVAL;
+	if (hex && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+		base = 16;
+		s += 2;
+	}
+	n = strspn(s, base == 16 ? "0123456789abcdefABCDEF" : "0123456789");
+	if (!n || s[n])
 		return -EINVAL;
 	errno = 0;
-	v = strtoull(s, &end, 0);
-	if (*end)
-		return -EINVAL;
+	v = strtoull(s, NULL, base);
 	if (errno == ERANGE || v < min || v > max)
 		return -ERANGE;
 	*out = v;
 	return 0;
+}
+
+int bm_parse_u64_dec(const char *s, uint64_t min, uint64_t max, uint64_t *out)
+{
+	return parse_u64(s, false, min, max, out);
+}
+
+int bm_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
+{
+	return parse_u64(s, true, min, max, out);
 }
 
 int bm_parse_double(const char *s, double min, double max, double *out)

@@ -16,7 +16,6 @@ void bm_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void bm_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void bm_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* Strict number parsing: the whole string, no junk, in range. Return 0 or -EINVAL/-ERANGE. */
 /* Where a parser is in a file, and the first error it met there. */
 struct bm_at {
 	const char *path;
@@ -32,6 +31,13 @@ struct bm_at {
  */
 void bm_fail_at(struct bm_at *at, int col, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+/*
+ * Strict number parsing: the whole string, no space or junk, in [min, max]. Return 0, -EINVAL
+ * (not a number) or -ERANGE; *out is set only on success.
+ */
+/* Digits only, no sign; a leading 0 is never octal ("010" is ten): options, sysfs, files. */
+int bm_parse_u64_dec(const char *s, uint64_t min, uint64_t max, uint64_t *out);
+/* The same, or hexadecimal digits after 0x: what the kernel and perf print in hex. */
 int bm_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
 int bm_parse_double(const char *s, double min, double max, double *out);
 /* A duration: a number with an optional unit ms, s (default), m, h. */

@@ -206,6 +206,25 @@ static void test_spool_sequence(void)
 	fixture_rmtree(root);
 }
 
+/* Twenty digits can say more than a sequence number holds: such a file is no batch. */
+static void test_spool_names_out_of_range(void)
+{
+	char root[64], dir[128], err[512] = "";
+	struct spool s;
+
+	if (!fixture_mkdtemp(root, sizeof(root), "spool"))
+		return;
+	snprintf(dir, sizeof(dir), "%s/spool", root);
+	fixture_put(root, "spool/99999999999999999999.lp", "m v=1\n");
+	fixture_put(root, "spool/00000000000000000000.lp", "m v=0\n");
+	fixture_put(root, "spool/+0000000000000000003.lp", "m v=3\n");
+	CHECK(spool_open(&s, dir, err, sizeof(err)) == 0);
+	CHECK_EQ_U64(s.n, 0);
+	CHECK_EQ_U64(s.next_seq, 1);
+	spool_close(&s);
+	fixture_rmtree(root);
+}
+
 static void test_spool_errors(void)
 {
 	char root[64], dir[128], err[512] = "";
@@ -385,6 +404,7 @@ const struct unit_test http_tests[] = {
 	{ "http/url_bad_scheme_path_or_query_rejected_naming_it", test_url_rejected },
 	{ "http/credentials_only_from_environment", test_credentials },
 	{ "http/spool_sequence_continues_in_order", test_spool_sequence },
+	{ "http/spool_names_out_of_range_are_no_batches", test_spool_names_out_of_range },
 	{ "http/spool_dir_not_creatable_or_in_use", test_spool_errors },
 	{ "http/spool_trim_drops_oldest_counting", test_spool_trim },
 	{ "http/sink_keeps_batches_for_next_start", test_sink_keeps_batches_for_next_start },

@@ -137,6 +137,12 @@ static void test_malformed(void)
 		  "F:6:8: cpu_ns: \"1e3\" is not a whole number" },
 		{ HEAD IV "target,1000,1,0,5,/a,,10,-4\n",
 		  "F:6:9: cycles: \"-4\" is not a whole number" },
+		{ HEAD IV "target,1000,1,0,5,/a,,+10,20\n",
+		  "F:6:8: cpu_ns: \"+10\" is not a whole number" },
+		{ "kind,ts_ns,interval_s,socket,id,name,value,cpu_ns,cycles\n"
+		  "meta,,,,,format,bpfmeter-recording-1,,\n"
+		  "event,,,,1,cycles,0:-1,,\n",
+		  "F:3:7: event cycles: \"0:-1\" is not TYPE:CONFIG" },
 		{ HEAD IV "energy,1000,1,1,,package,x,,\n",
 		  "F:6:7: value: \"x\" is not a number >= 0" },
 		{ HEAD IV "interval,999,1,,,,0,,\n", "F:6:2: time goes backwards: ts_ns 999 is not "

@@ -411,7 +411,7 @@ int replay_main(int argc, char **argv)
 			}
 			break;
 		case 'w':
-			if (bm_parse_u64(optarg, (uint64_t)cfg.min_samples, 256, &u)) {
+			if (bm_parse_u64_dec(optarg, (uint64_t)cfg.min_samples, 256, &u)) {
 				bm_err("--model-window: \"%s\" is not a number in %d..256", optarg,
 				       cfg.min_samples);
 				return 2;

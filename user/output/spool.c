@@ -31,13 +31,14 @@ static void temp_name(char *buf, size_t size, uint64_t seq)
 
 static int parse_batch_name(const char *name, uint64_t *seq)
 {
+	char digits[SEQ_DIGITS + 1];
+
 	if (strlen(name) != NAME_LEN || strcmp(name + SEQ_DIGITS, ".lp"))
 		return -EINVAL;
-	for (int i = 0; i < SEQ_DIGITS; i++)
-		if (name[i] < '0' || name[i] > '9')
-			return -EINVAL;
-	*seq = strtoull(name, NULL, 10);
-	return *seq ? 0 : -EINVAL;
+	memcpy(digits, name, SEQ_DIGITS);
+	digits[SEQ_DIGITS] = '\0';
+	/* Sequence numbers start at 1; twenty digits can also say more than UINT64_MAX. */
+	return bm_parse_u64_dec(digits, 1, UINT64_MAX, seq);
 }
 
 uint64_t spool_count_points(const char *data, size_t len)

@@ -34,7 +34,7 @@ static int read_id(const char *root, int cpu, const char *name, int fallback)
 	uint64_t v;
 
 	snprintf(path, sizeof(path), "%s/cpu%d/topology/%s", root, cpu, name);
-	if (bm_read_file(path, buf, sizeof(buf)) || bm_parse_u64(buf, 0, INT_MAX, &v))
+	if (bm_read_file(path, buf, sizeof(buf)) || bm_parse_u64_dec(buf, 0, INT_MAX, &v))
 		return fallback;
 	return (int)v;
 }
@@ -110,7 +110,8 @@ int topology_load(struct bm_topology *t, const char *root, int nr_cpu_slots)
 			continue;
 		t->nr_online++;
 		snprintf(path, sizeof(path), "%s/cpu%d/topology/physical_package_id", root, cpu);
-		if (bm_read_file(path, buf, sizeof(buf)) || bm_parse_u64(buf, 0, INT_MAX, &pkg)) {
+		if (bm_read_file(path, buf, sizeof(buf)) ||
+		    bm_parse_u64_dec(buf, 0, INT_MAX, &pkg)) {
 			/* Some VMs and old kernels lack it (or say -1): one socket. */
 			bm_debug("no package id for cpu%d in %s: taking socket 0", cpu, path);
 			pkg = 0;

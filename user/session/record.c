@@ -313,13 +313,10 @@ static const char *col_name(struct reader *p, int col)
 static bool get_u64(struct reader *p, int col, bool opt, uint64_t *v)
 {
 	const char *s = p->fields[col];
-	char *end;
 
 	if (!*s && opt)
 		return true;
-	errno = 0;
-	*v = strtoull(s, &end, 10);
-	if (!*s || *end || errno || *s == '-') {
+	if (bm_parse_u64_dec(s, 0, UINT64_MAX, v)) {
 		bm_fail_at(&p->at, col + 1, "%s: \"%s\" is not a whole number", col_name(p, col),
 			   s);
 		return false;
@@ -381,6 +378,21 @@ static bool get_interval_cols(struct reader *p, struct record_row *row)
 	}
 	row->ts_ns = (int64_t)ts;
 	return true;
+}
+
+/* An event row's value, decimal TYPE:CONFIG as record_open() writes it. */
+static int parse_type_config(const char *s, uint64_t *type, uint64_t *config)
+{
+	size_t n = strcspn(s, ":");
+	char tbuf[16];
+
+	if (!s[n] || n >= sizeof(tbuf))
+		return -EINVAL;
+	memcpy(tbuf, s, n);
+	tbuf[n] = '\0';
+	if (bm_parse_u64_dec(tbuf, 0, UINT32_MAX, type))
+		return -EINVAL;
+	return bm_parse_u64_dec(s + n + 1, 0, UINT64_MAX, config);
 }
 
 static bool parse_domain(const char *s, enum bm_domain *d)
@@ -477,10 +489,7 @@ static bool parse_row(struct reader *p, struct record_row *row)
 		}
 		return true;
 	case REC_EVENT: {
-		uint64_t counted;
-		unsigned int type;
-		unsigned long long config;
-		int n = 0;
+		uint64_t counted, type, config;
 
 		if (!get_empty(p, C_TS, C_ID) || !get_empty(p, C_CPU, p->ncols) ||
 		    !get_u64(p, C_ID, false, &counted))
@@ -498,13 +507,13 @@ static bool parse_row(struct reader *p, struct record_row *row)
 				   BM_EVENT_NAME_MAX);
 			return false;
 		}
-		if (sscanf(row->value, "%u:%llu%n", &type, &config, &n) != 2 || row->value[n]) {
+		if (parse_type_config(row->value, &type, &config)) {
 			bm_fail_at(&p->at, C_VALUE + 1, "event %s: \"%s\" is not TYPE:CONFIG",
 				   row->name, row->value);
 			return false;
 		}
 		snprintf(row->event.name, sizeof(row->event.name), "%s", row->name);
-		row->event.type = type;
+		row->event.type = (uint32_t)type;
 		row->event.config = config;
 		row->counted = counted;
 		p->sample_index[p->nevent_rows++] = counted ? p->ncounted++ : -1;
