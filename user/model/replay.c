@@ -17,6 +17,7 @@
 
 #include "model.h"
 #include "replay.h"
+#include "report.h"
 #include "util.h"
 
 struct replay_parse {
@@ -337,13 +338,15 @@ static int replay_run(const struct replay_trace *tr, const struct model_config *
 			if (res.refitted && res.predicted)
 				refits[d]++;
 			rejected[d] += res.rejected;
+			fprintf(out, "%.15g,", tr->t[i]);
+			csv_field(out, tr->dom[d]);
 			if (!res.predicted) {
-				fprintf(out, "%.15g,%s,%.3f,,,0\n", tr->t[i], tr->dom[d], w);
+				fprintf(out, ",%.3f,,,0\n", w);
 				continue;
 			}
 			abserr[d * tr->nrows + npred[d]++] = fabs(res.error_w);
-			fprintf(out, "%.15g,%s,%.3f,%.3f,%.3f,%u\n", tr->t[i], tr->dom[d], w,
-				res.predicted_w, res.error_w, res.predicted_id);
+			fprintf(out, ",%.3f,%.3f,%.3f,%u\n", w, res.predicted_w, res.error_w,
+				res.predicted_id);
 		}
 	}
 	for (int d = 0; d < tr->ndom; d++) {

@@ -7,16 +7,24 @@
  * the socket, so they repeat on each of its domain lines.
  */
 #include <csv.h>
+#include <ctype.h>
 #include <string.h>
 
 #include "labels.h"
 #include "report.h"
 
-/* RFC 4180: quote a field only when it holds a comma, a quote or a line break. */
-static void field(FILE *f, const char *s)
+/*
+ * RFC 4180 quoting, by libcsv's writer, which the readers of our files use too. Besides a
+ * comma, a quote or a line break, a space or tab at either end needs quotes: libcsv (and
+ * other readers) drop it from an unquoted field.
+ */
+void csv_field(FILE *f, const char *s)
 {
-	if (strpbrk(s, ",\"\r\n"))
-		csv_fwrite(f, s, strlen(s));
+	size_t len = strlen(s);
+
+	if (strpbrk(s, ",\"\r\n") ||
+	    (len && (isblank((unsigned char)s[0]) || isblank((unsigned char)s[len - 1]))))
+		csv_fwrite(f, s, len);
 	else
 		fputs(s, f);
 }
@@ -26,7 +34,7 @@ int csv_header(FILE *f, const struct bm_meta *m)
 	fputs("timestamp,interval_s,kind,target,cgroup_id,socket,domain,cpu_ns", f);
 	for (int e = 0; e < m->nr_events; e++) {
 		fputc(',', f);
-		field(f, m->events[e].name);
+		csv_field(f, m->events[e].name);
 	}
 	fputs(",share,energy_j,power_w,estimate,model_id,predicted_w,error_w,layer_mhz,samples,"
 	      "intercept_w,coefficients,runtime,container_id,pod_uid,qos,unit\n",
@@ -48,7 +56,7 @@ static void label_fields(FILE *f, const char *target)
 	v[4] = l.unit;
 	for (int i = 0; i < 5; i++) {
 		fputc(',', f);
-		field(f, v[i]);
+		csv_field(f, v[i]);
 	}
 }
 
@@ -58,7 +66,7 @@ static void target_line(FILE *f, const struct bm_meta *m, const struct bm_interv
 	double total;
 
 	fprintf(f, "%.3f,%.6f,target,", iv->ts_real, iv->interval_s);
-	field(f, r->target);
+	csv_field(f, r->target);
 	/* Processes (--by process) and special targets have no cgroup id. */
 	if (report_special_name(r->key) || r->target[0] != '/')
 		fputc(',', f);

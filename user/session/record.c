@@ -13,6 +13,7 @@
 #include <zlib.h>
 
 #include "record.h"
+#include "report.h"
 #include "util.h"
 
 /* The fixed columns, before one column per event. */
@@ -104,15 +105,6 @@ static void empty_events(struct recorder *r)
 	fputc('\n', r->f);
 }
 
-/* A text field, quoted where it needs to be. */
-static void put_str(struct recorder *r, const char *s)
-{
-	if (strpbrk(s, ",\"\r\n") || !*s)
-		csv_fwrite(r->f, s, strlen(s));
-	else
-		fputs(s, r->f);
-}
-
 int record_open(struct recorder *r, const char *path, const struct bm_event *events, int nr_events,
 		const int *sample_index)
 {
@@ -148,13 +140,13 @@ int record_open(struct recorder *r, const char *path, const struct bm_event *eve
 		fprintf(r->f, "%s%s", i ? "," : "", fixed_cols[i]);
 	for (int e = 0; e < nr_events; e++) {
 		fputc(',', r->f);
-		put_str(r, events[e].name);
+		csv_field(r->f, events[e].name);
 	}
 	fputc('\n', r->f);
 	record_meta(r, "format", BM_RECORD_FORMAT);
 	for (int e = 0; e < nr_events; e++) {
 		fprintf(r->f, "event,,,,%d,", sample_index[e] >= 0);
-		put_str(r, events[e].name);
+		csv_field(r->f, events[e].name);
 		fprintf(r->f, ",%" PRIu32 ":%" PRIu64 ",", events[e].type, events[e].config);
 		empty_events(r);
 	}
@@ -173,7 +165,7 @@ void record_meta(struct recorder *r, const char *key, const char *fmt, ...)
 	vsnprintf(value, sizeof(value), fmt, ap);
 	va_end(ap);
 	fprintf(r->f, "meta,,,,,%s,", key);
-	put_str(r, value);
+	csv_field(r->f, value);
 	fputc(',', r->f);
 	empty_events(r);
 }
@@ -211,7 +203,7 @@ void record_target(struct recorder *r, int socket, uint64_t id, const char *name
 		return;
 	row_start(r, "target");
 	fprintf(r->f, "%d,%" PRIu64 ",", socket, id);
-	put_str(r, name);
+	csv_field(r->f, name);
 	fprintf(r->f, ",,%" PRIu64, s->cpu_ns);
 	for (int e = 0; e < r->nr_events; e++) {
 		if (r->sample_index[e] < 0)
@@ -227,7 +219,7 @@ void record_group(struct recorder *r, uint64_t id, const char *name)
 	if (r->failed)
 		return;
 	fprintf(r->f, "group,,,,%" PRIu64 ",", id);
-	put_str(r, name);
+	csv_field(r->f, name);
 	fputs(",,", r->f);
 	empty_events(r);
 }
