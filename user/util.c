@@ -160,6 +160,24 @@ check:
 	return 0;
 }
 
+int bm_write_all(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+
+	while (len) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
 int bm_read_file(const char *path, char *buf, size_t size)
 {
 	ssize_t n;

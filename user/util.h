@@ -43,6 +43,8 @@ int bm_parse_double(const char *s, double min, double max, double *out);
 /* A duration: a number with an optional unit ms, s (default), m, h. */
 int bm_parse_seconds(const char *s, double min, double max, double *out);
 
+/* All of buf to fd, over short writes and EINTR: 0, or -errno of the write that failed. */
+int bm_write_all(int fd, const void *buf, size_t len);
 /* Read a small text file into buf (NUL-terminated, trailing newline stripped). */
 int bm_read_file(const char *path, char *buf, size_t size);
 /* Parse a CPU list such as "0-3,8,10-11" into a bitmap of nbits. Returns 0 or -EINVAL. */

@@ -1,7 +1,12 @@
 // SPDX-License-Identifier: BSD-2-Clause
-/* The shared helpers: number parsing. */
+/* The shared helpers: number parsing, writing whole buffers. */
 #include <errno.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdint.h>
+#include <stdlib.h>
+#include <sys/time.h>
+#include <unistd.h>
 
 #include "unit.h"
 #include "util.h"
@@ -49,8 +54,94 @@ static void test_u64_rejects_junk_and_range(void)
 	CHECK_EQ_U64(v, 42);
 }
 
+struct drain {
+	int fd;
+	size_t got;
+	bool in_order;
+};
+
+/* Reads slowly, so the writer keeps finding the pipe full. */
+static void *drain(void *arg)
+{
+	struct drain *d = arg;
+	unsigned char buf[4096];
+	ssize_t n;
+
+	while ((n = read(d->fd, buf, sizeof(buf))) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			break;
+		for (ssize_t i = 0; i < n; i++)
+			d->in_order &= buf[i] == (unsigned char)((d->got + (size_t)i) % 251);
+		d->got += (size_t)n;
+		usleep(50);
+	}
+	return NULL;
+}
+
+static volatile sig_atomic_t alarms;
+
+static void on_alarm(int sig)
+{
+	(void)sig;
+	alarms++;
+}
+
+/*
+ * A blocked write to a full pipe that a signal without SA_RESTART interrupts returns what it
+ * wrote so far (a short write), or fails with EINTR when that was nothing.
+ */
+static void test_write_all_short_writes_and_eintr(void)
+{
+	enum {
+		LEN = 4 << 20
+	};
+	struct sigaction sa = { .sa_handler = on_alarm }, old;
+	struct itimerval tick = { { 0, 200 }, { 0, 200 } }, off = { 0 };
+	unsigned char *buf = malloc(LEN);
+	struct drain d = { .in_order = true };
+	sigset_t alrm;
+	pthread_t t;
+	int p[2], ret;
+
+	if (!buf || pipe(p)) {
+		printf("    cannot set up: %s\n", strerror(errno));
+		unit_failed_checks++;
+		free(buf);
+		return;
+	}
+	for (size_t i = 0; i < LEN; i++)
+		buf[i] = (unsigned char)(i % 251);
+	d.fd = p[0];
+	/* The signals go to the writer: the reader is started with them blocked. */
+	sigemptyset(&alrm);
+	sigaddset(&alrm, SIGALRM);
+	pthread_sigmask(SIG_BLOCK, &alrm, NULL);
+	CHECK(pthread_create(&t, NULL, drain, &d) == 0);
+	pthread_sigmask(SIG_UNBLOCK, &alrm, NULL);
+	sigaction(SIGALRM, &sa, &old);
+	alarms = 0;
+	setitimer(ITIMER_REAL, &tick, NULL);
+	ret = bm_write_all(p[1], buf, LEN);
+	setitimer(ITIMER_REAL, &off, NULL);
+	sigaction(SIGALRM, &old, NULL);
+	close(p[1]);
+	pthread_join(t, NULL);
+	close(p[0]);
+	CHECK(ret == 0);
+	CHECK(alarms > 0);
+	CHECK_EQ_U64(d.got, LEN);
+	CHECK(d.in_order);
+	free(buf);
+
+	CHECK(bm_write_all(-1, "x", 1) == -EBADF);
+	CHECK(bm_write_all(-1, "", 0) == 0);
+}
+
 const struct unit_test util_tests[] = {
 	{ "util/u64_decimal_never_octal_hex_where_asked", test_u64_decimal_never_octal },
 	{ "util/u64_rejects_sign_space_junk_empty_overflow", test_u64_rejects_junk_and_range },
+	{ "util/write_all_over_short_writes_and_eintr", test_write_all_short_writes_and_eintr },
 	{ NULL, NULL },
 };

@@ -137,27 +137,11 @@ int outputs_check(struct outputs *o, const struct bm_meta *m)
 	return 0;
 }
 
-static int write_all(int fd, const char *buf, size_t len)
-{
-	while (len) {
-		ssize_t n = write(fd, buf, len);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		buf += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /* One interval's text to a file sink: all of it, or nothing. */
 static int sink_write(struct sink *s, const char *buf, size_t len)
 {
 	off_t start = s->path ? lseek(s->fd, 0, SEEK_END) : -1;
-	int err = write_all(s->fd, buf, len);
+	int err = bm_write_all(s->fd, buf, len);
 
 	if (err && start >= 0 && ftruncate(s->fd, start))
 		bm_warn("cannot cut %s back after a failed write: %s", s->path, strerror(errno));
@@ -214,7 +198,7 @@ int outputs_open(struct outputs *o, const struct bm_meta *m, const struct output
 		if (s->kind != SINK_CSV || !need_header)
 			continue;
 		hdr = header_text(m, &len);
-		if (!hdr || write_all(s->fd, hdr, len)) {
+		if (!hdr || bm_write_all(s->fd, hdr, len)) {
 			bm_err("cannot write to %s: %s", s->path ? s->path : "stdout",
 			       strerror(errno));
 			free(hdr);

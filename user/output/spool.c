@@ -217,22 +217,6 @@ void spool_close(struct spool *s)
 	s->dirfd = -1;
 }
 
-static int write_all(int fd, const char *data, size_t len)
-{
-	while (len) {
-		ssize_t n = write(fd, data, len);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		data += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 int spool_put(struct spool *s, const char *data, size_t len)
 {
 	char name[NAME_LEN + 1], tmp[NAME_LEN + 6];
@@ -244,7 +228,7 @@ int spool_put(struct spool *s, const char *data, size_t len)
 	fd = openat(s->dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -errno;
-	ret = write_all(fd, data, len);
+	ret = bm_write_all(fd, data, len);
 	if (!ret && fsync(fd))
 		ret = -errno;
 	if (close(fd) && !ret)
