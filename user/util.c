@@ -251,13 +251,49 @@ double bm_now_real(void)
 	return now(CLOCK_REALTIME);
 }
 
+static void __attribute__((noreturn)) out_of_memory(void)
+{
+	bm_err("out of memory");
+	exit(1);
+}
+
 void *bm_calloc(size_t n, size_t size)
 {
 	void *p = calloc(n ? n : 1, size ? size : 1);
 
-	if (!p) {
-		bm_err("out of memory");
-		exit(1);
-	}
+	if (!p)
+		out_of_memory();
 	return p;
+}
+
+void *bm_realloc_array(void *p, size_t n, size_t size)
+{
+	/*
+	 * The overflow is checked here, not left to reallocarray(3): the sanitizers' reallocarray
+	 * reports it as a fatal error of their own, and it should die the same way everywhere.
+	 */
+	if (size && n > SIZE_MAX / size)
+		out_of_memory();
+	p = realloc(p, n && size ? n * size : 1);
+	if (!p)
+		out_of_memory();
+	return p;
+}
+
+char *bm_strdup(const char *s)
+{
+	char *d = strdup(s);
+
+	if (!d)
+		out_of_memory();
+	return d;
+}
+
+char *bm_strndup(const char *s, size_t n)
+{
+	char *d = strndup(s, n);
+
+	if (!d)
+		out_of_memory();
+	return d;
 }

@@ -53,6 +53,14 @@ int bm_parse_cpulist(const char *s, bool *set, int nbits);
 double bm_now_mono(void);
 double bm_now_real(void);
 
+/*
+ * Allocations that do not fail: out of memory, or where n * size overflows, they print
+ * "bpfmeter: out of memory" and exit 1.
+ */
 void *bm_calloc(size_t n, size_t size);
+/* p grown or shrunk to n elements of size bytes, as realloc(3) keeps the contents. */
+void *bm_realloc_array(void *p, size_t n, size_t size);
+char *bm_strdup(const char *s);
+char *bm_strndup(const char *s, size_t n);
 
 #endif

@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: BSD-2-Clause
-/* The shared helpers: number parsing, writing whole buffers. */
+/* The shared helpers: number parsing, writing whole buffers, allocations that do not fail. */
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <sys/time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "unit.h"
@@ -139,9 +140,76 @@ static void test_write_all_short_writes_and_eintr(void)
 	CHECK(bm_write_all(-1, "", 0) == 0);
 }
 
+static void test_realloc_array_and_strdup(void)
+{
+	int *v = bm_realloc_array(NULL, 4, sizeof(*v));
+	char *s;
+
+	for (int i = 0; i < 4; i++)
+		v[i] = i * 7;
+	v = bm_realloc_array(v, 100000, sizeof(*v));
+	for (int i = 0; i < 4; i++)
+		CHECK(v[i] == i * 7);
+	v[99999] = 1;
+	/* Zero elements is still a pointer to free, not a free behind the caller's back. */
+	v = bm_realloc_array(v, 0, sizeof(*v));
+	CHECK(v != NULL);
+	free(v);
+	s = bm_strdup("cgroup");
+	CHECK_STR(s, "cgroup");
+	free(s);
+	s = bm_strndup("package-0", 7);
+	CHECK_STR(s, "package");
+	free(s);
+}
+
+/* What a child that grows an array of n elements of size bytes says on stderr, and its status. */
+static int grow_in_child(size_t n, size_t size, char *msg, size_t msglen)
+{
+	int p[2], status = -1;
+	size_t off = 0;
+	ssize_t len;
+	pid_t pid;
+
+	msg[0] = '\0';
+	if (pipe(p))
+		return -1;
+	pid = fork();
+	if (pid == 0) {
+		dup2(p[1], STDERR_FILENO);
+		free(bm_realloc_array(NULL, n, size));
+		_exit(0);
+	}
+	close(p[1]);
+	/* stderr is unbuffered: the message comes in pieces. */
+	while (pid > 0 && off < msglen - 1 && (len = read(p[0], msg + off, msglen - 1 - off)) > 0)
+		off += (size_t)len;
+	msg[off] = '\0';
+	close(p[0]);
+	if (pid > 0)
+		waitpid(pid, &status, 0);
+	return status;
+}
+
+static void test_realloc_array_overflow_dies(void)
+{
+	char msg[128];
+	int status;
+
+	status = grow_in_child(SIZE_MAX / 8 + 1, 8, msg, sizeof(msg));
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 1);
+	CHECK_STR(msg, "bpfmeter: out of memory\n");
+	status = grow_in_child(16, 8, msg, sizeof(msg));
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	CHECK_STR(msg, "");
+}
+
 const struct unit_test util_tests[] = {
 	{ "util/u64_decimal_never_octal_hex_where_asked", test_u64_decimal_never_octal },
 	{ "util/u64_rejects_sign_space_junk_empty_overflow", test_u64_rejects_junk_and_range },
 	{ "util/write_all_over_short_writes_and_eintr", test_write_all_short_writes_and_eintr },
+	{ "util/realloc_array_keeps_contents_strdup_copies", test_realloc_array_and_strdup },
+	{ "util/realloc_array_overflow_says_out_of_memory_exits_1",
+	  test_realloc_array_overflow_dies },
 	{ NULL, NULL },
 };

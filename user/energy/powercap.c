@@ -147,7 +147,7 @@ static int add_zone(struct energy_source *s, const char *root, const char *rel,
 		return err;
 	}
 	c = energy_add_counter(s, socket, domain, 1e-6, max + 1, "%s", path);
-	c->path = strdup(path);
+	c->path = bm_strdup(path);
 	return 0;
 }
 

@@ -251,11 +251,7 @@ static struct model_layer *layer_get(struct model *m, int mhz)
 	for (int i = 0; i < m->nlayers; i++)
 		if (m->layers[i].layer_mhz == mhz)
 			return &m->layers[i];
-	m->layers = realloc(m->layers, (size_t)(m->nlayers + 1) * sizeof(*m->layers));
-	if (!m->layers) {
-		bm_err("out of memory");
-		exit(1);
-	}
+	m->layers = bm_realloc_array(m->layers, (size_t)m->nlayers + 1, sizeof(*m->layers));
 	l = &m->layers[m->nlayers++];
 	memset(l, 0, sizeof(*l));
 	l->layer_mhz = mhz;

@@ -80,13 +80,10 @@ static void on_field(void *s, size_t len, void *data)
 	if (!p->header_done) {
 		if (p->nnames == p->cap_names) {
 			p->cap_names = p->cap_names ? 2 * p->cap_names : 16;
-			p->names = realloc(p->names, (size_t)p->cap_names * sizeof(*p->names));
-			if (!p->names) {
-				bm_err("out of memory");
-				exit(1);
-			}
+			p->names =
+				bm_realloc_array(p->names, (size_t)p->cap_names, sizeof(*p->names));
 		}
-		p->names[p->nnames++] = strndup(str, len);
+		p->names[p->nnames++] = bm_strndup(str, len);
 		return;
 	}
 	if (col >= p->nnames) {
@@ -113,15 +110,12 @@ static void push_row(struct replay_parse *p, double t, double dt)
 
 	if (i == p->cap_rows) {
 		p->cap_rows = p->cap_rows ? 2 * p->cap_rows : 256;
-		tr->t = realloc(tr->t, (size_t)p->cap_rows * sizeof(double));
-		tr->x = realloc(tr->x, (size_t)p->cap_rows * (size_t)(tr->nfeat ? tr->nfeat : 1) *
-					       sizeof(double));
-		tr->power =
-			realloc(tr->power, (size_t)p->cap_rows * (size_t)tr->ndom * sizeof(double));
-		if (!tr->t || !tr->x || !tr->power) {
-			bm_err("out of memory");
-			exit(1);
-		}
+		tr->t = bm_realloc_array(tr->t, (size_t)p->cap_rows, sizeof(double));
+		tr->x = bm_realloc_array(tr->x,
+					 (size_t)p->cap_rows * (size_t)(tr->nfeat ? tr->nfeat : 1),
+					 sizeof(double));
+		tr->power = bm_realloc_array(tr->power, (size_t)p->cap_rows * (size_t)tr->ndom,
+					     sizeof(double));
 	}
 	tr->t[i] = t;
 	for (int j = 0; j < tr->nfeat; j++)
@@ -190,7 +184,7 @@ int replay_load(const char *path, const char *features, const char *power, struc
 		char *err, size_t errlen)
 {
 	struct replay_parse p = { .at = { .path = path, .err = err, .errlen = errlen }, .tr = tr };
-	char *fcopy = strdup(features), *pcopy = strdup(power), *items[BM_REPLAY_MAX_DOMAINS];
+	char *fcopy = bm_strdup(features), *pcopy = bm_strdup(power), *items[BM_REPLAY_MAX_DOMAINS];
 	char *feats[BM_MODEL_MAX_FEATURES];
 	struct csv_parser csv;
 	char *buf = NULL;
@@ -224,7 +218,7 @@ int replay_load(const char *path, const char *features, const char *power, struc
 			goto out_opts;
 		}
 		*eq = '\0';
-		tr->dom[d] = strdup(items[d]);
+		tr->dom[d] = bm_strdup(items[d]);
 		p.want_pow[d] = eq + 1;
 		tr->ndom = d + 1;
 	}

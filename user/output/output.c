@@ -77,12 +77,37 @@ static char *header_text(const struct bm_meta *m, size_t *len)
 {
 	char *buf = NULL;
 	FILE *f = open_memstream(&buf, len);
+	bool bad;
 
 	if (!f)
 		return NULL;
-	csv_header(f, m);
-	fclose(f);
+	bad = csv_header(f, m) != 0;
+	/* A memory stream fails only for want of memory; what it holds then is cut short. */
+	if (fclose(f) || bad) {
+		free(buf);
+		errno = ENOMEM;
+		return NULL;
+	}
 	return buf;
+}
+
+/* One interval as fmt writes it, in a malloc'd *buf: 0, or -ENOMEM and *buf NULL. */
+static int interval_text(int (*fmt)(FILE *, const struct bm_meta *, const struct bm_interval *),
+			 const struct bm_meta *m, const struct bm_interval *iv, char **buf,
+			 size_t *len)
+{
+	FILE *f = open_memstream(buf, len);
+	bool bad;
+
+	if (!f)
+		return -ENOMEM;
+	bad = fmt(f, m, iv) != 0;
+	if (fclose(f) || bad) {
+		free(*buf);
+		*buf = NULL;
+		return -ENOMEM;
+	}
+	return 0;
 }
 
 /* Appending under another header would give a file no reader can parse. */
@@ -238,26 +263,19 @@ int outputs_interval(struct outputs *o, const struct bm_meta *m, const struct bm
 			break;
 		}
 		case SINK_CSV:
-			if (!csv) {
-				FILE *f = open_memstream(&csv, &csv_len);
-
-				csv_interval(f, m, iv);
-				fclose(f);
-			}
-			err = sink_write(s, csv, csv_len);
+			if (!csv)
+				err = interval_text(csv_interval, m, iv, &csv, &csv_len);
+			if (!err)
+				err = sink_write(s, csv, csv_len);
 			break;
 		case SINK_INFLUX:
 		case SINK_HTTP:
-			if (!lp) {
-				FILE *f = open_memstream(&lp, &lp_len);
-
-				influx_interval(f, m, iv);
-				fclose(f);
-			}
-			if (s->kind == SINK_HTTP)
-				err = http_sink_enqueue(s->http, lp, lp_len);
-			else
-				err = sink_write(s, lp, lp_len);
+			if (!lp)
+				err = interval_text(influx_interval, m, iv, &lp, &lp_len);
+			if (err)
+				break;
+			err = s->kind == SINK_HTTP ? http_sink_enqueue(s->http, lp, lp_len)
+						   : sink_write(s, lp, lp_len);
 			break;
 		}
 		if (err == -EPIPE && !s->path && s->kind != SINK_HTTP)

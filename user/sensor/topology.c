@@ -53,11 +53,7 @@ int topology_add_package(struct bm_topology *t, int package_id)
 
 	if (k >= 0)
 		return k;
-	t->package_id = realloc(t->package_id, (size_t)(t->nr_sockets + 1) * sizeof(int));
-	if (!t->package_id) {
-		bm_err("out of memory");
-		exit(1);
-	}
+	t->package_id = bm_realloc_array(t->package_id, (size_t)t->nr_sockets + 1, sizeof(int));
 	t->package_id[t->nr_sockets] = package_id;
 	return t->nr_sockets++;
 }

@@ -286,13 +286,9 @@ static void on_field(void *s, size_t len, void *data)
 		return;
 	if (p->nfields == p->cap) {
 		p->cap = p->cap ? 2 * p->cap : 16;
-		p->fields = realloc(p->fields, (size_t)p->cap * sizeof(*p->fields));
-		if (!p->fields) {
-			bm_err("out of memory");
-			exit(1);
-		}
+		p->fields = bm_realloc_array(p->fields, (size_t)p->cap, sizeof(*p->fields));
 	}
-	p->fields[p->nfields] = strndup(s ? s : "", len);
+	p->fields[p->nfields] = bm_strndup(s ? s : "", len);
 	p->nfields++;
 }
 
@@ -417,7 +413,7 @@ static void header(struct reader *p)
 		return;
 	}
 	for (int e = 0; e < p->nr_events; e++)
-		p->evnames[e] = strdup(p->fields[NR_FIXED + e]);
+		p->evnames[e] = bm_strdup(p->fields[NR_FIXED + e]);
 }
 
 static bool parse_row(struct reader *p, struct record_row *row)
