@@ -398,6 +398,20 @@ static void test_sink_cap_drops_oldest(void)
 	fixture_rmtree(root);
 }
 
+/* One definition of the timeouts: bpfmeter's sinks wait 2 s to connect and 10 s in all. */
+static void test_timeouts_default(void)
+{
+	struct http_config zero = { 0 }, given = { .connect_timeout_ms = 200, .timeout_ms = 500 };
+	long connect_ms, total_ms;
+
+	http_timeouts(&zero, &connect_ms, &total_ms);
+	CHECK_EQ_U64(connect_ms, 2000);
+	CHECK_EQ_U64(total_ms, 10000);
+	http_timeouts(&given, &connect_ms, &total_ms);
+	CHECK_EQ_U64(connect_ms, 200);
+	CHECK_EQ_U64(total_ms, 500);
+}
+
 const struct unit_test http_tests[] = {
 	{ "http/url_influxdb_1x_gets_precision_ns", test_url_v1 },
 	{ "http/url_influxdb_2x_gets_precision_ns", test_url_v2 },
@@ -409,5 +423,6 @@ const struct unit_test http_tests[] = {
 	{ "http/spool_trim_drops_oldest_counting", test_spool_trim },
 	{ "http/sink_keeps_batches_for_next_start", test_sink_keeps_batches_for_next_start },
 	{ "http/sink_cap_drops_oldest_and_says_so", test_sink_cap_drops_oldest },
+	{ "http/timeouts_2s_connect_10s_total_unless_given", test_timeouts_default },
 	{ NULL, NULL },
 };

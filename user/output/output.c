@@ -196,8 +196,8 @@ int outputs_open(struct outputs *o, const struct bm_meta *m, const struct output
 				.url = s->path,
 				.spool_dir = cfg->spool_dir,
 				.spool_max = cfg->spool_max,
-				.connect_timeout_ms = 2000,
-				.timeout_ms = 10000,
+				.connect_timeout_ms = HTTP_CONNECT_TIMEOUT_MS,
+				.timeout_ms = HTTP_TIMEOUT_MS,
 				.token_env = "INFLUX_TOKEN",
 			};
 
