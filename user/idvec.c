@@ -64,11 +64,7 @@ void *idvec_get(struct idvec *iv, uint64_t id, int *created)
 		return idvec_at(iv, i);
 	if (iv->n == iv->cap) {
 		iv->cap = iv->cap ? iv->cap * 2 : 64;
-		iv->v = realloc(iv->v, iv->cap * iv->elem);
-		if (!iv->v) {
-			bm_err("out of memory");
-			exit(1);
-		}
+		iv->v = bm_realloc_array(iv->v, iv->cap, iv->elem);
 	}
 	e = idvec_at(iv, i);
 	memmove((char *)e + iv->elem, e, (iv->n - i) * iv->elem);

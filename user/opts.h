@@ -19,7 +19,6 @@ struct bm_opts {
 	uint64_t max_cgroups;
 	const char *btf_path;
 	enum energy_kind energy_kind;
-	bool energy_explicit; /* --energy-source named one backend */
 	const char *powercap_root;
 	struct model_config model;
 	double base_mhz; /* 0: from sysfs */

@@ -70,21 +70,38 @@ void bm_fail_at(struct bm_at *at, int col, const char *fmt, ...)
 	va_end(ap);
 }
 
-int bm_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
+/* strtoull alone would take spaces, a sign, octal, and in base 16 a second 0x. */
+static int parse_u64(const char *s, bool hex, uint64_t min, uint64_t max, uint64_t *out)
 {
+	int base = 10;
 	unsigned long long v;
-	char *end;
+	size_t n;
 
-	if (!s || !*s || isspace((unsigned char)*s) || *s == '-' || *s == '+')
+	if (!s)
+		return -EINVAL;
+	if (hex && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+		base = 16;
+		s += 2;
+	}
+	n = strspn(s, base == 16 ? "0123456789abcdefABCDEF" : "0123456789");
+	if (!n || s[n])
 		return -EINVAL;
 	errno = 0;
-	v = strtoull(s, &end, 0);
-	if (*end)
-		return -EINVAL;
+	v = strtoull(s, NULL, base);
 	if (errno == ERANGE || v < min || v > max)
 		return -ERANGE;
 	*out = v;
 	return 0;
+}
+
+int bm_parse_u64_dec(const char *s, uint64_t min, uint64_t max, uint64_t *out)
+{
+	return parse_u64(s, false, min, max, out);
+}
+
+int bm_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
+{
+	return parse_u64(s, true, min, max, out);
 }
 
 int bm_parse_double(const char *s, double min, double max, double *out)
@@ -140,6 +157,24 @@ check:
 	if (v < min || v > max)
 		return -ERANGE;
 	*out = v;
+	return 0;
+}
+
+int bm_write_all(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+
+	while (len) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
 	return 0;
 }
 
@@ -216,38 +251,49 @@ double bm_now_real(void)
 	return now(CLOCK_REALTIME);
 }
 
+static void __attribute__((noreturn)) out_of_memory(void)
+{
+	bm_err("out of memory");
+	exit(1);
+}
+
 void *bm_calloc(size_t n, size_t size)
 {
 	void *p = calloc(n ? n : 1, size ? size : 1);
 
-	if (!p) {
-		bm_err("out of memory");
-		exit(1);
-	}
+	if (!p)
+		out_of_memory();
 	return p;
 }
 
 void *bm_realloc_array(void *p, size_t n, size_t size)
 {
-	if (size && n > SIZE_MAX / size) {
-		bm_err("out of memory");
-		exit(1);
-	}
+	/*
+	 * The overflow is checked here, not left to reallocarray(3): the sanitizers' reallocarray
+	 * reports it as a fatal error of their own, and it should die the same way everywhere.
+	 */
+	if (size && n > SIZE_MAX / size)
+		out_of_memory();
 	p = realloc(p, n && size ? n * size : 1);
-	if (!p) {
-		bm_err("out of memory");
-		exit(1);
-	}
+	if (!p)
+		out_of_memory();
 	return p;
 }
 
 char *bm_strdup(const char *s)
 {
-	char *p = strdup(s);
+	char *d = strdup(s);
 
-	if (!p) {
-		bm_err("out of memory");
-		exit(1);
-	}
-	return p;
+	if (!d)
+		out_of_memory();
+	return d;
+}
+
+char *bm_strndup(const char *s, size_t n)
+{
+	char *d = strndup(s, n);
+
+	if (!d)
+		out_of_memory();
+	return d;
 }

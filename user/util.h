@@ -16,7 +16,6 @@ void bm_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void bm_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void bm_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* Strict number parsing: the whole string, no junk, in range. Return 0 or -EINVAL/-ERANGE. */
 /* Where a parser is in a file, and the first error it met there. */
 struct bm_at {
 	const char *path;
@@ -32,11 +31,20 @@ struct bm_at {
  */
 void bm_fail_at(struct bm_at *at, int col, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+/*
+ * Strict number parsing: the whole string, no space or junk, in [min, max]. Return 0, -EINVAL
+ * (not a number) or -ERANGE; *out is set only on success.
+ */
+/* Digits only, no sign; a leading 0 is never octal ("010" is ten): options, sysfs, files. */
+int bm_parse_u64_dec(const char *s, uint64_t min, uint64_t max, uint64_t *out);
+/* The same, or hexadecimal digits after 0x: what the kernel and perf print in hex. */
 int bm_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
 int bm_parse_double(const char *s, double min, double max, double *out);
 /* A duration: a number with an optional unit ms, s (default), m, h. */
 int bm_parse_seconds(const char *s, double min, double max, double *out);
 
+/* All of buf to fd, over short writes and EINTR: 0, or -errno of the write that failed. */
+int bm_write_all(int fd, const void *buf, size_t len);
 /* Read a small text file into buf (NUL-terminated, trailing newline stripped). */
 int bm_read_file(const char *path, char *buf, size_t size);
 /* Parse a CPU list such as "0-3,8,10-11" into a bitmap of nbits. Returns 0 or -EINVAL. */
@@ -45,9 +53,14 @@ int bm_parse_cpulist(const char *s, bool *set, int nbits);
 double bm_now_mono(void);
 double bm_now_real(void);
 
-/* Allocation that cannot fail: out of memory is a message and exit status 1. */
+/*
+ * Allocations that do not fail: out of memory, or where n * size overflows, they print
+ * "bpfmeter: out of memory" and exit 1.
+ */
 void *bm_calloc(size_t n, size_t size);
+/* p grown or shrunk to n elements of size bytes, as realloc(3) keeps the contents. */
 void *bm_realloc_array(void *p, size_t n, size_t size);
 char *bm_strdup(const char *s);
+char *bm_strndup(const char *s, size_t n);
 
 #endif

@@ -12,6 +12,7 @@
 int unit_failed_checks;
 
 /* Each tests/unit/test_*.c file defines one NULL-terminated table. */
+extern const struct unit_test util_tests[];
 extern const struct unit_test scale_tests[];
 extern const struct unit_test topology_tests[];
 extern const struct unit_test cgroup_tests[];
@@ -32,9 +33,9 @@ extern const struct unit_test record_tests[];
 extern const struct unit_test interval_tests[];
 
 static const struct unit_test *const groups[] = {
-	scale_tests, topology_tests, cgroup_tests,   opts_tests,   events_tests, account_tests,
-	idvec_tests, energy_tests,   powercap_tests, model_tests,  output_tests, perf_power_tests,
-	msr_tests,   http_tests,     labels_tests,   replay_tests, record_tests, interval_tests,
+	util_tests,	  scale_tests, topology_tests, cgroup_tests,   opts_tests,   events_tests,
+	account_tests,	  idvec_tests, energy_tests,   powercap_tests, model_tests,  output_tests,
+	perf_power_tests, msr_tests,   http_tests,     labels_tests,   replay_tests, record_tests, interval_tests,
 };
 
 int main(int argc, char **argv)

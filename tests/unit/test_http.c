@@ -206,6 +206,25 @@ static void test_spool_sequence(void)
 	fixture_rmtree(root);
 }
 
+/* Twenty digits can say more than a sequence number holds: such a file is no batch. */
+static void test_spool_names_out_of_range(void)
+{
+	char root[64], dir[128], err[512] = "";
+	struct spool s;
+
+	if (!fixture_mkdtemp(root, sizeof(root), "spool"))
+		return;
+	snprintf(dir, sizeof(dir), "%s/spool", root);
+	fixture_put(root, "spool/99999999999999999999.lp", "m v=1\n");
+	fixture_put(root, "spool/00000000000000000000.lp", "m v=0\n");
+	fixture_put(root, "spool/+0000000000000000003.lp", "m v=3\n");
+	CHECK(spool_open(&s, dir, err, sizeof(err)) == 0);
+	CHECK_EQ_U64(s.n, 0);
+	CHECK_EQ_U64(s.next_seq, 1);
+	spool_close(&s);
+	fixture_rmtree(root);
+}
+
 static void test_spool_errors(void)
 {
 	char root[64], dir[128], err[512] = "";
@@ -379,15 +398,31 @@ static void test_sink_cap_drops_oldest(void)
 	fixture_rmtree(root);
 }
 
+/* One definition of the timeouts: bpfmeter's sinks wait 2 s to connect and 10 s in all. */
+static void test_timeouts_default(void)
+{
+	struct http_config zero = { 0 }, given = { .connect_timeout_ms = 200, .timeout_ms = 500 };
+	long connect_ms, total_ms;
+
+	http_timeouts(&zero, &connect_ms, &total_ms);
+	CHECK_EQ_U64(connect_ms, 2000);
+	CHECK_EQ_U64(total_ms, 10000);
+	http_timeouts(&given, &connect_ms, &total_ms);
+	CHECK_EQ_U64(connect_ms, 200);
+	CHECK_EQ_U64(total_ms, 500);
+}
+
 const struct unit_test http_tests[] = {
 	{ "http/url_influxdb_1x_gets_precision_ns", test_url_v1 },
 	{ "http/url_influxdb_2x_gets_precision_ns", test_url_v2 },
 	{ "http/url_bad_scheme_path_or_query_rejected_naming_it", test_url_rejected },
 	{ "http/credentials_only_from_environment", test_credentials },
 	{ "http/spool_sequence_continues_in_order", test_spool_sequence },
+	{ "http/spool_names_out_of_range_are_no_batches", test_spool_names_out_of_range },
 	{ "http/spool_dir_not_creatable_or_in_use", test_spool_errors },
 	{ "http/spool_trim_drops_oldest_counting", test_spool_trim },
 	{ "http/sink_keeps_batches_for_next_start", test_sink_keeps_batches_for_next_start },
 	{ "http/sink_cap_drops_oldest_and_says_so", test_sink_cap_drops_oldest },
+	{ "http/timeouts_2s_connect_10s_total_unless_given", test_timeouts_default },
 	{ NULL, NULL },
 };

@@ -202,6 +202,38 @@ static void test_refits_under_steady_load_keep_the_intercept(void)
 	gsl_rng_free(rng);
 }
 
+/*
+ * The Huber passes scale residuals by their median over the whole window, not over its oldest
+ * part. A steady load: 300 samples of 100 W, then 600 of 101 W and 100 of 94 W, so the mean
+ * stays 100 W. A robust refit leans to the 101 W majority; with the scale taken from the
+ * oldest samples alone (all exactly on the mean: scale 0) nothing would be reweighted and
+ * the refit would stay on the mean.
+ */
+static void test_robust_scale_covers_the_whole_window(void)
+{
+	struct model_config cfg = model_config_default;
+	struct model_step_result res;
+	unsigned int next_id = 0;
+	double x = 1;
+	struct model m;
+
+	cfg.window = 1000;
+	cfg.forget = 1;
+	cfg.anchor = 0;
+	cfg.prior = 0;
+	/* 1 W off stays under it; 6 W off passes four times it and refits at once. */
+	cfg.error_threshold = 1.2;
+	model_init(&m, &cfg, 1, &next_id);
+	for (int i = 0; i < 1000; i++)
+		model_step(&m, -1, &x, i < 300 ? 100 : i < 900 ? 101 : 94, &res);
+	CHECK(res.refitted);
+	CHECK(res.layer->n == 1000);
+	if (!(res.layer->fit.intercept > 100.2 && res.layer->fit.intercept < 101))
+		printf("    intercept %.4f W, want 100.2..101\n", res.layer->fit.intercept);
+	CHECK(res.layer->fit.intercept > 100.2 && res.layer->fit.intercept < 101);
+	model_free(&m);
+}
+
 static void test_intercept_out_of_bounds_rejected(void)
 {
 	struct model_config cfg = model_config_default;
@@ -306,6 +338,7 @@ const struct unit_test model_tests[] = {
 	  test_refits_only_when_error_passes_threshold },
 	{ "model/refits_under_steady_load_keep_the_intercept",
 	  test_refits_under_steady_load_keep_the_intercept },
+	{ "model/robust_scale_covers_the_whole_window", test_robust_scale_covers_the_whole_window },
 	{ "model/intercept_out_of_bounds_rejected", test_intercept_out_of_bounds_rejected },
 	{ "model/layers_learn_separately", test_layers_learn_separately },
 	{ "model/split_by_model_conserves", test_split_by_model_conserves },

@@ -152,6 +152,33 @@ static void test_csv_quoting_reads_back(void)
 	free(out);
 }
 
+static void test_csv_field_quotes_where_needed(void)
+{
+	static const struct {
+		const char *in, *out;
+	} cases[] = {
+		{ "plain", "plain" },
+		{ "", "" },
+		{ "in side", "in side" },
+		{ "a,b", "\"a,b\"" },
+		{ "say \"hi\"", "\"say \"\"hi\"\"\"" },
+		{ "two\nlines", "\"two\nlines\"" },
+		{ "cr\r", "\"cr\r\"" },
+		/* Readers drop unquoted blanks at either end. */
+		{ " lead", "\" lead\"" },
+		{ "trail ", "\"trail \"" },
+		{ "\ttab", "\"\ttab\"" },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *out = NULL;
+
+		CAPTURE(out, csv_field(f, cases[i].in));
+		CHECK_STR(out, cases[i].out);
+		free(out);
+	}
+}
+
 static void test_output_specs(void)
 {
 	struct sink s;
@@ -174,6 +201,7 @@ const struct unit_test output_tests[] = {
 	{ "output/line_protocol_escaping", test_lp_escaping },
 	{ "output/line_protocol_points_on_hostile_names", test_lp_points },
 	{ "output/csv_quoting_reads_back_with_libcsv", test_csv_quoting_reads_back },
+	{ "output/csv_field_quotes_where_a_reader_needs_it", test_csv_field_quotes_where_needed },
 	{ "output/specs", test_output_specs },
 	{ NULL, NULL },
 };

@@ -56,7 +56,8 @@ static void round_trip(const char *suffix)
 	record_interval(&r, 1700000000123456789ll, 1.0000123456789, 3);
 	record_energy(&r, &e);
 	record_target(&r, 0, 4242, "/sys,tem.slice/x\"y", &smp);
-	record_group(&r, 77, "/kubepods/pod1");
+	/* Spaces at the ends survive: libcsv drops them from unquoted fields. */
+	record_group(&r, 77, " /kubepods/pod 1\t");
 	record_gone(&r, 4242);
 	record_interval(&r, 1700000001123456789ll, 1, 3);
 	CHECK(record_close(&r, 2.5) == 0);
@@ -88,6 +89,7 @@ static void round_trip(const char *suffix)
 		/* Counted events are packed in the order they are counted, as live. */
 		CHECK_EQ_U64(g.rows[7].s.ev[0], 18446744073709551615ull);
 		CHECK(g.rows[8].kind == REC_GROUP && g.rows[8].id == 77);
+		CHECK_STR(g.names[8], " /kubepods/pod 1\t");
 		CHECK(g.rows[9].kind == REC_GONE && g.rows[9].id == 4242);
 		CHECK(g.rows[11].kind == REC_END && g.rows[11].number == 2.5);
 	}
@@ -137,6 +139,12 @@ static void test_malformed(void)
 		  "F:6:8: cpu_ns: \"1e3\" is not a whole number" },
 		{ HEAD IV "target,1000,1,0,5,/a,,10,-4\n",
 		  "F:6:9: cycles: \"-4\" is not a whole number" },
+		{ HEAD IV "target,1000,1,0,5,/a,,+10,20\n",
+		  "F:6:8: cpu_ns: \"+10\" is not a whole number" },
+		{ "kind,ts_ns,interval_s,socket,id,name,value,cpu_ns,cycles\n"
+		  "meta,,,,,format,bpfmeter-recording-1,,\n"
+		  "event,,,,1,cycles,0:-1,,\n",
+		  "F:3:7: event cycles: \"0:-1\" is not TYPE:CONFIG" },
 		{ HEAD IV "energy,1000,1,1,,package,x,,\n",
 		  "F:6:7: value: \"x\" is not a number >= 0" },
 		{ HEAD IV "interval,999,1,,,,0,,\n", "F:6:2: time goes backwards: ts_ns 999 is not "

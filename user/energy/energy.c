@@ -55,11 +55,7 @@ struct energy_counter *energy_add_counter(struct energy_source *s, int socket, e
 
 	if (s->n == s->cap) {
 		s->cap = s->cap ? s->cap * 2 : 16;
-		s->c = realloc(s->c, (size_t)s->cap * sizeof(*s->c));
-		if (!s->c) {
-			bm_err("out of memory");
-			exit(1);
-		}
+		s->c = bm_realloc_array(s->c, (size_t)s->cap, sizeof(*s->c));
 	}
 	c = &s->c[s->n++];
 	memset(c, 0, sizeof(*c));

@@ -19,24 +19,14 @@
 
 #define ZONE_PREFIX "intel-rapl:"
 
-/* A whole decimal number, as sysfs prints it. */
-static int parse_dec(const char *s, uint64_t *out)
-{
-	char *end;
-
-	if (!isdigit((unsigned char)*s))
-		return -EINVAL;
-	errno = 0;
-	*out = strtoull(s, &end, 10);
-	return *end || errno ? -EINVAL : 0;
-}
-
 static int read_u64_file(const char *path, uint64_t *out)
 {
 	char buf[64];
 	int err = bm_read_file(path, buf, sizeof(buf));
 
-	return err ? err : parse_dec(buf, out);
+	if (err)
+		return err;
+	return bm_parse_u64_dec(buf, 0, UINT64_MAX, out) ? -EINVAL : 0;
 }
 
 static int powercap_read(struct energy_source *s, struct energy_counter *c, uint64_t *raw)
@@ -77,8 +67,9 @@ static int zone_domain(const char *name, const char *parent_name, struct bm_topo
 	} sub[] = { { "core", BM_DOMAIN_CORE },
 		    { "uncore", BM_DOMAIN_UNCORE },
 		    { "dram", BM_DOMAIN_DRAM } };
-	unsigned int pkg;
-	int n = 0;
+	char digits[16];
+	uint64_t pkg;
+	size_t len;
 
 	if (!strcmp(name, "psys")) {
 		/* Platform-wide: reported with the first socket. */
@@ -97,8 +88,15 @@ static int zone_domain(const char *name, const char *parent_name, struct bm_topo
 		return -1;
 	}
 	/* package-N, or package-N-die-M on multi-die parts (their dies add up). */
-	if (sscanf(name, "package-%u%n", &pkg, &n) != 1 ||
-	    (name[n] && strncmp(name + n, "-die-", 5)))
+	if (strncmp(name, "package-", 8))
+		return -1;
+	name += 8;
+	len = strcspn(name, "-");
+	if ((name[len] && strncmp(name + len, "-die-", 5)) || len >= sizeof(digits))
+		return -1;
+	memcpy(digits, name, len);
+	digits[len] = '\0';
+	if (bm_parse_u64_dec(digits, 0, INT_MAX, &pkg))
 		return -1;
 	*socket = topology_add_package(topo, (int)pkg);
 	*domain = BM_DOMAIN_PACKAGE;
@@ -149,7 +147,7 @@ static int add_zone(struct energy_source *s, const char *root, const char *rel,
 		return err;
 	}
 	c = energy_add_counter(s, socket, domain, 1e-6, max + 1, "%s", path);
-	c->path = strdup(path);
+	c->path = bm_strdup(path);
 	return 0;
 }
 

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "report.h"
+#include "util.h"
 
 int report_hw_index(const struct bm_event *events, int nr_events, const int *sample_index,
 		    uint64_t hw_config)
@@ -35,10 +36,8 @@ void report_sort(struct bm_row *rows, size_t n)
 void report_split_by_cpu(struct bm_row *rows, size_t n, int nr_sockets,
 			 const struct energy_reading *energy, int nenergy)
 {
-	uint64_t *total = calloc((size_t)nr_sockets, sizeof(*total));
+	uint64_t *total = bm_calloc((size_t)nr_sockets, sizeof(*total));
 
-	if (!total)
-		abort();
 	for (size_t i = 0; i < n; i++)
 		total[rows[i].socket] += rows[i].s.cpu_ns;
 	for (size_t i = 0; i < n; i++) {

@@ -109,6 +109,8 @@ void table_summary(FILE *f, const struct bm_meta *m, const struct bm_row *totals
 		   double elapsed_s);
 
 /* CSV: a header once, then one row per target per socket per interval. */
+/* Any CSV bpfmeter writes: s as one field, quoted (RFC 4180) where a reader needs it. */
+void csv_field(FILE *f, const char *s);
 int csv_header(FILE *f, const struct bm_meta *m);
 int csv_interval(FILE *f, const struct bm_meta *m, const struct bm_interval *iv);
 

@@ -12,6 +12,7 @@
 #include <gsl/gsl_errno.h>
 #include <gsl/gsl_matrix.h>
 #include <gsl/gsl_multifit.h>
+#include <gsl/gsl_statistics_double.h>
 #include <gsl/gsl_vector.h>
 
 #include "model.h"
@@ -251,11 +252,7 @@ static struct model_layer *layer_get(struct model *m, int mhz)
 	for (int i = 0; i < m->nlayers; i++)
 		if (m->layers[i].layer_mhz == mhz)
 			return &m->layers[i];
-	m->layers = realloc(m->layers, (size_t)(m->nlayers + 1) * sizeof(*m->layers));
-	if (!m->layers) {
-		bm_err("out of memory");
-		exit(1);
-	}
+	m->layers = bm_realloc_array(m->layers, (size_t)m->nlayers + 1, sizeof(*m->layers));
 	l = &m->layers[m->nlayers++];
 	memset(l, 0, sizeof(*l));
 	l->layer_mhz = mhz;
@@ -263,25 +260,6 @@ static struct model_layer *layer_get(struct model *m, int mhz)
 	l->y = bm_calloc((size_t)m->cfg.window, sizeof(double));
 	l->err = bm_calloc((size_t)m->cfg.error_window, sizeof(double));
 	return l;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-/* The median of v[0..n), n <= 257 (a window of at most 256 samples and the anchor). */
-static double median(const double *v, int n)
-{
-	double tmp[257];
-
-	if (n > (int)ARRAY_SIZE(tmp))
-		n = (int)ARRAY_SIZE(tmp);
-	memcpy(tmp, v, (size_t)n * sizeof(*v));
-	qsort(tmp, (size_t)n, sizeof(*tmp), cmp_double);
-	return n % 2 ? tmp[n / 2] : (tmp[n / 2 - 1] + tmp[n / 2]) / 2;
 }
 
 /* The spread (standard deviation) of each feature over the layer's whole window. */
@@ -317,6 +295,7 @@ static bool fit_newest(struct model *m, struct model_layer *l, int n, struct mod
 	double *y = bm_calloc((size_t)n + 1, sizeof(double));
 	double *wt = bm_calloc((size_t)n + 1, sizeof(double));
 	double *r = bm_calloc((size_t)n + 1, sizeof(double));
+	double *scratch = bm_calloc((size_t)n + 1, sizeof(double));
 	double scale[BM_MODEL_MAX_FEATURES];
 	bool ok = false;
 
@@ -343,7 +322,12 @@ static bool fit_newest(struct model *m, struct model_layer *l, int n, struct mod
 
 			for (int i = 0; i < rows; i++)
 				r[i] = fabs(y[i] - model_predict(fit, &x[i * p]));
-			sigma = 1.4826 * median(r, rows);
+			/*
+			 * Over every row, however long the window: GSL's median (quickselect)
+			 * reorders its input, so it gets a copy.
+			 */
+			memcpy(scratch, r, (size_t)rows * sizeof(*r));
+			sigma = 1.4826 * gsl_stats_median(scratch, 1, (size_t)rows);
 			lim = HUBER_K * sigma;
 			for (int i = 0; i < rows; i++)
 				if (r[i] > lim && lim > 0)
@@ -361,6 +345,7 @@ static bool fit_newest(struct model *m, struct model_layer *l, int n, struct mod
 	free(y);
 	free(wt);
 	free(r);
+	free(scratch);
 	return ok;
 }
 

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "model.h"
+#include "report.h"
 #include "trace.h"
 #include "util.h"
 
@@ -79,13 +80,10 @@ static void on_field(void *s, size_t len, void *data)
 	if (!p->header_done) {
 		if (p->nnames == p->cap_names) {
 			p->cap_names = p->cap_names ? 2 * p->cap_names : 16;
-			p->names = realloc(p->names, (size_t)p->cap_names * sizeof(*p->names));
-			if (!p->names) {
-				bm_err("out of memory");
-				exit(1);
-			}
+			p->names =
+				bm_realloc_array(p->names, (size_t)p->cap_names, sizeof(*p->names));
 		}
-		p->names[p->nnames++] = strndup(str, len);
+		p->names[p->nnames++] = bm_strndup(str, len);
 		return;
 	}
 	if (col >= p->nnames) {
@@ -112,15 +110,12 @@ static void push_row(struct replay_parse *p, double t, double dt)
 
 	if (i == p->cap_rows) {
 		p->cap_rows = p->cap_rows ? 2 * p->cap_rows : 256;
-		tr->t = realloc(tr->t, (size_t)p->cap_rows * sizeof(double));
-		tr->x = realloc(tr->x, (size_t)p->cap_rows * (size_t)(tr->nfeat ? tr->nfeat : 1) *
-					       sizeof(double));
-		tr->power =
-			realloc(tr->power, (size_t)p->cap_rows * (size_t)tr->ndom * sizeof(double));
-		if (!tr->t || !tr->x || !tr->power) {
-			bm_err("out of memory");
-			exit(1);
-		}
+		tr->t = bm_realloc_array(tr->t, (size_t)p->cap_rows, sizeof(double));
+		tr->x = bm_realloc_array(tr->x,
+					 (size_t)p->cap_rows * (size_t)(tr->nfeat ? tr->nfeat : 1),
+					 sizeof(double));
+		tr->power = bm_realloc_array(tr->power, (size_t)p->cap_rows * (size_t)tr->ndom,
+					     sizeof(double));
 	}
 	tr->t[i] = t;
 	for (int j = 0; j < tr->nfeat; j++)
@@ -189,7 +184,7 @@ int replay_load(const char *path, const char *features, const char *power, struc
 		char *err, size_t errlen)
 {
 	struct replay_parse p = { .at = { .path = path, .err = err, .errlen = errlen }, .tr = tr };
-	char *fcopy = strdup(features), *pcopy = strdup(power), *items[BM_REPLAY_MAX_DOMAINS];
+	char *fcopy = bm_strdup(features), *pcopy = bm_strdup(power), *items[BM_REPLAY_MAX_DOMAINS];
 	char *feats[BM_MODEL_MAX_FEATURES];
 	struct csv_parser csv;
 	char *buf = NULL;
@@ -223,7 +218,7 @@ int replay_load(const char *path, const char *features, const char *power, struc
 			goto out_opts;
 		}
 		*eq = '\0';
-		tr->dom[d] = strdup(items[d]);
+		tr->dom[d] = bm_strdup(items[d]);
 		p.want_pow[d] = eq + 1;
 		tr->ndom = d + 1;
 	}
@@ -337,13 +332,15 @@ static int replay_run(const struct replay_trace *tr, const struct model_config *
 			if (res.refitted && res.predicted)
 				refits[d]++;
 			rejected[d] += res.rejected;
+			fprintf(out, "%.15g,", tr->t[i]);
+			csv_field(out, tr->dom[d]);
 			if (!res.predicted) {
-				fprintf(out, "%.15g,%s,%.3f,,,0\n", tr->t[i], tr->dom[d], w);
+				fprintf(out, ",%.3f,,,0\n", w);
 				continue;
 			}
 			abserr[d * tr->nrows + npred[d]++] = fabs(res.error_w);
-			fprintf(out, "%.15g,%s,%.3f,%.3f,%.3f,%u\n", tr->t[i], tr->dom[d], w,
-				res.predicted_w, res.error_w, res.predicted_id);
+			fprintf(out, ",%.3f,%.3f,%.3f,%u\n", w, res.predicted_w, res.error_w,
+				res.predicted_id);
 		}
 	}
 	for (int d = 0; d < tr->ndom; d++) {
@@ -411,9 +408,10 @@ int replay_main(int argc, char **argv)
 			}
 			break;
 		case 'w':
-			if (bm_parse_u64(optarg, (uint64_t)cfg.min_samples, 256, &u)) {
-				bm_err("--model-window: \"%s\" is not a number in %d..256", optarg,
-				       cfg.min_samples);
+			/* As live: the robust scale no longer limits the window. */
+			if (bm_parse_u64_dec(optarg, (uint64_t)cfg.min_samples, 100000, &u)) {
+				bm_err("--model-window: \"%s\" is not a number in %d..100000",
+				       optarg, cfg.min_samples);
 				return 2;
 			}
 			cfg.window = (int)u;

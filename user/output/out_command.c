@@ -1,5 +1,4 @@
 // SPDX-License-Identifier: BSD-2-Clause
-#include <csv.h>
 #include <string.h>
 
 #include "out_command.h"
@@ -9,16 +8,17 @@ static void print_csv(FILE *f, const struct bm_meta *m, const struct command_rep
 	double wall = r->wall_s;
 
 	fputs("command,exit_status,wall_s,cpu_s", f);
-	for (int e = 0; e < m->nr_events; e++)
-		fprintf(f, ",%s", m->events[e].name);
+	for (int e = 0; e < m->nr_events; e++) {
+		fputc(',', f);
+		csv_field(f, m->events[e].name);
+	}
 	for (int d = 0; d < BM_NR_DOMAINS; d++)
 		if (r->domains & (1u << d))
 			fprintf(f, ",%s_energy_j,%s_power_w,host_%s_energy_j",
 				energy_domain_name(d), energy_domain_name(d),
 				energy_domain_name(d));
 	fputc('\n', f);
-	/* The command line always quoted, as before: it holds spaces. */
-	csv_fwrite(f, r->cmdline, strlen(r->cmdline));
+	csv_field(f, r->cmdline);
 	fprintf(f, ",%d,%.6f,%.6f", r->exit_status, wall, (double)r->sum.cpu_ns / 1e9);
 	for (int e = 0; e < m->nr_events; e++) {
 		if (m->sample_index[e] < 0)

@@ -7,15 +7,23 @@
  * the socket, so they repeat on each of its domain lines.
  */
 #include <csv.h>
+#include <ctype.h>
 #include <string.h>
 
 #include "report.h"
 
-/* RFC 4180: quote a field only when it holds a comma, a quote or a line break. */
-static void field(FILE *f, const char *s)
+/*
+ * RFC 4180 quoting, by libcsv's writer, which the readers of our files use too. Besides a
+ * comma, a quote or a line break, a space or tab at either end needs quotes: libcsv (and
+ * other readers) drop it from an unquoted field.
+ */
+void csv_field(FILE *f, const char *s)
 {
-	if (strpbrk(s, ",\"\r\n"))
-		csv_fwrite(f, s, strlen(s));
+	size_t len = strlen(s);
+
+	if (strpbrk(s, ",\"\r\n") ||
+	    (len && (isblank((unsigned char)s[0]) || isblank((unsigned char)s[len - 1]))))
+		csv_fwrite(f, s, len);
 	else
 		fputs(s, f);
 }
@@ -25,7 +33,7 @@ int csv_header(FILE *f, const struct bm_meta *m)
 	fputs("timestamp,interval_s,kind,target,cgroup_id,socket,domain,cpu_ns", f);
 	for (int e = 0; e < m->nr_events; e++) {
 		fputc(',', f);
-		field(f, m->events[e].name);
+		csv_field(f, m->events[e].name);
 	}
 	fputs(",share,energy_j,power_w,estimate,model_id,predicted_w,error_w,layer_mhz,samples,"
 	      "intercept_w,coefficients,runtime,container_id,pod_uid,qos,unit\n",
@@ -40,7 +48,7 @@ static void label_fields(FILE *f, const struct bm_labels *l)
 
 	for (int i = 0; i < 5; i++) {
 		fputc(',', f);
-		field(f, v[i]);
+		csv_field(f, v[i]);
 	}
 }
 
@@ -50,7 +58,7 @@ static void target_line(FILE *f, const struct bm_meta *m, const struct bm_interv
 	double total;
 
 	fprintf(f, "%.3f,%.6f,target,", iv->ts_real, iv->interval_s);
-	field(f, r->target->name);
+	csv_field(f, r->target->name);
 	/* Processes (--by process) and special targets have no cgroup id. */
 	if (target_is_cgroup(r->target))
 		fprintf(f, ",%llu", (unsigned long long)r->target->id);

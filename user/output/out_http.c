@@ -23,9 +23,6 @@
 
 #define BACKOFF_MIN_S 0.5
 #define BACKOFF_MAX_S 30.0
-/* curl's own defaults are a 300 s connect and no limit at all, which would stall the queue. */
-#define DEFAULT_CONNECT_TIMEOUT_MS 10000L
-#define DEFAULT_TIMEOUT_MS 30000L
 #define DEFAULT_TOKEN_ENV "INFLUX_TOKEN"
 #define REASON_MAX 300 /* what a message shows of the server's answer */
 
@@ -287,15 +284,21 @@ static int set_auth(struct http_sink *h, int version, const char *token_env, cha
 	return 0;
 }
 
+void http_timeouts(const struct http_config *cfg, long *connect_ms, long *total_ms)
+{
+	*connect_ms =
+		cfg->connect_timeout_ms > 0 ? cfg->connect_timeout_ms : HTTP_CONNECT_TIMEOUT_MS;
+	*total_ms = cfg->timeout_ms > 0 ? cfg->timeout_ms : HTTP_TIMEOUT_MS;
+}
+
 static int setup_curl(struct http_sink *h, const struct http_config *cfg, int version,
 		      const char *url, char *err, size_t errlen)
 {
-	long connect_ms =
-		cfg->connect_timeout_ms > 0 ? cfg->connect_timeout_ms : DEFAULT_CONNECT_TIMEOUT_MS;
-	long total_ms = cfg->timeout_ms > 0 ? cfg->timeout_ms : DEFAULT_TIMEOUT_MS;
+	long connect_ms, total_ms;
 	bool bad = false;
 	int ret;
 
+	http_timeouts(cfg, &connect_ms, &total_ms);
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
 		snprintf(err, errlen, "influx %s: cannot initialise libcurl", h->shown);
 		return -ENOMEM;

@@ -17,10 +17,17 @@ struct http_config {
 	const char
 		*spool_dir; /* created if missing; batches left there are sent at the next start */
 	uint64_t spool_max; /* bytes */
-	long connect_timeout_ms;
-	long timeout_ms;
+	long connect_timeout_ms; /* 0: HTTP_CONNECT_TIMEOUT_MS */
+	long timeout_ms; /* 0: HTTP_TIMEOUT_MS */
 	const char *token_env; /* environment variable holding an InfluxDB 2.x token */
 };
+
+/*
+ * How long a batch waits for the server, where a config says 0: to connect, and for the whole
+ * request. curl's own defaults (300 s to connect, no limit at all) would stall the queue.
+ */
+#define HTTP_CONNECT_TIMEOUT_MS 2000L
+#define HTTP_TIMEOUT_MS 10000L
 
 struct http_stats {
 	uint64_t sent_batches, sent_points;
@@ -39,6 +46,8 @@ int http_sink_enqueue(struct http_sink *h, const char *lines, size_t len);
 /* Wait up to wait_s for the spool to drain, stop the sender; what is left stays spooled. */
 void http_sink_close(struct http_sink *h, double wait_s, struct http_stats *stats);
 void http_sink_stats(struct http_sink *h, struct http_stats *stats);
+/* The timeouts a sink opened with cfg uses, in ms. */
+void http_timeouts(const struct http_config *cfg, long *connect_ms, long *total_ms);
 
 /*
  * Check a URL as http_sink_open() does and complete it as the sink posts to it (precision=ns

@@ -5,6 +5,7 @@
  * permission) the file is cut back to where the interval began.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <fcntl.h>
 #include <libgen.h>
 #include <stdio.h>
@@ -77,12 +78,37 @@ static char *header_text(const struct bm_meta *m, size_t *len)
 {
 	char *buf = NULL;
 	FILE *f = open_memstream(&buf, len);
+	bool bad;
 
 	if (!f)
 		return NULL;
-	csv_header(f, m);
-	fclose(f);
+	bad = csv_header(f, m) != 0;
+	/* A memory stream fails only for want of memory; what it holds then is cut short. */
+	if (fclose(f) || bad) {
+		free(buf);
+		errno = ENOMEM;
+		return NULL;
+	}
 	return buf;
+}
+
+/* One interval as fmt writes it, in a malloc'd *buf: 0, or -ENOMEM and *buf NULL. */
+static int interval_text(int (*fmt)(FILE *, const struct bm_meta *, const struct bm_interval *),
+			 const struct bm_meta *m, const struct bm_interval *iv, char **buf,
+			 size_t *len)
+{
+	FILE *f = open_memstream(buf, len);
+	bool bad;
+
+	if (!f)
+		return -ENOMEM;
+	bad = fmt(f, m, iv) != 0;
+	if (fclose(f) || bad) {
+		free(*buf);
+		*buf = NULL;
+		return -ENOMEM;
+	}
+	return 0;
 }
 
 /* Appending under another header would give a file no reader can parse. */
@@ -137,27 +163,11 @@ int outputs_check(struct outputs *o, const struct bm_meta *m)
 	return 0;
 }
 
-static int write_all(int fd, const char *buf, size_t len)
-{
-	while (len) {
-		ssize_t n = write(fd, buf, len);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		buf += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /* One interval's text to a file sink: all of it, or nothing. */
 static int sink_write(struct sink *s, const char *buf, size_t len)
 {
 	off_t start = s->path ? lseek(s->fd, 0, SEEK_END) : -1;
-	int err = write_all(s->fd, buf, len);
+	int err = bm_write_all(s->fd, buf, len);
 
 	if (err && start >= 0 && ftruncate(s->fd, start))
 		bm_warn("cannot cut %s back after a failed write: %s", s->path, strerror(errno));
@@ -187,8 +197,8 @@ int outputs_open(struct outputs *o, const struct bm_meta *m, const struct output
 				.url = s->path,
 				.spool_dir = cfg->spool_dir,
 				.spool_max = cfg->spool_max,
-				.connect_timeout_ms = 2000,
-				.timeout_ms = 10000,
+				.connect_timeout_ms = HTTP_CONNECT_TIMEOUT_MS,
+				.timeout_ms = HTTP_TIMEOUT_MS,
 				.token_env = "INFLUX_TOKEN",
 			};
 
@@ -214,7 +224,7 @@ int outputs_open(struct outputs *o, const struct bm_meta *m, const struct output
 		if (s->kind != SINK_CSV || !need_header)
 			continue;
 		hdr = header_text(m, &len);
-		if (!hdr || write_all(s->fd, hdr, len)) {
+		if (!hdr || bm_write_all(s->fd, hdr, len)) {
 			bm_err("cannot write to %s: %s", s->path ? s->path : "stdout",
 			       strerror(errno));
 			free(hdr);
@@ -254,26 +264,19 @@ int outputs_interval(struct outputs *o, const struct bm_meta *m, const struct bm
 			break;
 		}
 		case SINK_CSV:
-			if (!csv) {
-				FILE *f = open_memstream(&csv, &csv_len);
-
-				csv_interval(f, m, iv);
-				fclose(f);
-			}
-			err = sink_write(s, csv, csv_len);
+			if (!csv)
+				err = interval_text(csv_interval, m, iv, &csv, &csv_len);
+			if (!err)
+				err = sink_write(s, csv, csv_len);
 			break;
 		case SINK_INFLUX:
 		case SINK_HTTP:
-			if (!lp) {
-				FILE *f = open_memstream(&lp, &lp_len);
-
-				influx_interval(f, m, iv);
-				fclose(f);
-			}
-			if (s->kind == SINK_HTTP)
-				err = http_sink_enqueue(s->http, lp, lp_len);
-			else
-				err = sink_write(s, lp, lp_len);
+			if (!lp)
+				err = interval_text(influx_interval, m, iv, &lp, &lp_len);
+			if (err)
+				break;
+			err = s->kind == SINK_HTTP ? http_sink_enqueue(s->http, lp, lp_len)
+						   : sink_write(s, lp, lp_len);
 			break;
 		}
 		if (err == -EPIPE && !s->path && s->kind != SINK_HTTP)
@@ -294,6 +297,19 @@ void outputs_summary(struct outputs *o, const struct bm_meta *m, const struct bm
 			table_summary(stdout, m, totals, n, elapsed_s);
 }
 
+/* What an InfluxDB sink did over the session: losses said plainly, the rest with -v. */
+static void report_http(const struct sink *s, const struct http_stats *st)
+{
+	if (st->rejected_batches || st->dropped_batches)
+		bm_warn("%s: %" PRIu64 " batches (%" PRIu64 " points) rejected by the server "
+			"(4xx), %" PRIu64 " batches (%" PRIu64 " points) dropped from the full "
+			"spool",
+			s->spec, st->rejected_batches, st->rejected_points, st->dropped_batches,
+			st->dropped_points);
+	bm_debug("%s: %" PRIu64 " batches (%" PRIu64 " points) sent, last HTTP status %d", s->spec,
+		 st->sent_batches, st->sent_points, st->last_status);
+}
+
 void outputs_close(struct outputs *o, double wait_s)
 {
 	for (int i = 0; i < o->n; i++) {
@@ -304,6 +320,7 @@ void outputs_close(struct outputs *o, double wait_s)
 
 			http_sink_close(s->http, wait_s, &st);
 			s->http = NULL;
+			report_http(s, &st);
 		}
 		if (s->fd >= 0 && s->path)
 			close(s->fd);

@@ -31,13 +31,14 @@ static void temp_name(char *buf, size_t size, uint64_t seq)
 
 static int parse_batch_name(const char *name, uint64_t *seq)
 {
+	char digits[SEQ_DIGITS + 1];
+
 	if (strlen(name) != NAME_LEN || strcmp(name + SEQ_DIGITS, ".lp"))
 		return -EINVAL;
-	for (int i = 0; i < SEQ_DIGITS; i++)
-		if (name[i] < '0' || name[i] > '9')
-			return -EINVAL;
-	*seq = strtoull(name, NULL, 10);
-	return *seq ? 0 : -EINVAL;
+	memcpy(digits, name, SEQ_DIGITS);
+	digits[SEQ_DIGITS] = '\0';
+	/* Sequence numbers start at 1; twenty digits can also say more than UINT64_MAX. */
+	return bm_parse_u64_dec(digits, 1, UINT64_MAX, seq);
 }
 
 uint64_t spool_count_points(const char *data, size_t len)
@@ -216,22 +217,6 @@ void spool_close(struct spool *s)
 	s->dirfd = -1;
 }
 
-static int write_all(int fd, const char *data, size_t len)
-{
-	while (len) {
-		ssize_t n = write(fd, data, len);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		data += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 int spool_put(struct spool *s, const char *data, size_t len)
 {
 	char name[NAME_LEN + 1], tmp[NAME_LEN + 6];
@@ -243,7 +228,7 @@ int spool_put(struct spool *s, const char *data, size_t len)
 	fd = openat(s->dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -errno;
-	ret = write_all(fd, data, len);
+	ret = bm_write_all(fd, data, len);
 	if (!ret && fsync(fd))
 		ret = -errno;
 	if (close(fd) && !ret)

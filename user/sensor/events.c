@@ -1,5 +1,4 @@
 // SPDX-License-Identifier: BSD-2-Clause
-#include <ctype.h>
 #include <errno.h>
 #include <linux/perf_event.h>
 #include <stdio.h>
@@ -53,22 +52,6 @@ const char *events_known_names(void)
 	return buf;
 }
 
-/* Decimal, or hexadecimal after 0x; a leading 0 is not octal. */
-static int parse_dec_or_hex(const char *s, uint64_t max, uint64_t *out)
-{
-	int hex = s[0] == '0' && (s[1] == 'x' || s[1] == 'X');
-	const char *digits = hex ? s + 2 : s;
-	char *end;
-
-	if (!isxdigit((unsigned char)digits[0]))
-		return -EINVAL;
-	errno = 0;
-	*out = strtoull(digits, &end, hex ? 16 : 10);
-	if (*end || errno || *out > max)
-		return -EINVAL;
-	return 0;
-}
-
 /* "TYPE:CONFIG" (decimal type, decimal or 0x config) or perf's "rHEX" raw form. */
 static int parse_raw(const char *s, struct bm_event *ev)
 {
@@ -91,9 +74,8 @@ static int parse_raw(const char *s, struct bm_event *ev)
 		return -EINVAL;
 	memcpy(tbuf, s, (size_t)(colon - s));
 	tbuf[colon - s] = '\0';
-	if (strspn(tbuf, "0123456789") != strlen(tbuf) || parse_dec_or_hex(tbuf, UINT32_MAX, &type))
-		return -EINVAL;
-	if (parse_dec_or_hex(colon + 1, UINT64_MAX, &config))
+	if (bm_parse_u64_dec(tbuf, 0, UINT32_MAX, &type) ||
+	    bm_parse_u64(colon + 1, 0, UINT64_MAX, &config))
 		return -EINVAL;
 	ev->type = (uint32_t)type;
 	ev->config = config;

@@ -34,7 +34,7 @@ static int read_id(const char *root, int cpu, const char *name, int fallback)
 	uint64_t v;
 
 	snprintf(path, sizeof(path), "%s/cpu%d/topology/%s", root, cpu, name);
-	if (bm_read_file(path, buf, sizeof(buf)) || bm_parse_u64(buf, 0, INT_MAX, &v))
+	if (bm_read_file(path, buf, sizeof(buf)) || bm_parse_u64_dec(buf, 0, INT_MAX, &v))
 		return fallback;
 	return (int)v;
 }
@@ -53,11 +53,7 @@ int topology_add_package(struct bm_topology *t, int package_id)
 
 	if (k >= 0)
 		return k;
-	t->package_id = realloc(t->package_id, (size_t)(t->nr_sockets + 1) * sizeof(int));
-	if (!t->package_id) {
-		bm_err("out of memory");
-		exit(1);
-	}
+	t->package_id = bm_realloc_array(t->package_id, (size_t)t->nr_sockets + 1, sizeof(int));
 	t->package_id[t->nr_sockets] = package_id;
 	return t->nr_sockets++;
 }
@@ -110,7 +106,8 @@ int topology_load(struct bm_topology *t, const char *root, int nr_cpu_slots)
 			continue;
 		t->nr_online++;
 		snprintf(path, sizeof(path), "%s/cpu%d/topology/physical_package_id", root, cpu);
-		if (bm_read_file(path, buf, sizeof(buf)) || bm_parse_u64(buf, 0, INT_MAX, &pkg)) {
+		if (bm_read_file(path, buf, sizeof(buf)) ||
+		    bm_parse_u64_dec(buf, 0, INT_MAX, &pkg)) {
 			/* Some VMs and old kernels lack it (or say -1): one socket. */
 			bm_debug("no package id for cpu%d in %s: taking socket 0", cpu, path);
 			pkg = 0;

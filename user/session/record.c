@@ -13,6 +13,7 @@
 #include <zlib.h>
 
 #include "record.h"
+#include "report.h"
 #include "util.h"
 
 /* The fixed columns, before one column per event. */
@@ -104,15 +105,6 @@ static void empty_events(struct recorder *r)
 	fputc('\n', r->f);
 }
 
-/* A text field, quoted where it needs to be. */
-static void put_str(struct recorder *r, const char *s)
-{
-	if (strpbrk(s, ",\"\r\n") || !*s)
-		csv_fwrite(r->f, s, strlen(s));
-	else
-		fputs(s, r->f);
-}
-
 int record_open(struct recorder *r, const char *path, const struct bm_event *events, int nr_events,
 		const int *sample_index)
 {
@@ -148,13 +140,13 @@ int record_open(struct recorder *r, const char *path, const struct bm_event *eve
 		fprintf(r->f, "%s%s", i ? "," : "", fixed_cols[i]);
 	for (int e = 0; e < nr_events; e++) {
 		fputc(',', r->f);
-		put_str(r, events[e].name);
+		csv_field(r->f, events[e].name);
 	}
 	fputc('\n', r->f);
 	record_meta(r, "format", BM_RECORD_FORMAT);
 	for (int e = 0; e < nr_events; e++) {
 		fprintf(r->f, "event,,,,%d,", sample_index[e] >= 0);
-		put_str(r, events[e].name);
+		csv_field(r->f, events[e].name);
 		fprintf(r->f, ",%" PRIu32 ":%" PRIu64 ",", events[e].type, events[e].config);
 		empty_events(r);
 	}
@@ -173,7 +165,7 @@ void record_meta(struct recorder *r, const char *key, const char *fmt, ...)
 	vsnprintf(value, sizeof(value), fmt, ap);
 	va_end(ap);
 	fprintf(r->f, "meta,,,,,%s,", key);
-	put_str(r, value);
+	csv_field(r->f, value);
 	fputc(',', r->f);
 	empty_events(r);
 }
@@ -211,7 +203,7 @@ void record_target(struct recorder *r, int socket, uint64_t id, const char *name
 		return;
 	row_start(r, "target");
 	fprintf(r->f, "%d,%" PRIu64 ",", socket, id);
-	put_str(r, name);
+	csv_field(r->f, name);
 	fprintf(r->f, ",,%" PRIu64, s->cpu_ns);
 	for (int e = 0; e < r->nr_events; e++) {
 		if (r->sample_index[e] < 0)
@@ -227,7 +219,7 @@ void record_group(struct recorder *r, uint64_t id, const char *name)
 	if (r->failed)
 		return;
 	fprintf(r->f, "group,,,,%" PRIu64 ",", id);
-	put_str(r, name);
+	csv_field(r->f, name);
 	fputs(",,", r->f);
 	empty_events(r);
 }
@@ -294,13 +286,9 @@ static void on_field(void *s, size_t len, void *data)
 		return;
 	if (p->nfields == p->cap) {
 		p->cap = p->cap ? 2 * p->cap : 16;
-		p->fields = realloc(p->fields, (size_t)p->cap * sizeof(*p->fields));
-		if (!p->fields) {
-			bm_err("out of memory");
-			exit(1);
-		}
+		p->fields = bm_realloc_array(p->fields, (size_t)p->cap, sizeof(*p->fields));
 	}
-	p->fields[p->nfields] = strndup(s ? s : "", len);
+	p->fields[p->nfields] = bm_strndup(s ? s : "", len);
 	p->nfields++;
 }
 
@@ -313,13 +301,10 @@ static const char *col_name(struct reader *p, int col)
 static bool get_u64(struct reader *p, int col, bool opt, uint64_t *v)
 {
 	const char *s = p->fields[col];
-	char *end;
 
 	if (!*s && opt)
 		return true;
-	errno = 0;
-	*v = strtoull(s, &end, 10);
-	if (!*s || *end || errno || *s == '-') {
+	if (bm_parse_u64_dec(s, 0, UINT64_MAX, v)) {
 		bm_fail_at(&p->at, col + 1, "%s: \"%s\" is not a whole number", col_name(p, col),
 			   s);
 		return false;
@@ -383,6 +368,21 @@ static bool get_interval_cols(struct reader *p, struct record_row *row)
 	return true;
 }
 
+/* An event row's value, decimal TYPE:CONFIG as record_open() writes it. */
+static int parse_type_config(const char *s, uint64_t *type, uint64_t *config)
+{
+	size_t n = strcspn(s, ":");
+	char tbuf[16];
+
+	if (!s[n] || n >= sizeof(tbuf))
+		return -EINVAL;
+	memcpy(tbuf, s, n);
+	tbuf[n] = '\0';
+	if (bm_parse_u64_dec(tbuf, 0, UINT32_MAX, type))
+		return -EINVAL;
+	return bm_parse_u64_dec(s + n + 1, 0, UINT64_MAX, config);
+}
+
 static bool parse_domain(const char *s, enum bm_domain *d)
 {
 	for (int i = 0; i < BM_NR_DOMAINS; i++) {
@@ -413,7 +413,7 @@ static void header(struct reader *p)
 		return;
 	}
 	for (int e = 0; e < p->nr_events; e++)
-		p->evnames[e] = strdup(p->fields[NR_FIXED + e]);
+		p->evnames[e] = bm_strdup(p->fields[NR_FIXED + e]);
 }
 
 static bool parse_row(struct reader *p, struct record_row *row)
@@ -477,10 +477,7 @@ static bool parse_row(struct reader *p, struct record_row *row)
 		}
 		return true;
 	case REC_EVENT: {
-		uint64_t counted;
-		unsigned int type;
-		unsigned long long config;
-		int n = 0;
+		uint64_t counted, type, config;
 
 		if (!get_empty(p, C_TS, C_ID) || !get_empty(p, C_CPU, p->ncols) ||
 		    !get_u64(p, C_ID, false, &counted))
@@ -498,13 +495,13 @@ static bool parse_row(struct reader *p, struct record_row *row)
 				   BM_EVENT_NAME_MAX);
 			return false;
 		}
-		if (sscanf(row->value, "%u:%llu%n", &type, &config, &n) != 2 || row->value[n]) {
+		if (parse_type_config(row->value, &type, &config)) {
 			bm_fail_at(&p->at, C_VALUE + 1, "event %s: \"%s\" is not TYPE:CONFIG",
 				   row->name, row->value);
 			return false;
 		}
 		snprintf(row->event.name, sizeof(row->event.name), "%s", row->name);
-		row->event.type = type;
+		row->event.type = (uint32_t)type;
 		row->event.config = config;
 		row->counted = counted;
 		p->sample_index[p->nevent_rows++] = counted ? p->ncounted++ : -1;

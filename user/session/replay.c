@@ -86,16 +86,19 @@ static void setup_recorded(struct replay *rp)
 {
 	struct session *s = rp->s;
 	const char *pkgs = meta_get(rp, "package_ids"), *v;
+	char *list = bm_strdup(pkgs ? pkgs : ""), *save = NULL, *tok = strtok_r(list, ";", &save);
 
 	s->topo.nr_sockets = (int)meta_num(rp, "sockets", 0);
 	s->topo.package_id = bm_calloc((size_t)s->topo.nr_sockets, sizeof(int));
-	for (int i = 0; i < s->topo.nr_sockets; i++) {
-		char *end;
+	/* Each socket's physical package id as recorded; its index where none is. */
+	for (int i = 0; i < s->topo.nr_sockets;
+	     i++, tok = tok ? strtok_r(NULL, ";", &save) : NULL) {
+		uint64_t id;
 
-		s->topo.package_id[i] = pkgs ? (int)strtol(pkgs, &end, 10) : i;
-		if (pkgs)
-			pkgs = *end == ';' ? end + 1 : end;
+		s->topo.package_id[i] =
+			tok && !bm_parse_u64_dec(tok, 0, INT32_MAX, &id) ? (int)id : i;
 	}
+	free(list);
 	s->topo.nr_online = (int)meta_num(rp, "nr_online", 0);
 	snprintf(s->host, sizeof(s->host), "%s", (v = meta_get(rp, "host")) ? v : "");
 	if ((v = meta_get(rp, "missing_note")))

@@ -437,7 +437,7 @@ static double base_mhz(const struct bm_opts *o)
 	if (o->base_mhz)
 		return o->base_mhz;
 	if (!bm_read_file(BM_SYSFS_CPU "/cpu0/cpufreq/base_frequency", buf, sizeof(buf)) &&
-	    !bm_parse_u64(buf, 1, UINT32_MAX, &khz))
+	    !bm_parse_u64_dec(buf, 1, UINT32_MAX, &khz))
 		return (double)khz / 1000;
 	return nominal_mhz("/proc/cpuinfo");
 }

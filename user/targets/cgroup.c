@@ -115,11 +115,7 @@ static void put(struct cgroup_names *c, uint64_t id, const char *rel)
 
 	if (created || strcmp(e->path, rel)) {
 		free(e->path);
-		e->path = strdup(rel);
-		if (!e->path) {
-			bm_err("out of memory");
-			exit(1);
-		}
+		e->path = bm_strdup(rel);
 	}
 	e->gone = false;
 	e->unresolved = false;

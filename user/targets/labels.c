@@ -569,7 +569,7 @@ int labels_parse_group_by(const char *s, enum group_by *g, int *depth)
 		{ "pod", GROUP_BY_POD },
 		{ "unit", GROUP_BY_UNIT },
 	};
-	int n = 0;
+	uint64_t n;
 
 	if (!s || !g || !depth)
 		return -EINVAL;
@@ -580,18 +580,10 @@ int labels_parse_group_by(const char *s, enum group_by *g, int *depth)
 			return 0;
 		}
 	}
-	if (!starts(s, "depth:") || !s[6])
+	if (!starts(s, "depth:") || bm_parse_u64_dec(s + 6, 0, BM_GROUP_DEPTH_MAX, &n))
 		return -EINVAL;
-	/* Decimal by hand: strtoul would take a sign, spaces, and 0x. */
-	for (s += 6; *s; s++) {
-		if (*s < '0' || *s > '9')
-			return -EINVAL;
-		n = n * 10 + (*s - '0');
-		if (n > BM_GROUP_DEPTH_MAX)
-			return -EINVAL;
-	}
 	*g = GROUP_BY_DEPTH;
-	*depth = n;
+	*depth = (int)n;
 	return 0;
 }
 
