@@ -13,9 +13,14 @@ pass() { echo "PASS: ${TEST_PREFIX:-}$1"; }
 fail() { echo "FAIL: ${TEST_PREFIX:-}$1: $2"; }
 skip() { echo "SKIP: ${TEST_PREFIX:-}$1: $2"; }
 
+# skip_root TEST WHY: skip TEST, which needs root; silently in the unprivileged rerun
+# (rerun_unprivileged), as the run as root reports it.
+skip_root() {
+	[ -n "${UNPRIVILEGED_RERUN:-}" ] || skip "$1" "$2"
+}
+
 # root_only TEST...: true when this run can load BPF, make cgroups and load them with stress-ng.
-# Otherwise false, and each TEST is skipped with the reason, also left in ROOT_WHY; in the
-# unprivileged rerun (rerun_unprivileged) silently, as the run as root reports those tests.
+# Otherwise false, and each TEST is skipped (skip_root) with the reason, also left in ROOT_WHY.
 root_only() {
 	local t
 	ROOT_WHY=
@@ -23,7 +28,7 @@ root_only() {
 	[ -n "$ROOT_WHY" ] || [ -n "$CG_MOUNT" ] || ROOT_WHY="no cgroup2 mount in /proc/self/mountinfo"
 	command -v stress-ng >/dev/null || ROOT_WHY=${ROOT_WHY:-"stress-ng is not installed (run scripts/install-deps.sh)"}
 	if [ -n "$ROOT_WHY" ]; then
-		[ -n "${UNPRIVILEGED_RERUN:-}" ] || for t in "$@"; do skip "$t" "$ROOT_WHY"; done
+		for t in "$@"; do skip_root "$t" "$ROOT_WHY"; done
 		return 1
 	fi
 	if [ -z "$CG_BASE" ]; then
