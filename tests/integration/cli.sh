@@ -136,7 +136,7 @@ why=
 [ "$(head -n 1 "$TMP/nx.csv")" = timestamp,domain,measured_w,predicted_w,error_w,model_id ] ||
 	why+="header '$(head -n 1 "$TMP/nx.csv")'; "
 read -r -a f <<<"$res"
-[ "${f[9]}" -eq $((2 * (${f[8]} - 1))) ] || why+="${f[9]} rows for ${f[8]} intervals and 2 domains; "
+[ "${f[9]}" -eq $((2 * (f[8] - 1))) ] || why+="${f[9]} rows for ${f[8]} intervals and 2 domains; "
 [ "${f[10]}" -eq 0 ] || why+="${f[10]} rows whose measured_w is not the trace's; "
 for i in 0 4; do
 	d=${f[i]} mae=${f[i + 1]} dev=${f[i + 2]} said=

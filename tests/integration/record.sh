@@ -51,6 +51,7 @@ elif [ -n "${UNPRIV_HANDOFF:-}" ] && [ -e "$UNPRIV_HANDOFF/rec.csv" ]; then
 	# The run as root's session and recording, replayed here without root.
 	from=handoff
 	cp "$UNPRIV_HANDOFF/rec.csv" "$UNPRIV_HANDOFF/live.csv" "$UNPRIV_HANDOFF/live.lp" "$TMP/"
+	# shellcheck disable=SC1091
 	. "$UNPRIV_HANDOFF/names.sh"
 	rc=0
 else
