@@ -13,18 +13,104 @@ pass() { echo "PASS: ${TEST_PREFIX:-}$1"; }
 fail() { echo "FAIL: ${TEST_PREFIX:-}$1: $2"; }
 skip() { echo "SKIP: ${TEST_PREFIX:-}$1: $2"; }
 
+# skip_root TEST WHY: skip TEST, which needs root; silently in the unprivileged rerun
+# (rerun_unprivileged), as the run as root reports it.
+skip_root() {
+	[ -n "${UNPRIVILEGED_RERUN:-}" ] || skip "$1" "$2"
+}
+
+# root_only TEST...: true when this run can load BPF, make cgroups and load them with stress-ng.
+# Otherwise false, and each TEST is skipped (skip_root) with the reason, also left in ROOT_WHY.
+root_only() {
+	local t
+	ROOT_WHY=
+	[ "$(id -u)" -eq 0 ] || ROOT_WHY="needs root to load BPF programs and make cgroups"
+	[ -n "$ROOT_WHY" ] || [ -n "$CG_MOUNT" ] || ROOT_WHY="no cgroup2 mount in /proc/self/mountinfo"
+	command -v stress-ng >/dev/null || ROOT_WHY=${ROOT_WHY:-"stress-ng is not installed (run scripts/install-deps.sh)"}
+	if [ -n "$ROOT_WHY" ]; then
+		for t in "$@"; do skip_root "$t" "$ROOT_WHY"; done
+		return 1
+	fi
+	if [ -z "$CG_BASE" ]; then
+		CG_BASE=$CG_MOUNT/bpfmeter-test-$$
+		mkdir -p "$CG_BASE"
+	fi
+}
+
 # Skip every test of the file (named in $@) unless we can load BPF and make cgroups.
 need_root_and_cgroup2() {
-	local why=
-	[ "$(id -u)" -eq 0 ] || why="needs root to load BPF programs and make cgroups"
-	[ -n "$why" ] || [ -n "$CG_MOUNT" ] || why="no cgroup2 mount in /proc/self/mountinfo"
-	command -v stress-ng >/dev/null || why=${why:-"stress-ng is not installed (run scripts/install-deps.sh)"}
-	if [ -n "$why" ]; then
-		for t in "$@"; do skip "$t" "$why"; done
-		exit 0
+	root_only "$@" || exit 0
+}
+
+# unprivileged CMD...: run CMD as the user nobody (uid and gid 65534, no supplementary groups,
+# so no capabilities) when we are root; as it is when we are not, being unprivileged already.
+# What CMD runs and reads must be readable by nobody: see nobody_copy. Status 125 when root
+# has neither setpriv nor runuser (both util-linux) to drop to nobody.
+unprivileged() {
+	if [ "$(id -u)" -ne 0 ]; then
+		"$@"
+	elif command -v setpriv >/dev/null; then
+		setpriv --reuid=65534 --regid=65534 --clear-groups -- "$@"
+	elif command -v runuser >/dev/null; then
+		runuser -u nobody -- "$@"
+	else
+		echo "neither setpriv nor runuser (util-linux) is installed to drop root" >&2
+		return 125
 	fi
-	CG_BASE=$CG_MOUNT/bpfmeter-test-$$
-	mkdir -p "$CG_BASE"
+}
+
+# When root: a directory the user nobody can read, for the copies nobody_copy and
+# rerun_unprivileged make.
+NOBODY_DIR=
+if [ "$(id -u)" -eq 0 ]; then
+	NOBODY_DIR=$(mktemp -d "$(dirname "$TMP")/bpfmeter-nobody.XXXXXX") && chmod 755 "$NOBODY_DIR"
+fi
+
+# nobody_copy PATH: when root, print the path of a copy of the file or tree PATH that nobody
+# can read (and run, where PATH can be run); PATH itself otherwise.
+nobody_copy() {
+	local d
+	if [ -z "$NOBODY_DIR" ]; then
+		echo "$1"
+		return
+	fi
+	d=$(mktemp -d "$NOBODY_DIR/copy.XXXXXX") && cp -rp -- "$1" "$d/" && chmod -R a+rX "$d" &&
+		echo "$d/$(basename "$1")"
+}
+
+# rerun_unprivileged [FILE...]: when root, run this script again as nobody (unprivileged), for
+# its tests that need no root, named "unprivileged/" + their name: from a copy readable by
+# nobody of the tests, bpfmeter and the programs of .output/ the tests run, with copies of the
+# FILEs (from this run) in the directory $UNPRIV_HANDOFF. In the rerun root_only skips the
+# rest silently. Its status is the rerun's; when not root (or in the rerun) it does nothing.
+rerun_unprivileged() {
+	local repo d f rc name
+	[ -n "$NOBODY_DIR" ] && [ -z "${UNPRIVILEGED_RERUN:-}" ] || return 0
+	repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+	name=$(basename "$0" .sh)
+	if ! command -v setpriv >/dev/null && ! command -v runuser >/dev/null; then
+		skip "unprivileged/$name" "neither setpriv nor runuser (util-linux) is installed to drop root"
+		return 0
+	fi
+	d=$(mktemp -d "$NOBODY_DIR/rerun.XXXXXX")
+	mkdir -p "$d/.output" "$d/handoff"
+	# -p: the simulator's test rebuilds it when its source looks newer.
+	cp -rp "$repo/tests" "$d/"
+	cp -p "$BPFMETER" "$d/"
+	for f in rapl-sim http-push; do
+		[ ! -e "$repo/.output/$f" ] || cp -p "$repo/.output/$f" "$d/.output/"
+	done
+	[ $# -eq 0 ] || cp -p -- "$@" "$d/handoff/"
+	chmod -R a+rX "$d"
+	(cd "$d" && unprivileged env UNPRIVILEGED_RERUN=1 TEST_PREFIX="${TEST_PREFIX:-}unprivileged/" \
+		BPFMETER="$d/$(basename "$BPFMETER")" HTTP_PUSH="$d/.output/http-push" \
+		UNPRIV_HANDOFF="$d/handoff" bash "$d/tests/integration/$name.sh") 2>&1 |
+		tee "$TMP/unprivileged.out"
+	rc=${PIPESTATUS[0]}
+	if [ "$rc" -ne 0 ] && ! grep -q '^FAIL: ' "$TMP/unprivileged.out"; then
+		fail "unprivileged/$name" "the run as nobody exited with status $rc: $(tail -n 3 "$TMP/unprivileged.out" | tr '\n' ' ')"
+	fi
+	return "$rc"
 }
 
 cleanup() {
@@ -37,7 +123,7 @@ cleanup() {
 		sleep 0.2
 		find "$CG_BASE" -depth -type d -exec rmdir {} + 2>/dev/null
 	fi
-	[ -n "${KEEP_TMP:-}" ] || rm -rf "$TMP"
+	[ -n "${KEEP_TMP:-}" ] || rm -rf "$TMP" ${NOBODY_DIR:+"$NOBODY_DIR"}
 }
 trap cleanup EXIT
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Run the whole test suite: unit tests (plain and ASan+UBSan builds), then the integration
-# tests as root. Every test prints "PASS: name", "FAIL: name: why" or "SKIP: name: why";
+# tests as root; those that need no root run again as nobody (named unprivileged/...). Every
+# test prints "PASS: name", "FAIL: name: why" or "SKIP: name: why";
 # the last line counts them: "N passed, N failed, N skipped".
 set -u
 cd "$(dirname "$0")/.."

@@ -1,21 +1,28 @@
 #!/usr/bin/env bash
-# The command line, failure paths and the live view, on the real BPF programs.
+# The command line, failure paths and the live view, on the real BPF programs. The tests that
+# need no root come first and run as any user; run as root, they run again as nobody.
 set -u
 . "$(dirname "$0")/../lib.sh"
 
-TESTS=(cli/help_and_version cli/bad_option_values_exit_2_naming_the_option
-	cli/not_root_names_missing_capabilities cli/no_cgroup2_mount_is_a_clear_error
+REPO=$(cd "$(dirname "$0")/../.." && pwd)
+ROOT_TESTS=(cli/no_cgroup2_mount_is_a_clear_error
 	cli/missing_pmu_events_reported_once_and_left_empty cli/no_kernel_btf_needs_btf_option_then_uses_raw_tp
 	cli/bad_btf_file_exit_2 cli/overflow_target_when_map_is_full cli/sigint_reports_last_interval
 	cli/terminal_live_view_and_summary cli/removed_cgroup_keeps_name_and_is_freed
-	cli/check_lists_features_and_fallbacks cli/check_without_privileges_exits_1)
-need_root_and_cgroup2 "${TESTS[@]}"
+	cli/check_lists_features_and_fallbacks)
 
-# --help and --version
-if "$BPFMETER" --help | grep -q -- '--interval' && "$BPFMETER" --version | grep -q '^bpfmeter '; then
+# --- Without root ------------------------------------------------------------------------
+
+# --help and --version: exit 0.
+"$BPFMETER" --help >"$TMP/help" 2>"$TMP/help.err"
+hrc=$?
+"$BPFMETER" --version >"$TMP/version" 2>"$TMP/version.err"
+vrc=$?
+if grep -q -- '--interval' "$TMP/help" && grep -q '^bpfmeter ' "$TMP/version" &&
+	[ $hrc -eq 0 ] && [ $vrc -eq 0 ] && [ ! -s "$TMP/help.err" ] && [ ! -s "$TMP/version.err" ]; then
 	pass cli/help_and_version
 else
-	fail cli/help_and_version "--help or --version output unexpected"
+	fail cli/help_and_version "--help (exit $hrc) or --version (exit $vrc) output unexpected: $(head -c 200 "$TMP/help.err" "$TMP/version.err")"
 fi
 
 # Bad option values: exit 2 and one line naming the option.
@@ -43,9 +50,10 @@ LIST
 [ $ok = 1 ] && pass cli/bad_option_values_exit_2_naming_the_option ||
 	fail cli/bad_option_values_exit_2_naming_the_option "$detail"
 
-# Not root: one line naming what is missing, exit 1.
-if command -v setpriv >/dev/null; then
-	setpriv --reuid=65534 --regid=65534 --clear-groups "$BPFMETER" -d 1 >"$TMP/o" 2>"$TMP/e"
+# Not root: one line naming what is missing, exit 1. Run as root, as nobody.
+BM_NOBODY=$(nobody_copy "$BPFMETER")
+if unprivileged true 2>/dev/null; then
+	unprivileged "$BM_NOBODY" -d 1 >"$TMP/o" 2>"$TMP/e"
 	rc=$?
 	if [ $rc -eq 1 ] && grep -q 'CAP_BPF' "$TMP/e" && [ "$(wc -l <"$TMP/e")" -eq 1 ]; then
 		pass cli/not_root_names_missing_capabilities
@@ -53,8 +61,119 @@ if command -v setpriv >/dev/null; then
 		fail cli/not_root_names_missing_capabilities "rc $rc: $(cat "$TMP/e")"
 	fi
 else
-	skip cli/not_root_names_missing_capabilities "setpriv (util-linux) is not installed"
+	skip cli/not_root_names_missing_capabilities "neither setpriv nor runuser (util-linux) is installed"
 fi
+
+# bpfmeter check without privileges says so and exits 1.
+if unprivileged true 2>/dev/null; then
+	out=$(unprivileged "$BM_NOBODY" check -e cpu-clock 2>"$TMP/ce")
+	crc=$?
+	if [ $crc -eq 1 ] && grep -q '^  missing  privileges' <<<"$out" && grep -q 'missing privileges' "$TMP/ce"; then
+		pass cli/check_without_privileges_exits_1
+	else
+		fail cli/check_without_privileges_exits_1 "exit $crc: $(tr '\n' '|' <<<"$out") $(head -c 200 "$TMP/ce")"
+	fi
+else
+	skip cli/check_without_privileges_exits_1 "neither setpriv nor runuser (util-linux) is installed"
+fi
+
+# Replay of a recording (tests/data/README.md), plain and gzip'd: exit 0, nothing on stderr,
+# the same CSV both ways and as many line-protocol points as CSV rows, each interval's two
+# sockets, the three cgroups (c for the 9 intervals it lived), and each interval's energy
+# split between the targets of a socket to the last 0.1 mJ.
+rec=$REPO/tests/data/recording-three-cgroups.csv
+gzip -c "$rec" >"$TMP/rec.csv.gz"
+"$BPFMETER" replay "$rec" --csv >"$TMP/rep.csv" 2>"$TMP/rep.err"
+rc=$?
+"$BPFMETER" replay "$TMP/rec.csv.gz" -o csv:"$TMP/rep-gz.csv" -o influx:"$TMP/rep-gz.lp" \
+	>"$TMP/rep-gz.out" 2>"$TMP/rep-gz.err"
+rc2=$?
+intervals=$(grep -c '^interval,' "$rec")
+csv=$TMP/rep.csv
+res=$(awk -F, -v ck="$(csv_col "$csv" kind)" -v cts="$(csv_col "$csv" timestamp)" \
+	-v cs="$(csv_col "$csv" socket)" -v cd="$(csv_col "$csv" domain)" -v ce="$(csv_col "$csv" energy_j)" \
+	-v ct="$(csv_col "$csv" target)" '
+	NR == 1 { next }
+	$ck == "energy" { m[$cts "," $cs "," $cd] = $ce; ne++; ts[$cts] = 1 }
+	$ck == "target" && $cd != "" { sum[$cts "," $cs "," $cd] += $ce }
+	$ck == "target" { n[$ct]++ }
+	END { for (k in sum) { g++; d = sum[k] - m[k]; if (d < 0) d = -d; if (!(k in m) || d > 1e-4 + 1e-6 * m[k]) bad++ }
+	      for (t in ts) nts++
+	      printf "%d %d %d %d %d %d %d %d", ne, nts, n["/fixture/a"], n["/fixture/b"], n["/fixture/c"], g, bad + 0, NR - 1 }' "$csv")
+read -r ne nts na nb nc groups bad rows <<<"$res"
+if [ $rc -eq 0 ] && [ $rc2 -eq 0 ] && [ ! -s "$TMP/rep.err" ] && [ ! -s "$TMP/rep-gz.err" ] &&
+	[ ! -s "$TMP/rep-gz.out" ] && cmp -s "$csv" "$TMP/rep-gz.csv" &&
+	[ "$(grep -c . "$TMP/rep-gz.lp")" -eq "$rows" ] &&
+	[ "$ne" -eq $((2 * intervals)) ] && [ "$nts" -eq "$intervals" ] && [ "$na" -eq "$intervals" ] &&
+	[ "$nb" -eq "$intervals" ] && [ "$nc" -eq 9 ] && [ "$groups" -ge "$intervals" ] && [ "$bad" -eq 0 ]; then
+	pass cli/replay_of_a_recording_plain_or_gzip_gives_every_interval_conserved
+else
+	fail cli/replay_of_a_recording_plain_or_gzip_gives_every_interval_conserved \
+		"exit $rc, gzip'd $rc2 ($(cmp -s "$csv" "$TMP/rep-gz.csv" && echo same || echo another) CSV," \
+		"$(grep -c . "$TMP/rep-gz.lp") points for $rows rows); of $intervals intervals: $ne energy rows" \
+		"at $nts times, a $na b $nb c $nc rows, $bad of $groups not conserved: $(head -c 300 "$TMP/rep.err" "$TMP/rep-gz.err")"
+fi
+
+# Replay of a node-level trace (tests/data/nx12-part1.csv): a row per interval and domain with
+# the trace's own power, a summary whose MAE is the rows', and a model that predicts better
+# than the trace's mean power would.
+trace=$REPO/tests/data/nx12-part1.csv
+"$BPFMETER" replay "$trace" --features cpu_cycles,cpu_instructions,cache_miss \
+	--power package=package_power,dram=dram_power >"$TMP/nx.csv" 2>"$TMP/nx.err"
+rc=$?
+res=$(awk -F, '
+	FNR == 1 { next }
+	NR == FNR { p["package," $1] = sprintf("%.3f", $6); p["dram," $1] = sprintf("%.3f", $7)
+		    n++; s["package"] += $6; s["dram"] += $7; v["package", n] = $6; v["dram", n] = $7; next }
+	{ rows++; if (p[$2 "," $1] != $3) off++
+	  if ($4 != "") { e = $5 < 0 ? -$5 : $5; ae[$2] += e; np[$2]++ } }
+	END { for (d in s) { mean = s[d] / n; dev = 0
+		  for (i = 1; i <= n; i++) dev += v[d, i] > mean ? v[d, i] - mean : mean - v[d, i]
+		  printf "%s %.6f %.6f %d ", d, np[d] ? ae[d] / np[d] : -1, dev / n, np[d] }
+	      printf "%d %d %d\n", n, rows, off + 0 }' "$trace" "$TMP/nx.csv")
+why=
+[ $rc -eq 0 ] || why+="exit $rc; "
+[ "$(head -n 1 "$TMP/nx.csv")" = timestamp,domain,measured_w,predicted_w,error_w,model_id ] ||
+	why+="header '$(head -n 1 "$TMP/nx.csv")'; "
+read -r -a f <<<"$res"
+[ "${f[9]}" -eq $((2 * (f[8] - 1))) ] || why+="${f[9]} rows for ${f[8]} intervals and 2 domains; "
+[ "${f[10]}" -eq 0 ] || why+="${f[10]} rows whose measured_w is not the trace's; "
+for i in 0 4; do
+	d=${f[i]} mae=${f[i + 1]} dev=${f[i + 2]} said=
+	said=$(sed -n "s/^$d: MAE \([0-9.]*\) W, .*/\1/p" "$TMP/nx.err")
+	awk -v a="$mae" -v b="${said:--1}" -v dev="$dev" -v np="${f[i + 3]}" -v n="${f[8]}" \
+		'BEGIN { d = a - b; if (d < 0) d = -d; exit !(b >= 0 && d <= 0.005 && a < dev && np >= n * 0.9) }' ||
+		why+="$d: MAE ${said:-not said} (rows: $mae over ${f[i + 3]} predicted), the mean's $dev; "
+done
+[ -z "$why" ] && pass cli/replay_of_a_trace_gives_its_power_and_the_mae_of_its_rows ||
+	fail cli/replay_of_a_trace_gives_its_power_and_the_mae_of_its_rows "$why$(head -c 300 "$TMP/nx.err")"
+
+# Replay's failures: exit 2, one line that says what is wrong (naming the file where it is the
+# file), nothing on stdout.
+ok=1 detail=
+while IFS='|' read -r want args; do
+	# shellcheck disable=SC2086
+	"$BPFMETER" replay $args >"$TMP/o" 2>"$TMP/e"
+	rc=$?
+	if [ $rc -ne 2 ] || [ "$(wc -l <"$TMP/e")" -ne 1 ] || ! grep -qF -- "$want" "$TMP/e" || [ -s "$TMP/o" ]; then
+		ok=0
+		detail+="[replay $args: rc $rc, '$(cat "$TMP/e")'] "
+	fi
+done <<LIST
+$TMP/none.csv: No such file or directory|$TMP/none.csv
+needs FILE, --features and --power|
+$trace is not a bpfmeter recording|$trace
+$trace:1: no column "nope"|$trace --features nope --power package=package_power
+invalid value 'bogus' for --idle|$rec --idle bogus
+LIST
+[ $ok = 1 ] && pass cli/replay_errors_exit_2_in_one_line ||
+	fail cli/replay_errors_exit_2_in_one_line "$detail"
+
+# --- As root -----------------------------------------------------------------------------
+root_only "${ROOT_TESTS[@]}" || {
+	rerun_unprivileged
+	exit
+}
 
 # No cgroup2 mount: hide it in a private mount namespace.
 unshare -m bash -c "umount -l '$CG_MOUNT' && exec '$BPFMETER' -d 1" >"$TMP/o" 2>"$TMP/e"
@@ -179,8 +298,7 @@ else
 	fail cli/removed_cgroup_keeps_name_and_is_freed "id '$gone_id': $(grep -v '^libbpf' "$TMP/gone.err" | tail -3)"
 fi
 
-# bpfmeter check: a line per feature, the fallbacks forced here named as such; without
-# privileges it says so and exits 1.
+# bpfmeter check: a line per feature, the fallbacks forced here named as such.
 out=$(BPFMETER_DISABLE=tp_btf,batch "$BPFMETER" check -e cpu-clock,cycles 2>"$TMP/ce")
 crc=$?
 if [ $crc -eq 0 ] && grep -q '^  ok *cgroup v2 at ' <<<"$out" &&
@@ -194,14 +312,5 @@ if [ $crc -eq 0 ] && grep -q '^  ok *cgroup v2 at ' <<<"$out" &&
 else
 	fail cli/check_lists_features_and_fallbacks "exit $crc: $(tr '\n' '|' <<<"$out") $(head -c 200 "$TMP/ce")"
 fi
-if command -v setpriv >/dev/null; then
-	out=$(setpriv --reuid=65534 --regid=65534 --clear-groups "$BPFMETER" check -e cpu-clock 2>"$TMP/ce")
-	crc=$?
-	if [ $crc -eq 1 ] && grep -q '^  missing  privileges' <<<"$out" && grep -q 'missing privileges' "$TMP/ce"; then
-		pass cli/check_without_privileges_exits_1
-	else
-		fail cli/check_without_privileges_exits_1 "exit $crc: $(tr '\n' '|' <<<"$out") $(head -c 200 "$TMP/ce")"
-	fi
-else
-	skip cli/check_without_privileges_exits_1 "setpriv (util-linux) is not installed"
-fi
+
+rerun_unprivileged

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The InfluxDB HTTP sink (user/output/out_http.c) against a real InfluxDB 1.x server started here, driven
 # by .output/http-push: exact values, an outage with a restart of the server, a spool cap
-# smaller than the outage, and a batch the server rejects.
+# smaller than the outage, and a batch the server rejects; then bpfmeter's own points, which
+# need root. The rest needs none: run as root, it runs again as nobody.
 set -u
 . "$(dirname "$0")/../lib.sh"
 
@@ -264,44 +265,52 @@ expect spooled_batches "$(pushed "$IFX/c.out" spooled_batches)" 0
 [ -z "$why" ] && pass $T_CAP || fail $T_CAP "$why missing: $(echo $missing)"
 echo "    (c) missing batches $(echo $missing); $(tr '\n' ' ' <"$IFX/c.out")"
 
-# (e) bpfmeter itself: every interval's points, as its own line-protocol file has them.
-"$BPFMETER" -i 0.5 -d 3 -e cpu-clock --energy-source none --spool-dir "$IFX/spool-bm" \
-	-o "influx+$BASE/write?db=bpfmeter" -o influx:"$IFX/bm.lp" >"$IFX/bm.out" 2>"$IFX/bm.err"
-rc=$?
-# (time, target, cpu_ns) of every bpfmeter_target point, from the file and from the server.
-awk '/^bpfmeter_target,/ { match($0, /target=[^,]*,/); t = substr($0, RSTART + 7, RLENGTH - 8)
-	match($0, / cpu_ns=[0-9]+i/); c = substr($0, RSTART + 8, RLENGTH - 9)
-	print $NF, t, c }' "$IFX/bm.lp" | sort >"$IFX/bm.want"
-query 'SELECT target, cpu_ns FROM bpfmeter_target' | awk -F, '{ print $3, $4, $5 }' | sort >"$IFX/bm.got"
-intervals=$(awk '{ print $1 }' "$IFX/bm.want" | sort -u | wc -l)
-if [ $rc -eq 0 ] && [ "$intervals" -ge 6 ] && cmp -s "$IFX/bm.want" "$IFX/bm.got"; then
-	pass $T_BM
+# (e) and (f) run bpfmeter, which needs root; (a) to (d) need none: run as root, they run
+# again as nobody.
+if [ "$(id -u)" -ne 0 ]; then
+	skip_root $T_BM "needs root to load BPF programs"
+	skip_root $T_BMOUT "needs root to load BPF programs"
 else
-	fail $T_BM "rc $rc, $intervals intervals, $(wc -l <"$IFX/bm.want") points written, $(wc -l <"$IFX/bm.got") queried: $(head -c 300 "$IFX/bm.err")"
+	# (e) bpfmeter itself: every interval's points, as its own line-protocol file has them.
+	"$BPFMETER" -i 0.5 -d 3 -e cpu-clock --energy-source none --spool-dir "$IFX/spool-bm" \
+		-o "influx+$BASE/write?db=bpfmeter" -o influx:"$IFX/bm.lp" >"$IFX/bm.out" 2>"$IFX/bm.err"
+	rc=$?
+	# (time, target, cpu_ns) of every bpfmeter_target point, from the file and from the server.
+	awk '/^bpfmeter_target,/ { match($0, /target=[^,]*,/); t = substr($0, RSTART + 7, RLENGTH - 8)
+		match($0, / cpu_ns=[0-9]+i/); c = substr($0, RSTART + 8, RLENGTH - 9)
+		print $NF, t, c }' "$IFX/bm.lp" | sort >"$IFX/bm.want"
+	query 'SELECT target, cpu_ns FROM bpfmeter_target' | awk -F, '{ print $3, $4, $5 }' | sort >"$IFX/bm.got"
+	intervals=$(awk '{ print $1 }' "$IFX/bm.want" | sort -u | wc -l)
+	if [ $rc -eq 0 ] && [ "$intervals" -ge 6 ] && cmp -s "$IFX/bm.want" "$IFX/bm.got"; then
+		pass $T_BM
+	else
+		fail $T_BM "rc $rc, $intervals intervals, $(wc -l <"$IFX/bm.want") points written, $(wc -l <"$IFX/bm.got") queried: $(head -c 300 "$IFX/bm.err")"
+	fi
+
+	# (f) bpfmeter through a 10 s outage of the server: every interval there once at the end.
+	"$BPFMETER" -i 0.5 -d 15 -e '' --energy-source none --spool-dir "$IFX/spool-bm2" \
+		-o "influx+$BASE/write?db=bpfmeter2" -o influx:"$IFX/bm2.lp" >"$IFX/bm2.out" 2>"$IFX/bm2.err" &
+	BM_PID=$!
+	curl -s -XPOST "$BASE/query" --data-urlencode 'q=CREATE DATABASE bpfmeter2' >/dev/null
+	sleep 2
+	influx_stop
+	sleep 10.5
+	influx_start || fail $T_BMOUT "influxd did not come back"
+	wait "$BM_PID"
+	rc=$?
+	awk '/^bpfmeter_target,/ { match($0, /target=[^,]*,/); print $NF, substr($0, RSTART + 7, RLENGTH - 8) }' \
+		"$IFX/bm2.lp" | sort >"$IFX/bm2.want"
+	curl -s -G "$BASE/query" -H 'Accept: application/csv' --data-urlencode db=bpfmeter2 \
+		--data-urlencode epoch=ns --data-urlencode 'q=SELECT target, cpu_ns FROM bpfmeter_target' |
+		tail -n +2 | awk -F, '{ print $3, $4 }' | sort >"$IFX/bm2.got"
+	intervals=$(awk '{ print $1 }' "$IFX/bm2.want" | sort -u | wc -l)
+	if [ $rc -eq 0 ] && [ "$intervals" -ge 28 ] && cmp -s "$IFX/bm2.want" "$IFX/bm2.got" &&
+		grep -q 'unreachable' "$IFX/bm2.err" && grep -q 'reachable again' "$IFX/bm2.err"; then
+		pass $T_BMOUT
+	else
+		fail $T_BMOUT "rc $rc, $intervals intervals, $(wc -l <"$IFX/bm2.want") points written, $(wc -l <"$IFX/bm2.got") queried: $(grep -v '^libbpf' "$IFX/bm2.err" | head -5)"
+	fi
 fi
 
-# (f) bpfmeter through a 10 s outage of the server: every interval there once at the end.
-"$BPFMETER" -i 0.5 -d 15 -e '' --energy-source none --spool-dir "$IFX/spool-bm2" \
-	-o "influx+$BASE/write?db=bpfmeter2" -o influx:"$IFX/bm2.lp" >"$IFX/bm2.out" 2>"$IFX/bm2.err" &
-BM_PID=$!
-curl -s -XPOST "$BASE/query" --data-urlencode 'q=CREATE DATABASE bpfmeter2' >/dev/null
-sleep 2
 influx_stop
-sleep 10.5
-influx_start || fail $T_BMOUT "influxd did not come back"
-wait "$BM_PID"
-rc=$?
-awk '/^bpfmeter_target,/ { match($0, /target=[^,]*,/); print $NF, substr($0, RSTART + 7, RLENGTH - 8) }' \
-	"$IFX/bm2.lp" | sort >"$IFX/bm2.want"
-curl -s -G "$BASE/query" -H 'Accept: application/csv' --data-urlencode db=bpfmeter2 \
-	--data-urlencode epoch=ns --data-urlencode 'q=SELECT target, cpu_ns FROM bpfmeter_target' |
-	tail -n +2 | awk -F, '{ print $3, $4 }' | sort >"$IFX/bm2.got"
-intervals=$(awk '{ print $1 }' "$IFX/bm2.want" | sort -u | wc -l)
-if [ $rc -eq 0 ] && [ "$intervals" -ge 28 ] && cmp -s "$IFX/bm2.want" "$IFX/bm2.got" &&
-	grep -q 'unreachable' "$IFX/bm2.err" && grep -q 'reachable again' "$IFX/bm2.err"; then
-	pass $T_BMOUT
-else
-	fail $T_BMOUT "rc $rc, $intervals intervals, $(wc -l <"$IFX/bm2.want") points written, $(wc -l <"$IFX/bm2.got") queried: $(grep -v '^libbpf' "$IFX/bm2.err" | head -5)"
-fi
-
-influx_stop
+rerun_unprivileged

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The RAPL simulator (tests/sim/rapl-sim.c) and the powercap fixture trees it drives: the power
 # it writes into energy_uj, its wraps, its ground-truth log and its argument checks. It needs
-# neither BPF nor RAPL, so it runs on any machine; only the real-cgroup check needs root.
+# neither BPF nor RAPL, so it runs on any machine; only the real-cgroup check needs root. Run
+# as root, the rest runs again as nobody.
 set -u
 . "$(dirname "$0")/../lib.sh"
 
@@ -299,7 +300,7 @@ fi
 
 # --- load on a real cgroup: the energy is K times the usage_usec it gained, to the microjoule.
 if [ "$(id -u)" -ne 0 ] || [ -z "$CG_MOUNT" ]; then
-	skip $T_CG "needs root and a cgroup2 mount to make a cgroup"
+	skip_root $T_CG "needs root and a cgroup2 mount to make a cgroup"
 else
 	CG_BASE=$CG_MOUNT/bpfmeter-test-$$
 	mkdir -p "$CG_BASE"
@@ -381,3 +382,5 @@ args_case /nonexistent/dir/log --root "$tree" --log /nonexistent/dir/log intel-r
 diff -r "$FIX/intel-2s" "$tree" >/dev/null || bad+="a failed call changed the tree; "
 [ ! -e "$TMP/never.log" ] || bad+="a failed call made its log; "
 [ -z "$bad" ] && pass $T_ARGS || fail $T_ARGS "$bad"
+
+rerun_unprivileged
