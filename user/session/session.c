@@ -633,8 +633,11 @@ static int session_start(struct session *s)
 	}
 	if (topology_load(&s->topo, BM_SYSFS_CPU, libbpf_num_possible_cpus()))
 		return 1;
-	if (preflight_privileges() || preflight_btf(o->btf_path))
-		return o->btf_path && access(o->btf_path, F_OK) ? 2 : 1;
+	/* A --btf file that does not do is bad input (2), whatever the privileges. */
+	if (preflight_btf(o->btf_path))
+		return o->btf_path ? 2 : 1;
+	if (preflight_privileges())
+		return 1;
 	preflight_raise_fd_limit();
 	if (session_open_energy(s))
 		return 1;
