@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "events.h"
 #include "util.h"
@@ -157,4 +159,14 @@ int events_parse(const char *list, struct bm_event *out, int max, char *err, siz
 fail:
 	free(copy);
 	return -1;
+}
+
+int bm_perf_event_open(struct perf_event_attr *attr, pid_t pid, int cpu, int group_fd,
+		       unsigned long flags)
+{
+	long fd;
+
+	attr->size = sizeof(*attr);
+	fd = syscall(__NR_perf_event_open, attr, pid, cpu, group_fd, flags | PERF_FLAG_FD_CLOEXEC);
+	return fd < 0 ? -errno : (int)fd;
 }

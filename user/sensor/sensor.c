@@ -5,7 +5,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -43,17 +42,12 @@ const char *sensor_event_errstr(int err)
 	}
 }
 
+/* One event counting everything on one CPU. */
 static int perf_open(const struct bm_event *ev, int cpu)
 {
-	struct perf_event_attr attr = {
-		.size = sizeof(attr),
-		.type = ev->type,
-		.config = ev->config,
-	};
-	int fd;
+	struct perf_event_attr attr = { .type = ev->type, .config = ev->config };
 
-	fd = (int)syscall(__NR_perf_event_open, &attr, -1, cpu, -1, PERF_FLAG_FD_CLOEXEC);
-	return fd < 0 ? -errno : fd;
+	return bm_perf_event_open(&attr, -1, cpu, -1, 0);
 }
 
 /* Open each requested event on every online CPU; an event that fails anywhere is left out. */
