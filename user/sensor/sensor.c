@@ -189,6 +189,32 @@ static bool unsupported(int err)
 	return err == -EINVAL || err == -EOPNOTSUPP || err == -ENOTSUPP_KERNEL;
 }
 
+/*
+ * tp_btf/sched_switch needs BPF_PROG_TYPE_TRACING programs and the kernel's BTF of the
+ * tracepoint (Linux 5.5). Probe for it with an empty tracing program against the
+ * tracepoint's BTF id: a trial load of the real program would take a verifier failure of it
+ * for a missing feature and hide it behind the fallback.
+ */
+static int probe_tp_btf(void)
+{
+	LIBBPF_OPTS(bpf_prog_load_opts, opts, .expected_attach_type = BPF_TRACE_RAW_TP);
+	const struct bpf_insn insns[] = {
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 0 },
+		{ .code = BPF_JMP | BPF_EXIT },
+	};
+	int id, fd;
+
+	id = libbpf_find_vmlinux_btf_id("sched_switch", BPF_TRACE_RAW_TP);
+	if (id < 0)
+		return id;
+	opts.attach_btf_id = (__u32)id;
+	fd = bpf_prog_load(BPF_PROG_TYPE_TRACING, NULL, "GPL", insns, ARRAY_SIZE(insns), &opts);
+	if (fd < 0)
+		return fd;
+	close(fd);
+	return 0;
+}
+
 /* Batch lookups (Linux 5.6) on the accounting map: one empty batch says whether they work. */
 static void probe_batch(struct sensor *s, const struct sensor_config *cfg)
 {
@@ -240,6 +266,7 @@ int sensor_open(struct sensor *s, const struct bm_topology *topo, const struct s
 {
 	struct bpf_program *prog;
 	const char *why = NULL;
+	bool use_btf = false;
 	int err;
 
 	memset(s, 0, sizeof(*s));
@@ -249,35 +276,31 @@ int sensor_open(struct sensor *s, const struct bm_topology *topo, const struct s
 	open_events(s);
 	s->stride = (bm_acct_size((__u32)s->nr_events) + 7) & ~(size_t)7;
 
-	/* tp_btf is the cheaper hook; fall back to the raw tracepoint where it will not load. */
+	/* tp_btf is the cheaper hook: probe for it, then load only the twin chosen. */
 	if (cfg->disable & SENSOR_NO_TP_BTF) {
 		why = "disabled by BPFMETER_DISABLE";
-		err = -EOPNOTSUPP;
 	} else if (!cfg->kernel_btf) {
 		why = "no kernel BTF";
-		err = -ENOENT;
 	} else {
-		err = load(s, cfg, true);
+		err = probe_tp_btf();
+		if (err == -EPERM || err == -EACCES)
+			goto refused;
+		use_btf = !err;
 		why = strerror(-err);
 	}
-	if (err == -EPERM || err == -EACCES)
-		goto refused;
-	if (err) {
+	if (!use_btf)
 		bm_warn("kernel: tp_btf/sched_switch unavailable (%s; Linux 5.5 with BTF): using "
 			"raw_tp/sched_switch, which costs more per context switch",
 			why);
-		err = load(s, cfg, false);
-		if (err == -EPERM || err == -EACCES)
-			goto refused;
-		if (err) {
-			bm_err("cannot load the BPF programs: %s (run with -v for the verifier's "
-			       "log)",
-			       strerror(-err));
-			goto fail;
-		}
-		s->attach_kind = "raw_tp";
-	} else {
-		s->attach_kind = "tp_btf";
+	s->attach_kind = use_btf ? "tp_btf" : "raw_tp";
+	err = load(s, cfg, use_btf);
+	if (err == -EPERM || err == -EACCES)
+		goto refused;
+	if (err) {
+		bm_err("cannot load the BPF programs (hook %s/sched_switch): %s (run with -v for "
+		       "the verifier's log)",
+		       s->attach_kind, strerror(-err));
+		goto fail;
 	}
 	s->acct_fd = bpf_map__fd(s->skel->maps.acct);
 	s->stats_fd = bpf_map__fd(s->skel->maps.stats);
@@ -294,8 +317,7 @@ int sensor_open(struct sensor *s, const struct bm_topology *topo, const struct s
 		bm_err("cannot set up the BPF maps: %s", strerror(-err));
 		goto fail;
 	}
-	prog = !strcmp(s->attach_kind, "tp_btf") ? s->skel->progs.switch_btf
-						 : s->skel->progs.switch_raw;
+	prog = use_btf ? s->skel->progs.switch_btf : s->skel->progs.switch_raw;
 	s->link = bpf_program__attach(prog);
 	if (!s->link) {
 		err = -errno;
