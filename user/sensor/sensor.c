@@ -346,6 +346,10 @@ fail:
 
 void sensor_close(struct sensor *s)
 {
+	if (s->skel)
+		bm_debug("sensor: %llu counter reads failed, %llu slices charged to overflow",
+			 (unsigned long long)sensor_read_failures(s),
+			 (unsigned long long)sensor_overflows(s));
 	bpf_link__destroy(s->link);
 	bpfmeter_bpf__destroy(s->skel);
 	if (s->fds)
@@ -473,7 +477,8 @@ int sensor_delete_proc(struct sensor *s, uint64_t tgid)
 	return bpf_map_delete_elem(s->procs_fd, &tgid) ? -errno : 0;
 }
 
-uint64_t sensor_overflows(struct sensor *s)
+/* Sum one field of the per-CPU statistics of the BPF side over the CPUs. */
+static uint64_t stats_sum(struct sensor *s, size_t offset)
 {
 	struct bm_stats *st = bm_calloc((size_t)s->topo->nr_cpus, sizeof(*st));
 	uint64_t sum = 0;
@@ -481,7 +486,17 @@ uint64_t sensor_overflows(struct sensor *s)
 
 	if (!bpf_map_lookup_elem(s->stats_fd, &zero, st))
 		for (int cpu = 0; cpu < s->topo->nr_cpus; cpu++)
-			sum += st[cpu].overflow;
+			sum += *(const __u64 *)((const char *)&st[cpu] + offset);
 	free(st);
 	return sum;
+}
+
+uint64_t sensor_overflows(struct sensor *s)
+{
+	return stats_sum(s, offsetof(struct bm_stats, overflow));
+}
+
+uint64_t sensor_read_failures(struct sensor *s)
+{
+	return stats_sum(s, offsetof(struct bm_stats, read_fail));
 }

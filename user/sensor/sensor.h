@@ -85,6 +85,11 @@ int sensor_read_procs(struct sensor *s, sensor_entry_fn fn, void *ctx);
 int sensor_delete_proc(struct sensor *s, uint64_t tgid);
 /* Slices charged to "overflow" because the map was full, since the start. */
 uint64_t sensor_overflows(struct sensor *s);
+/*
+ * Counter reads that failed in BPF since the start, over all CPUs and events (the slot of a
+ * CPU without its perf fd, e.g.). Those slices kept their time and lost that event's delta.
+ */
+uint64_t sensor_read_failures(struct sensor *s);
 
 /* A short reason for a perf_event_open errno, e.g. "no PMU for it on this machine". */
 const char *sensor_event_errstr(int err);
