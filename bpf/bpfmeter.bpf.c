@@ -132,6 +132,8 @@ static __always_inline void charge_running_slice(__u64 key, __u64 tgid)
 			if (s)
 				s->read_fail++;
 			cur[i] = st->last[i];
+		} else if (bm_counter_restarted(&st->last[i], &cur[i])) {
+			st->last[i] = cur[i];
 		}
 	}
 
@@ -191,3 +193,4 @@ int BPF_PROG(flush)
 	charge_current();
 	return 0;
 }
+

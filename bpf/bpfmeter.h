@@ -7,6 +7,7 @@
 
 #ifndef __bpf__
 #include <linux/types.h>
+#include <stdbool.h>
 #endif
 
 /* Most perf events one session can count at once. */
@@ -48,6 +49,16 @@ static inline __u32 bm_acct_size(__u32 nr_events)
 static inline __u64 bm_delta(__u64 prev, __u64 cur)
 {
 	return cur - prev;
+}
+
+/*
+ * A reading below the last one is from another perf event: the slot's fd was replaced, as
+ * when its CPU came back online (the event of before is dead). Its delta would wrap: the new
+ * reading is the new baseline instead.
+ */
+static inline bool bm_counter_restarted(const struct bm_counter *last, const struct bm_counter *cur)
+{
+	return cur->enabled < last->enabled || cur->value < last->value;
 }
 
 #ifndef __bpf__

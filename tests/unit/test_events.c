@@ -236,6 +236,30 @@ static void test_perf_event_open(void)
 		close(fd);
 }
 
+/*
+ * A perf event read from a slot whose fd was replaced (its CPU came back online) starts from
+ * zero: below the last reading of the dead one, it is a new baseline, not a wrapped delta.
+ */
+static void test_counter_restart(void)
+{
+	const struct bm_counter last = { .value = 5000, .enabled = 9000, .running = 4500 };
+	const struct bm_counter later = { .value = 5100, .enabled = 9100, .running = 4550 };
+	const struct bm_counter same = last;
+	const struct bm_counter fresh = { .value = 10, .enabled = 12, .running = 12 };
+	/* A new event that already counted more than the old one, but has run for less. */
+	const struct bm_counter busy = { .value = 7000, .enabled = 800, .running = 800 };
+	/* Enabled longer than the old one, counted less: still another event. */
+	const struct bm_counter slow = { .value = 20, .enabled = 9500, .running = 9500 };
+
+	CHECK(!bm_counter_restarted(&last, &later));
+	CHECK(!bm_counter_restarted(&last, &same));
+	CHECK(bm_counter_restarted(&last, &fresh));
+	CHECK(bm_counter_restarted(&last, &busy));
+	CHECK(bm_counter_restarted(&last, &slow));
+	/* A CPU's first reading after a zeroed state is no restart. */
+	CHECK(!bm_counter_restarted(&(struct bm_counter){ 0 }, &fresh));
+}
+
 const struct unit_test events_tests[] = {
 	{ "events/known_names", test_known_names },
 	{ "events/list_keeps_names_and_order", test_list_keeps_names_and_order },
@@ -248,5 +272,6 @@ const struct unit_test events_tests[] = {
 	  test_error_does_not_overflow_small_buffer },
 	{ "events/known_names_list", test_known_names_list },
 	{ "events/perf_event_open", test_perf_event_open },
+	{ "events/counter_restart", test_counter_restart },
 	{ NULL, NULL },
 };
