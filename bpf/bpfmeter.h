@@ -38,6 +38,7 @@ struct bm_acct {
 struct bm_stats {
 	__u64 overflow; /* slices charged to the overflow key because the map was full */
 	__u64 read_fail; /* counter reads that failed (the slice kept its time, lost that delta) */
+	__u64 cpu_up; /* hotplug steps run to bring this CPU up: it came (back) online */
 };
 
 static inline __u32 bm_acct_size(__u32 nr_events)

@@ -574,6 +574,7 @@ static int emit(struct session *s, int64_t ts_ns, double dt)
 static int measure_interval(struct session *s, double *t_prev)
 {
 	double t = bm_now_mono();
+	const struct sensor_cpus *cpus;
 	struct timespec end;
 	int64_t ts_ns;
 	int err;
@@ -588,13 +589,18 @@ static int measure_interval(struct session *s, double *t_prev)
 		for (int i = 0; i < s->nreadings; i++)
 			s->measured_j[s->readings[i].domain] += s->readings[i].joules;
 	}
+	err = sensor_update_cpus(&s->sensor, &cpus);
+	if (err)
+		return err;
 	err = sensor_flush(&s->sensor);
 	if (err)
 		return err;
 	account_begin(&s->acct);
+	account_reset_cpus(&s->acct, cpus->reset);
 	err = sensor_read(&s->sensor, on_entry, s);
 	if (!err && s->by_process) {
 		account_begin(&s->pacct);
+		account_reset_cpus(&s->pacct, cpus->reset);
 		err = sensor_read_procs(&s->sensor, on_proc_entry, s);
 	}
 	if (err)
