@@ -7,7 +7,8 @@
  * raw_tp twin uses the helpers instead, since prev is still current when the tracepoint fires.
  * The flush program is run on each CPU by userspace (BPF_PROG_TEST_RUN with
  * BPF_F_TEST_RUN_ON_CPU) at the end of every interval; it interrupts whatever runs there and
- * charges the slice so far to it.
+ * charges the slice so far to it. A CPU going offline leaves its last timestamp behind: the
+ * cpuhp hook drops it when the CPU comes back, before anything runs there.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -67,7 +68,7 @@ struct {
 /* Template for new accounting entries; only bm_acct_size(nr_events) bytes of it are copied. */
 struct bm_acct acct_zero = {};
 
-static __always_inline struct bm_acct *acct_get(void *map, __u64 key)
+static __always_inline struct bm_acct *acct_get(void *map, __u64 key, bool procs)
 {
 	struct bm_acct *a;
 	__u32 zero = 0;
@@ -82,7 +83,9 @@ static __always_inline struct bm_acct *acct_get(void *map, __u64 key)
 		return a;
 	/* The map is full: charge the overflow entry that userspace created before attach. */
 	s = bpf_map_lookup_elem(&stats, &zero);
-	if (s)
+	if (s && procs)
+		s->overflow_procs++;
+	else if (s)
 		s->overflow++;
 	key = BM_KEY_OVERFLOW;
 	return bpf_map_lookup_elem(map, &key);
@@ -132,16 +135,18 @@ static __always_inline void charge_running_slice(__u64 key, __u64 tgid)
 			if (s)
 				s->read_fail++;
 			cur[i] = st->last[i];
+		} else if (bm_counter_restarted(&st->last[i], &cur[i])) {
+			st->last[i] = cur[i];
 		}
 	}
 
 	if (st->last_ns) {
-		a = acct_get(&acct, key);
+		a = acct_get(&acct, key, false);
 		if (a)
 			acct_add(a, now - st->last_ns, cur, st->last);
 		/* A constant: without --by process the verifier drops this branch. */
 		if (by_process) {
-			a = acct_get(&procs, tgid);
+			a = acct_get(&procs, tgid, true);
 			if (a)
 				acct_add(a, now - st->last_ns, cur, st->last);
 		}
@@ -189,5 +194,30 @@ SEC("raw_tp")
 int BPF_PROG(flush)
 {
 	charge_current();
+	return 0;
+}
+
+/*
+ * The hotplug steps that bring a CPU up and run on another CPU (the prepare steps, and the
+ * one that starts it) come before the new CPU runs anything. Its state is from before it went
+ * offline: its last timestamp would charge the whole time it was away to the first task to run
+ * there, so drop it (the first switch there takes a new one). Count the bringup for userspace,
+ * which then opens the CPU's perf events again. Needs bpf_map_lookup_percpu_elem (Linux 5.19).
+ */
+SEC("raw_tp/cpuhp_enter")
+int BPF_PROG(cpu_bringup, unsigned int cpu, int target, int step)
+{
+	struct cpu_state *st;
+	struct bm_stats *s;
+	__u32 zero = 0;
+
+	if (target <= step || cpu == bpf_get_smp_processor_id())
+		return 0;
+	st = bpf_map_lookup_percpu_elem(&cpu_state, &zero, cpu);
+	if (st)
+		st->last_ns = 0;
+	s = bpf_map_lookup_percpu_elem(&stats, &zero, cpu);
+	if (s)
+		s->cpu_up++;
 	return 0;
 }

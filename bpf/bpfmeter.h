@@ -7,6 +7,7 @@
 
 #ifndef __bpf__
 #include <linux/types.h>
+#include <stdbool.h>
 #endif
 
 /* Most perf events one session can count at once. */
@@ -35,8 +36,10 @@ struct bm_acct {
 
 /* Per-CPU statistics of the BPF side itself. */
 struct bm_stats {
-	__u64 overflow; /* slices charged to the overflow key because the map was full */
+	__u64 overflow; /* slices charged to the overflow key because the cgroup map was full */
+	__u64 overflow_procs; /* the same in the process map (--by process) */
 	__u64 read_fail; /* counter reads that failed (the slice kept its time, lost that delta) */
+	__u64 cpu_up; /* hotplug steps run to bring this CPU up: it came (back) online */
 };
 
 static inline __u32 bm_acct_size(__u32 nr_events)
@@ -48,6 +51,16 @@ static inline __u32 bm_acct_size(__u32 nr_events)
 static inline __u64 bm_delta(__u64 prev, __u64 cur)
 {
 	return cur - prev;
+}
+
+/*
+ * A reading below the last one is from another perf event: the slot's fd was replaced, as
+ * when its CPU came back online (the event of before is dead). Its delta would wrap: the new
+ * reading is the new baseline instead.
+ */
+static inline bool bm_counter_restarted(const struct bm_counter *last, const struct bm_counter *cur)
+{
+	return cur->enabled < last->enabled || cur->value < last->value;
 }
 
 #ifndef __bpf__

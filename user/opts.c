@@ -113,7 +113,7 @@ static int parse_size(const char *s, uint64_t *out)
 		mult = 1ull << (10 * (u - units + 1));
 		num[len - 1] = '\0';
 	}
-	if (bm_parse_u64_dec(num, 1, UINT64_MAX / mult, &v) || v * mult < 4096)
+	if (bm_parse_u64(num, 1, UINT64_MAX / mult, &v) || v * mult < 4096)
 		return -EINVAL;
 	*out = v * mult;
 	return 0;
@@ -197,7 +197,7 @@ int opts_parse(struct bm_opts *o, int argc, char **argv)
 			o->csv = true;
 			break;
 		case OPT_MAX_CGROUPS:
-			if (bm_parse_u64_dec(optarg, 1, 1u << 20, &o->max_cgroups))
+			if (bm_parse_u64(optarg, 1, 1u << 20, &o->max_cgroups))
 				return bad("--max-cgroups", optarg,
 					   "a whole number from 1 to 1048576");
 			break;
@@ -222,7 +222,7 @@ int opts_parse(struct bm_opts *o, int argc, char **argv)
 					   "watts above 0, such as 2 or 0.5");
 			break;
 		case OPT_MODEL_WINDOW:
-			if (bm_parse_u64_dec(optarg, 10, 100000, &u))
+			if (bm_parse_u64(optarg, 10, 100000, &u))
 				return bad("--model-window", optarg,
 					   "a whole number from 10 to 100000");
 			o->model.window = (int)u;

@@ -94,12 +94,12 @@ static int parse_u64(const char *s, bool hex, uint64_t min, uint64_t max, uint64
 	return 0;
 }
 
-int bm_parse_u64_dec(const char *s, uint64_t min, uint64_t max, uint64_t *out)
+int bm_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
 {
 	return parse_u64(s, false, min, max, out);
 }
 
-int bm_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
+int bm_parse_u64_or_hex(const char *s, uint64_t min, uint64_t max, uint64_t *out)
 {
 	return parse_u64(s, true, min, max, out);
 }

@@ -36,9 +36,9 @@ void bm_fail_at(struct bm_at *at, int col, const char *fmt, ...)
  * (not a number) or -ERANGE; *out is set only on success.
  */
 /* Digits only, no sign; a leading 0 is never octal ("010" is ten): options, sysfs, files. */
-int bm_parse_u64_dec(const char *s, uint64_t min, uint64_t max, uint64_t *out);
-/* The same, or hexadecimal digits after 0x: what the kernel and perf print in hex. */
 int bm_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
+/* The same, or hexadecimal digits after 0x: what the kernel and perf print in hex. */
+int bm_parse_u64_or_hex(const char *s, uint64_t min, uint64_t max, uint64_t *out);
 int bm_parse_double(const char *s, double min, double max, double *out);
 /* A duration: a number with an optional unit ms, s (default), m, h. */
 int bm_parse_seconds(const char *s, double min, double max, double *out);

@@ -6,7 +6,8 @@ set -u
 T_PROC=process/processes_of_a_cgroup_match_its_cpu_stat
 T_NAME=process/named_by_command_and_tgid
 T_VIEW=process/live_view_summary_with_many_short_processes
-need_root_and_cgroup2 $T_PROC $T_NAME $T_VIEW
+T_OVER=process/full_process_map_says_processes
+need_root_and_cgroup2 $T_PROC $T_NAME $T_VIEW $T_OVER
 
 cg=$(make_cgroup procs)
 out=$TMP/p.csv
@@ -52,4 +53,20 @@ if command -v script >/dev/null; then
 	fi
 else
 	skip $T_VIEW "script (util-linux) is not installed"
+fi
+
+# A full process map: the processes that do not fit go to "overflow", and the warning says
+# processes, not cgroups.
+ocg=$(make_cgroup procover)
+start_bpfmeter "$TMP/ov.csv" "$TMP/ov.err" --by process --max-cgroups 2 -i 1 --csv -e '' --energy-source none
+run_in_cgroup "$ocg" sh -c 'for i in 1 2 3 4 5 6; do stress-ng --cpu 1 --cpu-load 20 --timeout 1s --quiet & done; wait'
+wait "$BG_PID"
+sleep 1.2
+stop_bpfmeter
+rc=$?
+if [ $rc -eq 0 ] && grep -q ',target,overflow,' "$TMP/ov.csv" &&
+	[ "$(grep -c 'more than 2 processes ran' "$TMP/ov.err")" -eq 1 ]; then
+	pass $T_OVER
+else
+	fail $T_OVER "rc $rc: $(grep -v '^libbpf' "$TMP/ov.err" | head -5)"
 fi

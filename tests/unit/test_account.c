@@ -356,6 +356,65 @@ static void test_forget_restarts_from_zero(void)
 	fixture_free(&f);
 }
 
+/*
+ * A CPU came online and the BPF side charged its whole offline time to the first task there:
+ * reset, its readings this interval are only the new baseline, for known and new targets.
+ */
+static void test_reset_cpu_takes_new_baseline(void)
+{
+	static const bool cpu2[NR_CPUS] = { false, false, true, false };
+	struct account_target *t;
+	struct fixture f;
+
+	fixture_init(&f);
+	set_cpu(&f, 0, 100, C(10), C(1));
+	set_cpu(&f, 2, 50, C(5), C(0));
+	account_begin(&f.a);
+	update(&f, 7);
+
+	/* cpu2 was offline for 5 s and the gap, with counters, was charged to 7. */
+	set_cpu(&f, 0, 110, C(11), C(1));
+	set_cpu(&f, 2, 5000000050, C(900), C(90));
+	account_begin(&f.a);
+	account_reset_cpus(&f.a, cpu2);
+	t = update(&f, 7);
+	CHECK_EQ_U64(t->cur[0].cpu_ns, 10);
+	CHECK_EQ_U64(t->cur[0].ev[0], 1);
+	CHECK_EQ_U64(t->cur[1].cpu_ns, 0);
+	CHECK_EQ_U64(t->cur[1].ev[0] + t->cur[1].ev[1], 0);
+	/* A target first seen in that interval: its first reading there is no delta either. */
+	set_cpu(&f, 0, 20, C(2), C(0));
+	set_cpu(&f, 2, 3000, C(300), C(3));
+	t = update(&f, 8);
+	CHECK_EQ_U64(t->cur[0].cpu_ns, 20);
+	CHECK_EQ_U64(t->cur[1].cpu_ns, 0);
+	CHECK_EQ_U64(cur_sum(t).ev[1], 0);
+
+	/* The next interval: cpu2 counts again, from the baseline it took. */
+	account_begin(&f.a);
+	set_cpu(&f, 0, 110, C(11), C(1));
+	set_cpu(&f, 2, 5000000080, C(903), C(91));
+	t = update(&f, 7);
+	CHECK_EQ_U64(t->cur[1].cpu_ns, 30);
+	CHECK_EQ_U64(t->cur[1].ev[0], 3);
+	CHECK_EQ_U64(t->cur[1].ev[1], 1);
+	CHECK_EQ_U64(t->cur[0].cpu_ns, 0);
+	set_cpu(&f, 0, 20, C(2), C(0));
+	set_cpu(&f, 2, 3005, C(301), C(3));
+	t = update(&f, 8);
+	CHECK_EQ_U64(t->cur[1].cpu_ns, 5);
+
+	/* No CPUs (NULL) resets none; a reset lasts one interval only. */
+	account_begin(&f.a);
+	account_reset_cpus(&f.a, NULL);
+	set_cpu(&f, 0, 115, C(11), C(1));
+	set_cpu(&f, 2, 5000000090, C(904), C(91));
+	t = update(&f, 7);
+	CHECK_EQ_U64(t->cur[0].cpu_ns, 5);
+	CHECK_EQ_U64(t->cur[1].cpu_ns, 10);
+	fixture_free(&f);
+}
+
 const struct unit_test account_tests[] = {
 	{ "account/stride", test_stride },
 	{ "account/first_update_is_whole_value", test_first_update_is_whole_value },
@@ -367,5 +426,6 @@ const struct unit_test account_tests[] = {
 	{ "account/begin_clears_every_target", test_begin_clears_every_target },
 	{ "account/keys_are_independent", test_keys_are_independent },
 	{ "account/forget_restarts_from_zero", test_forget_restarts_from_zero },
+	{ "account/reset_cpu_takes_new_baseline", test_reset_cpu_takes_new_baseline },
 	{ NULL, NULL },
 };

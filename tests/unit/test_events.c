@@ -1,8 +1,11 @@
 // SPDX-License-Identifier: BSD-2-Clause
-/* events_parse(): perf names, raw forms, and the errors. */
+/* events_parse(): perf names, raw forms, and the errors; the perf_event_open wrapper. */
+#include <errno.h>
+#include <fcntl.h>
 #include <linux/perf_event.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <unistd.h>
 
 #include "events.h"
 #include "unit.h"
@@ -199,6 +202,64 @@ static void test_known_names_list(void)
 	CHECK(events_known_names() == names);
 }
 
+/*
+ * The wrapper sets attr->size, returns an fd that is closed on exec, and a failure as a
+ * negative errno. The calling thread's own user-space clock needs no privilege where
+ * perf_event_paranoid allows perf at all; where it does not, the error must still be -errno.
+ */
+static void test_perf_event_open(void)
+{
+	struct perf_event_attr attr = { .type = PERF_TYPE_SOFTWARE,
+					.config = PERF_COUNT_SW_TASK_CLOCK,
+					.exclude_kernel = 1,
+					.exclude_hv = 1 };
+	int fd;
+
+	fd = bm_perf_event_open(&attr, 0, -1, -1, 0);
+	CHECK_EQ_U64(attr.size, sizeof(attr));
+	if (fd >= 0) {
+		CHECK(fcntl(fd, F_GETFD) & FD_CLOEXEC);
+		close(fd);
+	} else {
+		printf("    (task-clock not allowed here: %s)\n", strerror(-fd));
+		CHECK(fd == -errno);
+	}
+
+	/* No PMU has this type: a negative errno, not -1 with errno aside. */
+	attr = (struct perf_event_attr){ .type = 0x7ffffff0, .exclude_kernel = 1 };
+	errno = 0;
+	fd = bm_perf_event_open(&attr, 0, -1, -1, 0);
+	CHECK(fd < 0);
+	CHECK(fd == -errno);
+	CHECK(errno != 0);
+	if (fd >= 0)
+		close(fd);
+}
+
+/*
+ * A perf event read from a slot whose fd was replaced (its CPU came back online) starts from
+ * zero: below the last reading of the dead one, it is a new baseline, not a wrapped delta.
+ */
+static void test_counter_restart(void)
+{
+	const struct bm_counter last = { .value = 5000, .enabled = 9000, .running = 4500 };
+	const struct bm_counter later = { .value = 5100, .enabled = 9100, .running = 4550 };
+	const struct bm_counter same = last;
+	const struct bm_counter fresh = { .value = 10, .enabled = 12, .running = 12 };
+	/* A new event that already counted more than the old one, but has run for less. */
+	const struct bm_counter busy = { .value = 7000, .enabled = 800, .running = 800 };
+	/* Enabled longer than the old one, counted less: still another event. */
+	const struct bm_counter slow = { .value = 20, .enabled = 9500, .running = 9500 };
+
+	CHECK(!bm_counter_restarted(&last, &later));
+	CHECK(!bm_counter_restarted(&last, &same));
+	CHECK(bm_counter_restarted(&last, &fresh));
+	CHECK(bm_counter_restarted(&last, &busy));
+	CHECK(bm_counter_restarted(&last, &slow));
+	/* A CPU's first reading after a zeroed state is no restart. */
+	CHECK(!bm_counter_restarted(&(struct bm_counter){ 0 }, &fresh));
+}
+
 const struct unit_test events_tests[] = {
 	{ "events/known_names", test_known_names },
 	{ "events/list_keeps_names_and_order", test_list_keeps_names_and_order },
@@ -210,5 +271,7 @@ const struct unit_test events_tests[] = {
 	{ "events/error_does_not_overflow_small_buffer",
 	  test_error_does_not_overflow_small_buffer },
 	{ "events/known_names_list", test_known_names_list },
+	{ "events/perf_event_open", test_perf_event_open },
+	{ "events/counter_restart", test_counter_restart },
 	{ NULL, NULL },
 };

@@ -323,6 +323,132 @@ static void test_cpulist_out_of_range(void)
 	CHECK_STR(members(set, 16), "15");
 }
 
+/* topology_refresh with its error messages kept off the test output. */
+static int refresh_quiet(struct bm_topology *t, bool *up, bool *down, bool *unknown)
+{
+	struct capture err;
+	int ret;
+
+	capture_begin(&err, 2);
+	ret = topology_refresh(t, up, down, unknown);
+	capture_end(&err);
+	return ret;
+}
+
+/* CPU hotplug: CPUs go and come back; the changes are reported once, the sockets kept. */
+static void test_refresh_follows_hotplug(void)
+{
+	bool up[6], down[6], unknown[6];
+	struct bm_topology t;
+	char root[64];
+
+	if (!fixture_mkdtemp(root, sizeof(root), "topo"))
+		return;
+	fixture_put(root, "online", "0-3\n");
+	put_package(root, 0, "0");
+	put_package(root, 1, "0");
+	put_package(root, 2, "1");
+	put_package(root, 3, "1");
+	fixture_put(root, "cpu3/topology/core_id", "7");
+	CHECK_EQ_U64(topology_load(&t, root, 6), 0);
+	CHECK_EQ_U64(t.nr_online, 4);
+
+	/* Nothing changed: nothing reported, the arrays cleared of what was in them. */
+	memset(up, 1, sizeof(up));
+	memset(down, 1, sizeof(down));
+	memset(unknown, 1, sizeof(unknown));
+	CHECK_EQ_U64(topology_refresh(&t, up, down, unknown), 0);
+	CHECK_STR(members(up, 6), "");
+	CHECK_STR(members(down, 6), "");
+	CHECK_STR(members(unknown, 6), "");
+
+	/* cpu1 and cpu3 go: they keep their sockets, what ran there before is still theirs. */
+	fixture_put(root, "online", "0,2\n");
+	CHECK_EQ_U64(topology_refresh(&t, up, down, unknown), 0);
+	CHECK_STR(members(down, 6), "1,3");
+	CHECK_STR(members(up, 6), "");
+	CHECK_EQ_U64(t.nr_online, 2);
+	CHECK(!t.online[1] && !t.online[3]);
+	CHECK_EQ_U64(t.socket[1], 0);
+	CHECK_EQ_U64(t.socket[3], 1);
+	CHECK_EQ_U64(topology_first_cpu(&t, 1), 2);
+	CHECK_EQ_U64(topology_refresh(&t, up, down, NULL), 0);
+	CHECK_STR(members(down, 6), "");
+
+	/* cpu3 comes back, its core id changed meanwhile: read again. */
+	fixture_put(root, "online", "0,2-3\n");
+	fixture_put(root, "cpu3/topology/core_id", "9");
+	CHECK_EQ_U64(topology_refresh(&t, up, down, unknown), 0);
+	CHECK_STR(members(up, 6), "3");
+	CHECK_STR(members(down, 6), "");
+	CHECK_EQ_U64(t.nr_online, 3);
+	CHECK(t.online[3]);
+	CHECK_EQ_U64(t.socket[3], 1);
+	CHECK_EQ_U64(t.core_id[3], 9);
+
+	/*
+	 * cpu4, offline at load, comes up in package 0; cpu5 in package 5, which has no socket
+	 * index: left out, said once, and no new socket is made.
+	 */
+	fixture_put(root, "online", "0,2-5\n");
+	put_package(root, 4, "0");
+	put_package(root, 5, "5");
+	CHECK_EQ_U64(topology_refresh(&t, up, down, unknown), 0);
+	CHECK_STR(members(up, 6), "4");
+	CHECK_STR(members(unknown, 6), "5");
+	CHECK_EQ_U64(t.socket[4], 0);
+	CHECK(t.socket[5] == -1);
+	CHECK(!t.online[5] && t.unknown_package[5]);
+	CHECK_EQ_U64(t.nr_online, 4);
+	CHECK_EQ_U64(t.nr_sockets, 2);
+	CHECK_EQ_U64(topology_refresh(&t, up, down, unknown), 0);
+	CHECK_STR(members(up, 6), "");
+	CHECK_STR(members(unknown, 6), "");
+
+	/* cpu5 goes (nothing to report: it was never in) and comes back in package 1. */
+	fixture_put(root, "online", "0,2-4\n");
+	CHECK_EQ_U64(topology_refresh(&t, up, down, unknown), 0);
+	CHECK_STR(members(down, 6), "");
+	CHECK(!t.unknown_package[5]);
+	fixture_put(root, "online", "0-5\n");
+	put_package(root, 5, "1");
+	CHECK_EQ_U64(topology_refresh(&t, up, down, unknown), 0);
+	CHECK_STR(members(up, 6), "1,5");
+	CHECK_STR(members(unknown, 6), "");
+	CHECK_EQ_U64(t.socket[5], 1);
+	CHECK_EQ_U64(t.nr_online, 6);
+	topology_free(&t);
+	fixture_rmtree(root);
+}
+
+/* An online list that cannot be read or parsed leaves the topology as it was. */
+static void test_refresh_error_keeps_topology(void)
+{
+	bool up[2], down[2];
+	struct bm_topology t;
+	char root[64];
+
+	if (!fixture_mkdtemp(root, sizeof(root), "topo"))
+		return;
+	fixture_put(root, "online", "0-1\n");
+	CHECK_EQ_U64(topology_load(&t, root, 2), 0);
+	fixture_put(root, "online", "0-7\n");
+	CHECK_EQ_U64(refresh_quiet(&t, up, down, NULL), (unsigned long long)-EINVAL);
+	fixture_put(root, "online", NULL);
+	CHECK(refresh_quiet(&t, up, down, NULL) < 0);
+	CHECK_STR(members(up, 2), "");
+	CHECK_STR(members(down, 2), "");
+	CHECK_EQ_U64(t.nr_online, 2);
+	CHECK(t.online[0] && t.online[1]);
+	topology_free(&t);
+
+	/* A hand-made topology has no sysfs to read again. */
+	fixture_topology(&t, 2, (const int[]){ 0, 0 }, NULL, NULL);
+	CHECK_EQ_U64(topology_refresh(&t, up, NULL, NULL), (unsigned long long)-EINVAL);
+	topology_free(&t);
+	fixture_rmtree(root);
+}
+
 const struct unit_test topology_tests[] = {
 	{ "topology/two_sockets", test_two_sockets },
 	{ "topology/sockets_in_package_order", test_sockets_in_package_order },
@@ -331,6 +457,8 @@ const struct unit_test topology_tests[] = {
 	{ "topology/missing_package_id", test_missing_package_id },
 	{ "topology/package_id_minus_one", test_package_id_minus_one },
 	{ "topology/bad_online_lists", test_bad_online_lists },
+	{ "topology/refresh_follows_hotplug", test_refresh_follows_hotplug },
+	{ "topology/refresh_error_keeps_topology", test_refresh_error_keeps_topology },
 	{ "cpulist/valid", test_cpulist_valid },
 	{ "cpulist/empty", test_cpulist_empty },
 	{ "cpulist/trailing_newline", test_cpulist_trailing_newline },

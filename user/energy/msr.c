@@ -149,7 +149,7 @@ int msr_read_cpuinfo(const char *path, struct msr_cpu_model *m, char *why, size_
 		} else if (!strcmp(key, "cpu family") || !strcmp(key, "model")) {
 			bool family = key[0] == 'c';
 
-			if (bm_parse_u64_dec(val, 0, UINT_MAX, &v)) {
+			if (bm_parse_u64(val, 0, UINT_MAX, &v)) {
 				snprintf(why, whylen, "%s: %s '%s' is not a number", path, key,
 					 val);
 				err = -EINVAL;

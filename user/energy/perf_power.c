@@ -13,10 +13,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "energy.h"
+#include "events.h"
 #include "perf_power.h"
 #include "util.h"
 
@@ -64,7 +64,7 @@ static int parse_event(const char *root, const char *name, struct perf_power_eve
 	if (err)
 		return err;
 	/* The power PMU's only format term is event (config:0-7): the code is the config. */
-	if (strncmp(buf, "event=", 6) || bm_parse_u64(buf + 6, 0, UINT64_MAX, &ev->config)) {
+	if (strncmp(buf, "event=", 6) || bm_parse_u64_or_hex(buf + 6, 0, UINT64_MAX, &ev->config)) {
 		snprintf(why, whylen, "%s/%s: '%s' is not event=<code>", root, rel, buf);
 		return -EINVAL;
 	}
@@ -212,12 +212,11 @@ static int open_event(struct energy_source *s, const struct perf_power_pmu *pmu,
 
 	memset(&attr, 0, sizeof(attr));
 	attr.type = pmu->type;
-	attr.size = sizeof(attr);
 	attr.config = ev->config;
 	/* System-wide on cpu: RAPL counts the whole package, not a task. */
-	fd = (int)syscall(SYS_perf_event_open, &attr, -1, cpu, -1, PERF_FLAG_FD_CLOEXEC);
+	fd = bm_perf_event_open(&attr, -1, cpu, -1, 0);
 	if (fd < 0) {
-		err = errno;
+		err = -fd;
 		snprintf(why, whylen, "cannot open perf event power/%s on cpu %d: %s%s", ev->name,
 			 cpu, strerror(err),
 			 err == EACCES || err == EPERM ? " (needs root or CAP_PERFMON)" : "");

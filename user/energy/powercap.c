@@ -26,7 +26,7 @@ static int read_u64_file(const char *path, uint64_t *out)
 
 	if (err)
 		return err;
-	return bm_parse_u64_dec(buf, 0, UINT64_MAX, out) ? -EINVAL : 0;
+	return bm_parse_u64(buf, 0, UINT64_MAX, out) ? -EINVAL : 0;
 }
 
 static int powercap_read(struct energy_source *s, struct energy_counter *c, uint64_t *raw)
@@ -96,7 +96,7 @@ static int zone_domain(const char *name, const char *parent_name, struct bm_topo
 		return -1;
 	memcpy(digits, name, len);
 	digits[len] = '\0';
-	if (bm_parse_u64_dec(digits, 0, INT_MAX, &pkg))
+	if (bm_parse_u64(digits, 0, INT_MAX, &pkg))
 		return -1;
 	*socket = topology_add_package(topo, (int)pkg);
 	*domain = BM_DOMAIN_PACKAGE;

@@ -195,5 +195,7 @@ void interval_run(struct interval *iv, const struct interval_inputs *in, struct 
 		.nenergy = in->nenergy,
 		.models = iv->cfg.have_energy ? iv->records : NULL,
 		.overflow = in->overflow,
+		.nr_online = in->nr_online,
+		.cpus_note = in->cpus_note,
 	};
 }

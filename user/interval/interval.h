@@ -39,6 +39,8 @@ struct interval_inputs {
 	int nenergy;
 	struct bm_row *rows; /* one per target that ran, per socket: CPU time and counters */
 	size_t nrows;
+	int nr_online; /* CPUs online at its end */
+	const char *cpus_note; /* CPUs that came or went in it, or NULL */
 };
 
 /* What lasts from one interval to the next: the models, and the output buffers. */

@@ -79,6 +79,8 @@ struct bm_interval {
 	int nenergy;
 	const struct bm_model_record *models; /* one per energy reading, same order; or NULL */
 	uint64_t overflow; /* slices charged to "overflow" so far */
+	int nr_online; /* CPUs online at its end */
+	const char *cpus_note; /* CPUs that came or went in it (hotplug), or NULL */
 };
 
 /* Sort rows by CPU time, most first (ties by target name), for stable output. */

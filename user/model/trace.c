@@ -409,7 +409,7 @@ int replay_main(int argc, char **argv)
 			break;
 		case 'w':
 			/* As live: the robust scale no longer limits the window. */
-			if (bm_parse_u64_dec(optarg, (uint64_t)cfg.min_samples, 100000, &u)) {
+			if (bm_parse_u64(optarg, (uint64_t)cfg.min_samples, 100000, &u)) {
 				bm_err("--model-window: \"%s\" is not a number in %d..100000",
 				       optarg, cfg.min_samples);
 				return 2;

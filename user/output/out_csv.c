@@ -36,7 +36,7 @@ int csv_header(FILE *f, const struct bm_meta *m)
 		csv_field(f, m->events[e].name);
 	}
 	fputs(",share,energy_j,power_w,estimate,model_id,predicted_w,error_w,layer_mhz,samples,"
-	      "intercept_w,coefficients,runtime,container_id,pod_uid,qos,unit\n",
+	      "intercept_w,coefficients,runtime,container_id,pod_uid,qos,unit,cpus_online\n",
 	      f);
 	return fflush(f) ? -1 : 0;
 }
@@ -86,7 +86,7 @@ static void target_line(FILE *f, const struct bm_meta *m, const struct bm_interv
 			r->model_id[domain] ? "model" : "provisional", r->model_id[domain]);
 	}
 	label_fields(f, &r->target->labels);
-	fputc('\n', f);
+	fprintf(f, ",%d\n", iv->nr_online);
 }
 
 /* The model columns of a measured row: what the model predicted and what it is. */
@@ -135,7 +135,7 @@ int csv_interval(FILE *f, const struct bm_meta *m, const struct bm_interval *iv)
 			model_fields(f, m, &iv->models[i]);
 		else
 			fputs(",,,,,,,", f);
-		fputs(",,,,,\n", f);
+		fprintf(f, ",,,,,,%d\n", iv->nr_online);
 	}
 	return fflush(f) ? -1 : 0;
 }

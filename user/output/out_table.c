@@ -169,8 +169,10 @@ void table_interval(FILE *f, const struct bm_meta *m, const struct bm_interval *
 
 	/* Home and clear: one screen per interval. */
 	fputs("\033[H\033[J", f);
-	fprintf(f, "bpfmeter on %s: %d CPUs, interval %.2f s, hook %s\n", m->host, m->nr_online,
+	fprintf(f, "bpfmeter on %s: %d CPUs, interval %.2f s, hook %s\n", m->host, iv->nr_online,
 		iv->interval_s, m->hook);
+	if (iv->cpus_note)
+		fprintf(f, "cpus: %s\n", iv->cpus_note);
 	fputs("events: ", f);
 	for (int e = 0; e < m->nr_events; e++) {
 		if (m->sample_index[e] < 0)

@@ -38,7 +38,7 @@ static int parse_batch_name(const char *name, uint64_t *seq)
 	memcpy(digits, name, SEQ_DIGITS);
 	digits[SEQ_DIGITS] = '\0';
 	/* Sequence numbers start at 1; twenty digits can also say more than UINT64_MAX. */
-	return bm_parse_u64_dec(digits, 1, UINT64_MAX, seq);
+	return bm_parse_u64(digits, 1, UINT64_MAX, seq);
 }
 
 uint64_t spool_count_points(const char *data, size_t len)

@@ -11,6 +11,7 @@ void account_init(struct account *a, const struct bm_topology *topo, int nr_even
 	a->topo = topo;
 	a->nr_events = nr_events;
 	a->stride = (bm_acct_size((__u32)nr_events) + 7) & ~(size_t)7;
+	a->reset = bm_calloc((size_t)topo->nr_cpus, sizeof(*a->reset));
 	idvec_init(&a->targets, sizeof(struct account_target));
 }
 
@@ -25,6 +26,8 @@ void account_free(struct account *a)
 	for (size_t i = 0; i < a->targets.n; i++)
 		target_free(idvec_at(&a->targets, i));
 	idvec_free(&a->targets);
+	free(a->reset);
+	a->reset = NULL;
 }
 
 void account_begin(struct account *a)
@@ -35,6 +38,13 @@ void account_begin(struct account *a)
 		memset(t->cur, 0, (size_t)a->topo->nr_sockets * sizeof(*t->cur));
 		t->active = false;
 	}
+	memset(a->reset, 0, (size_t)a->topo->nr_cpus * sizeof(*a->reset));
+}
+
+void account_reset_cpus(struct account *a, const bool *cpus)
+{
+	for (int cpu = 0; cpus && cpu < a->topo->nr_cpus; cpu++)
+		a->reset[cpu] |= cpus[cpu];
 }
 
 static void add_cpu(struct account *a, struct account_target *t, struct bm_acct *prev,
@@ -78,8 +88,11 @@ struct account_target *account_update(struct account *a, uint64_t id, const void
 		struct bm_acct *prev = (void *)((char *)t->prev + cpu * a->stride);
 		int socket = topo->socket[cpu];
 
-		/* An offline CPU charges nothing; keep its sums so a later delta stays right. */
-		if (socket < 0) {
+		/*
+		 * A CPU not online since the start charges nothing, one reset is past: keep
+		 * their sums so a later delta stays right.
+		 */
+		if (socket < 0 || a->reset[cpu]) {
 			memcpy(prev, now, a->stride);
 			continue;
 		}

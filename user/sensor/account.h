@@ -34,12 +34,20 @@ struct account {
 	int nr_events;
 	size_t stride; /* bytes per CPU in a per-CPU map value */
 	struct idvec targets; /* of struct account_target */
+	bool *reset; /* [nr_cpus]: this interval's readings of the CPU are its new baseline */
 };
 
 void account_init(struct account *a, const struct bm_topology *topo, int nr_events);
 void account_free(struct account *a);
-/* Start an interval: every target's interval sums go to zero. */
+/* Start an interval: every target's interval sums go to zero, no CPU is reset. */
 void account_begin(struct account *a);
+/*
+ * After account_begin(): the readings of each CPU with cpus[cpu] true ([topo->nr_cpus], NULL
+ * for none) are its new baseline in this interval, for every target, known or new: nothing
+ * charged there since the last interval counts. For a CPU that came online where the BPF
+ * side charged its offline time to whatever ran there first.
+ */
+void account_reset_cpus(struct account *a, const bool *cpus);
 /*
  * Take one key's per-CPU cumulative values (topo->nr_cpus values, a->stride apart, as a
  * per-CPU map lookup returns them). Returns the target.

@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "events.h"
 #include "util.h"
@@ -63,7 +65,7 @@ static int parse_raw(const char *s, struct bm_event *ev)
 		char hex[BM_EVENT_NAME_MAX + 2];
 
 		snprintf(hex, sizeof(hex), "0x%s", s + 1);
-		if (bm_parse_u64(hex, 0, UINT64_MAX, &config))
+		if (bm_parse_u64_or_hex(hex, 0, UINT64_MAX, &config))
 			return -EINVAL;
 		ev->type = PERF_TYPE_RAW;
 		ev->config = config;
@@ -74,8 +76,8 @@ static int parse_raw(const char *s, struct bm_event *ev)
 		return -EINVAL;
 	memcpy(tbuf, s, (size_t)(colon - s));
 	tbuf[colon - s] = '\0';
-	if (bm_parse_u64_dec(tbuf, 0, UINT32_MAX, &type) ||
-	    bm_parse_u64(colon + 1, 0, UINT64_MAX, &config))
+	if (bm_parse_u64(tbuf, 0, UINT32_MAX, &type) ||
+	    bm_parse_u64_or_hex(colon + 1, 0, UINT64_MAX, &config))
 		return -EINVAL;
 	ev->type = (uint32_t)type;
 	ev->config = config;
@@ -139,4 +141,14 @@ int events_parse(const char *list, struct bm_event *out, int max, char *err, siz
 fail:
 	free(copy);
 	return -1;
+}
+
+int bm_perf_event_open(struct perf_event_attr *attr, pid_t pid, int cpu, int group_fd,
+		       unsigned long flags)
+{
+	long fd;
+
+	attr->size = sizeof(*attr);
+	fd = syscall(__NR_perf_event_open, attr, pid, cpu, group_fd, flags | PERF_FLAG_FD_CLOEXEC);
+	return fd < 0 ? -errno : (int)fd;
 }

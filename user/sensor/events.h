@@ -4,6 +4,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "bpfmeter.h"
 
@@ -26,5 +27,14 @@ int events_parse(const char *list, struct bm_event *out, int max, char *err, siz
 
 /* The accepted names, for --help and error messages. */
 const char *events_known_names(void);
+
+struct perf_event_attr;
+
+/*
+ * perf_event_open(2), the one caller of the syscall: attr->size is set here, and
+ * PERF_FLAG_FD_CLOEXEC is always added to flags. Returns the fd, or a negative errno.
+ */
+int bm_perf_event_open(struct perf_event_attr *attr, pid_t pid, int cpu, int group_fd,
+		       unsigned long flags);
 
 #endif

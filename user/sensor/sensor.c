@@ -5,7 +5,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -43,17 +42,12 @@ const char *sensor_event_errstr(int err)
 	}
 }
 
+/* One event counting everything on one CPU. */
 static int perf_open(const struct bm_event *ev, int cpu)
 {
-	struct perf_event_attr attr = {
-		.size = sizeof(attr),
-		.type = ev->type,
-		.config = ev->config,
-	};
-	int fd;
+	struct perf_event_attr attr = { .type = ev->type, .config = ev->config };
 
-	fd = (int)syscall(__NR_perf_event_open, &attr, -1, cpu, -1, PERF_FLAG_FD_CLOEXEC);
-	return fd < 0 ? -errno : fd;
+	return bm_perf_event_open(&attr, -1, cpu, -1, 0);
 }
 
 /* Open each requested event on every online CPU; an event that fails anywhere is left out. */
@@ -129,6 +123,14 @@ static int fill_event_array(struct sensor *s)
 	return 0;
 }
 
+/* The per-CPU statistics of the BPF side into st[topo->nr_cpus]. */
+static int read_stats(struct sensor *s, struct bm_stats *st)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(s->stats_fd, &zero, st) ? -errno : 0;
+}
+
 static int load(struct sensor *s, const struct sensor_config *cfg, bool use_btf)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, oo, .btf_custom_path = cfg->btf_path);
@@ -151,6 +153,7 @@ static int load(struct sensor *s, const struct sensor_config *cfg, bool use_btf)
 	bpf_map__set_value_size(skel->maps.procs, bm_acct_size((__u32)s->nr_events));
 	bpf_program__set_autoload(skel->progs.switch_btf, use_btf);
 	bpf_program__set_autoload(skel->progs.switch_raw, !use_btf);
+	bpf_program__set_autoload(skel->progs.cpu_bringup, s->cpuhp_ok);
 	err = bpfmeter_bpf__load(skel);
 	if (err) {
 		bpfmeter_bpf__destroy(skel);
@@ -169,6 +172,7 @@ int sensor_parse_disable(const char *str, unsigned int *out)
 		{ "tp_btf", SENSOR_NO_TP_BTF },
 		{ "test_run", SENSOR_NO_TEST_RUN },
 		{ "batch", SENSOR_NO_BATCH },
+		{ "cpuhp", SENSOR_NO_CPUHP },
 	};
 	const char *p = str;
 
@@ -193,6 +197,76 @@ int sensor_parse_disable(const char *str, unsigned int *out)
 static bool unsupported(int err)
 {
 	return err == -EINVAL || err == -EOPNOTSUPP || err == -ENOTSUPP_KERNEL;
+}
+
+/*
+ * tp_btf/sched_switch needs BPF_PROG_TYPE_TRACING programs and the kernel's BTF of the
+ * tracepoint (Linux 5.5). Probe for it with an empty tracing program against the
+ * tracepoint's BTF id: a trial load of the real program would take a verifier failure of it
+ * for a missing feature and hide it behind the fallback.
+ */
+static int probe_tp_btf(void)
+{
+	LIBBPF_OPTS(bpf_prog_load_opts, opts, .expected_attach_type = BPF_TRACE_RAW_TP);
+	const struct bpf_insn insns[] = {
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 0 },
+		{ .code = BPF_JMP | BPF_EXIT },
+	};
+	int id, fd;
+
+	id = libbpf_find_vmlinux_btf_id("sched_switch", BPF_TRACE_RAW_TP);
+	if (id < 0)
+		return id;
+	opts.attach_btf_id = (__u32)id;
+	fd = bpf_prog_load(BPF_PROG_TYPE_TRACING, NULL, "GPL", insns, ARRAY_SIZE(insns), &opts);
+	if (fd < 0)
+		return fd;
+	close(fd);
+	return 0;
+}
+
+/*
+ * The CPU bringup hook writes the state of the CPU coming up from the CPU that brings it up,
+ * with bpf_map_lookup_percpu_elem (Linux 5.19). Without it, a CPU's time away is charged
+ * where it comes back, and left out of the accounts by account_reset_cpus() with all else
+ * that ran there in that interval; a CPU that goes offline and back within one interval is
+ * not seen at all (its time away charged, its perf events dead).
+ */
+static bool probe_cpuhp(const struct sensor_config *cfg)
+{
+	const char *why = "disabled by BPFMETER_DISABLE";
+	int ret = 0;
+
+	if (!(cfg->disable & SENSOR_NO_CPUHP)) {
+		ret = libbpf_probe_bpf_helper(BPF_PROG_TYPE_RAW_TRACEPOINT,
+					      BPF_FUNC_map_lookup_percpu_elem, NULL);
+		why = ret < 0 ? strerror(-ret) : "no bpf_map_lookup_percpu_elem";
+	}
+	if (ret != 1)
+		bm_debug("kernel: no CPU bringup hook (%s; Linux 5.19): a CPU that comes online "
+			 "is not counted in the interval it came in",
+			 why);
+	return ret == 1;
+}
+
+/* Attach the bringup hook and take the bringup counts so far; without it, the fallback. */
+static void attach_cpuhp(struct sensor *s)
+{
+	struct bm_stats *st = bm_calloc((size_t)s->topo->nr_cpus, sizeof(*st));
+
+	if (s->cpuhp_ok) {
+		s->cpuhp_link = bpf_program__attach(s->skel->progs.cpu_bringup);
+		if (!s->cpuhp_link) {
+			bm_debug("kernel: cannot attach raw_tp/cpuhp_enter (%s): a CPU that comes "
+				 "online is not counted in the interval it came in",
+				 strerror(errno));
+			s->cpuhp_ok = false;
+		}
+	}
+	if (s->cpuhp_ok && !read_stats(s, st))
+		for (int cpu = 0; cpu < s->topo->nr_cpus; cpu++)
+			s->cpu_up[cpu] = st[cpu].cpu_up;
+	free(st);
 }
 
 /* Batch lookups (Linux 5.6) on the accounting map: one empty batch says whether they work. */
@@ -242,10 +316,11 @@ static int probe_flush(struct sensor *s, const struct sensor_config *cfg)
 	return err;
 }
 
-int sensor_open(struct sensor *s, const struct bm_topology *topo, const struct sensor_config *cfg)
+int sensor_open(struct sensor *s, struct bm_topology *topo, const struct sensor_config *cfg)
 {
 	struct bpf_program *prog;
 	const char *why = NULL;
+	bool use_btf = false;
 	int err;
 
 	memset(s, 0, sizeof(*s));
@@ -254,36 +329,39 @@ int sensor_open(struct sensor *s, const struct bm_topology *topo, const struct s
 	s->nr_req = cfg->nr_events;
 	open_events(s);
 	s->stride = (bm_acct_size((__u32)s->nr_events) + 7) & ~(size_t)7;
+	s->cpu_up = bm_calloc((size_t)topo->nr_cpus, sizeof(*s->cpu_up));
+	s->cpus.up = bm_calloc((size_t)topo->nr_cpus, 5 * sizeof(bool));
+	s->cpus.down = s->cpus.up + topo->nr_cpus;
+	s->cpus.unknown = s->cpus.down + topo->nr_cpus;
+	s->cpus.no_counters = s->cpus.unknown + topo->nr_cpus;
+	s->cpus.reset = s->cpus.no_counters + topo->nr_cpus;
 
-	/* tp_btf is the cheaper hook; fall back to the raw tracepoint where it will not load. */
+	/* tp_btf is the cheaper hook: probe for it, then load only the twin chosen. */
 	if (cfg->disable & SENSOR_NO_TP_BTF) {
 		why = "disabled by BPFMETER_DISABLE";
-		err = -EOPNOTSUPP;
 	} else if (!cfg->kernel_btf) {
 		why = "no kernel BTF";
-		err = -ENOENT;
 	} else {
-		err = load(s, cfg, true);
+		err = probe_tp_btf();
+		if (err == -EPERM || err == -EACCES)
+			goto refused;
+		use_btf = !err;
 		why = strerror(-err);
 	}
-	if (err == -EPERM || err == -EACCES)
-		goto refused;
-	if (err) {
+	if (!use_btf)
 		bm_warn("kernel: tp_btf/sched_switch unavailable (%s; Linux 5.5 with BTF): using "
 			"raw_tp/sched_switch, which costs more per context switch",
 			why);
-		err = load(s, cfg, false);
-		if (err == -EPERM || err == -EACCES)
-			goto refused;
-		if (err) {
-			bm_err("cannot load the BPF programs: %s (run with -v for the verifier's "
-			       "log)",
-			       strerror(-err));
-			goto fail;
-		}
-		s->attach_kind = "raw_tp";
-	} else {
-		s->attach_kind = "tp_btf";
+	s->attach_kind = use_btf ? "tp_btf" : "raw_tp";
+	s->cpuhp_ok = probe_cpuhp(cfg);
+	err = load(s, cfg, use_btf);
+	if (err == -EPERM || err == -EACCES)
+		goto refused;
+	if (err) {
+		bm_err("cannot load the BPF programs (hook %s/sched_switch): %s (run with -v for "
+		       "the verifier's log)",
+		       s->attach_kind, strerror(-err));
+		goto fail;
 	}
 	s->acct_fd = bpf_map__fd(s->skel->maps.acct);
 	s->stats_fd = bpf_map__fd(s->skel->maps.stats);
@@ -300,8 +378,7 @@ int sensor_open(struct sensor *s, const struct bm_topology *topo, const struct s
 		bm_err("cannot set up the BPF maps: %s", strerror(-err));
 		goto fail;
 	}
-	prog = !strcmp(s->attach_kind, "tp_btf") ? s->skel->progs.switch_btf
-						 : s->skel->progs.switch_raw;
+	prog = use_btf ? s->skel->progs.switch_btf : s->skel->progs.switch_raw;
 	s->link = bpf_program__attach(prog);
 	if (!s->link) {
 		err = -errno;
@@ -310,14 +387,16 @@ int sensor_open(struct sensor *s, const struct bm_topology *topo, const struct s
 		bm_err("cannot attach to sched_switch (%s): %s", s->attach_kind, strerror(-err));
 		goto fail;
 	}
+	attach_cpuhp(s);
 	err = probe_flush(s, cfg);
 	if (!err)
 		err = sensor_flush(s);
 	if (err)
 		goto fail;
 	bm_debug("kernel: hook %s/sched_switch, batch map lookups %s, BPF_PROG_TEST_RUN on a CPU "
-		 "%s",
-		 s->attach_kind, s->batch_ok ? "yes" : "no", s->flush_ok ? "yes" : "no");
+		 "%s, CPU bringup hook %s",
+		 s->attach_kind, s->batch_ok ? "yes" : "no", s->flush_ok ? "yes" : "no",
+		 s->cpuhp_ok ? "yes" : "no");
 	return 0;
 refused:
 	bm_err("the kernel refused to load BPF programs (%s): run as root, or grant CAP_BPF, "
@@ -330,6 +409,11 @@ fail:
 
 void sensor_close(struct sensor *s)
 {
+	if (s->skel)
+		bm_debug("sensor: %llu counter reads failed, %llu slices charged to overflow",
+			 (unsigned long long)sensor_read_failures(s),
+			 (unsigned long long)sensor_overflows(s));
+	bpf_link__destroy(s->cpuhp_link);
 	bpf_link__destroy(s->link);
 	bpfmeter_bpf__destroy(s->skel);
 	if (s->fds)
@@ -339,7 +423,120 @@ void sensor_close(struct sensor *s)
 	free(s->fds);
 	free(s->keys);
 	free(s->vals);
+	free(s->cpu_up);
+	free(s->cpus.up);
 	memset(s, 0, sizeof(*s));
+}
+
+/* The requested event at a BPF index. */
+static const struct bm_event *bpf_event(const struct sensor *s, int e)
+{
+	for (int r = 0; r < s->nr_req; r++)
+		if (s->bpf_index[r] == e)
+			return &s->req[r];
+	return NULL;
+}
+
+/* Close a CPU's perf fds, and empty its slots: the events array holds the events too. */
+static void close_cpu(struct sensor *s, int cpu)
+{
+	int map_fd = bpf_map__fd(s->skel->maps.events);
+
+	for (int e = 0; e < s->nr_events; e++) {
+		__u32 slot = (__u32)(e * s->topo->nr_cpus + cpu);
+
+		if (s->fds[slot] < 0)
+			continue;
+		bpf_map_delete_elem(map_fd, &slot);
+		close(s->fds[slot]);
+		s->fds[slot] = -1;
+	}
+}
+
+/* Open a CPU's perf events into its slots; false when one would not open there. */
+static bool open_cpu(struct sensor *s, int cpu)
+{
+	int map_fd = bpf_map__fd(s->skel->maps.events);
+	bool ok = true;
+
+	for (int e = 0; e < s->nr_events; e++) {
+		const struct bm_event *ev = bpf_event(s, e);
+		__u32 slot = (__u32)(e * s->topo->nr_cpus + cpu);
+		int fd = perf_open(ev, cpu);
+
+		if (fd >= 0 && bpf_map_update_elem(map_fd, &slot, &fd, BPF_ANY)) {
+			close(fd);
+			fd = -errno;
+		}
+		if (fd < 0) {
+			bm_debug("cpu %d came online: event %s: %s", cpu, ev->name, strerror(-fd));
+			ok = false;
+			continue;
+		}
+		s->fds[slot] = fd;
+	}
+	return ok;
+}
+
+/* CPUs that went offline and came back since the last call: their bringup count moved. */
+static void note_bringups(struct sensor *s)
+{
+	struct bm_stats *st = bm_calloc((size_t)s->topo->nr_cpus, sizeof(*st));
+
+	if (!read_stats(s, st)) {
+		for (int cpu = 0; cpu < s->topo->nr_cpus; cpu++) {
+			if (st[cpu].cpu_up == s->cpu_up[cpu])
+				continue;
+			s->cpu_up[cpu] = st[cpu].cpu_up;
+			if (s->topo->online[cpu])
+				s->cpus.up[cpu] = true;
+		}
+	}
+	free(st);
+}
+
+int sensor_update_cpus(struct sensor *s, const struct sensor_cpus **changes)
+{
+	struct sensor_cpus *c = &s->cpus;
+	int err;
+
+	*changes = c;
+	c->nr_up = c->nr_down = c->nr_unknown = c->nr_no_counters = 0;
+	memset(c->no_counters, 0, (size_t)s->topo->nr_cpus * sizeof(bool));
+	memset(c->reset, 0, (size_t)s->topo->nr_cpus * sizeof(bool));
+	err = topology_refresh(s->topo, c->up, c->down, c->unknown);
+	if (err)
+		return err;
+	if (s->cpuhp_ok)
+		note_bringups(s);
+	for (int cpu = 0; cpu < s->topo->nr_cpus; cpu++) {
+		/*
+		 * Without the hook, what a CPU coming online charges first is its time away:
+		 * left out where it came, and where it is offline, as it may come before the read.
+		 */
+		c->reset[cpu] =
+			!s->cpuhp_ok && (c->up[cpu] || (!s->topo->online[cpu] && !c->down[cpu]));
+		if (c->unknown[cpu]) {
+			c->nr_unknown++;
+			bm_debug("cpu %d came online in a package unknown at the start: not "
+				 "measured",
+				 cpu);
+		}
+		if (c->down[cpu]) {
+			close_cpu(s, cpu);
+			c->nr_down++;
+			bm_debug("cpu %d went offline", cpu);
+		}
+		if (!c->up[cpu])
+			continue;
+		/* The events of before are dead, even where it came back within the interval. */
+		close_cpu(s, cpu);
+		c->no_counters[cpu] = !open_cpu(s, cpu);
+		c->nr_no_counters += c->no_counters[cpu];
+		c->nr_up++;
+		bm_debug("cpu %d came online, on socket %d", cpu, s->topo->socket[cpu]);
+	}
+	return 0;
 }
 
 int sensor_flush(struct sensor *s)
@@ -457,15 +654,30 @@ int sensor_delete_proc(struct sensor *s, uint64_t tgid)
 	return bpf_map_delete_elem(s->procs_fd, &tgid) ? -errno : 0;
 }
 
-uint64_t sensor_overflows(struct sensor *s)
+/* Sum one field of the per-CPU statistics of the BPF side over the CPUs. */
+static uint64_t stats_sum(struct sensor *s, size_t offset)
 {
 	struct bm_stats *st = bm_calloc((size_t)s->topo->nr_cpus, sizeof(*st));
 	uint64_t sum = 0;
-	__u32 zero = 0;
 
-	if (!bpf_map_lookup_elem(s->stats_fd, &zero, st))
+	if (!read_stats(s, st))
 		for (int cpu = 0; cpu < s->topo->nr_cpus; cpu++)
-			sum += st[cpu].overflow;
+			sum += *(const __u64 *)((const char *)&st[cpu] + offset);
 	free(st);
 	return sum;
+}
+
+uint64_t sensor_overflows(struct sensor *s)
+{
+	return stats_sum(s, offsetof(struct bm_stats, overflow));
+}
+
+uint64_t sensor_proc_overflows(struct sensor *s)
+{
+	return stats_sum(s, offsetof(struct bm_stats, overflow_procs));
+}
+
+uint64_t sensor_read_failures(struct sensor *s)
+{
+	return stats_sum(s, offsetof(struct bm_stats, read_fail));
 }

@@ -16,9 +16,27 @@ struct sensor_missing {
 	int err; /* positive errno of perf_event_open */
 };
 
+/*
+ * What changed in the CPUs since the last sensor_update_cpus() (or sensor_open()). The
+ * arrays have topo->nr_cpus entries.
+ */
+struct sensor_cpus {
+	int nr_up, nr_down, nr_unknown, nr_no_counters; /* how many true in each array */
+	bool *up; /* came online, or went offline and came back (seen by the bringup hook) */
+	bool *down; /* went offline */
+	bool *unknown; /* came online in a package unknown at the start: not measured */
+	bool *no_counters; /* came online, but some of its events would not open there */
+	/*
+	 * For account_reset_cpus() in this interval: without the bringup hook, the BPF side
+	 * charges a CPU's time away where it comes back, so the CPUs that came online, and
+	 * those offline (one may come before the read), count nothing this interval.
+	 */
+	bool *reset;
+};
+
 struct sensor {
 	struct bpfmeter_bpf *skel;
-	const struct bm_topology *topo;
+	struct bm_topology *topo; /* updated by sensor_update_cpus() */
 	const struct bm_event *req; /* requested events */
 	int nr_req;
 	int nr_events; /* opened, in BPF order */
@@ -28,6 +46,7 @@ struct sensor {
 	int *fds; /* [nr_events * nr_cpus], -1 where unused */
 	const char *attach_kind; /* "tp_btf" or "raw_tp" */
 	struct bpf_link *link;
+	struct bpf_link *cpuhp_link; /* the bringup hook, where cpuhp_ok */
 	int acct_fd, flush_fd, stats_fd;
 	int procs_fd; /* -1 unless by_process */
 	size_t stride;
@@ -37,6 +56,9 @@ struct sensor {
 	uint32_t batch_cap;
 	bool batch_ok; /* batch map lookups work (Linux 5.6) */
 	bool flush_ok; /* BPF_PROG_TEST_RUN on a chosen CPU works (Linux 5.10) */
+	bool cpuhp_ok; /* the CPU bringup hook is attached (Linux 5.19) */
+	uint64_t *cpu_up; /* [nr_cpus] the bringup counts of the BPF side, as last read */
+	struct sensor_cpus cpus;
 };
 
 /* Kernel features the sensor can do without, for tests of the fallbacks (BPFMETER_DISABLE). */
@@ -44,6 +66,7 @@ enum {
 	SENSOR_NO_TP_BTF = 1u << 0, /* load raw_tp as where tp_btf is missing */
 	SENSOR_NO_TEST_RUN = 1u << 1, /* no interval flush, as before Linux 5.10 */
 	SENSOR_NO_BATCH = 1u << 2, /* key-by-key map reads, as before Linux 5.6 */
+	SENSOR_NO_CPUHP = 1u << 3, /* no CPU bringup hook, as before Linux 5.19 */
 };
 
 struct sensor_config {
@@ -57,8 +80,8 @@ struct sensor_config {
 };
 
 /*
- * Parse BPFMETER_DISABLE's value ("tp_btf,test_run,batch", any of them) into SENSOR_NO_*
- * bits. Returns 0, or -EINVAL for an unknown name.
+ * Parse BPFMETER_DISABLE's value ("tp_btf,test_run,batch,cpuhp", any of them) into
+ * SENSOR_NO_* bits. Returns 0, or -EINVAL for an unknown name.
  */
 int sensor_parse_disable(const char *s, unsigned int *out);
 
@@ -68,7 +91,7 @@ int sensor_parse_disable(const char *s, unsigned int *out);
  * warning naming the fallback taken. Returns 0, or a negative errno after a one-line message
  * saying what is missing.
  */
-int sensor_open(struct sensor *s, const struct bm_topology *topo, const struct sensor_config *cfg);
+int sensor_open(struct sensor *s, struct bm_topology *topo, const struct sensor_config *cfg);
 void sensor_close(struct sensor *s);
 /*
  * Charge every online CPU's running slice so far (end of an interval). Without
@@ -76,6 +99,18 @@ void sensor_close(struct sensor *s);
  * next context switch instead.
  */
 int sensor_flush(struct sensor *s);
+/*
+ * Follow CPU hotplug: call at each interval before sensor_flush(). Reads the online CPUs
+ * again into the topology (topology_refresh()) and the BPF side's bringup counts. A CPU that
+ * went offline has its perf fds closed; one that came online, or went offline and came back
+ * since the last call, gets new ones in the events array (the BPF side takes their first
+ * readings as the new baseline). The time a CPU was away is charged to no one: by the
+ * bringup hook where it is attached, else by passing changes->reset to account_reset_cpus()
+ * after each account_begin() of the interval (it is all false with the hook). *changes is
+ * valid until the next call. Returns 0, or a negative errno after a message when the online
+ * CPUs cannot be read (nothing changed then).
+ */
+int sensor_update_cpus(struct sensor *s, const struct sensor_cpus **changes);
 /* Call fn for every key with its per-CPU cumulative values (s->stride bytes apart). */
 typedef void (*sensor_entry_fn)(uint64_t key, const void *percpu, void *ctx);
 int sensor_read(struct sensor *s, sensor_entry_fn fn, void *ctx);
@@ -83,8 +118,15 @@ int sensor_delete(struct sensor *s, uint64_t key);
 /* The same for the per-process map (--by process): keys are tgids, 0 idle. */
 int sensor_read_procs(struct sensor *s, sensor_entry_fn fn, void *ctx);
 int sensor_delete_proc(struct sensor *s, uint64_t tgid);
-/* Slices charged to "overflow" because the map was full, since the start. */
+/* Slices charged to "overflow" because the cgroup map was full, since the start. */
 uint64_t sensor_overflows(struct sensor *s);
+/* The same for the process map (--by process). */
+uint64_t sensor_proc_overflows(struct sensor *s);
+/*
+ * Counter reads that failed in BPF since the start, over all CPUs and events (the slot of a
+ * CPU without its perf fd, e.g.). Those slices kept their time and lost that event's delta.
+ */
+uint64_t sensor_read_failures(struct sensor *s);
 
 /* A short reason for a perf_event_open errno, e.g. "no PMU for it on this machine". */
 const char *sensor_event_errstr(int err);

@@ -10,6 +10,8 @@
 
 void topology_free(struct bm_topology *t)
 {
+	free(t->root);
+	free(t->unknown_package);
 	free(t->online);
 	free(t->socket);
 	free(t->package_id);
@@ -34,7 +36,7 @@ static int read_id(const char *root, int cpu, const char *name, int fallback)
 	uint64_t v;
 
 	snprintf(path, sizeof(path), "%s/cpu%d/topology/%s", root, cpu, name);
-	if (bm_read_file(path, buf, sizeof(buf)) || bm_parse_u64_dec(buf, 0, INT_MAX, &v))
+	if (bm_read_file(path, buf, sizeof(buf)) || bm_parse_u64(buf, 0, INT_MAX, &v))
 		return fallback;
 	return (int)v;
 }
@@ -66,6 +68,42 @@ int topology_first_cpu(const struct bm_topology *t, int socket)
 	return -1;
 }
 
+/* A CPU's package id (0 where sysfs has none), with its die and core ids into t. */
+static int read_cpu(struct bm_topology *t, const char *root, int cpu)
+{
+	char path[PATH_MAX], buf[64];
+	uint64_t pkg;
+
+	snprintf(path, sizeof(path), "%s/cpu%d/topology/physical_package_id", root, cpu);
+	if (bm_read_file(path, buf, sizeof(buf)) || bm_parse_u64(buf, 0, INT_MAX, &pkg)) {
+		/* Some VMs and old kernels lack it (or say -1): one socket. */
+		bm_debug("no package id for cpu%d in %s: taking socket 0", cpu, path);
+		pkg = 0;
+	}
+	t->die_id[cpu] = read_id(root, cpu, "die_id", 0);
+	t->core_id[cpu] = read_id(root, cpu, "core_id", -1);
+	return (int)pkg;
+}
+
+/* root/online into set[t->nr_cpus]; a negative errno after a message. */
+static int read_online(const struct bm_topology *t, const char *root, bool *set)
+{
+	char path[PATH_MAX], buf[4096];
+	int err;
+
+	snprintf(path, sizeof(path), "%s/online", root);
+	err = bm_read_file(path, buf, sizeof(buf));
+	if (err) {
+		bm_err("cannot read %s: %s (is sysfs mounted?)", path, strerror(-err));
+		return err;
+	}
+	if (bm_parse_cpulist(buf, set, t->nr_cpus)) {
+		bm_err("cannot parse the CPU list '%s' in %s", buf, path);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static int cmp_int(const void *a, const void *b)
 {
 	return *(const int *)a - *(const int *)b;
@@ -73,8 +111,6 @@ static int cmp_int(const void *a, const void *b)
 
 int topology_load(struct bm_topology *t, const char *root, int nr_cpu_slots)
 {
-	char path[PATH_MAX], buf[4096];
-	uint64_t pkg;
 	int err;
 
 	memset(t, 0, sizeof(*t));
@@ -84,18 +120,16 @@ int topology_load(struct bm_topology *t, const char *root, int nr_cpu_slots)
 	t->package_id = bm_calloc((size_t)nr_cpu_slots, sizeof(*t->package_id));
 	t->die_id = bm_calloc((size_t)nr_cpu_slots, sizeof(*t->die_id));
 	t->core_id = bm_calloc((size_t)nr_cpu_slots, sizeof(*t->core_id));
+	t->unknown_package = bm_calloc((size_t)nr_cpu_slots, sizeof(*t->unknown_package));
+	t->root = strdup(root);
+	if (!t->root) {
+		bm_err("out of memory");
+		exit(1);
+	}
 
-	snprintf(path, sizeof(path), "%s/online", root);
-	err = bm_read_file(path, buf, sizeof(buf));
-	if (err) {
-		bm_err("cannot read %s: %s (is sysfs mounted?)", path, strerror(-err));
+	err = read_online(t, root, t->online);
+	if (err)
 		goto fail;
-	}
-	if (bm_parse_cpulist(buf, t->online, nr_cpu_slots)) {
-		bm_err("cannot parse the CPU list '%s' in %s", buf, path);
-		err = -EINVAL;
-		goto fail;
-	}
 
 	/* Sockets are numbered in the order of their package ids, so output is stable. */
 	int *pkgs = bm_calloc((size_t)nr_cpu_slots, sizeof(int));
@@ -105,16 +139,7 @@ int topology_load(struct bm_topology *t, const char *root, int nr_cpu_slots)
 		if (!t->online[cpu])
 			continue;
 		t->nr_online++;
-		snprintf(path, sizeof(path), "%s/cpu%d/topology/physical_package_id", root, cpu);
-		if (bm_read_file(path, buf, sizeof(buf)) ||
-		    bm_parse_u64_dec(buf, 0, INT_MAX, &pkg)) {
-			/* Some VMs and old kernels lack it (or say -1): one socket. */
-			bm_debug("no package id for cpu%d in %s: taking socket 0", cpu, path);
-			pkg = 0;
-		}
-		pkgs[cpu] = (int)pkg;
-		t->die_id[cpu] = read_id(root, cpu, "die_id", 0);
-		t->core_id[cpu] = read_id(root, cpu, "core_id", -1);
+		pkgs[cpu] = read_cpu(t, root, cpu);
 	}
 	int *sorted = bm_calloc((size_t)nr_cpu_slots, sizeof(int));
 	int n = 0;
@@ -137,5 +162,54 @@ int topology_load(struct bm_topology *t, const char *root, int nr_cpu_slots)
 	return 0;
 fail:
 	topology_free(t);
+	return err;
+}
+
+int topology_refresh(struct bm_topology *t, bool *up, bool *down, bool *unknown)
+{
+	bool *now;
+	int err;
+
+	for (int cpu = 0; cpu < t->nr_cpus; cpu++) {
+		if (up)
+			up[cpu] = false;
+		if (down)
+			down[cpu] = false;
+		if (unknown)
+			unknown[cpu] = false;
+	}
+	if (!t->root)
+		return -EINVAL;
+	now = bm_calloc((size_t)t->nr_cpus, sizeof(*now));
+	err = read_online(t, t->root, now);
+	for (int cpu = 0; cpu < t->nr_cpus && !err; cpu++) {
+		int k;
+
+		if (!now[cpu]) {
+			t->unknown_package[cpu] = false;
+			if (t->online[cpu]) {
+				t->online[cpu] = false;
+				t->nr_online--;
+				if (down)
+					down[cpu] = true;
+			}
+			continue;
+		}
+		if (t->online[cpu] || t->unknown_package[cpu])
+			continue;
+		k = topology_socket_of_package(t, read_cpu(t, t->root, cpu));
+		t->socket[cpu] = k;
+		if (k < 0) {
+			t->unknown_package[cpu] = true;
+			if (unknown)
+				unknown[cpu] = true;
+			continue;
+		}
+		t->online[cpu] = true;
+		t->nr_online++;
+		if (up)
+			up[cpu] = true;
+	}
+	free(now);
 	return err;
 }

@@ -43,7 +43,11 @@ static int check_sensor(const struct sensor *sn)
 	check_line(sn->flush_ok ? "ok" : "fallback", "BPF_PROG_TEST_RUN on a CPU%s",
 		   sn->flush_ok ? ": intervals closed on every CPU at their end"
 				: " (Linux 5.10): slices charged at the next switch");
-	return !tp_btf + !sn->batch_ok + !sn->flush_ok;
+	check_line(sn->cpuhp_ok ? "ok" : "fallback", "CPU bringup hook%s",
+		   sn->cpuhp_ok ? ": a CPU that comes back is measured from its return"
+				: " (Linux 5.19): a CPU that comes back counts from its next "
+				  "interval");
+	return !tp_btf + !sn->batch_ok + !sn->flush_ok + !sn->cpuhp_ok;
 }
 
 static void check_events(const struct bm_opts *o, const struct sensor *sn)

@@ -24,8 +24,8 @@ static int target_ids(uid_t *uid, gid_t *gid, bool *drop)
 	*drop = false;
 	if (!su || !*su)
 		return 0;
-	if (bm_parse_u64_dec(su, 0, UINT32_MAX - 1, &u) ||
-	    (sg && *sg && bm_parse_u64_dec(sg, 0, UINT32_MAX - 1, &g))) {
+	if (bm_parse_u64(su, 0, UINT32_MAX - 1, &u) ||
+	    (sg && *sg && bm_parse_u64(sg, 0, UINT32_MAX - 1, &g))) {
 		bm_err("SUDO_UID/SUDO_GID are not numbers ('%s', '%s'): unset them or run through "
 		       "sudo",
 		       su, sg ? sg : "");

@@ -123,8 +123,8 @@ int preflight_sensor_config(const struct bm_opts *o, struct sensor_config *cfg)
 		.kernel_btf = !access(BM_KERNEL_BTF, R_OK),
 	};
 	if (disable && sensor_parse_disable(disable, &cfg->disable)) {
-		bm_err("BPFMETER_DISABLE=%s: expected a comma-separated list of tp_btf, test_run "
-		       "and batch",
+		bm_err("BPFMETER_DISABLE=%s: expected a comma-separated list of tp_btf, test_run, "
+		       "batch and cpuhp",
 		       disable);
 		return -EINVAL;
 	}

@@ -34,7 +34,7 @@ enum {
 static const char *const kind_names[] = {
 	[REC_META] = "meta",	 [REC_EVENT] = "event",	  [REC_INTERVAL] = "interval",
 	[REC_ENERGY] = "energy", [REC_TARGET] = "target", [REC_GROUP] = "group",
-	[REC_GONE] = "gone",	 [REC_END] = "end",
+	[REC_GONE] = "gone",	 [REC_END] = "end",	  [REC_CPUS] = "cpus",
 };
 
 /*
@@ -232,6 +232,16 @@ void record_gone(struct recorder *r, uint64_t id)
 	empty_events(r);
 }
 
+void record_cpus(struct recorder *r, int nr_online, const char *note)
+{
+	if (r->failed)
+		return;
+	fputs("cpus,,,,,", r->f);
+	csv_field(r->f, note);
+	fprintf(r->f, ",%d,", nr_online);
+	empty_events(r);
+}
+
 void record_flush(struct recorder *r)
 {
 	if (!r->failed &&
@@ -304,7 +314,7 @@ static bool get_u64(struct reader *p, int col, bool opt, uint64_t *v)
 
 	if (!*s && opt)
 		return true;
-	if (bm_parse_u64_dec(s, 0, UINT64_MAX, v)) {
+	if (bm_parse_u64(s, 0, UINT64_MAX, v)) {
 		bm_fail_at(&p->at, col + 1, "%s: \"%s\" is not a whole number", col_name(p, col),
 			   s);
 		return false;
@@ -378,9 +388,9 @@ static int parse_type_config(const char *s, uint64_t *type, uint64_t *config)
 		return -EINVAL;
 	memcpy(tbuf, s, n);
 	tbuf[n] = '\0';
-	if (bm_parse_u64_dec(tbuf, 0, UINT32_MAX, type))
+	if (bm_parse_u64(tbuf, 0, UINT32_MAX, type))
 		return -EINVAL;
-	return bm_parse_u64_dec(s + n + 1, 0, UINT64_MAX, config);
+	return bm_parse_u64(s + n + 1, 0, UINT64_MAX, config);
 }
 
 static bool parse_domain(const char *s, enum bm_domain *d)
@@ -593,6 +603,24 @@ static bool parse_row(struct reader *p, struct record_row *row)
 			return false;
 		}
 		return row->kind == REC_GROUP || get_empty(p, C_NAME, C_NAME + 1);
+	case REC_CPUS: {
+		uint64_t n;
+
+		if (!p->in_interval) {
+			bm_fail_at(&p->at, C_KIND + 1, "a cpus row before the first interval row");
+			return false;
+		}
+		if (!get_empty(p, C_TS, C_NAME) || !get_empty(p, C_CPU, p->ncols) ||
+		    !get_u64(p, C_VALUE, false, &n))
+			return false;
+		if (n < 1 || n > 1u << 20) {
+			bm_fail_at(&p->at, C_VALUE + 1, "%" PRIu64 " CPUs online is out of range",
+				   n);
+			return false;
+		}
+		row->number = (double)n;
+		return true;
+	}
 	case REC_END:
 		if (!get_empty(p, C_TS, C_VALUE) || !get_empty(p, C_CPU, p->ncols))
 			return false;

@@ -22,6 +22,8 @@
  *   group     id and name of a --group-by group's cgroup, as resolved live
  *   gone      id of a target whose cgroup (or process) ended: its totals are final
  *   end       value = the session's elapsed seconds (missing when the session was killed)
+ *   cpus      CPUs came or went in the interval (hotplug): value = CPUs online at its end,
+ *             name = what changed ("cpu 1 went offline")
  * The energy and target rows of an interval follow its interval row and repeat its ts_ns and
  * interval_s. Numbers are written so they read back to the same bits. A name ending in .gz
  * is written gzip'd; reading takes either.
@@ -46,6 +48,7 @@ enum record_kind {
 	REC_GROUP,
 	REC_GONE,
 	REC_END,
+	REC_CPUS,
 };
 
 struct recorder {
@@ -73,6 +76,7 @@ void record_target(struct recorder *r, int socket, uint64_t id, const char *name
 		   const struct bm_sample *s);
 void record_group(struct recorder *r, uint64_t id, const char *name);
 void record_gone(struct recorder *r, uint64_t id);
+void record_cpus(struct recorder *r, int nr_online, const char *note);
 /* The interval's rows are all out: to the file, so a crash keeps whole intervals. */
 void record_flush(struct recorder *r);
 /* Write the end row and close. Returns 0, or -1 after a one-line message. */
@@ -88,7 +92,7 @@ struct record_row {
 	uint64_t id;
 	const char *name;
 	const char *value; /* as text (meta, event) */
-	double number; /* value as a number (interval, energy, end) */
+	double number; /* value as a number (interval, energy, end, cpus) */
 	enum bm_domain domain; /* energy */
 	struct bm_sample s; /* target: cpu_ns, ev[] indexed by counted event */
 	struct bm_event event; /* event */

@@ -95,8 +95,7 @@ static void setup_recorded(struct replay *rp)
 	     i++, tok = tok ? strtok_r(NULL, ";", &save) : NULL) {
 		uint64_t id;
 
-		s->topo.package_id[i] =
-			tok && !bm_parse_u64_dec(tok, 0, INT32_MAX, &id) ? (int)id : i;
+		s->topo.package_id[i] = tok && !bm_parse_u64(tok, 0, INT32_MAX, &id) ? (int)id : i;
 	}
 	free(list);
 	s->topo.nr_online = (int)meta_num(rp, "nr_online", 0);
@@ -214,6 +213,7 @@ static int replay_row(const struct record_row *row, void *ctx)
 			return 1;
 		account_begin(a);
 		s->nreadings = 0;
+		s->cpus_note[0] = '\0';
 		rp->ts_ns = row->ts_ns;
 		rp->dt = row->interval_s;
 		s->overflow = row->id;
@@ -239,6 +239,10 @@ static int replay_row(const struct record_row *row, void *ctx)
 			return 1;
 		if (idvec_find(&a->targets, row->id))
 			session_target_gone(s, a, ts, row->id);
+		break;
+	case REC_CPUS:
+		s->topo.nr_online = (int)row->number;
+		snprintf(s->cpus_note, sizeof(s->cpus_note), "%s", row->name);
 		break;
 	case REC_END:
 		if (replay_flush(rp))

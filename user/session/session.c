@@ -171,6 +171,8 @@ static void record_inputs(struct session *s, const struct interval_inputs *in)
 	for (size_t i = 0; i < in->nrows; i++)
 		record_target(&s->rec, in->rows[i].socket, in->rows[i].target->id,
 			      in->rows[i].target->name, &in->rows[i].s);
+	if (in->cpus_note)
+		record_cpus(&s->rec, in->nr_online, in->cpus_note);
 }
 
 int session_interval(struct session *s, int64_t ts_ns, double dt)
@@ -182,6 +184,8 @@ int session_interval(struct session *s, int64_t ts_ns, double dt)
 		.overflow = s->overflow,
 		.energy = s->readings,
 		.nenergy = s->nreadings,
+		.nr_online = s->topo.nr_online,
+		.cpus_note = s->cpus_note[0] ? s->cpus_note : NULL,
 	};
 	struct bm_interval out;
 
@@ -317,20 +321,64 @@ static void on_entry(uint64_t key, const void *percpu, void *ctx)
 	account_update(ctx, key, percpu);
 }
 
-/* Every CPU's slice so far, into the accounts: at the baseline and at each interval's end. */
-static int read_sensor(struct session *s)
+/*
+ * Every CPU's slice so far, into the accounts: at the baseline and at each interval's end.
+ * reset: the CPUs whose readings are their new baseline this time (hotplug), or NULL.
+ */
+static int read_sensor(struct session *s, const bool *reset)
 {
 	int err = sensor_flush(&s->sensor);
 
 	if (err)
 		return err;
 	account_begin(&s->acct);
+	account_reset_cpus(&s->acct, reset);
 	err = sensor_read(&s->sensor, on_entry, &s->acct);
 	if (!err && s->by_process) {
 		account_begin(&s->pacct);
+		account_reset_cpus(&s->pacct, reset);
 		err = sensor_read_procs(&s->sensor, on_entry, &s->pacct);
 	}
 	return err;
+}
+
+/* CPUs that came or went this interval: the note the outputs carry, and one line each. */
+static void note_cpus(struct session *s, const struct sensor_cpus *c)
+{
+	size_t off = 0;
+
+	s->cpus_note[0] = '\0';
+	for (int cpu = 0; cpu < s->topo.nr_cpus; cpu++) {
+		const char *what = c->down[cpu]	     ? "went offline"
+				   : c->unknown[cpu] ? "came online in a package unknown at the "
+						       "start: not measured"
+				   : !c->up[cpu]     ? NULL
+				   : c->no_counters[cpu]
+					   ? "came online: measured again, some of its "
+					     "counters not"
+					   : "came online: measured again";
+
+		if (!what)
+			continue;
+		bm_warn("cpu %d %s", cpu, what);
+		if (off < sizeof(s->cpus_note))
+			off += (size_t)snprintf(s->cpus_note + off, sizeof(s->cpus_note) - off,
+						"%scpu %d %s", off ? "; " : "", cpu, what);
+	}
+}
+
+/* Counter reads that failed in BPF: said once, when they first happen. */
+static void note_read_failures(struct session *s)
+{
+	uint64_t n = sensor_read_failures(&s->sensor);
+
+	if (n && !s->read_fail_warned) {
+		bm_warn("%llu counter reads failed: those slices kept their CPU time and lost "
+			"their "
+			"counter deltas",
+			(unsigned long long)n);
+		s->read_fail_warned = true;
+	}
 }
 
 /*
@@ -358,6 +406,7 @@ static void charge_cgroups(struct session *s)
 static int measure_interval(struct session *s, double *t_prev)
 {
 	double t = bm_now_mono();
+	const struct sensor_cpus *cpus;
 	struct timespec end;
 	int64_t ts_ns;
 	int err;
@@ -370,10 +419,26 @@ static int measure_interval(struct session *s, double *t_prev)
 		energy_poll(&s->energy, t);
 		s->nreadings = energy_take(&s->energy, s->readings);
 	}
-	err = read_sensor(s);
+	err = sensor_update_cpus(&s->sensor, &cpus);
 	if (err)
 		return err;
-	s->overflow = sensor_overflows(&s->sensor);
+	if (cpus->nr_up || cpus->nr_down || cpus->nr_unknown)
+		note_cpus(s, cpus);
+	else
+		s->cpus_note[0] = '\0';
+	err = read_sensor(s, cpus->reset);
+	if (err)
+		return err;
+	s->overflow =
+		s->by_process ? sensor_proc_overflows(&s->sensor) : sensor_overflows(&s->sensor);
+	/* With --by process the rows are processes, but a full cgroup map is news too. */
+	if (s->by_process && sensor_overflows(&s->sensor) && !s->cgroup_overflow_warned) {
+		bm_warn("more than %llu cgroups ran: the rest are charged to the cgroup "
+			"\"overflow\"; raise --max-cgroups",
+			(unsigned long long)s->opts->max_cgroups);
+		s->cgroup_overflow_warned = true;
+	}
+	note_read_failures(s);
 	name_targets(s, session_rows_account(s), session_rows_targets(s));
 	if (s->by_process && s->have_cmd)
 		charge_cgroups(s);
@@ -437,7 +502,7 @@ static double base_mhz(const struct bm_opts *o)
 	if (o->base_mhz)
 		return o->base_mhz;
 	if (!bm_read_file(BM_SYSFS_CPU "/cpu0/cpufreq/base_frequency", buf, sizeof(buf)) &&
-	    !bm_parse_u64_dec(buf, 1, UINT32_MAX, &khz))
+	    !bm_parse_u64(buf, 1, UINT32_MAX, &khz))
 		return (double)khz / 1000;
 	return nominal_mhz("/proc/cpuinfo");
 }
@@ -667,7 +732,7 @@ static int session_start(struct session *s)
 	s->t_start = s->t_last = bm_now_mono();
 	if (s->have_energy)
 		energy_poll(&s->energy, s->t_start);
-	if (read_sensor(s))
+	if (read_sensor(s, NULL))
 		return 1;
 	return session_open_outputs(s) ? 1 : 0;
 }

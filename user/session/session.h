@@ -41,7 +41,8 @@ struct session {
 	struct energy_reading *readings; /* nr_sockets x BM_NR_DOMAINS */
 	int nreadings;
 	uint64_t overflow; /* slices charged to "overflow" so far */
-	bool overflow_warned;
+	bool overflow_warned, cgroup_overflow_warned, read_fail_warned;
+	char cpus_note[512]; /* CPUs that came or went this interval; "" when none */
 	struct interval iv;
 	struct bm_row *in_rows; /* the interval's inputs */
 	size_t in_cap;

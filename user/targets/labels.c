@@ -580,7 +580,7 @@ int labels_parse_group_by(const char *s, enum group_by *g, int *depth)
 			return 0;
 		}
 	}
-	if (!starts(s, "depth:") || bm_parse_u64_dec(s + 6, 0, BM_GROUP_DEPTH_MAX, &n))
+	if (!starts(s, "depth:") || bm_parse_u64(s + 6, 0, BM_GROUP_DEPTH_MAX, &n))
 		return -EINVAL;
 	*g = GROUP_BY_DEPTH;
 	*depth = (int)n;
