@@ -59,6 +59,7 @@ static void round_trip(const char *suffix)
 	/* Spaces at the ends survive: libcsv drops them from unquoted fields. */
 	record_group(&r, 77, " /kubepods/pod 1\t");
 	record_gone(&r, 4242);
+	record_cpus(&r, 1, "cpu 1 went offline");
 	record_interval(&r, 1700000001123456789ll, 1, 3);
 	CHECK(record_close(&r, 2.5) == 0);
 	CHECK(record_sniff(path));
@@ -69,8 +70,8 @@ static void round_trip(const char *suffix)
 	CHECK((magic[0] == 0x1f && magic[1] == 0x8b) == (*suffix != '\0'));
 
 	CHECK(record_read(path, collect, &g, err, sizeof(err)) == 0);
-	CHECK(g.n == 12);
-	if (g.n == 12) {
+	CHECK(g.n == 13);
+	if (g.n == 13) {
 		CHECK(g.rows[0].kind == REC_META);
 		CHECK_STR(g.names[0], "format");
 		CHECK(g.rows[1].kind == REC_EVENT && !g.rows[1].counted);
@@ -91,7 +92,9 @@ static void round_trip(const char *suffix)
 		CHECK(g.rows[8].kind == REC_GROUP && g.rows[8].id == 77);
 		CHECK_STR(g.names[8], " /kubepods/pod 1\t");
 		CHECK(g.rows[9].kind == REC_GONE && g.rows[9].id == 4242);
-		CHECK(g.rows[11].kind == REC_END && g.rows[11].number == 2.5);
+		CHECK(g.rows[10].kind == REC_CPUS && g.rows[10].number == 1);
+		CHECK_STR(g.names[10], "cpu 1 went offline");
+		CHECK(g.rows[12].kind == REC_END && g.rows[12].number == 2.5);
 	}
 	/* The callback's non-zero stops the read and comes back. */
 	g.n = 60;
@@ -172,6 +175,10 @@ static void test_malformed(void)
 		  "F:2:7: format \"bpfmeter-recording-9\": this bpfmeter reads "
 		  "bpfmeter-recording-1" },
 		{ HEAD IV "end,,,,,,3,,\n" IV, "F:7:1: a interval row after the end row" },
+		{ HEAD IV "cpus,,,,,cpu 1 went offline,0,,\n",
+		  "F:6:7: 0 CPUs online is out of range" },
+		{ HEAD "cpus,,,,,cpu 1 went offline,1,,\n",
+		  "F:5:1: a cpus row before the first interval row" },
 		{ "", "F: empty, no header" },
 	};
 	char msg[512];
