@@ -71,7 +71,9 @@ static void charge(struct pipe *p, uint64_t id, const char *name, __u64 cpu0_ns,
 
 static void run(struct pipe *p, const struct energy_reading *e, int ne, struct bm_interval *out)
 {
-	struct interval_inputs in = { .ts_ns = 1000000000, .dt = 1.0, .energy = e, .nenergy = ne };
+	struct interval_inputs in = {
+		.ts_ns = 1000000000, .dt = 1.0, .energy = e, .nenergy = ne, .carbon_g_per_kwh = -1
+	};
 
 	in.nrows = interval_gather(&p->a, &p->ts, 1, &p->rows, &p->cap);
 	in.rows = p->rows;

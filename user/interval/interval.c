@@ -197,5 +197,6 @@ void interval_run(struct interval *iv, const struct interval_inputs *in, struct 
 		.overflow = in->overflow,
 		.nr_online = in->nr_online,
 		.cpus_note = in->cpus_note,
+		.carbon_g_per_kwh = in->carbon_g_per_kwh,
 	};
 }

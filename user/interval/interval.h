@@ -41,6 +41,7 @@ struct interval_inputs {
 	size_t nrows;
 	int nr_online; /* CPUs online at its end */
 	const char *cpus_note; /* CPUs that came or went in it, or NULL */
+	double carbon_g_per_kwh; /* the intensity that applies, or < 0: none */
 };
 
 /* What lasts from one interval to the next: the models, and the output buffers. */

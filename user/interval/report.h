@@ -81,6 +81,9 @@ struct bm_interval {
 	uint64_t overflow; /* slices charged to "overflow" so far */
 	int nr_online; /* CPUs online at its end */
 	const char *cpus_note; /* CPUs that came or went in it (hotplug), or NULL */
+	/* Grams CO2e per kWh for this interval (--carbon-intensity), or < 0: none given. The
+	 * sinks turn energy into co2e with it; an estimate, never a measurement. */
+	double carbon_g_per_kwh;
 };
 
 /* Sort rows by CPU time, most first (ties by target name), for stable output. */

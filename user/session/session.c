@@ -186,6 +186,7 @@ int session_interval(struct session *s, int64_t ts_ns, double dt)
 		.nenergy = s->nreadings,
 		.nr_online = s->topo.nr_online,
 		.cpus_note = s->cpus_note[0] ? s->cpus_note : NULL,
+		.carbon_g_per_kwh = -1,
 	};
 	struct bm_interval out;
 
