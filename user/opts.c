@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "labels.h"
@@ -71,6 +72,8 @@ static void usage(FILE *f)
 		"                           for bpfmeter replay FILE\n"
 		"      --btf FILE           kernel BTF to use when /sys/kernel/btf/vmlinux is "
 		"missing\n"
+		"      --host NAME          the host label of the rows (default: $NODE_NAME, as\n"
+		"                           Kubernetes' downward API sets it, else the hostname)\n"
 		"\n"
 		"Energy and the power model:\n"
 		"      --energy-source SRC  auto (default), powercap, perf, msr or none\n"
@@ -125,6 +128,37 @@ static int bad(const char *opt, const char *val, const char *form)
 	return OPTS_EXIT_USAGE;
 }
 
+/* A host label: 1 to BM_HOST_MAX printable characters, no spaces (any sink can carry it). */
+static bool host_ok(const char *name)
+{
+	size_t n = strlen(name);
+
+	for (size_t i = 0; i < n; i++)
+		if (name[i] <= ' ' || name[i] > '~')
+			return false;
+	return n && n <= BM_HOST_MAX;
+}
+
+#define HOST_FORM "1 to 253 printable characters without spaces, such as node-1.example.com"
+
+/* --host, else $NODE_NAME, checked; the hostname (NULL) else. */
+static int host_default(struct bm_opts *o)
+{
+	const char *env = getenv("NODE_NAME");
+
+	if (o->host || !env || !*env)
+		return OPTS_OK;
+	if (!host_ok(env)) {
+		fprintf(stderr,
+			"bpfmeter: invalid value '%s' in $NODE_NAME (the default of --host): "
+			"expected %s; or pass --host NAME\n",
+			env, HOST_FORM);
+		return OPTS_EXIT_USAGE;
+	}
+	o->host = env;
+	return OPTS_OK;
+}
+
 int opts_parse(struct bm_opts *o, int argc, char **argv)
 {
 	enum {
@@ -143,6 +177,7 @@ int opts_parse(struct bm_opts *o, int argc, char **argv)
 		OPT_GROUP_BY,
 		OPT_BY,
 		OPT_RECORD,
+		OPT_HOST,
 	};
 	static const struct option longopts[] = {
 		{ "interval", required_argument, NULL, 'i' },
@@ -164,6 +199,7 @@ int opts_parse(struct bm_opts *o, int argc, char **argv)
 		{ "group-by", required_argument, NULL, OPT_GROUP_BY },
 		{ "by", required_argument, NULL, OPT_BY },
 		{ "record", required_argument, NULL, OPT_RECORD },
+		{ "host", required_argument, NULL, OPT_HOST },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -273,6 +309,12 @@ int opts_parse(struct bm_opts *o, int argc, char **argv)
 		case OPT_RECORD:
 			o->record_path = optarg;
 			break;
+		case OPT_HOST:
+			if (!host_ok(optarg))
+				return bad("--host", optarg, HOST_FORM);
+			o->host = optarg;
+			o->host_given = true;
+			break;
 		case 'v':
 			o->verbose = true;
 			break;
@@ -320,6 +362,8 @@ int opts_parse(struct bm_opts *o, int argc, char **argv)
 		}
 		o->command = &argv[optind];
 	}
+	if (host_default(o))
+		return OPTS_EXIT_USAGE;
 	o->nr_events = events_parse(o->events_arg, o->events, BM_MAX_EVENTS, err, sizeof(err));
 	if (o->nr_events < 0) {
 		fprintf(stderr, "bpfmeter: invalid value for --events: %s\n", err);

@@ -34,7 +34,12 @@ struct bm_opts {
 	bool verbose;
 	const char *record_path; /* --record FILE: the session's inputs, for bpfmeter replay */
 	const char *group_by_arg; /* --group-by as given, or NULL */
+	/* The host label (--host). */
+	const char *host; /* --host, else $NODE_NAME; NULL: the hostname */
+	bool host_given; /* --host itself: a replay takes it over the recorded host */
 };
+
+#define BM_HOST_MAX 253 /* a DNS name's most characters */
 
 enum {
 	OPTS_OK = 0,

@@ -718,7 +718,10 @@ static int session_start(struct session *s)
 
 	for (int e = 0; e < o->nr_events; e++)
 		s->sample_index[e] = s->sensor.bpf_index[e];
-	gethostname(s->host, sizeof(s->host) - 1);
+	if (o->host)
+		snprintf(s->host, sizeof(s->host), "%s", o->host);
+	else
+		gethostname(s->host, sizeof(s->host) - 1);
 	account_init(&s->acct, &s->topo, s->sensor.nr_events);
 	account_init(&s->pacct, &s->topo, s->sensor.nr_events);
 	if (s->have_energy)
