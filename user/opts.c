@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "carbon.h"
 #include "labels.h"
 #include "opts.h"
 #include "util.h"
@@ -74,6 +75,12 @@ static void usage(FILE *f)
 		"missing\n"
 		"      --host NAME          the host label of the rows (default: $NODE_NAME, as\n"
 		"                           Kubernetes' downward API sets it, else the hostname)\n"
+		"      --carbon-intensity G grams CO2e per kWh of the electricity: the outputs\n"
+		"                           add an estimate of the grams CO2e of the energy\n"
+		"      --carbon-intensity-file FILE\n"
+		"                           the same over time: a CSV timestamp,g_per_kwh (unix\n"
+		"                           seconds, ascending; the last value at or before an\n"
+		"                           interval's end applies)\n"
 		"\n"
 		"Energy and the power model:\n"
 		"      --energy-source SRC  auto (default), powercap, perf, msr or none\n"
@@ -178,6 +185,8 @@ int opts_parse(struct bm_opts *o, int argc, char **argv)
 		OPT_BY,
 		OPT_RECORD,
 		OPT_HOST,
+		OPT_CARBON_INTENSITY,
+		OPT_CARBON_INTENSITY_FILE,
 	};
 	static const struct option longopts[] = {
 		{ "interval", required_argument, NULL, 'i' },
@@ -200,6 +209,8 @@ int opts_parse(struct bm_opts *o, int argc, char **argv)
 		{ "by", required_argument, NULL, OPT_BY },
 		{ "record", required_argument, NULL, OPT_RECORD },
 		{ "host", required_argument, NULL, OPT_HOST },
+		{ "carbon-intensity", required_argument, NULL, OPT_CARBON_INTENSITY },
+		{ "carbon-intensity-file", required_argument, NULL, OPT_CARBON_INTENSITY_FILE },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -315,6 +326,18 @@ int opts_parse(struct bm_opts *o, int argc, char **argv)
 			o->host = optarg;
 			o->host_given = true;
 			break;
+		case OPT_CARBON_INTENSITY:
+			if (bm_parse_double(optarg, BM_CARBON_MIN, BM_CARBON_MAX,
+					    &o->carbon_g_per_kwh) ||
+			    o->carbon_g_per_kwh <= BM_CARBON_MIN ||
+			    o->carbon_g_per_kwh >= BM_CARBON_MAX)
+				return bad(
+					"--carbon-intensity", optarg,
+					"grams CO2e per kWh above 0 and below 5000, such as 400");
+			break;
+		case OPT_CARBON_INTENSITY_FILE:
+			o->carbon_file = optarg;
+			break;
 		case 'v':
 			o->verbose = true;
 			break;
@@ -361,6 +384,12 @@ int opts_parse(struct bm_opts *o, int argc, char **argv)
 			return OPTS_EXIT_USAGE;
 		}
 		o->command = &argv[optind];
+	}
+	if (o->carbon_g_per_kwh > 0 && o->carbon_file) {
+		fprintf(stderr,
+			"bpfmeter: --carbon-intensity and --carbon-intensity-file do not go "
+			"together: give one\n");
+		return OPTS_EXIT_USAGE;
 	}
 	if (host_default(o))
 		return OPTS_EXIT_USAGE;

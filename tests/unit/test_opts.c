@@ -386,6 +386,36 @@ static void test_bad_host(void)
 	node_name_restore();
 }
 
+static void test_carbon_options(void)
+{
+	struct capture err;
+	struct bm_opts o;
+
+	CHECK_EQ_U64(PARSE(&o, &err), OPTS_OK);
+	CHECK(o.carbon_g_per_kwh == 0 && o.carbon_file == NULL);
+	CHECK_EQ_U64(PARSE(&o, &err, "--carbon-intensity", "400"), OPTS_OK);
+	CHECK(near(o.carbon_g_per_kwh, 400));
+	CHECK_EQ_U64(PARSE(&o, &err, "--carbon-intensity=0.5"), OPTS_OK);
+	CHECK(near(o.carbon_g_per_kwh, 0.5));
+	CHECK_EQ_U64(PARSE(&o, &err, "--carbon-intensity-file", "/etc/ci.csv"), OPTS_OK);
+	CHECK_STR(o.carbon_file, "/etc/ci.csv");
+	CHECK(o.carbon_g_per_kwh == 0);
+	CHECK_STR(err.text, "");
+}
+
+static void test_bad_carbon_options(void)
+{
+	USAGE("--carbon-intensity", "'0'", "--carbon-intensity", "0");
+	USAGE("--carbon-intensity", "'-4'", "--carbon-intensity", "-4");
+	USAGE("--carbon-intensity", "'5000'", "--carbon-intensity", "5000");
+	USAGE("--carbon-intensity", "'lots'", "--carbon-intensity", "lots");
+	USAGE("--carbon-intensity", NULL, "--carbon-intensity", "nan");
+	USAGE("--carbon-intensity", NULL, "--carbon-intensity=");
+	USAGE("--carbon-intensity-file", NULL, "--carbon-intensity-file");
+	USAGE("--carbon-intensity-file", "do not go together", "--carbon-intensity", "400",
+	      "--carbon-intensity-file", "/etc/ci.csv");
+}
+
 const struct unit_test opts_tests[] = {
 	{ "opts/defaults", test_defaults },
 	{ "opts/interval", test_interval },
@@ -404,5 +434,7 @@ const struct unit_test opts_tests[] = {
 	{ "opts/reparse_after_unfinished_cluster", test_reparse_after_unfinished_cluster },
 	{ "opts/host_given_or_node_name_or_hostname", test_host },
 	{ "opts/bad_host_and_node_name", test_bad_host },
+	{ "opts/carbon_intensity_and_its_file", test_carbon_options },
+	{ "opts/bad_carbon_intensity", test_bad_carbon_options },
 	{ NULL, NULL },
 };

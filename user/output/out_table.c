@@ -2,6 +2,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "carbon.h"
 #include "report.h"
 
 #define TARGET_WIDTH 40
@@ -50,7 +51,7 @@ static unsigned int domains_of(const struct bm_row *rows, size_t n)
 }
 
 static void header_row(FILE *f, const struct bm_meta *m, const char *cpu_col, const char *suffix,
-		       int ipc, unsigned int domains, const char *energy_unit)
+		       int ipc, unsigned int domains, const char *energy_unit, const char *co2e_col)
 {
 	fprintf(f, "%-*s %8s", TARGET_WIDTH, "TARGET", cpu_col);
 	for (int d = 0; d < BM_NR_DOMAINS; d++) {
@@ -62,6 +63,8 @@ static void header_row(FILE *f, const struct bm_meta *m, const char *cpu_col, co
 			 energy_unit);
 		fprintf(f, " %10s", col);
 	}
+	if (co2e_col)
+		fprintf(f, " %10s", co2e_col);
 	for (int e = 0; e < m->nr_events; e++) {
 		char col[80];
 
@@ -75,8 +78,14 @@ static void header_row(FILE *f, const struct bm_meta *m, const char *cpu_col, co
 	fputc('\n', f);
 }
 
+/*
+ * One target's row. co2e: NULL, or what to multiply the grams CO2e of r's energy (summed over
+ * co2e_domains) by: 3600 / seconds for the live view's g/h (2 decimals, as watts), 1 for the
+ * summary's grams (6 decimals: a command's are often milligrams).
+ */
 static void data_row(FILE *f, const struct bm_meta *m, const struct bm_row *r, double seconds,
-		     double cpu_value, int cyc, int ins, unsigned int domains, double energy_div)
+		     double cpu_value, int cyc, int ins, unsigned int domains, double energy_div,
+		     const double *co2e, unsigned int co2e_domains)
 {
 	char name[TARGET_WIDTH + 1], num[32];
 
@@ -93,6 +102,14 @@ static void data_row(FILE *f, const struct bm_meta *m, const struct bm_row *r, d
 	for (int d = 0; d < BM_NR_DOMAINS; d++)
 		if (domains & (1u << d))
 			fprintf(f, " %10.2f", energy_div > 0 ? r->s.energy_j[d] / energy_div : 0);
+	if (co2e) {
+		double g = 0;
+
+		for (int d = 0; d < BM_NR_DOMAINS; d++)
+			if (co2e_domains & (1u << d))
+				g += r->s.co2e_g[d];
+		fprintf(f, " %10.*f", *co2e == 1 ? 6 : 2, g * *co2e);
+	}
 	for (int e = 0; e < m->nr_events; e++) {
 		int k = m->sample_index[e];
 
@@ -161,10 +178,45 @@ static void print_energy(FILE *f, const struct bm_meta *m, const struct bm_inter
 		      f);
 }
 
+/*
+ * The CO2e estimate of the interval: the host's rate and where its intensity comes from. The
+ * targets' rates (g/h) go in a column where it applies. Returns the domains they sum.
+ */
+static unsigned int print_co2e(FILE *f, const struct bm_meta *m, const struct bm_interval *iv,
+			       unsigned int domains)
+{
+	unsigned int mask = report_total_domains(domains);
+	char what[64];
+	double g = 0;
+
+	if (!m->carbon_source)
+		return 0;
+	if (!m->energy_source || !mask) {
+		fprintf(f, "CO2e: not estimated: no energy measured\n");
+		return 0;
+	}
+	if (!(iv->carbon_g_per_kwh > 0)) {
+		fprintf(f, "CO2e: not estimated: no carbon intensity at this time (%s)\n",
+			m->carbon_source);
+		return 0;
+	}
+	for (int i = 0; i < iv->nenergy; i++)
+		if (mask & (1u << iv->energy[i].domain))
+			g += carbon_co2e_g(iv->energy[i].joules, iv->carbon_g_per_kwh);
+	report_domains_text(what, sizeof(what), mask);
+	fprintf(f, "CO2e: host %.2f g/h of %s", iv->interval_s > 0 ? g * 3600 / iv->interval_s : 0,
+		what);
+	if (m->carbon_over_time)
+		fprintf(f, " at %g g/kWh", iv->carbon_g_per_kwh);
+	fprintf(f, " (estimate from %s)\n", m->carbon_source);
+	return mask;
+}
+
 void table_interval(FILE *f, const struct bm_meta *m, const struct bm_interval *iv)
 {
 	int cyc = m->cycles_idx, ins = m->instructions_idx;
-	unsigned int domains;
+	unsigned int domains, co2e_domains;
+	double per_hour = iv->interval_s > 0 ? 3600 / iv->interval_s : 0;
 	const char *sep = "";
 
 	/* Home and clear: one screen per interval. */
@@ -184,34 +236,67 @@ void table_interval(FILE *f, const struct bm_meta *m, const struct bm_interval *
 	if (m->missing_note)
 		fprintf(f, "missing: %s\n", m->missing_note);
 	print_energy(f, m, iv);
+	domains = domains_of(iv->rows, iv->n);
+	co2e_domains = print_co2e(f, m, iv, domains);
 	if (iv->overflow)
 		fprintf(f, "overflow: %llu slices charged to \"overflow\" (raise --max-cgroups)\n",
 			(unsigned long long)iv->overflow);
 	fputc('\n', f);
-	domains = domains_of(iv->rows, iv->n);
-	header_row(f, m, "CPU%", "/s", cyc >= 0 && ins >= 0, domains, "W");
+	header_row(f, m, "CPU%", "/s", cyc >= 0 && ins >= 0, domains, "W",
+		   co2e_domains ? "gCO2e/h" : NULL);
 	for (size_t i = 0; i < iv->n; i++)
 		data_row(f, m, &iv->rows[i], iv->interval_s,
 			 iv->interval_s > 0 ? (double)iv->rows[i].s.cpu_ns / (iv->interval_s * 1e7)
 					    : 0,
-			 cyc, ins, domains, iv->interval_s);
+			 cyc, ins, domains, iv->interval_s, co2e_domains ? &per_hour : NULL,
+			 co2e_domains);
 	fflush(f);
 }
 
+/* The session's grams CO2e, and what they are an estimate from. */
+static void co2e_summary_line(FILE *f, const struct bm_meta *m, const struct bm_co2e_summary *c,
+			      unsigned int domains)
+{
+	unsigned int mask = report_total_domains(domains);
+	char what[64];
+	double g = 0;
+
+	if (!mask || !c->with_intensity) {
+		fprintf(f, "CO2e: not estimated: %s\n",
+			!mask ? "no energy measured" : "no carbon intensity for any interval");
+		return;
+	}
+	for (int d = 0; d < BM_NR_DOMAINS; d++)
+		if (mask & (1u << d))
+			g += c->host_g[d];
+	report_domains_text(what, sizeof(what), mask);
+	fprintf(f, "CO2e: host %.6f g of %s energy (estimate from %s", g, what, m->carbon_source);
+	if (c->with_intensity < c->intervals)
+		fprintf(f, "; %u of %u intervals had an intensity, the rest are not counted",
+			c->with_intensity, c->intervals);
+	fputs(")\n", f);
+}
+
 void table_summary(FILE *f, const struct bm_meta *m, const struct bm_row *totals, size_t n,
-		   double elapsed_s)
+		   double elapsed_s, const struct bm_co2e_summary *co2e)
 {
 	int cyc = m->cycles_idx, ins = m->instructions_idx;
-	unsigned int domains;
+	unsigned int domains, co2e_domains = 0;
+	static const double one = 1;
 
 	fprintf(f,
 		"\nSession summary: %.2f s on %s, %d CPUs (CPU s = seconds on a CPU; rates per "
 		"second)\n",
 		elapsed_s, m->host, m->nr_online);
 	domains = domains_of(totals, n);
-	header_row(f, m, "CPU s", "/s", cyc >= 0 && ins >= 0, domains, "J");
+	if (m->carbon_source && co2e && co2e->with_intensity)
+		co2e_domains = report_total_domains(domains);
+	header_row(f, m, "CPU s", "/s", cyc >= 0 && ins >= 0, domains, "J",
+		   co2e_domains ? "gCO2e" : NULL);
 	for (size_t i = 0; i < n; i++)
 		data_row(f, m, &totals[i], elapsed_s, (double)totals[i].s.cpu_ns / 1e9, cyc, ins,
-			 domains, 1);
+			 domains, 1, co2e_domains ? &one : NULL, co2e_domains);
+	if (m->carbon_source && co2e)
+		co2e_summary_line(f, m, co2e, domains);
 	fflush(f);
 }

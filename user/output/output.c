@@ -290,11 +290,11 @@ int outputs_interval(struct outputs *o, const struct bm_meta *m, const struct bm
 }
 
 void outputs_summary(struct outputs *o, const struct bm_meta *m, const struct bm_row *totals,
-		     size_t n, double elapsed_s)
+		     size_t n, double elapsed_s, const struct bm_co2e_summary *co2e)
 {
 	for (int i = 0; i < o->n; i++)
 		if (o->v[i].kind == SINK_TABLE && !o->v[i].failed)
-			table_summary(stdout, m, totals, n, elapsed_s);
+			table_summary(stdout, m, totals, n, elapsed_s, co2e);
 }
 
 /* What an InfluxDB sink did over the session: losses said plainly, the rest with -v. */

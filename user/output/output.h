@@ -56,9 +56,9 @@ int outputs_open(struct outputs *o, const struct bm_meta *m, const struct output
  * closed under us (the reader went away: time to stop), else 0.
  */
 int outputs_interval(struct outputs *o, const struct bm_meta *m, const struct bm_interval *iv);
-/* The session summary, on the live view only. */
+/* The session summary, on the live view only (co2e: NULL without an estimate). */
 void outputs_summary(struct outputs *o, const struct bm_meta *m, const struct bm_row *totals,
-		     size_t n, double elapsed_s);
+		     size_t n, double elapsed_s, const struct bm_co2e_summary *co2e);
 /* Flush and close; HTTP senders get up to wait_s to empty their spool. */
 void outputs_close(struct outputs *o, double wait_s);
 bool outputs_has_table(const struct outputs *o);
