@@ -80,7 +80,7 @@ static void usage(FILE *f)
 		"      --carbon-intensity-file FILE\n"
 		"                           the same over time: a CSV timestamp,g_per_kwh (unix\n"
 		"                           seconds, ascending; the last value at or before an\n"
-		"                           interval's end applies)\n"
+		"                           interval's end applies); read again on SIGHUP\n"
 		"\n"
 		"Energy and the power model:\n"
 		"      --energy-source SRC  auto (default), powercap, perf, msr or none\n"

@@ -21,12 +21,14 @@
 #include "settings.h"
 #include "util.h"
 
-static volatile sig_atomic_t stop_signal, child_exited;
+static volatile sig_atomic_t stop_signal, child_exited, reopen_signal;
 
 static void on_signal(int sig)
 {
 	if (sig == SIGCHLD)
 		child_exited = 1;
+	else if (sig == SIGHUP)
+		reopen_signal = 1;
 	else
 		stop_signal = sig;
 }
@@ -158,6 +160,24 @@ int session_load_carbon(struct session *s)
 		exit(1);
 	}
 	return 0;
+}
+
+/*
+ * SIGHUP, between two intervals: the file sinks opened again (logrotate moved them away), the
+ * carbon intensity file read again; one that no longer reads keeps the values read before.
+ */
+static void session_reopen(struct session *s)
+{
+	char err[1024];
+
+	outputs_reopen(&s->out, &s->meta);
+	if (!s->opts->carbon_file)
+		return;
+	if (carbon_load(&s->carbon, s->opts->carbon_file, err, sizeof(err)))
+		bm_warn("%s; keeping the carbon intensities read before", err);
+	else
+		bm_debug("%s read again: %zu carbon intensities", s->opts->carbon_file,
+			 s->carbon.n);
 }
 
 int session_parse_outputs(struct session *s)
@@ -603,6 +623,17 @@ static int sleep_until(struct session *s, double deadline)
 		struct timespec ts = { .tv_sec = (time_t)wake };
 		int err;
 
+		/*
+		 * Between intervals, so no sink is in the middle of one. On the live view the
+		 * terminal hung up: the session ends, as on Ctrl-C.
+		 */
+		if (reopen_signal) {
+			reopen_signal = 0;
+			if (outputs_has_table(&s->out))
+				stop_signal = SIGHUP;
+			else
+				session_reopen(s);
+		}
 		/* A measured command gets the signal; we go on until it has ended. */
 		if (s->have_cmd && stop_signal) {
 			command_forward(&s->cmd, stop_signal);
@@ -792,6 +823,8 @@ int session_run(struct session *s)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGCHLD, &sa, NULL);
+	/* SIGHUP reopens the file sinks (logrotate); it ends only a session on the live view. */
+	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
 	ret = session_start(s);
