@@ -79,13 +79,19 @@ static void header_row(FILE *f, const struct bm_meta *m, const char *cpu_col, co
 }
 
 /*
- * One target's row. co2e: NULL, or what to multiply the grams CO2e of r's energy (summed over
- * co2e_domains) by: 3600 / seconds for the live view's g/h (2 decimals, as watts), 1 for the
- * summary's grams (6 decimals: a command's are often milligrams).
+ * A CO2e column: the grams of the energy of the domains it sums, times mult (3600 / seconds
+ * for the live view's g/h, 1 for the summary's grams), with prec decimals.
  */
+struct co2e_col {
+	unsigned int domains;
+	double mult;
+	int prec;
+};
+
+/* One target's row; co2e: its CO2e column, or NULL for none. */
 static void data_row(FILE *f, const struct bm_meta *m, const struct bm_row *r, double seconds,
 		     double cpu_value, int cyc, int ins, unsigned int domains, double energy_div,
-		     const double *co2e, unsigned int co2e_domains)
+		     const struct co2e_col *co2e)
 {
 	char name[TARGET_WIDTH + 1], num[32];
 
@@ -106,9 +112,9 @@ static void data_row(FILE *f, const struct bm_meta *m, const struct bm_row *r, d
 		double g = 0;
 
 		for (int d = 0; d < BM_NR_DOMAINS; d++)
-			if (co2e_domains & (1u << d))
+			if (co2e->domains & (1u << d))
 				g += r->s.co2e_g[d];
-		fprintf(f, " %10.*f", *co2e == 1 ? 6 : 2, g * *co2e);
+		fprintf(f, " %10.*f", co2e->prec, g * co2e->mult);
 	}
 	for (int e = 0; e < m->nr_events; e++) {
 		int k = m->sample_index[e];
@@ -215,8 +221,10 @@ static unsigned int print_co2e(FILE *f, const struct bm_meta *m, const struct bm
 void table_interval(FILE *f, const struct bm_meta *m, const struct bm_interval *iv)
 {
 	int cyc = m->cycles_idx, ins = m->instructions_idx;
-	unsigned int domains, co2e_domains;
-	double per_hour = iv->interval_s > 0 ? 3600 / iv->interval_s : 0;
+	/* Grams per hour, with as many decimals as the watts. */
+	struct co2e_col co2e = { .mult = iv->interval_s > 0 ? 3600 / iv->interval_s : 0,
+				 .prec = 2 };
+	unsigned int domains;
 	const char *sep = "";
 
 	/* Home and clear: one screen per interval. */
@@ -237,19 +245,18 @@ void table_interval(FILE *f, const struct bm_meta *m, const struct bm_interval *
 		fprintf(f, "missing: %s\n", m->missing_note);
 	print_energy(f, m, iv);
 	domains = domains_of(iv->rows, iv->n);
-	co2e_domains = print_co2e(f, m, iv, domains);
+	co2e.domains = print_co2e(f, m, iv, domains);
 	if (iv->overflow)
 		fprintf(f, "overflow: %llu slices charged to \"overflow\" (raise --max-cgroups)\n",
 			(unsigned long long)iv->overflow);
 	fputc('\n', f);
 	header_row(f, m, "CPU%", "/s", cyc >= 0 && ins >= 0, domains, "W",
-		   co2e_domains ? "gCO2e/h" : NULL);
+		   co2e.domains ? "gCO2e/h" : NULL);
 	for (size_t i = 0; i < iv->n; i++)
 		data_row(f, m, &iv->rows[i], iv->interval_s,
 			 iv->interval_s > 0 ? (double)iv->rows[i].s.cpu_ns / (iv->interval_s * 1e7)
 					    : 0,
-			 cyc, ins, domains, iv->interval_s, co2e_domains ? &per_hour : NULL,
-			 co2e_domains);
+			 cyc, ins, domains, iv->interval_s, co2e.domains ? &co2e : NULL);
 	fflush(f);
 }
 
@@ -278,25 +285,26 @@ static void co2e_summary_line(FILE *f, const struct bm_meta *m, const struct bm_
 }
 
 void table_summary(FILE *f, const struct bm_meta *m, const struct bm_row *totals, size_t n,
-		   double elapsed_s, const struct bm_co2e_summary *co2e)
+		   double elapsed_s, const struct bm_co2e_summary *summary)
 {
 	int cyc = m->cycles_idx, ins = m->instructions_idx;
-	unsigned int domains, co2e_domains = 0;
-	static const double one = 1;
+	/* Grams, to the microgram: a command's are often milligrams. */
+	struct co2e_col co2e = { .mult = 1, .prec = 6 };
+	unsigned int domains;
 
 	fprintf(f,
 		"\nSession summary: %.2f s on %s, %d CPUs (CPU s = seconds on a CPU; rates per "
 		"second)\n",
 		elapsed_s, m->host, m->nr_online);
 	domains = domains_of(totals, n);
-	if (m->carbon_source && co2e && co2e->with_intensity)
-		co2e_domains = report_total_domains(domains);
+	if (m->carbon_source && summary && summary->with_intensity)
+		co2e.domains = report_total_domains(domains);
 	header_row(f, m, "CPU s", "/s", cyc >= 0 && ins >= 0, domains, "J",
-		   co2e_domains ? "gCO2e" : NULL);
+		   co2e.domains ? "gCO2e" : NULL);
 	for (size_t i = 0; i < n; i++)
 		data_row(f, m, &totals[i], elapsed_s, (double)totals[i].s.cpu_ns / 1e9, cyc, ins,
-			 domains, 1, co2e_domains ? &one : NULL, co2e_domains);
-	if (m->carbon_source && co2e)
-		co2e_summary_line(f, m, co2e, domains);
+			 domains, 1, co2e.domains ? &co2e : NULL);
+	if (m->carbon_source && summary)
+		co2e_summary_line(f, m, summary, domains);
 	fflush(f);
 }
