@@ -2,8 +2,10 @@
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "carbon.h"
 #include "labels.h"
 #include "opts.h"
 #include "util.h"
@@ -71,6 +73,14 @@ static void usage(FILE *f)
 		"                           for bpfmeter replay FILE\n"
 		"      --btf FILE           kernel BTF to use when /sys/kernel/btf/vmlinux is "
 		"missing\n"
+		"      --host NAME          the host label of the rows (default: $NODE_NAME, as\n"
+		"                           Kubernetes' downward API sets it, else the hostname)\n"
+		"      --carbon-intensity G grams CO2e per kWh of the electricity: the outputs\n"
+		"                           add an estimate of the grams CO2e of the energy\n"
+		"      --carbon-intensity-file FILE\n"
+		"                           the same over time: a CSV timestamp,g_per_kwh (unix\n"
+		"                           seconds, ascending; the last value at or before an\n"
+		"                           interval's end applies); read again on SIGHUP\n"
 		"\n"
 		"Energy and the power model:\n"
 		"      --energy-source SRC  auto (default), powercap, perf, msr or none\n"
@@ -125,6 +135,37 @@ static int bad(const char *opt, const char *val, const char *form)
 	return OPTS_EXIT_USAGE;
 }
 
+/* A host label: 1 to BM_HOST_MAX printable characters, no spaces (any sink can carry it). */
+static bool host_ok(const char *name)
+{
+	size_t n = strlen(name);
+
+	for (size_t i = 0; i < n; i++)
+		if (name[i] <= ' ' || name[i] > '~')
+			return false;
+	return n && n <= BM_HOST_MAX;
+}
+
+#define HOST_FORM "1 to 253 printable characters without spaces, such as node-1.example.com"
+
+/* --host, else $NODE_NAME, checked; the hostname (NULL) else. */
+static int host_default(struct bm_opts *o)
+{
+	const char *env = getenv("NODE_NAME");
+
+	if (o->host || !env || !*env)
+		return OPTS_OK;
+	if (!host_ok(env)) {
+		fprintf(stderr,
+			"bpfmeter: invalid value '%s' in $NODE_NAME (the default of --host): "
+			"expected %s; or pass --host NAME\n",
+			env, HOST_FORM);
+		return OPTS_EXIT_USAGE;
+	}
+	o->host = env;
+	return OPTS_OK;
+}
+
 int opts_parse(struct bm_opts *o, int argc, char **argv)
 {
 	enum {
@@ -143,6 +184,9 @@ int opts_parse(struct bm_opts *o, int argc, char **argv)
 		OPT_GROUP_BY,
 		OPT_BY,
 		OPT_RECORD,
+		OPT_HOST,
+		OPT_CARBON_INTENSITY,
+		OPT_CARBON_INTENSITY_FILE,
 	};
 	static const struct option longopts[] = {
 		{ "interval", required_argument, NULL, 'i' },
@@ -164,6 +208,9 @@ int opts_parse(struct bm_opts *o, int argc, char **argv)
 		{ "group-by", required_argument, NULL, OPT_GROUP_BY },
 		{ "by", required_argument, NULL, OPT_BY },
 		{ "record", required_argument, NULL, OPT_RECORD },
+		{ "host", required_argument, NULL, OPT_HOST },
+		{ "carbon-intensity", required_argument, NULL, OPT_CARBON_INTENSITY },
+		{ "carbon-intensity-file", required_argument, NULL, OPT_CARBON_INTENSITY_FILE },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -273,6 +320,24 @@ int opts_parse(struct bm_opts *o, int argc, char **argv)
 		case OPT_RECORD:
 			o->record_path = optarg;
 			break;
+		case OPT_HOST:
+			if (!host_ok(optarg))
+				return bad("--host", optarg, HOST_FORM);
+			o->host = optarg;
+			o->host_given = true;
+			break;
+		case OPT_CARBON_INTENSITY:
+			if (bm_parse_double(optarg, BM_CARBON_MIN, BM_CARBON_MAX,
+					    &o->carbon_g_per_kwh) ||
+			    o->carbon_g_per_kwh <= BM_CARBON_MIN ||
+			    o->carbon_g_per_kwh >= BM_CARBON_MAX)
+				return bad(
+					"--carbon-intensity", optarg,
+					"grams CO2e per kWh above 0 and below 5000, such as 400");
+			break;
+		case OPT_CARBON_INTENSITY_FILE:
+			o->carbon_file = optarg;
+			break;
 		case 'v':
 			o->verbose = true;
 			break;
@@ -320,6 +385,14 @@ int opts_parse(struct bm_opts *o, int argc, char **argv)
 		}
 		o->command = &argv[optind];
 	}
+	if (o->carbon_g_per_kwh > 0 && o->carbon_file) {
+		fprintf(stderr,
+			"bpfmeter: --carbon-intensity and --carbon-intensity-file do not go "
+			"together: give one\n");
+		return OPTS_EXIT_USAGE;
+	}
+	if (host_default(o))
+		return OPTS_EXIT_USAGE;
 	o->nr_events = events_parse(o->events_arg, o->events, BM_MAX_EVENTS, err, sizeof(err));
 	if (o->nr_events < 0) {
 		fprintf(stderr, "bpfmeter: invalid value for --events: %s\n", err);

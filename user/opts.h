@@ -34,7 +34,14 @@ struct bm_opts {
 	bool verbose;
 	const char *record_path; /* --record FILE: the session's inputs, for bpfmeter replay */
 	const char *group_by_arg; /* --group-by as given, or NULL */
+	/* The host label and the carbon intensity (--host, --carbon-intensity[-file]). */
+	const char *host; /* --host, else $NODE_NAME; NULL: the hostname */
+	bool host_given; /* --host itself: a replay takes it over the recorded host */
+	double carbon_g_per_kwh; /* --carbon-intensity; 0: none */
+	const char *carbon_file; /* --carbon-intensity-file, or NULL */
 };
+
+#define BM_HOST_MAX 253 /* a DNS name's most characters */
 
 enum {
 	OPTS_OK = 0,

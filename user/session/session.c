@@ -21,12 +21,14 @@
 #include "settings.h"
 #include "util.h"
 
-static volatile sig_atomic_t stop_signal, child_exited;
+static volatile sig_atomic_t stop_signal, child_exited, reopen_signal;
 
 static void on_signal(int sig)
 {
 	if (sig == SIGCHLD)
 		child_exited = 1;
+	else if (sig == SIGHUP)
+		reopen_signal = 1;
 	else
 		stop_signal = sig;
 }
@@ -52,6 +54,8 @@ void session_free(struct session *s)
 	targets_free(&s->procs);
 	cgroup_names_free(&s->names);
 	topology_free(&s->topo);
+	carbon_free(&s->carbon);
+	free(s->carbon_source);
 }
 
 struct account *session_rows_account(struct session *s)
@@ -121,6 +125,8 @@ void session_setup(struct session *s, double interval_s, const char *hook,
 		.instructions_idx = report_hw_index(o->events, o->nr_events, s->sample_index,
 						    PERF_COUNT_HW_INSTRUCTIONS),
 		.ref_cycles_idx = cfg.ref_cycles_idx,
+		.carbon_source = s->carbon_source,
+		.carbon_over_time = o->carbon_file && !(o->carbon_g_per_kwh > 0),
 	};
 	targets_init(&s->cgroups, BM_TARGET_CGROUP, (enum group_by)o->group_by, o->group_depth);
 	targets_init(&s->procs, BM_TARGET_PROCESS, (enum group_by)o->group_by, o->group_depth);
@@ -128,6 +134,50 @@ void session_setup(struct session *s, double interval_s, const char *hook,
 	if (!s->readings)
 		s->readings =
 			bm_calloc((size_t)s->topo.nr_sockets * BM_NR_DOMAINS, sizeof(*s->readings));
+}
+
+int session_load_carbon(struct session *s)
+{
+	const struct bm_opts *o = s->opts;
+	char err[1024];
+
+	if (o->carbon_g_per_kwh > 0) {
+		s->carbon.constant = o->carbon_g_per_kwh;
+		if (asprintf(&s->carbon_source, "--carbon-intensity %g g/kWh",
+			     o->carbon_g_per_kwh) < 0)
+			s->carbon_source = NULL;
+	} else if (o->carbon_file) {
+		if (carbon_load(&s->carbon, o->carbon_file, err, sizeof(err))) {
+			bm_err("%s", err);
+			return -1;
+		}
+		bm_debug("%s: %zu carbon intensities", o->carbon_file, s->carbon.n);
+		if (asprintf(&s->carbon_source, "--carbon-intensity-file %s", o->carbon_file) < 0)
+			s->carbon_source = NULL;
+	}
+	if ((o->carbon_g_per_kwh > 0 || o->carbon_file) && !s->carbon_source) {
+		bm_err("out of memory");
+		exit(1);
+	}
+	return 0;
+}
+
+/*
+ * SIGHUP, between two intervals: the file sinks opened again (logrotate moved them away), the
+ * carbon intensity file read again; one that no longer reads keeps the values read before.
+ */
+static void session_reopen(struct session *s)
+{
+	char err[1024];
+
+	outputs_reopen(&s->out, &s->meta);
+	if (!s->opts->carbon_file)
+		return;
+	if (carbon_load(&s->carbon, s->opts->carbon_file, err, sizeof(err)))
+		bm_warn("%s; keeping the carbon intensities read before", err);
+	else
+		bm_debug("%s read again: %zu carbon intensities", s->opts->carbon_file,
+			 s->carbon.n);
 }
 
 int session_parse_outputs(struct session *s)
@@ -186,7 +236,7 @@ int session_interval(struct session *s, int64_t ts_ns, double dt)
 		.nenergy = s->nreadings,
 		.nr_online = s->topo.nr_online,
 		.cpus_note = s->cpus_note[0] ? s->cpus_note : NULL,
-		.carbon_g_per_kwh = -1,
+		.carbon_g_per_kwh = carbon_at(&s->carbon, ts_ns),
 	};
 	struct bm_interval out;
 
@@ -220,8 +270,13 @@ void session_summary(struct session *s, double elapsed)
 	struct targets *ts = session_rows_targets(s);
 	struct bm_row *rows = bm_calloc(targets_summary_cap(ts), sizeof(*rows));
 	size_t n = targets_summary(ts, rows, s->energy_domains);
+	struct bm_co2e_summary co2e = {
+		.host_g = s->iv.measured_co2e_g,
+		.intervals = s->iv.intervals,
+		.with_intensity = s->iv.carbon_intervals,
+	};
 
-	outputs_summary(&s->out, &s->meta, rows, n, elapsed);
+	outputs_summary(&s->out, &s->meta, rows, n, elapsed, s->carbon_source ? &co2e : NULL);
 	free(rows);
 }
 
@@ -568,6 +623,17 @@ static int sleep_until(struct session *s, double deadline)
 		struct timespec ts = { .tv_sec = (time_t)wake };
 		int err;
 
+		/*
+		 * Between intervals, so no sink is in the middle of one. On the live view the
+		 * terminal hung up: the session ends, as on Ctrl-C.
+		 */
+		if (reopen_signal) {
+			reopen_signal = 0;
+			if (outputs_has_table(&s->out))
+				stop_signal = SIGHUP;
+			else
+				session_reopen(s);
+		}
 		/* A measured command gets the signal; we go on until it has ended. */
 		if (s->have_cmd && stop_signal) {
 			command_forward(&s->cmd, stop_signal);
@@ -600,6 +666,9 @@ static void command_summary(struct session *s)
 		.have_energy = s->have_energy,
 		.energy_split = !s->by_process,
 		.by_model = s->iv.any_model,
+		.host_co2e_g = s->iv.measured_co2e_g,
+		.intervals = s->iv.intervals,
+		.carbon_intervals = s->iv.carbon_intervals,
 	};
 	size_t rl = strlen(s->cmd.rel), off = 0;
 	char cmdline[512] = "";
@@ -619,8 +688,10 @@ static void command_summary(struct session *s)
 		r.sum.cpu_ns += t->total.cpu_ns;
 		for (int e = 0; e < BM_MAX_EVENTS; e++)
 			r.sum.ev[e] += t->total.ev[e];
-		for (int d = 0; d < BM_NR_DOMAINS; d++)
+		for (int d = 0; d < BM_NR_DOMAINS; d++) {
 			r.sum.energy_j[d] += t->total.energy_j[d];
+			r.sum.co2e_g[d] += t->total.co2e_g[d];
+		}
 	}
 	command_report_print(stderr, &s->meta, &r, s->opts->csv);
 }
@@ -689,7 +760,7 @@ static int session_start(struct session *s)
 
 	/* Outputs first: a file that cannot take our rows fails before anything is loaded. */
 	s->meta = (struct bm_meta){ .events = o->events, .nr_events = o->nr_events };
-	if (outputs_check(&s->out, &s->meta))
+	if (outputs_check(&s->out, &s->meta) || session_load_carbon(s))
 		return 2;
 	if (o->record_path && !access(o->record_path, F_OK)) {
 		bm_err("--record %s: the file exists; a recording is never overwritten: give a "
@@ -718,7 +789,10 @@ static int session_start(struct session *s)
 
 	for (int e = 0; e < o->nr_events; e++)
 		s->sample_index[e] = s->sensor.bpf_index[e];
-	gethostname(s->host, sizeof(s->host) - 1);
+	if (o->host)
+		snprintf(s->host, sizeof(s->host), "%s", o->host);
+	else
+		gethostname(s->host, sizeof(s->host) - 1);
 	account_init(&s->acct, &s->topo, s->sensor.nr_events);
 	account_init(&s->pacct, &s->topo, s->sensor.nr_events);
 	if (s->have_energy)
@@ -749,6 +823,8 @@ int session_run(struct session *s)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGCHLD, &sa, NULL);
+	/* SIGHUP reopens the file sinks (logrotate); it ends only a session on the live view. */
+	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
 	ret = session_start(s);
