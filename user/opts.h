@@ -34,7 +34,12 @@ struct bm_opts {
 	bool verbose;
 	const char *record_path; /* --record FILE: the session's inputs, for bpfmeter replay */
 	const char *group_by_arg; /* --group-by as given, or NULL */
+	/* --state-dir: where a live session keeps its models across restarts; "": nowhere */
+	const char *state_dir;
 };
+
+/* --state-dir's default, where $BPFMETER_STATE_DIR does not name another. */
+#define BM_STATE_DIR "/var/lib/bpfmeter"
 
 enum {
 	OPTS_OK = 0,
