@@ -20,6 +20,7 @@
 #include "record.h"
 #include "report.h"
 #include "sensor.h"
+#include "state.h"
 #include "targets.h"
 #include "topology.h"
 
@@ -59,6 +60,10 @@ struct session {
 	bool have_cmd;
 	int exit_status;
 	double t_start, t_last; /* monotonic */
+	/* --state-dir: the models are saved there under state_id, each minute and at exit. */
+	struct state_identity state_id;
+	bool state_on, state_dirty, state_warned;
+	double state_next; /* monotonic: the next save */
 };
 
 void session_init(struct session *s, struct bm_opts *o);

@@ -524,7 +524,8 @@ int state_load(const char *dir, const struct state_identity *id, struct interval
 
 	snprintf(path, sizeof(path), "%s/%s", dir, STATE_FILE);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 && errno == ENOENT)
+	/* No file, or no directory yet: nothing to load (and a save says what is wrong). */
+	if (fd < 0 && (errno == ENOENT || errno == ENOTDIR))
 		return -ENOENT;
 	if (fd < 0 || fstat(fd, &st)) {
 		ret = -errno;

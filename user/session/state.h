@@ -30,6 +30,7 @@
 #include "interval.h"
 
 #define STATE_FILE "model.state"
+#define STATE_SAVE_PERIOD_S 60.0 /* a live session saves at most this often, and at exit */
 #define STATE_FORMAT_VERSION 1
 #define STATE_MAX_KEYS 32
 #define STATE_VALUE_MAX 1024
@@ -71,8 +72,9 @@ int state_parse(const char *buf, size_t len, const struct state_identity *id, st
 int state_save(const char *dir, const struct state_identity *id, const struct interval *iv,
 	       char *why, size_t whylen);
 /*
- * DIR/model.state into iv as state_parse does. Returns -ENOENT when there is none (nothing to
- * say), another -errno when it cannot be read (why says so), else as state_parse.
+ * DIR/model.state into iv as state_parse does. Returns -ENOENT when there is none, nor DIR
+ * perhaps (nothing to say), another -errno when it cannot be read (why says so), else as
+ * state_parse.
  */
 int state_load(const char *dir, const struct state_identity *id, struct interval *iv, char *why,
 	       size_t whylen);
