@@ -682,27 +682,28 @@ static void state_begin(struct session *s)
 	/* Without energy there are no models to keep. */
 	if (!s->have_energy || !dir || !*dir)
 		return;
+	/*
+	 * A recording replays from no model: so does the session it records, to give the same
+	 * rows; and models that started from nothing do not replace the state either.
+	 */
+	if (s->recording) {
+		bm_debug("--record: the models start afresh, as in the replay; the state in %s is "
+			 "neither read nor written",
+			 dir);
+		return;
+	}
 	state_identity_init(&s->state_id, s->host, &s->iv.cfg, s->topo.package_id,
 			    s->energy_domains);
-	if (s->recording) {
-		/* Its replay starts from no model: so does the session, to give the same rows. */
-		bm_debug("--record: the models start afresh, as they will in the replay; the "
-			 "state in %s is not read",
-			 dir);
-	} else {
-		err = state_load(dir, &s->state_id, &s->iv, why, sizeof(why));
-		if (err && err != -ENOENT)
-			bm_warn("model state %s/%s not used: %s", dir, STATE_FILE, why);
-		for (int i = 0; !err && i < s->topo.nr_sockets * BM_NR_DOMAINS; i++)
-			for (int k = 0; k < s->iv.models[i].nlayers; k++)
-				fitted += s->iv.models[i].layers[k].id != 0;
-		if (!err)
-			fprintf(stderr,
-				"bpfmeter: model state from %s/%s: %u fitted layer%s, model ids up "
-				"to %u\n",
-				dir, STATE_FILE, fitted, fitted == 1 ? "" : "s",
-				s->iv.next_model_id);
-	}
+	err = state_load(dir, &s->state_id, &s->iv, why, sizeof(why));
+	if (err && err != -ENOENT)
+		bm_warn("model state %s/%s not used: %s", dir, STATE_FILE, why);
+	for (int i = 0; !err && i < s->topo.nr_sockets * BM_NR_DOMAINS; i++)
+		for (int k = 0; k < s->iv.models[i].nlayers; k++)
+			fitted += s->iv.models[i].layers[k].id != 0;
+	if (!err)
+		fprintf(stderr,
+			"bpfmeter: model state from %s/%s: %u fitted layer%s, model ids up to %u\n",
+			dir, STATE_FILE, fitted, fitted == 1 ? "" : "s", s->iv.next_model_id);
 	err = bm_mkdir_p(dir, 0755);
 	if (!err && access(dir, W_OK))
 		err = -errno;
