@@ -452,6 +452,35 @@ static void test_a_failed_write_leaves_the_old_file_intact(void)
 	interval_free(&b);
 }
 
+static void test_one_process_at_a_time_keeps_a_state_dir(void)
+{
+	char dir[256], why[1024], sub[300];
+	int fd, again;
+
+	if (!fixture_mkdtemp(dir, sizeof(dir), "state"))
+		return;
+	snprintf(sub, sizeof(sub), "%s/a/b", dir);
+	fd = state_lock(sub, why, sizeof(why));
+	CHECK(fd >= 0);
+	/* flock is per open file: a second open, here or in another process, is refused. */
+	again = state_lock(sub, why, sizeof(why));
+	CHECK_EQ_U64(again, -EWOULDBLOCK);
+	CHECK_HAS(why, "/a/b is in use by another bpfmeter");
+	if (again >= 0)
+		close(again);
+	close(fd);
+	fd = state_lock(sub, why, sizeof(why));
+	CHECK(fd >= 0);
+	if (fd >= 0)
+		close(fd);
+	/* Below a file: said, no crash. */
+	fixture_put(dir, "a/b/f", "x");
+	snprintf(sub, sizeof(sub), "%s/a/b/f/state", dir);
+	CHECK_EQ_U64(state_lock(sub, why, sizeof(why)), -ENOTDIR);
+	CHECK_HAS(why, "cannot create ");
+	fixture_rmtree(dir);
+}
+
 const struct unit_test state_tests[] = {
 	{ "state/saved_and_loaded_models_go_on_alike_ids_included",
 	  test_saved_and_loaded_models_go_on_alike },
@@ -461,5 +490,7 @@ const struct unit_test state_tests[] = {
 	  test_damaged_truncated_or_foreign_files_are_refused },
 	{ "state/a_failed_write_leaves_the_old_file_intact",
 	  test_a_failed_write_leaves_the_old_file_intact },
+	{ "state/one_process_at_a_time_keeps_a_state_dir",
+	  test_one_process_at_a_time_keeps_a_state_dir },
 	{ NULL, NULL },
 };

@@ -41,6 +41,8 @@ void session_free(struct session *s)
 {
 	/* SIGTERM or not, give InfluxDB a few seconds; what it does not take stays spooled. */
 	outputs_close(&s->out, 5);
+	if (s->state_on)
+		close(s->state_lock_fd);
 	sensor_close(&s->sensor);
 	energy_close(&s->energy);
 	free(s->readings);
@@ -704,14 +706,13 @@ static void state_begin(struct session *s)
 		fprintf(stderr,
 			"bpfmeter: model state from %s/%s: %u fitted layer%s, model ids up to %u\n",
 			dir, STATE_FILE, fitted, fitted == 1 ? "" : "s", s->iv.next_model_id);
-	err = bm_mkdir_p(dir, 0755);
-	if (!err && access(dir, W_OK))
-		err = -errno;
-	if (err) {
-		bm_warn("cannot keep the model state in %s: %s; measuring goes on without it", dir,
-			strerror(-err));
+	/* Loaded or not, another bpfmeter that keeps its models there goes on doing so alone. */
+	err = state_lock(dir, why, sizeof(why));
+	if (err < 0) {
+		bm_warn("cannot keep the model state: %s; measuring goes on without it", why);
 		return;
 	}
+	s->state_lock_fd = err;
 	s->state_on = true;
 	s->state_next = bm_now_mono() + STATE_SAVE_PERIOD_S;
 }

@@ -63,6 +63,7 @@ struct session {
 	/* --state-dir: the models are saved there under state_id, each minute and at exit. */
 	struct state_identity state_id;
 	bool state_on, state_dirty, state_warned;
+	int state_lock_fd; /* while state_on: the lock on the directory */
 	double state_next; /* monotonic: the next save */
 };
 

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -511,6 +512,24 @@ out:
 		close(dfd);
 	free(text);
 	return ret;
+}
+
+int state_lock(const char *dir, char *why, size_t whylen)
+{
+	int fd, ret = bm_mkdir_p(dir, 0755);
+
+	if (ret)
+		return fail(why, whylen, ret, "cannot create %s: %s", dir, strerror(-ret));
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 || access(dir, W_OK) || flock(fd, LOCK_EX | LOCK_NB)) {
+		ret = -errno;
+		if (fd >= 0)
+			close(fd);
+		if (ret == -EWOULDBLOCK)
+			return fail(why, whylen, ret, "%s is in use by another bpfmeter", dir);
+		return fail(why, whylen, ret, "cannot write to %s: %s", dir, strerror(-ret));
+	}
+	return fd;
 }
 
 int state_load(const char *dir, const struct state_identity *id, struct interval *iv, char *why,

@@ -72,6 +72,13 @@ int state_parse(const char *buf, size_t len, const struct state_identity *id, st
 int state_save(const char *dir, const struct state_identity *id, const struct interval *iv,
 	       char *why, size_t whylen);
 /*
+ * DIR for this process to save in: made where missing, and locked (flock) so that a second
+ * bpfmeter on it cannot replace this one's state with its own. Returns the fd that holds the
+ * lock (close it to let go), -EWOULDBLOCK when another process holds it, or -errno with why
+ * saying what failed.
+ */
+int state_lock(const char *dir, char *why, size_t whylen);
+/*
  * DIR/model.state into iv as state_parse does. Returns -ENOENT when there is none, nor DIR
  * perhaps (nothing to say), another -errno when it cannot be read (why says so), else as
  * state_parse.
