@@ -13,9 +13,10 @@ T_IDS=state/fits_after_a_reload_get_ids_above_the_loaded_ones
 T_REC=state/a_recorded_session_starts_afresh_and_keeps_no_state_so_it_replays_alike
 T_OTHER=state/other_settings_are_one_warning_naming_them_and_a_provisional_start
 T_BAD=state/a_damaged_or_truncated_state_is_one_warning_and_exit_0
+T_LOCK=state/a_second_bpfmeter_on_the_dir_reads_it_but_keeps_nothing
 T_UNWR=state/a_state_dir_that_cannot_be_made_is_one_warning_and_measuring_goes_on
 T_OFF=state/an_empty_state_dir_reads_and_writes_nothing
-need_root_and_cgroup2 $T_SAVED $T_RELOAD $T_REC $T_IDS $T_OTHER $T_BAD $T_UNWR $T_OFF
+need_root_and_cgroup2 $T_SAVED $T_RELOAD $T_REC $T_IDS $T_OTHER $T_BAD $T_LOCK $T_UNWR $T_OFF
 
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
 SIM=$REPO/.output/rapl-sim
@@ -172,6 +173,25 @@ for damage in flip cut; do
 done
 [ $ok = 1 ] && pass $T_BAD || fail $T_BAD "$detail"
 
+# --- 5b: two at once: the second loads the state, and leaves it to the first -------------
+start_bpfmeter "$TMP/l1.csv" "$TMP/l1.err" --csv -i 0.5 -e '' --model-window 30 --powercap-root "$TMP/pc" \
+	--state-dir "$st"
+sum=$(md5sum <"$file")
+"$BPFMETER" --csv -i 0.5 -d 1 -e '' --model-window 30 --powercap-root "$TMP/pc" --state-dir "$st" \
+	>"$TMP/l2.csv" 2>"$TMP/l2.err"
+rc=$?
+kept=$([ "$(md5sum <"$file")" = "$sum" ] && echo kept || echo changed)
+stop_bpfmeter
+rc1=$?
+if [ "$rc" -eq 0 ] && [ "$rc1" -eq 0 ] && [ "$kept" = kept ] && [ "$(md5sum <"$file")" != "$sum" ] &&
+	grep -q "model state from $file" "$TMP/l2.err" && [ "$(warnings "$TMP/l2.err")" -eq 1 ] &&
+	grep -q "cannot keep the model state: $st is in use by another bpfmeter; measuring goes on" "$TMP/l2.err" &&
+	[ "$(warnings "$TMP/l1.err")" -eq 0 ]; then
+	pass $T_LOCK
+else
+	fail $T_LOCK "exits $rc1 and $rc, the state $kept by the second: $(cat "$TMP/l1.err" "$TMP/l2.err")"
+fi
+
 # --- 6: a state dir below a file: one warning, every interval measured all the same ------
 touch "$TMP/afile"
 "$BPFMETER" --csv -i 0.5 -d 1.5 -e '' --powercap-root "$TMP/pc" --state-dir "$TMP/afile/state" \
@@ -179,7 +199,7 @@ touch "$TMP/afile"
 rc=$?
 nenergy=$(grep -c ',energy,' "$TMP/6.csv")
 if [ "$rc" -eq 0 ] && [ "$nenergy" -ge 3 ] && [ "$(warnings "$TMP/6.err")" -eq 1 ] &&
-	grep -q "cannot keep the model state in $TMP/afile/state: Not a directory; measuring goes on" "$TMP/6.err"; then
+	grep -q "cannot keep the model state: cannot create $TMP/afile/state: Not a directory; measuring goes on" "$TMP/6.err"; then
 	pass $T_UNWR
 else
 	fail $T_UNWR "exit $rc, $nenergy energy rows: $(cat "$TMP/6.err")"
