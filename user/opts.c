@@ -93,6 +93,10 @@ static void usage(FILE *f)
 		"      --base-freq MHZ      the frequency ref-cycles count at (default: sysfs)\n"
 		"      --idle static|share  static power as the target \"idle\" (default), or\n"
 		"                           shared out by CPU time\n"
+		"      --state-dir DIR      keep the models there across restarts, saved each\n"
+		"                           minute and at exit, reloaded under the same host and\n"
+		"                           settings (default $BPFMETER_STATE_DIR, else\n"
+		"                           " BM_STATE_DIR "); \"\" keeps none\n"
 		"\n"
 		"General:\n"
 		"  -v, --verbose            print libbpf's and bpfmeter's debug messages\n"
@@ -187,6 +191,7 @@ int opts_parse(struct bm_opts *o, int argc, char **argv)
 		OPT_HOST,
 		OPT_CARBON_INTENSITY,
 		OPT_CARBON_INTENSITY_FILE,
+		OPT_STATE_DIR,
 	};
 	static const struct option longopts[] = {
 		{ "interval", required_argument, NULL, 'i' },
@@ -211,6 +216,7 @@ int opts_parse(struct bm_opts *o, int argc, char **argv)
 		{ "host", required_argument, NULL, OPT_HOST },
 		{ "carbon-intensity", required_argument, NULL, OPT_CARBON_INTENSITY },
 		{ "carbon-intensity-file", required_argument, NULL, OPT_CARBON_INTENSITY_FILE },
+		{ "state-dir", required_argument, NULL, OPT_STATE_DIR },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -222,6 +228,7 @@ int opts_parse(struct bm_opts *o, int argc, char **argv)
 
 	*o = defaults;
 	o->model = model_config_default;
+	o->state_dir = getenv("BPFMETER_STATE_DIR") ? getenv("BPFMETER_STATE_DIR") : BM_STATE_DIR;
 	/* 0, not 1: glibc then also forgets a half-read option cluster such as -xv. */
 	optind = 0;
 	opterr = 0;
@@ -337,6 +344,9 @@ int opts_parse(struct bm_opts *o, int argc, char **argv)
 			break;
 		case OPT_CARBON_INTENSITY_FILE:
 			o->carbon_file = optarg;
+			break;
+		case OPT_STATE_DIR:
+			o->state_dir = optarg;
 			break;
 		case 'v':
 			o->verbose = true;

@@ -39,9 +39,14 @@ struct bm_opts {
 	bool host_given; /* --host itself: a replay takes it over the recorded host */
 	double carbon_g_per_kwh; /* --carbon-intensity; 0: none */
 	const char *carbon_file; /* --carbon-intensity-file, or NULL */
+	/* --state-dir: where a live session keeps its models across restarts; "": nowhere */
+	const char *state_dir;
 };
 
 #define BM_HOST_MAX 253 /* a DNS name's most characters */
+
+/* --state-dir's default, where $BPFMETER_STATE_DIR does not name another. */
+#define BM_STATE_DIR "/var/lib/bpfmeter"
 
 enum {
 	OPTS_OK = 0,

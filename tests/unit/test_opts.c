@@ -416,12 +416,39 @@ static void test_bad_carbon_options(void)
 	      "--carbon-intensity-file", "/etc/ci.csv");
 }
 
+/* --state-dir: given, else $BPFMETER_STATE_DIR, else /var/lib/bpfmeter; "" keeps none. */
+static void test_state_dir(void)
+{
+	const char *env = getenv("BPFMETER_STATE_DIR");
+	char *saved = env ? strdup(env) : NULL;
+	struct capture err;
+	struct bm_opts o;
+
+	unsetenv("BPFMETER_STATE_DIR");
+	CHECK_EQ_U64(PARSE(&o, &err), OPTS_OK);
+	CHECK_STR(o.state_dir, "/var/lib/bpfmeter");
+	setenv("BPFMETER_STATE_DIR", "/run/bm-test", 1);
+	CHECK_EQ_U64(PARSE(&o, &err), OPTS_OK);
+	CHECK_STR(o.state_dir, "/run/bm-test");
+	CHECK_EQ_U64(PARSE(&o, &err, "--state-dir", "/srv/state"), OPTS_OK);
+	CHECK_STR(o.state_dir, "/srv/state");
+	CHECK_EQ_U64(PARSE(&o, &err, "--state-dir="), OPTS_OK);
+	CHECK_STR(o.state_dir, "");
+	CHECK_STR(err.text, "");
+	if (saved)
+		setenv("BPFMETER_STATE_DIR", saved, 1);
+	else
+		unsetenv("BPFMETER_STATE_DIR");
+	free(saved);
+}
+
 const struct unit_test opts_tests[] = {
 	{ "opts/defaults", test_defaults },
 	{ "opts/interval", test_interval },
 	{ "opts/duration", test_duration },
 	{ "opts/events", test_events },
 	{ "opts/other_options", test_other_options },
+	{ "opts/state_dir", test_state_dir },
 	{ "opts/help_and_version", test_help_and_version },
 	{ "opts/bad_interval", test_bad_interval },
 	{ "opts/bad_duration", test_bad_duration },

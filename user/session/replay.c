@@ -46,7 +46,10 @@ static double meta_num(const struct replay *rp, const char *key, double dflt)
 	return v ? strtod(v, NULL) : dflt;
 }
 
-/* Options a replay cannot change: they are what was measured. */
+/*
+ * Options a replay cannot change: they are what was measured. And --state-dir: a replay
+ * starts from no model, as the recorded session did, and keeps none.
+ */
 static int check_args(int argc, char **argv)
 {
 	static const char *const fixed[] = {
@@ -56,6 +59,11 @@ static int check_args(int argc, char **argv)
 	};
 
 	for (int i = 0; i < argc; i++) {
+		if (!strncmp(argv[i], "--state-dir", 11) && (!argv[i][11] || argv[i][11] == '=')) {
+			bm_err("replay: --state-dir does not apply: a replay neither reads nor "
+			       "writes the model state");
+			return -EINVAL;
+		}
 		for (size_t k = 0; k < ARRAY_SIZE(fixed); k++) {
 			size_t n = strlen(fixed[k]);
 

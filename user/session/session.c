@@ -43,6 +43,8 @@ void session_free(struct session *s)
 {
 	/* SIGTERM or not, give InfluxDB a few seconds; what it does not take stays spooled. */
 	outputs_close(&s->out, 5);
+	if (s->state_on)
+		close(s->state_lock_fd);
 	sensor_close(&s->sensor);
 	energy_close(&s->energy);
 	free(s->readings);
@@ -739,6 +741,71 @@ static int start_recording(struct session *s)
 	return r->failed ? -EIO : 0;
 }
 
+/*
+ * --state-dir: the models an earlier session left under the same host and settings, and
+ * whether they can be kept. Whatever goes wrong is one warning: measuring goes on.
+ */
+static void state_begin(struct session *s)
+{
+	const char *dir = s->opts->state_dir;
+	unsigned int fitted = 0;
+	char why[2048];
+	int err;
+
+	/* Without energy there are no models to keep. */
+	if (!s->have_energy || !dir || !*dir)
+		return;
+	/*
+	 * A recording replays from no model: so does the session it records, to give the same
+	 * rows; and models that started from nothing do not replace the state either.
+	 */
+	if (s->recording) {
+		bm_debug("--record: the models start afresh, as in the replay; the state in %s is "
+			 "neither read nor written",
+			 dir);
+		return;
+	}
+	state_identity_init(&s->state_id, s->host, &s->iv.cfg, s->topo.package_id,
+			    s->energy_domains);
+	err = state_load(dir, &s->state_id, &s->iv, why, sizeof(why));
+	if (err && err != -ENOENT)
+		bm_warn("model state %s/%s not used: %s", dir, STATE_FILE, why);
+	for (int i = 0; !err && i < s->topo.nr_sockets * BM_NR_DOMAINS; i++)
+		for (int k = 0; k < s->iv.models[i].nlayers; k++)
+			fitted += s->iv.models[i].layers[k].id != 0;
+	if (!err)
+		fprintf(stderr,
+			"bpfmeter: model state from %s/%s: %u fitted layer%s, model ids up to %u\n",
+			dir, STATE_FILE, fitted, fitted == 1 ? "" : "s", s->iv.next_model_id);
+	/* Loaded or not, another bpfmeter that keeps its models there goes on doing so alone. */
+	err = state_lock(dir, why, sizeof(why));
+	if (err < 0) {
+		bm_warn("cannot keep the model state: %s; measuring goes on without it", why);
+		return;
+	}
+	s->state_lock_fd = err;
+	s->state_on = true;
+	s->state_next = bm_now_mono() + STATE_SAVE_PERIOD_S;
+}
+
+/* The models to --state-dir, when they learnt anything since the last time. */
+static void state_keep(struct session *s)
+{
+	char why[1024];
+
+	if (!s->state_on || !s->state_dirty)
+		return;
+	s->state_dirty = false;
+	s->state_next = bm_now_mono() + STATE_SAVE_PERIOD_S;
+	if (!state_save(s->opts->state_dir, &s->state_id, &s->iv, why, sizeof(why)))
+		return;
+	if (!s->state_warned)
+		bm_warn("cannot keep the model state: %s; measuring goes on without it", why);
+	else
+		bm_debug("cannot keep the model state: %s", why);
+	s->state_warned = true;
+}
+
 /* Up to the first interval: checks, the sensor, the baseline. Returns 0 or the exit status. */
 static int session_start(struct session *s)
 {
@@ -802,6 +869,7 @@ static int session_start(struct session *s)
 	s->resolve_group = resolve_group_live;
 	if (o->record_path && start_recording(s))
 		return 1;
+	state_begin(s);
 
 	/* Baseline: what was charged before the first interval began is not reported. */
 	s->t_start = s->t_last = bm_now_mono();
@@ -844,6 +912,9 @@ int session_run(struct session *s)
 		}
 		/* Interrupted or not, measure: the partial last interval is data too. */
 		err = measure_interval(s, &t_prev);
+		s->state_dirty = true;
+		if (!err && t_prev >= s->state_next)
+			state_keep(s);
 		if (err == -EPIPE && !s->have_cmd)
 			goto out; /* the reader of stdout went away */
 		if (err && err != -EPIPE) {
@@ -871,6 +942,8 @@ int session_run(struct session *s)
 		ret = s->exit_status;
 	}
 out:
+	/* Clean exit, a signal, or measuring failed: what the models learnt is kept. */
+	state_keep(s);
 	if (s->recording && record_close(&s->rec, s->t_last - s->t_start) && !ret)
 		ret = 1;
 	if (s->have_cmd) /* measuring failed: the command never ran; clean its cgroup */

@@ -21,6 +21,7 @@
 #include "record.h"
 #include "report.h"
 #include "sensor.h"
+#include "state.h"
 #include "targets.h"
 #include "topology.h"
 
@@ -62,6 +63,11 @@ struct session {
 	bool have_cmd;
 	int exit_status;
 	double t_start, t_last; /* monotonic */
+	/* --state-dir: the models are saved there under state_id, each minute and at exit. */
+	struct state_identity state_id;
+	bool state_on, state_dirty, state_warned;
+	int state_lock_fd; /* while state_on: the lock on the directory */
+	double state_next; /* monotonic: the next save */
 };
 
 void session_init(struct session *s, struct bm_opts *o);
