@@ -34,6 +34,9 @@ struct bm_opts {
 	bool verbose;
 	const char *record_path; /* --record FILE: the session's inputs, for bpfmeter replay */
 	const char *group_by_arg; /* --group-by as given, or NULL */
+	/* The Prometheus endpoint (-o prometheus:ADDR:PORT). */
+	double prometheus_keep_s; /* --prometheus-keep; < 0: prom_default_keep() */
+	const char *web_config; /* --web-config FILE: TLS and basic auth, or NULL */
 };
 
 enum {

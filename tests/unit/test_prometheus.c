@@ -16,6 +16,8 @@
 #include <unistd.h>
 
 #include "fixture.h"
+#include "opts.h"
+#include "output.h"
 #include "prom.h"
 #include "unit.h"
 #include "util.h"
@@ -454,6 +456,7 @@ static void test_process_metrics(void)
 static void test_addresses(void)
 {
 	struct prom_addr a;
+	struct sink s;
 	char err[512], str[64];
 
 	CHECK(prom_parse_addr("127.0.0.1:9100", &a, err, sizeof(err)) == 0);
@@ -476,6 +479,36 @@ static void test_addresses(void)
 	CHECK_HAS(err, "no port");
 	CHECK(prom_parse_addr("[::1]9100", &a, err, sizeof(err)) == -EINVAL);
 	CHECK(prom_parse_addr("[fe80::zz]:1", &a, err, sizeof(err)) == -EINVAL);
+	CHECK(output_parse("prometheus::9100", &s, err, sizeof(err)) == 0);
+	CHECK(s.kind == SINK_PROMETHEUS && s.listen.any);
+	CHECK(output_parse("prometheus:1.2.3:9100", &s, err, sizeof(err)) == -EINVAL);
+	CHECK_HAS(err, "'prometheus:1.2.3:9100': '1.2.3' is not an IPv4 address: use ");
+	CHECK(output_parse("prometheus:", &s, err, sizeof(err)) == -EINVAL);
+}
+
+/* --prometheus-keep and --web-config as opts_parse() takes them. */
+static void test_options(void)
+{
+	char *keep[] = {
+		"bpfmeter", "--prometheus-keep", "90s", "--web-config", "/etc/w.yml", NULL
+	};
+	char *zero[] = { "bpfmeter", "--prometheus-keep=0", NULL };
+	char *bad[] = { "bpfmeter", "--prometheus-keep", "soon", NULL };
+	char *none[] = { "bpfmeter", NULL };
+	struct capture err;
+	struct bm_opts o;
+
+	optind = 0;
+	CHECK(opts_parse(&o, 5, keep) == OPTS_OK);
+	CHECK(o.prometheus_keep_s == 90);
+	CHECK_STR(o.web_config, "/etc/w.yml");
+	CHECK(opts_parse(&o, 2, zero) == OPTS_OK && o.prometheus_keep_s == 0);
+	CHECK(opts_parse(&o, 1, none) == OPTS_OK);
+	CHECK(o.prometheus_keep_s < 0 && !o.web_config); /* the default: prom_default_keep() */
+	capture_begin(&err, 2);
+	CHECK(opts_parse(&o, 3, bad) == OPTS_EXIT_USAGE);
+	capture_end(&err);
+	CHECK_HAS(err.text, "invalid value 'soon' for --prometheus-keep");
 }
 
 /* The web config in a fixture folder; cert and key need only be readable here. */
@@ -799,6 +832,7 @@ const struct unit_test prometheus_tests[] = {
 	{ "prometheus/ended_targets_expire_after_keep", test_ended_targets_expire },
 	{ "prometheus/process_metrics_from_proc_self", test_process_metrics },
 	{ "prometheus/listen_address_forms", test_addresses },
+	{ "prometheus/keep_and_web_config_options", test_options },
 	{ "prometheus/web_config_parsed_and_checked", test_web_config },
 	{ "prometheus/server_status_codes_and_port_in_use", test_server },
 	{ "prometheus/server_basic_auth", test_server_basic_auth },
