@@ -10,6 +10,8 @@ packages=(
 	libmicrohttpd-dev libyaml-dev libcrypt-dev
 	# tests and benchmarks
 	stress-ng util-linux bsdutils linux-perf procps curl influxdb
+	# tests/integration/prometheus.sh: a real Prometheus, its API read with jq, a test cert
+	prometheus jq openssl
 	# tests/integration/qemu.sh: scripts/qemu-run.sh boots Debian's 6.1 kernel under qemu
 	qemu-system-x86 busybox-static cpio xz-utils
 )
