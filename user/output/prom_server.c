@@ -9,6 +9,7 @@
  */
 #include <crypt.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -263,7 +264,7 @@ struct prom_server *prom_server_start(const struct prom_addr *a, const struct pr
 	};
 	char why[512] = "";
 	sigset_t all, old;
-	int fd;
+	int fd, mhd_fd;
 
 	srv->wc = wc;
 	if (tls && MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
@@ -273,7 +274,17 @@ struct prom_server *prom_server_start(const struct prom_addr *a, const struct pr
 		return NULL;
 	}
 	fd = listen_on(a, srv, err, errlen);
-	if (fd < 0) {
+	/*
+	 * libmicrohttpd takes the socket it is given: it closes it at the stop, and also when
+	 * it fails to start (0.9.75 does). It gets a duplicate, and this one is closed here
+	 * whatever happens, so that no fd number is ever closed twice.
+	 */
+	mhd_fd = fd >= 0 ? fcntl(fd, F_DUPFD_CLOEXEC, 0) : -1;
+	if (fd >= 0)
+		close(fd);
+	if (fd >= 0 && mhd_fd < 0)
+		snprintf(err, errlen, "cannot serve on %s: %s", srv->url, strerror(errno));
+	if (mhd_fd < 0) {
 		free(srv);
 		return NULL;
 	}
@@ -287,13 +298,12 @@ struct prom_server *prom_server_start(const struct prom_addr *a, const struct pr
 	pthread_sigmask(SIG_BLOCK, &all, &old);
 	log_into = why;
 	log_len = sizeof(why);
-	srv->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO |
-					  MHD_USE_ERROR_LOG | (tls ? MHD_USE_TLS : 0) |
-					  (srv->family == AF_INET6 ? MHD_USE_IPv6 : 0),
-				  0, NULL, NULL, answer, srv, MHD_OPTION_LISTEN_SOCKET, fd,
-				  MHD_OPTION_CONNECTION_LIMIT, 64u, MHD_OPTION_CONNECTION_TIMEOUT,
-				  10u, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_ARRAY,
-				  tls_opts, MHD_OPTION_END);
+	srv->d = MHD_start_daemon(
+		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ERROR_LOG |
+			(tls ? MHD_USE_TLS : 0) | (srv->family == AF_INET6 ? MHD_USE_IPv6 : 0),
+		0, NULL, NULL, answer, srv, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+		MHD_OPTION_LISTEN_SOCKET, mhd_fd, MHD_OPTION_CONNECTION_LIMIT, 64u,
+		MHD_OPTION_CONNECTION_TIMEOUT, 10u, MHD_OPTION_ARRAY, tls_opts, MHD_OPTION_END);
 	log_into = NULL;
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (!srv->d) {
@@ -305,7 +315,6 @@ struct prom_server *prom_server_start(const struct prom_addr *a, const struct pr
 		else
 			snprintf(err, errlen, "cannot serve on %s%s%s", srv->url,
 				 why[0] ? ": " : "", why);
-		close(fd);
 		prom_server_stop(srv);
 		return NULL;
 	}
