@@ -602,6 +602,10 @@ static void test_web_config(void)
 	snprintf(want, sizeof(want), "F:2:14: cannot read %s/nope.crt: No such file or directory",
 		 root);
 	CHECK_STR(msg, want);
+	load_config(root, "tls_server_config:\n  cert_file: tls\n  key_file: tls/server.key\n", &wc,
+		    msg, sizeof(msg));
+	snprintf(want, sizeof(want), "F:2:14: cannot read %s/tls: Is a directory", root);
+	CHECK_STR(msg, want);
 	CHECK(prom_web_config_load("/nonexistent/web.yml", &wc, msg, sizeof(msg)) == -EINVAL);
 	CHECK_STR(msg, "cannot read /nonexistent/web.yml: No such file or directory");
 	prom_web_config_free(&wc);

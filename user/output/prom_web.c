@@ -68,7 +68,7 @@ static int read_named(struct web_parse *wp, const yaml_node_t *n, const char *na
 	FILE *f;
 	size_t len = 0;
 	char *buf = NULL;
-	int ret = 0;
+	int err;
 
 	if (name[0] == '/')
 		p = bm_strdup(name);
@@ -78,6 +78,7 @@ static int read_named(struct web_parse *wp, const yaml_node_t *n, const char *na
 	if (!p)
 		return fail(wp, n, "%s", strerror(ENOMEM));
 	f = fopen(p, "re");
+	err = f ? 0 : errno;
 	if (f) {
 		FILE *m = open_memstream(&buf, &len);
 		char chunk[4096];
@@ -85,14 +86,16 @@ static int read_named(struct web_parse *wp, const yaml_node_t *n, const char *na
 
 		while (m && (got = fread(chunk, 1, sizeof(chunk), f)) > 0)
 			fwrite(chunk, 1, got, m);
-		if (ferror(f) || !m || fclose(m))
-			ret = -EIO;
+		if (ferror(f))
+			err = errno ? errno : EIO; /* a folder, say: EISDIR */
+		if ((!m || fclose(m)) && !err)
+			err = ENOMEM;
 		fclose(f);
 	}
-	if (!f || ret) {
+	if (err) {
 		char msg[4200];
 
-		snprintf(msg, sizeof(msg), "cannot read %s: %s", p, strerror(f ? EIO : errno));
+		snprintf(msg, sizeof(msg), "cannot read %s: %s", p, strerror(err));
 		free(buf);
 		free(p);
 		return fail(wp, n, "%s", msg);
