@@ -130,7 +130,7 @@ clean:
 # Benchmark aids for scripts/bench-overhead.sh: empty-hook attaches a sched_switch program
 # that does nothing, to show the fixed cost of any hook there.
 .PHONY: bench-tools
-bench-tools: $(OUTPUT)/empty-hook $(OUTPUT)/bench-model-fit
+bench-tools: $(OUTPUT)/empty-hook $(OUTPUT)/bench-model-fit $(OUTPUT)/bench-prometheus
 
 $(OUTPUT)/bench:
 	$(Q)mkdir -p $@
@@ -148,6 +148,11 @@ $(OUTPUT)/empty-hook: scripts/bench/empty-hook.c $(OUTPUT)/bench/empty-hook.skel
 	$(Q)$(CC) $(ALL_CFLAGS) -I$(OUTPUT)/bench $< $(LIBS) -o $@
 
 $(OUTPUT)/bench-model-fit: scripts/bench/model-fit.c $(OUTPUT)/model/model.o $(OUTPUT)/util.o
+	$(call msg,CCLD,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) $^ $(LIBS) -o $@
+
+# scripts/bench-prometheus.sh: the endpoint's render and scrape at 1,000 targets.
+$(OUTPUT)/bench-prometheus: scripts/bench/prometheus.c $(patsubst user/%.c,$(OUTPUT)/%.o,$(LIB_SRCS))
 	$(call msg,CCLD,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) $^ $(LIBS) -o $@
 
