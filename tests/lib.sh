@@ -4,6 +4,9 @@
 BPFMETER=${BPFMETER:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/bpfmeter}
 # On tmpfs where there is one: the RAPL simulator rewrites files every millisecond.
 TMP=$(mktemp -d /dev/shm/bpfmeter-test.XXXXXX 2>/dev/null || mktemp -d /tmp/bpfmeter-test.XXXXXX)
+# Live sessions keep their models in --state-dir (default /var/lib/bpfmeter): each test file
+# keeps them in its own, so that none leaves state on the host or finds another file's.
+export BPFMETER_STATE_DIR=$TMP/state
 CG_MOUNT=$(awk '{ for (i = 1; i <= NF; i++) if ($i == "-") { if ($(i + 1) == "cgroup2") print $5; break } }' /proc/self/mountinfo | head -n 1)
 CG_BASE=
 BG_PIDS=()

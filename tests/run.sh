@@ -39,7 +39,7 @@ done
 # The sanitizer build of bpfmeter on the real BPF programs: any ASan/UBSan report or leak
 # makes bpfmeter exit non-zero, which these tests check.
 for t in tests/integration/cli.sh tests/integration/counters.sh tests/integration/record.sh \
-	tests/integration/process.sh; do
+	tests/integration/process.sh tests/integration/agent.sh tests/integration/state.sh; do
 	run_suite "asan/$(basename "$t" .sh)" env BPFMETER="$PWD/bpfmeter-asan" TEST_PREFIX=asan/ \
 		ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1 bash "$t"
 done

@@ -2,8 +2,10 @@
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "carbon.h"
 #include "labels.h"
 #include "opts.h"
 #include "util.h"
@@ -79,6 +81,14 @@ static void usage(FILE *f)
 		"                           for bpfmeter replay FILE\n"
 		"      --btf FILE           kernel BTF to use when /sys/kernel/btf/vmlinux is "
 		"missing\n"
+		"      --host NAME          the host label of the rows (default: $NODE_NAME, as\n"
+		"                           Kubernetes' downward API sets it, else the hostname)\n"
+		"      --carbon-intensity G grams CO2e per kWh of the electricity: the outputs\n"
+		"                           add an estimate of the grams CO2e of the energy\n"
+		"      --carbon-intensity-file FILE\n"
+		"                           the same over time: a CSV timestamp,g_per_kwh (unix\n"
+		"                           seconds, ascending; the last value at or before an\n"
+		"                           interval's end applies); read again on SIGHUP\n"
 		"\n"
 		"Energy and the power model:\n"
 		"      --energy-source SRC  auto (default), powercap, perf, msr or none\n"
@@ -91,6 +101,10 @@ static void usage(FILE *f)
 		"      --base-freq MHZ      the frequency ref-cycles count at (default: sysfs)\n"
 		"      --idle static|share  static power as the target \"idle\" (default), or\n"
 		"                           shared out by CPU time\n"
+		"      --state-dir DIR      keep the models there across restarts, saved each\n"
+		"                           minute and at exit, reloaded under the same host and\n"
+		"                           settings (default $BPFMETER_STATE_DIR, else\n"
+		"                           " BM_STATE_DIR "); \"\" keeps none\n"
 		"\n"
 		"General:\n"
 		"  -v, --verbose            print libbpf's and bpfmeter's debug messages\n"
@@ -133,6 +147,37 @@ static int bad(const char *opt, const char *val, const char *form)
 	return OPTS_EXIT_USAGE;
 }
 
+/* A host label: 1 to BM_HOST_MAX printable characters, no spaces (any sink can carry it). */
+static bool host_ok(const char *name)
+{
+	size_t n = strlen(name);
+
+	for (size_t i = 0; i < n; i++)
+		if (name[i] <= ' ' || name[i] > '~')
+			return false;
+	return n && n <= BM_HOST_MAX;
+}
+
+#define HOST_FORM "1 to 253 printable characters without spaces, such as node-1.example.com"
+
+/* --host, else $NODE_NAME, checked; the hostname (NULL) else. */
+static int host_default(struct bm_opts *o)
+{
+	const char *env = getenv("NODE_NAME");
+
+	if (o->host || !env || !*env)
+		return OPTS_OK;
+	if (!host_ok(env)) {
+		fprintf(stderr,
+			"bpfmeter: invalid value '%s' in $NODE_NAME (the default of --host): "
+			"expected %s; or pass --host NAME\n",
+			env, HOST_FORM);
+		return OPTS_EXIT_USAGE;
+	}
+	o->host = env;
+	return OPTS_OK;
+}
+
 int opts_parse(struct bm_opts *o, int argc, char **argv)
 {
 	enum {
@@ -151,6 +196,10 @@ int opts_parse(struct bm_opts *o, int argc, char **argv)
 		OPT_GROUP_BY,
 		OPT_BY,
 		OPT_RECORD,
+		OPT_HOST,
+		OPT_CARBON_INTENSITY,
+		OPT_CARBON_INTENSITY_FILE,
+		OPT_STATE_DIR,
 		OPT_PROMETHEUS_KEEP,
 		OPT_WEB_CONFIG,
 	};
@@ -174,6 +223,10 @@ int opts_parse(struct bm_opts *o, int argc, char **argv)
 		{ "group-by", required_argument, NULL, OPT_GROUP_BY },
 		{ "by", required_argument, NULL, OPT_BY },
 		{ "record", required_argument, NULL, OPT_RECORD },
+		{ "host", required_argument, NULL, OPT_HOST },
+		{ "carbon-intensity", required_argument, NULL, OPT_CARBON_INTENSITY },
+		{ "carbon-intensity-file", required_argument, NULL, OPT_CARBON_INTENSITY_FILE },
+		{ "state-dir", required_argument, NULL, OPT_STATE_DIR },
 		{ "prometheus-keep", required_argument, NULL, OPT_PROMETHEUS_KEEP },
 		{ "web-config", required_argument, NULL, OPT_WEB_CONFIG },
 		{ "verbose", no_argument, NULL, 'v' },
@@ -187,6 +240,7 @@ int opts_parse(struct bm_opts *o, int argc, char **argv)
 
 	*o = defaults;
 	o->model = model_config_default;
+	o->state_dir = getenv("BPFMETER_STATE_DIR") ? getenv("BPFMETER_STATE_DIR") : BM_STATE_DIR;
 	/* 0, not 1: glibc then also forgets a half-read option cluster such as -xv. */
 	optind = 0;
 	opterr = 0;
@@ -285,6 +339,27 @@ int opts_parse(struct bm_opts *o, int argc, char **argv)
 		case OPT_RECORD:
 			o->record_path = optarg;
 			break;
+		case OPT_HOST:
+			if (!host_ok(optarg))
+				return bad("--host", optarg, HOST_FORM);
+			o->host = optarg;
+			o->host_given = true;
+			break;
+		case OPT_CARBON_INTENSITY:
+			if (bm_parse_double(optarg, BM_CARBON_MIN, BM_CARBON_MAX,
+					    &o->carbon_g_per_kwh) ||
+			    o->carbon_g_per_kwh <= BM_CARBON_MIN ||
+			    o->carbon_g_per_kwh >= BM_CARBON_MAX)
+				return bad(
+					"--carbon-intensity", optarg,
+					"grams CO2e per kWh above 0 and below 5000, such as 400");
+			break;
+		case OPT_CARBON_INTENSITY_FILE:
+			o->carbon_file = optarg;
+			break;
+		case OPT_STATE_DIR:
+			o->state_dir = optarg;
+			break;
 		case OPT_PROMETHEUS_KEEP:
 			if (bm_parse_seconds(optarg, 0, 366 * 86400.0, &o->prometheus_keep_s))
 				return bad(
@@ -341,6 +416,14 @@ int opts_parse(struct bm_opts *o, int argc, char **argv)
 		}
 		o->command = &argv[optind];
 	}
+	if (o->carbon_g_per_kwh > 0 && o->carbon_file) {
+		fprintf(stderr,
+			"bpfmeter: --carbon-intensity and --carbon-intensity-file do not go "
+			"together: give one\n");
+		return OPTS_EXIT_USAGE;
+	}
+	if (host_default(o))
+		return OPTS_EXIT_USAGE;
 	o->nr_events = events_parse(o->events_arg, o->events, BM_MAX_EVENTS, err, sizeof(err));
 	if (o->nr_events < 0) {
 		fprintf(stderr, "bpfmeter: invalid value for --events: %s\n", err);

@@ -34,10 +34,22 @@ struct bm_opts {
 	bool verbose;
 	const char *record_path; /* --record FILE: the session's inputs, for bpfmeter replay */
 	const char *group_by_arg; /* --group-by as given, or NULL */
+	/* The host label and the carbon intensity (--host, --carbon-intensity[-file]). */
+	const char *host; /* --host, else $NODE_NAME; NULL: the hostname */
+	bool host_given; /* --host itself: a replay takes it over the recorded host */
+	double carbon_g_per_kwh; /* --carbon-intensity; 0: none */
+	const char *carbon_file; /* --carbon-intensity-file, or NULL */
+	/* --state-dir: where a live session keeps its models across restarts; "": nowhere */
+	const char *state_dir;
 	/* The Prometheus endpoint (-o prometheus:ADDR:PORT). */
 	double prometheus_keep_s; /* --prometheus-keep; < 0: prom_default_keep() */
 	const char *web_config; /* --web-config FILE: TLS and basic auth, or NULL */
 };
+
+#define BM_HOST_MAX 253 /* a DNS name's most characters */
+
+/* --state-dir's default, where $BPFMETER_STATE_DIR does not name another. */
+#define BM_STATE_DIR "/var/lib/bpfmeter"
 
 enum {
 	OPTS_OK = 0,

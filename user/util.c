@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -158,6 +159,29 @@ check:
 		return -ERANGE;
 	*out = v;
 	return 0;
+}
+
+int bm_mkdir_p(const char *dir, mode_t mode)
+{
+	char *path = bm_strdup(dir);
+	int err = 0;
+
+	for (char *p = path + 1;; p++) {
+		char c = *p;
+
+		if (c != '/' && c)
+			continue;
+		*p = '\0';
+		if (mkdir(path, mode) && errno != EEXIST) {
+			err = -errno;
+			break;
+		}
+		*p = c;
+		if (!c)
+			break;
+	}
+	free(path);
+	return err;
 }
 
 int bm_write_all(int fd, const void *buf, size_t len)

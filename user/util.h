@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -43,6 +44,8 @@ int bm_parse_double(const char *s, double min, double max, double *out);
 /* A duration: a number with an optional unit ms, s (default), m, h. */
 int bm_parse_seconds(const char *s, double min, double max, double *out);
 
+/* dir and the directories above it that are missing, with mode: 0 or -errno. */
+int bm_mkdir_p(const char *dir, mode_t mode);
 /* All of buf to fd, over short writes and EINTR: 0, or -errno of the write that failed. */
 int bm_write_all(int fd, const void *buf, size_t len);
 /* Read a small text file into buf (NUL-terminated, trailing newline stripped). */

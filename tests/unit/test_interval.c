@@ -324,7 +324,52 @@ static void test_special_targets_are_named_and_stand_alone(void)
 	targets_free(&ts);
 }
 
+/* Totals of grams CO2e over intervals of different intensities, none in one of them. */
+static void test_co2e_totals_follow_each_interval_intensity(void)
+{
+	const struct energy_reading e = { .socket = 0, .domain = BM_DOMAIN_PACKAGE, .joules = 36 };
+	static const double g_per_kwh[] = { 400, -1, 100 };
+	struct bm_interval out;
+	struct bm_target *t;
+	struct pipe p;
+
+	pipe_init(&p, true, GROUP_BY_DEPTH, 1);
+	for (int i = 0; i < 3; i++) {
+		struct interval_inputs in = { .ts_ns = (i + 1) * 1000000000LL,
+					      .dt = 1.0,
+					      .energy = &e,
+					      .nenergy = 1,
+					      .carbon_g_per_kwh = g_per_kwh[i] };
+
+		/* /g/a and /g/b each 25% of the CPU time: 9 J of 36 each. */
+		account_begin(&p.a);
+		charge(&p, BM_KEY_IDLE, NULL, (i + 1) * 500000000ull, (i + 1) * 500000000ull);
+		charge(&p, 10, "/g/a", (i + 1) * 500000000ull, 0);
+		charge(&p, 11, "/g/b", 0, (i + 1) * 500000000ull);
+		in.nrows = interval_gather(&p.a, &p.ts, 1, &p.rows, &p.cap);
+		in.rows = p.rows;
+		interval_run(&p.iv, &in, &out);
+		CHECK(out.carbon_g_per_kwh == g_per_kwh[i]);
+		/* The interval's rows: the group's 18 J at its intensity, or none. */
+		CHECK(row_of(&out, "/g") &&
+		      fabs(row_of(&out, "/g")->s.co2e_g[BM_DOMAIN_PACKAGE] -
+			   (g_per_kwh[i] > 0 ? 18 * g_per_kwh[i] / 3.6e6 : 0)) < 1e-15);
+	}
+	/* 9 J at 400 and 9 J at 100 g/kWh: 0.001 + 0.00025 g; the group twice that. */
+	t = targets_find(&p.ts, 10);
+	CHECK(t && fabs(t->total.co2e_g[BM_DOMAIN_PACKAGE] - 0.00125) < 1e-15);
+	CHECK(t && fabs(t->total.energy_j[BM_DOMAIN_PACKAGE] - 27) < 1e-9);
+	t = targets_group(&p.ts, "/g");
+	CHECK(t && fabs(t->total.co2e_g[BM_DOMAIN_PACKAGE] - 0.0025) < 1e-15);
+	CHECK(fabs(p.iv.measured_co2e_g[BM_DOMAIN_PACKAGE] - 0.005) < 1e-15);
+	CHECK_EQ_U64(p.iv.intervals, 3);
+	CHECK_EQ_U64(p.iv.carbon_intervals, 2);
+	pipe_free(&p);
+}
+
 const struct unit_test interval_tests[] = {
+	{ "interval/co2e_totals_follow_each_interval_intensity",
+	  test_co2e_totals_follow_each_interval_intensity },
 	{ "interval/split_conserves_the_measured_energy",
 	  test_split_conserves_the_measured_energy },
 	{ "interval/baseline_reading_is_not_in_the_totals",

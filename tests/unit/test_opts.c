@@ -312,12 +312,143 @@ static void test_reparse_after_unfinished_cluster(void)
 	getopt_forget();
 }
 
+/* Run with $NODE_NAME as value (NULL: unset), then put back what the environment had. */
+static char *node_name_saved;
+
+static void node_name_set(const char *value)
+{
+	const char *v = getenv("NODE_NAME");
+
+	if (!node_name_saved)
+		node_name_saved = strdup(v ? v : "\x01unset");
+	if (value)
+		setenv("NODE_NAME", value, 1);
+	else
+		unsetenv("NODE_NAME");
+}
+
+static void node_name_restore(void)
+{
+	if (!node_name_saved)
+		return;
+	node_name_set(strcmp(node_name_saved, "\x01unset") ? node_name_saved : NULL);
+	free(node_name_saved);
+	node_name_saved = NULL;
+}
+
+static void test_host(void)
+{
+	char name[254];
+	struct capture err;
+	struct bm_opts o;
+
+	node_name_set(NULL);
+	CHECK_EQ_U64(PARSE(&o, &err), OPTS_OK);
+	CHECK(o.host == NULL && !o.host_given); /* the hostname, at the start */
+	CHECK_EQ_U64(PARSE(&o, &err, "--host", "node-1.example.com"), OPTS_OK);
+	CHECK_STR(o.host, "node-1.example.com");
+	CHECK(o.host_given);
+	/* Kubernetes' downward API: the node's name, the default. */
+	node_name_set("k8s-node-3");
+	CHECK_EQ_U64(PARSE(&o, &err), OPTS_OK);
+	CHECK_STR(o.host, "k8s-node-3");
+	CHECK(!o.host_given);
+	CHECK_EQ_U64(PARSE(&o, &err, "--host=mine"), OPTS_OK);
+	CHECK_STR(o.host, "mine");
+	CHECK(o.host_given);
+	node_name_set("");
+	CHECK_EQ_U64(PARSE(&o, &err), OPTS_OK);
+	CHECK(o.host == NULL);
+	/* The longest a DNS name is. */
+	memset(name, 'a', 253);
+	name[253] = '\0';
+	CHECK_EQ_U64(PARSE(&o, &err, "--host", name), OPTS_OK);
+	CHECK_STR(err.text, "");
+	node_name_restore();
+}
+
+static void test_bad_host(void)
+{
+	char name[255];
+
+	node_name_set(NULL);
+	memset(name, 'a', 254);
+	name[254] = '\0';
+	USAGE("--host", "''", "--host", "");
+	USAGE("--host", "'a b'", "--host", "a b");
+	USAGE("--host", NULL, "--host", "tab\there");
+	USAGE("--host", NULL, "--host", "del\x7f");
+	USAGE("--host", NULL, "--host", "caf\xc3\xa9");
+	USAGE("--host", "253", "--host", name);
+	/* An unusable $NODE_NAME is named, with the way out. */
+	node_name_set("bad name");
+	USAGE("$NODE_NAME", "--host NAME", "-i", "1");
+	node_name_restore();
+}
+
+static void test_carbon_options(void)
+{
+	struct capture err;
+	struct bm_opts o;
+
+	CHECK_EQ_U64(PARSE(&o, &err), OPTS_OK);
+	CHECK(o.carbon_g_per_kwh == 0 && o.carbon_file == NULL);
+	CHECK_EQ_U64(PARSE(&o, &err, "--carbon-intensity", "400"), OPTS_OK);
+	CHECK(near(o.carbon_g_per_kwh, 400));
+	CHECK_EQ_U64(PARSE(&o, &err, "--carbon-intensity=0.5"), OPTS_OK);
+	CHECK(near(o.carbon_g_per_kwh, 0.5));
+	CHECK_EQ_U64(PARSE(&o, &err, "--carbon-intensity-file", "/etc/ci.csv"), OPTS_OK);
+	CHECK_STR(o.carbon_file, "/etc/ci.csv");
+	CHECK(o.carbon_g_per_kwh == 0);
+	CHECK_STR(err.text, "");
+}
+
+static void test_bad_carbon_options(void)
+{
+	USAGE("--carbon-intensity", "'0'", "--carbon-intensity", "0");
+	USAGE("--carbon-intensity", "'-4'", "--carbon-intensity", "-4");
+	USAGE("--carbon-intensity", "'5000'", "--carbon-intensity", "5000");
+	USAGE("--carbon-intensity", "'lots'", "--carbon-intensity", "lots");
+	USAGE("--carbon-intensity", NULL, "--carbon-intensity", "nan");
+	USAGE("--carbon-intensity", NULL, "--carbon-intensity=");
+	USAGE("--carbon-intensity-file", NULL, "--carbon-intensity-file");
+	USAGE("--carbon-intensity-file", "do not go together", "--carbon-intensity", "400",
+	      "--carbon-intensity-file", "/etc/ci.csv");
+}
+
+/* --state-dir: given, else $BPFMETER_STATE_DIR, else /var/lib/bpfmeter; "" keeps none. */
+static void test_state_dir(void)
+{
+	const char *env = getenv("BPFMETER_STATE_DIR");
+	char *saved = env ? strdup(env) : NULL;
+	struct capture err;
+	struct bm_opts o;
+
+	unsetenv("BPFMETER_STATE_DIR");
+	CHECK_EQ_U64(PARSE(&o, &err), OPTS_OK);
+	CHECK_STR(o.state_dir, "/var/lib/bpfmeter");
+	setenv("BPFMETER_STATE_DIR", "/run/bm-test", 1);
+	CHECK_EQ_U64(PARSE(&o, &err), OPTS_OK);
+	CHECK_STR(o.state_dir, "/run/bm-test");
+	CHECK_EQ_U64(PARSE(&o, &err, "--state-dir", "/srv/state"), OPTS_OK);
+	CHECK_STR(o.state_dir, "/srv/state");
+	CHECK_EQ_U64(PARSE(&o, &err, "--state-dir="), OPTS_OK);
+	CHECK_STR(o.state_dir, "");
+	CHECK_STR(err.text, "");
+	if (saved)
+		setenv("BPFMETER_STATE_DIR", saved, 1);
+	else
+		unsetenv("BPFMETER_STATE_DIR");
+	free(saved);
+}
+
 const struct unit_test opts_tests[] = {
 	{ "opts/defaults", test_defaults },
 	{ "opts/interval", test_interval },
 	{ "opts/duration", test_duration },
 	{ "opts/events", test_events },
 	{ "opts/other_options", test_other_options },
+	{ "opts/state_dir", test_state_dir },
 	{ "opts/help_and_version", test_help_and_version },
 	{ "opts/bad_interval", test_bad_interval },
 	{ "opts/bad_duration", test_bad_duration },
@@ -328,5 +459,9 @@ const struct unit_test opts_tests[] = {
 	{ "opts/missing_value", test_missing_value },
 	{ "opts/stray_argument", test_stray_argument },
 	{ "opts/reparse_after_unfinished_cluster", test_reparse_after_unfinished_cluster },
+	{ "opts/host_given_or_node_name_or_hostname", test_host },
+	{ "opts/bad_host_and_node_name", test_bad_host },
+	{ "opts/carbon_intensity_and_its_file", test_carbon_options },
+	{ "opts/bad_carbon_intensity", test_bad_carbon_options },
 	{ NULL, NULL },
 };

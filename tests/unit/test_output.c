@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fixture.h"
+#include "out_command.h"
 #include "output.h"
 #include "unit.h"
 
@@ -197,11 +199,151 @@ static void test_output_specs(void)
 	CHECK(strstr(err, "unknown output 'json:-'") != NULL);
 }
 
+/* The last field of each line of text, in order, into fields (a line a field). */
+static void last_fields(const char *text, char out[][32], int max, int *n)
+{
+	*n = 0;
+	for (const char *line = text; *line && *n < max;) {
+		const char *nl = strchr(line, '\n'), *comma = line;
+
+		for (const char *p = line; p < nl; p++)
+			if (*p == ',')
+				comma = p + 1;
+		snprintf(out[(*n)++], 32, "%.*s", (int)(nl - comma), comma);
+		line = nl + 1;
+	}
+}
+
+static struct bm_target plain = { .id = 77, .kind = BM_TARGET_CGROUP, .name = "/a" };
+
+/* A target with 36 J of package energy on a socket that measured 90 J, and one without. */
+static void co2e_interval(struct bm_interval *iv, struct bm_row rows[2], struct energy_reading *e,
+			  double g_per_kwh)
+{
+	rows[0] = hostile_row();
+	rows[0].target = &plain;
+	rows[0].domains = 1u << BM_DOMAIN_PACKAGE;
+	rows[0].s.energy_j[BM_DOMAIN_PACKAGE] = 36;
+	rows[1] = hostile_row();
+	rows[1].target = &plain;
+	*e = (struct energy_reading){ .socket = 0, .domain = BM_DOMAIN_PACKAGE, .joules = 90 };
+	*iv = (struct bm_interval){ .ts_real = 1700000000.5,
+				    .ts_ns = 1700000000500000000LL,
+				    .interval_s = 1.0,
+				    .rows = rows,
+				    .n = 2,
+				    .energy = e,
+				    .nenergy = 1,
+				    .carbon_g_per_kwh = g_per_kwh };
+}
+
+static void test_csv_co2e(void)
+{
+	struct energy_reading e;
+	struct bm_interval iv;
+	struct bm_row rows[2];
+	char *out = NULL, last[8][32];
+	int n;
+
+	/* The header's last column; 36 J and 90 J at 400 g/kWh: 0.004 g and 0.01 g. */
+	co2e_interval(&iv, rows, &e, 400);
+	CAPTURE(out, (csv_header(f, &meta), csv_interval(f, &meta, &iv)));
+	last_fields(out, last, 8, &n);
+	CHECK_EQ_U64(n, 4);
+	CHECK_STR(last[0], "co2e_g");
+	CHECK_STR(last[1], "0.004000000");
+	CHECK_STR(last[2], ""); /* no energy: no CO2e, never a made-up 0 */
+	CHECK_STR(last[3], "0.010000000");
+	free(out);
+	/* No intensity: empty on every line. */
+	co2e_interval(&iv, rows, &e, -1);
+	CAPTURE(out, csv_interval(f, &meta, &iv));
+	last_fields(out, last, 8, &n);
+	CHECK_EQ_U64(n, 3);
+	for (int i = 0; i < n; i++)
+		CHECK_STR(last[i], "");
+	free(out);
+}
+
+static void test_lp_co2e(void)
+{
+	struct energy_reading e;
+	struct bm_interval iv;
+	struct bm_row rows[2];
+	char *out = NULL;
+
+	co2e_interval(&iv, rows, &e, 400);
+	CAPTURE(out, influx_interval(f, &meta, &iv));
+	CHECK(strstr(out, "estimate=\"provisional\",co2e_g=0.0040000000000000001 ") != NULL);
+	CHECK(strstr(out, "power_w=90,co2e_g=0.01 ") != NULL);
+	/* The row without energy has no co2e_g field. */
+	CHECK(strstr(out, "share=0.25 1700000000500000000\n") != NULL);
+	free(out);
+	co2e_interval(&iv, rows, &e, -1);
+	CAPTURE(out, influx_interval(f, &meta, &iv));
+	CHECK(strstr(out, "co2e_g") == NULL);
+	free(out);
+}
+
+static void test_command_co2e(void)
+{
+	static const double host_j[BM_NR_DOMAINS] = { [BM_DOMAIN_PACKAGE] = 90 };
+	static const double host_g[BM_NR_DOMAINS] = { [BM_DOMAIN_PACKAGE] = 0.01 };
+	struct bm_meta m = meta;
+	struct command_report r = {
+		.cmdline = "stress-ng --cpu 1",
+		.wall_s = 2,
+		.domains = 1u << BM_DOMAIN_PACKAGE,
+		.host_j = host_j,
+		.have_energy = true,
+		.energy_split = true,
+		.host_co2e_g = host_g,
+		.intervals = 4,
+		.carbon_intervals = 4,
+	};
+	char *out = NULL;
+
+	r.sum.energy_j[BM_DOMAIN_PACKAGE] = 36;
+	r.sum.co2e_g[BM_DOMAIN_PACKAGE] = 0.004;
+	m.carbon_source = "--carbon-intensity 400 g/kWh";
+	CAPTURE(out, command_report_print(f, &m, &r, false));
+	CHECK_HAS(out,
+		  "          0.004000 g   CO2e             # of package energy; host 0.010000 g "
+		  "(estimate from --carbon-intensity 400 g/kWh)\n");
+	free(out);
+	CAPTURE(out, command_report_print(f, &m, &r, true));
+	CHECK_HAS(out, ",host_package_energy_j,co2e_g,host_co2e_g\n");
+	CHECK_HAS(out, ",90.000000,0.004000000,0.010000000\n");
+	free(out);
+	/* Some intervals without an intensity: said, not filled in. */
+	r.carbon_intervals = 3;
+	CAPTURE(out, command_report_print(f, &m, &r, false));
+	CHECK_HAS(out, "; 3 of 4 intervals had an intensity, the rest are not counted)\n");
+	free(out);
+	/* None at all: no number. */
+	r.carbon_intervals = 0;
+	CAPTURE(out, command_report_print(f, &m, &r, false));
+	CHECK_HAS(out, "-     CO2e             # not estimated: no carbon intensity for any "
+		       "interval\n");
+	free(out);
+	CAPTURE(out, command_report_print(f, &m, &r, true));
+	CHECK_HAS(out, ",90.000000,,\n");
+	free(out);
+	/* Without the option, nothing about CO2e. */
+	m.carbon_source = NULL;
+	CAPTURE(out, command_report_print(f, &m, &r, false));
+	CHECK(!strstr(out, "CO2e"));
+	free(out);
+}
+
 const struct unit_test output_tests[] = {
 	{ "output/line_protocol_escaping", test_lp_escaping },
 	{ "output/line_protocol_points_on_hostile_names", test_lp_points },
 	{ "output/csv_quoting_reads_back_with_libcsv", test_csv_quoting_reads_back },
 	{ "output/csv_field_quotes_where_a_reader_needs_it", test_csv_field_quotes_where_needed },
 	{ "output/specs", test_output_specs },
+	{ "output/csv_co2e_g_of_energy_rows_empty_without_intensity", test_csv_co2e },
+	{ "output/line_protocol_co2e_g_field_where_it_applies", test_lp_co2e },
+	{ "output/command_summary_grams_co2e_as_an_estimate", test_command_co2e },
 	{ NULL, NULL },
 };

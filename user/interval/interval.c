@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "carbon.h"
 #include "interval.h"
 #include "util.h"
 
@@ -132,8 +133,30 @@ static void add_total(struct bm_target *t, const struct bm_sample *s)
 	t->total.cpu_ns += s->cpu_ns;
 	for (int e = 0; e < BM_MAX_EVENTS; e++)
 		t->total.ev[e] += s->ev[e];
-	for (int d = 0; d < BM_NR_DOMAINS; d++)
+	for (int d = 0; d < BM_NR_DOMAINS; d++) {
 		t->total.energy_j[d] += s->energy_j[d];
+		t->total.co2e_g[d] += s->co2e_g[d];
+	}
+}
+
+/* The grams CO2e of each row's energy and of the measured energy, where an intensity applies. */
+static void estimate_co2e(struct interval *iv, const struct interval_inputs *in)
+{
+	double g = in->carbon_g_per_kwh;
+
+	iv->intervals++;
+	if (!(g > 0))
+		return;
+	iv->carbon_intervals++;
+	for (int i = 0; i < in->nenergy; i++)
+		iv->measured_co2e_g[in->energy[i].domain] += carbon_co2e_g(in->energy[i].joules, g);
+	for (size_t i = 0; i < iv->nrows; i++) {
+		struct bm_row *r = &iv->rows[i];
+
+		for (int d = 0; d < BM_NR_DOMAINS; d++)
+			if (r->domains & (1u << d))
+				r->s.co2e_g[d] = carbon_co2e_g(r->s.energy_j[d], g);
+	}
 }
 
 /*
@@ -175,6 +198,7 @@ void interval_run(struct interval *iv, const struct interval_inputs *in, struct 
 	report_split_by_cpu(iv->rows, iv->nrows, iv->cfg.nr_sockets, in->energy, in->nenergy);
 	if (iv->cfg.have_energy)
 		apply_models(iv, in);
+	estimate_co2e(iv, in);
 	for (size_t i = 0; i < iv->nrows; i++)
 		add_total(iv->rows[i].target, &iv->rows[i].s);
 	if (grouped) {

@@ -41,7 +41,7 @@ struct interval_inputs {
 	size_t nrows;
 	int nr_online; /* CPUs online at its end */
 	const char *cpus_note; /* CPUs that came or went in it, or NULL */
-	double carbon_g_per_kwh; /* the intensity that applies, or < 0: none */
+	double carbon_g_per_kwh; /* the intensity that applies (> 0), or < 0: none */
 };
 
 /* What lasts from one interval to the next: the models, and the output buffers. */
@@ -53,6 +53,8 @@ struct interval {
 	struct bm_row *rows;
 	size_t nrows, cap;
 	double measured_j[BM_NR_DOMAINS]; /* over the session, all sockets */
+	double measured_co2e_g[BM_NR_DOMAINS]; /* the same's grams CO2e, where estimated */
+	unsigned int intervals, carbon_intervals; /* run; of them with a carbon intensity */
 	bool any_model; /* the last interval was split by a fitted model somewhere */
 };
 

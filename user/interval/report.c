@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "carbon.h"
 #include "report.h"
 #include "util.h"
 
@@ -124,13 +125,41 @@ double report_measured(const struct bm_interval *iv, int socket, int domain)
 	return -1;
 }
 
+bool report_co2e(const struct bm_interval *iv, double joules, double *g)
+{
+	if (!(iv->carbon_g_per_kwh > 0) || joules < 0)
+		return false;
+	*g = carbon_co2e_g(joules, iv->carbon_g_per_kwh);
+	return true;
+}
+
+unsigned int report_total_domains(unsigned int measured)
+{
+	if (measured & (1u << BM_DOMAIN_PSYS))
+		return 1u << BM_DOMAIN_PSYS;
+	return measured & ((1u << BM_DOMAIN_PACKAGE) | (1u << BM_DOMAIN_DRAM));
+}
+
+void report_domains_text(char *buf, size_t len, unsigned int mask)
+{
+	size_t off = 0;
+
+	buf[0] = '\0';
+	for (int d = 0; d < BM_NR_DOMAINS && off < len; d++)
+		if (mask & (1u << d))
+			off += (size_t)snprintf(buf + off, len - off, "%s%s", off ? " + " : "",
+						energy_domain_name((enum bm_domain)d));
+}
+
 void report_row_add(struct bm_row *into, const struct bm_row *from)
 {
 	into->s.cpu_ns += from->s.cpu_ns;
 	for (int e = 0; e < BM_MAX_EVENTS; e++)
 		into->s.ev[e] += from->s.ev[e];
-	for (int d = 0; d < BM_NR_DOMAINS; d++)
+	for (int d = 0; d < BM_NR_DOMAINS; d++) {
 		into->s.energy_j[d] += from->s.energy_j[d];
+		into->s.co2e_g[d] += from->s.co2e_g[d];
+	}
 	into->share += from->share;
 	into->domains |= from->domains;
 }

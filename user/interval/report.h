@@ -28,6 +28,10 @@ struct bm_meta {
 	/* Sample indexes of cycles, instructions and ref-cycles (-1: not counted), for the
 	 * model's frequency layers and the live view's IPC alike. */
 	int cycles_idx, instructions_idx, ref_cycles_idx;
+	/* Where the carbon intensity comes from, for the estimates' notes ("--carbon-intensity
+	 * 400 g/kWh", "--carbon-intensity-file FILE"); NULL: no CO2e estimate. */
+	const char *carbon_source;
+	bool carbon_over_time; /* from a file: the live view says which intensity applies */
 };
 
 /* The bm_sample.ev index of a generic hardware event (PERF_COUNT_HW_*), or -1. */
@@ -86,6 +90,23 @@ struct bm_interval {
 	double carbon_g_per_kwh;
 };
 
+/* Grams CO2e of joules at the interval's intensity into *g; false where it has none. */
+bool report_co2e(const struct bm_interval *iv, double joules, double *g);
+/*
+ * Of the domains measured, those that add up to the host's energy without counting any
+ * twice: psys (the platform) where it is measured, else package and dram (core and uncore
+ * are parts of the package). 0 when there are none.
+ */
+unsigned int report_total_domains(unsigned int measured);
+/* A domain mask as "package + dram". */
+void report_domains_text(char *buf, size_t len, unsigned int mask);
+
+/* The session's CO2e estimate, for the summaries. */
+struct bm_co2e_summary {
+	const double *host_g; /* [BM_NR_DOMAINS] grams CO2e of the measured energy */
+	unsigned int intervals, with_intensity; /* reported; of them with an intensity */
+};
+
 /* Sort rows by CPU time, most first (ties by target name), for stable output. */
 void report_sort(struct bm_row *rows, size_t n);
 
@@ -111,7 +132,7 @@ void report_split_by_model(struct bm_row *rows, size_t n, int socket, enum bm_do
 /* Live terminal view (one screen per interval) and the session summary. */
 void table_interval(FILE *f, const struct bm_meta *m, const struct bm_interval *iv);
 void table_summary(FILE *f, const struct bm_meta *m, const struct bm_row *totals, size_t n,
-		   double elapsed_s);
+		   double elapsed_s, const struct bm_co2e_summary *co2e);
 
 /* CSV: a header once, then one row per target per socket per interval. */
 /* Any CSV bpfmeter writes: s as one field, quoted (RFC 4180) where a reader needs it. */

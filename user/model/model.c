@@ -262,6 +262,61 @@ static struct model_layer *layer_get(struct model *m, int mhz)
 	return l;
 }
 
+static bool all_finite(const double *v, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (!isfinite(v[i]))
+			return false;
+	return true;
+}
+
+/* A ring that is not full yet has never wrapped: its head is its count. */
+static bool ring_sane(int n, int head, int size)
+{
+	return n >= 0 && n <= size && head >= 0 && head < size && (n == size || head == n);
+}
+
+int model_restore_layer(struct model *m, const struct model_layer *from)
+{
+	const struct model_config *c = &m->cfg;
+	const struct model_fit *f = &from->fit;
+	int p = m->nfeat;
+	struct model_layer *l;
+
+	for (int i = 0; i < m->nlayers; i++)
+		if (m->layers[i].layer_mhz == from->layer_mhz)
+			return -EEXIST;
+	if (!ring_sane(from->n, from->head, c->window) ||
+	    !ring_sane(from->nerr, from->err_head, c->error_window) ||
+	    (from->layer_mhz != -1 && (from->layer_mhz < 0 || from->layer_mhz % 100)) ||
+	    !all_finite(from->x, from->n * p) || !all_finite(from->y, from->n) ||
+	    !all_finite(from->err, from->nerr))
+		return -EINVAL;
+	/* No fit: no errors of it either. A fit: one model_step could have accepted. */
+	if (!from->id && (from->nerr || f->nfeat || f->intercept))
+		return -EINVAL;
+	if (from->id && (f->nfeat != p || !(f->intercept >= 0 && f->intercept < c->tdp)))
+		return -EINVAL;
+	for (int j = 0; j < BM_MODEL_MAX_FEATURES; j++)
+		if (!(f->coef[j] >= 0 && isfinite(f->coef[j])) || (j >= p && f->coef[j]))
+			return -EINVAL;
+	l = layer_get(m, from->layer_mhz);
+	/* memcpy wants its pointers valid even for 0 bytes: an empty ring may have none. */
+	if (from->n) {
+		memcpy(l->x, from->x, (size_t)from->n * (size_t)p * sizeof(double));
+		memcpy(l->y, from->y, (size_t)from->n * sizeof(double));
+	}
+	if (from->nerr)
+		memcpy(l->err, from->err, (size_t)from->nerr * sizeof(double));
+	l->n = from->n;
+	l->head = from->head;
+	l->nerr = from->nerr;
+	l->err_head = from->err_head;
+	l->fit = *f;
+	l->id = from->id;
+	return 0;
+}
+
 /* The spread (standard deviation) of each feature over the layer's whole window. */
 static void window_spread(const struct model *m, const struct model_layer *l, double *sd)
 {

@@ -87,6 +87,15 @@ void model_free(struct model *m);
 void model_step(struct model *m, int layer_mhz, const double *x, double measured_w,
 		struct model_step_result *res);
 
+/*
+ * A layer as it was (the model state of an earlier session): from's fit and id, and its rings
+ * of samples and errors in their own order, with their heads (where the next one goes), so
+ * that the layer goes on exactly as it would have. Returns 0, -EEXIST when m has that layer
+ * already, or -EINVAL when from is not a layer m could have made (sizes, heads, a fit without
+ * an id or out of bounds, numbers that are not finite); m is unchanged then.
+ */
+int model_restore_layer(struct model *m, const struct model_layer *from);
+
 /* The 100 MHz layer of a frequency in MHz (-1 when unknown). */
 int model_layer_of(double mhz);
 

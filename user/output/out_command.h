@@ -18,6 +18,10 @@ struct command_report {
 	bool have_energy;
 	bool energy_split; /* sum.energy_j holds the command's part (not with --by process) */
 	bool by_model; /* split by the power model, not by CPU time */
+	/* With meta's carbon_source: grams CO2e of the measured energy, all sockets, and how
+	 * many of the intervals had an intensity (sum.co2e_g holds the command's). */
+	const double *host_co2e_g; /* [BM_NR_DOMAINS] */
+	unsigned int intervals, carbon_intervals;
 };
 
 /* On f (stderr): perf stat's layout, or one CSV header and row with csv. */

@@ -36,7 +36,7 @@ int csv_header(FILE *f, const struct bm_meta *m)
 		csv_field(f, m->events[e].name);
 	}
 	fputs(",share,energy_j,power_w,estimate,model_id,predicted_w,error_w,layer_mhz,samples,"
-	      "intercept_w,coefficients,runtime,container_id,pod_uid,qos,unit,cpus_online\n",
+	      "intercept_w,coefficients,runtime,container_id,pod_uid,qos,unit,cpus_online,co2e_g\n",
 	      f);
 	return fflush(f) ? -1 : 0;
 }
@@ -50,6 +50,17 @@ static void label_fields(FILE *f, const struct bm_labels *l)
 		fputc(',', f);
 		csv_field(f, v[i]);
 	}
+}
+
+/* The last field: grams CO2e of joules, empty where no intensity (or no energy) applies. */
+static void co2e_field(FILE *f, const struct bm_interval *iv, double joules)
+{
+	double g;
+
+	if (joules >= 0 && report_co2e(iv, joules, &g))
+		fprintf(f, ",%.9f\n", g);
+	else
+		fputs(",\n", f);
 }
 
 static void target_line(FILE *f, const struct bm_meta *m, const struct bm_interval *iv,
@@ -86,7 +97,8 @@ static void target_line(FILE *f, const struct bm_meta *m, const struct bm_interv
 			r->model_id[domain] ? "model" : "provisional", r->model_id[domain]);
 	}
 	label_fields(f, &r->target->labels);
-	fprintf(f, ",%d\n", iv->nr_online);
+	fprintf(f, ",%d", iv->nr_online);
+	co2e_field(f, iv, domain < 0 ? -1 : r->s.energy_j[domain]);
 }
 
 /* The model columns of a measured row: what the model predicted and what it is. */
@@ -135,7 +147,8 @@ int csv_interval(FILE *f, const struct bm_meta *m, const struct bm_interval *iv)
 			model_fields(f, m, &iv->models[i]);
 		else
 			fputs(",,,,,,,", f);
-		fprintf(f, ",,,,,,%d\n", iv->nr_online);
+		fprintf(f, ",,,,,,%d", iv->nr_online);
+		co2e_field(f, iv, e->joules);
 	}
 	return fflush(f) ? -1 : 0;
 }

@@ -98,13 +98,15 @@ static void target_point(FILE *f, const struct bm_meta *m, const struct bm_inter
 				     (long long)r->s.ev[m->sample_index[e]]);
 	if (domain >= 0) {
 		double total = report_measured(iv, r->socket, domain);
-		double j = r->s.energy_j[domain];
+		double j = r->s.energy_j[domain], g;
 
 		lp_field_float(f, &first, "share", total > 0 ? j / total : r->share);
 		lp_field_float(f, &first, "energy_j", j);
 		lp_field_float(f, &first, "power_w", iv->interval_s > 0 ? j / iv->interval_s : 0);
 		lp_field_int(f, &first, "model_id", r->model_id[domain]);
 		lp_field_str(f, &first, "estimate", r->model_id[domain] ? "model" : "provisional");
+		if (report_co2e(iv, j, &g))
+			lp_field_float(f, &first, "co2e_g", g);
 	} else {
 		lp_field_float(f, &first, "share", r->share);
 	}
@@ -117,6 +119,7 @@ static void energy_point(FILE *f, const struct bm_meta *m, const struct bm_inter
 	char sock[16], coef[512];
 	bool first = true;
 	size_t off = 0;
+	double g;
 
 	lp_measurement(f, "bpfmeter_energy");
 	lp_tag(f, "host", m->host);
@@ -125,6 +128,8 @@ static void energy_point(FILE *f, const struct bm_meta *m, const struct bm_inter
 	lp_tag(f, "domain", energy_domain_name(e->domain));
 	lp_field_float(f, &first, "energy_j", e->joules);
 	lp_field_float(f, &first, "power_w", iv->interval_s > 0 ? e->joules / iv->interval_s : 0);
+	if (report_co2e(iv, e->joules, &g))
+		lp_field_float(f, &first, "co2e_g", g);
 	if (iv->models) {
 		const struct bm_model_record *rec = &iv->models[i];
 

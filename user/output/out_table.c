@@ -2,6 +2,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "carbon.h"
 #include "report.h"
 
 #define TARGET_WIDTH 40
@@ -50,7 +51,7 @@ static unsigned int domains_of(const struct bm_row *rows, size_t n)
 }
 
 static void header_row(FILE *f, const struct bm_meta *m, const char *cpu_col, const char *suffix,
-		       int ipc, unsigned int domains, const char *energy_unit)
+		       int ipc, unsigned int domains, const char *energy_unit, const char *co2e_col)
 {
 	fprintf(f, "%-*s %8s", TARGET_WIDTH, "TARGET", cpu_col);
 	for (int d = 0; d < BM_NR_DOMAINS; d++) {
@@ -62,6 +63,8 @@ static void header_row(FILE *f, const struct bm_meta *m, const char *cpu_col, co
 			 energy_unit);
 		fprintf(f, " %10s", col);
 	}
+	if (co2e_col)
+		fprintf(f, " %10s", co2e_col);
 	for (int e = 0; e < m->nr_events; e++) {
 		char col[80];
 
@@ -75,8 +78,20 @@ static void header_row(FILE *f, const struct bm_meta *m, const char *cpu_col, co
 	fputc('\n', f);
 }
 
+/*
+ * A CO2e column: the grams of the energy of the domains it sums, times mult (3600 / seconds
+ * for the live view's g/h, 1 for the summary's grams), with prec decimals.
+ */
+struct co2e_col {
+	unsigned int domains;
+	double mult;
+	int prec;
+};
+
+/* One target's row; co2e: its CO2e column, or NULL for none. */
 static void data_row(FILE *f, const struct bm_meta *m, const struct bm_row *r, double seconds,
-		     double cpu_value, int cyc, int ins, unsigned int domains, double energy_div)
+		     double cpu_value, int cyc, int ins, unsigned int domains, double energy_div,
+		     const struct co2e_col *co2e)
 {
 	char name[TARGET_WIDTH + 1], num[32];
 
@@ -93,6 +108,14 @@ static void data_row(FILE *f, const struct bm_meta *m, const struct bm_row *r, d
 	for (int d = 0; d < BM_NR_DOMAINS; d++)
 		if (domains & (1u << d))
 			fprintf(f, " %10.2f", energy_div > 0 ? r->s.energy_j[d] / energy_div : 0);
+	if (co2e) {
+		double g = 0;
+
+		for (int d = 0; d < BM_NR_DOMAINS; d++)
+			if (co2e->domains & (1u << d))
+				g += r->s.co2e_g[d];
+		fprintf(f, " %10.*f", co2e->prec, g * co2e->mult);
+	}
 	for (int e = 0; e < m->nr_events; e++) {
 		int k = m->sample_index[e];
 
@@ -161,9 +184,46 @@ static void print_energy(FILE *f, const struct bm_meta *m, const struct bm_inter
 		      f);
 }
 
+/*
+ * The CO2e estimate of the interval: the host's rate and where its intensity comes from. The
+ * targets' rates (g/h) go in a column where it applies. Returns the domains they sum.
+ */
+static unsigned int print_co2e(FILE *f, const struct bm_meta *m, const struct bm_interval *iv,
+			       unsigned int domains)
+{
+	unsigned int mask = report_total_domains(domains);
+	char what[64];
+	double g = 0;
+
+	if (!m->carbon_source)
+		return 0;
+	if (!m->energy_source || !mask) {
+		fprintf(f, "CO2e: not estimated: no energy measured\n");
+		return 0;
+	}
+	if (!(iv->carbon_g_per_kwh > 0)) {
+		fprintf(f, "CO2e: not estimated: no carbon intensity at this time (%s)\n",
+			m->carbon_source);
+		return 0;
+	}
+	for (int i = 0; i < iv->nenergy; i++)
+		if (mask & (1u << iv->energy[i].domain))
+			g += carbon_co2e_g(iv->energy[i].joules, iv->carbon_g_per_kwh);
+	report_domains_text(what, sizeof(what), mask);
+	fprintf(f, "CO2e: host %.2f g/h of %s", iv->interval_s > 0 ? g * 3600 / iv->interval_s : 0,
+		what);
+	if (m->carbon_over_time)
+		fprintf(f, " at %g g/kWh", iv->carbon_g_per_kwh);
+	fprintf(f, " (estimate from %s)\n", m->carbon_source);
+	return mask;
+}
+
 void table_interval(FILE *f, const struct bm_meta *m, const struct bm_interval *iv)
 {
 	int cyc = m->cycles_idx, ins = m->instructions_idx;
+	/* Grams per hour, with as many decimals as the watts. */
+	struct co2e_col co2e = { .mult = iv->interval_s > 0 ? 3600 / iv->interval_s : 0,
+				 .prec = 2 };
 	unsigned int domains;
 	const char *sep = "";
 
@@ -184,24 +244,52 @@ void table_interval(FILE *f, const struct bm_meta *m, const struct bm_interval *
 	if (m->missing_note)
 		fprintf(f, "missing: %s\n", m->missing_note);
 	print_energy(f, m, iv);
+	domains = domains_of(iv->rows, iv->n);
+	co2e.domains = print_co2e(f, m, iv, domains);
 	if (iv->overflow)
 		fprintf(f, "overflow: %llu slices charged to \"overflow\" (raise --max-cgroups)\n",
 			(unsigned long long)iv->overflow);
 	fputc('\n', f);
-	domains = domains_of(iv->rows, iv->n);
-	header_row(f, m, "CPU%", "/s", cyc >= 0 && ins >= 0, domains, "W");
+	header_row(f, m, "CPU%", "/s", cyc >= 0 && ins >= 0, domains, "W",
+		   co2e.domains ? "gCO2e/h" : NULL);
 	for (size_t i = 0; i < iv->n; i++)
 		data_row(f, m, &iv->rows[i], iv->interval_s,
 			 iv->interval_s > 0 ? (double)iv->rows[i].s.cpu_ns / (iv->interval_s * 1e7)
 					    : 0,
-			 cyc, ins, domains, iv->interval_s);
+			 cyc, ins, domains, iv->interval_s, co2e.domains ? &co2e : NULL);
 	fflush(f);
 }
 
+/* The session's grams CO2e, and what they are an estimate from. */
+static void co2e_summary_line(FILE *f, const struct bm_meta *m, const struct bm_co2e_summary *c,
+			      unsigned int domains)
+{
+	unsigned int mask = report_total_domains(domains);
+	char what[64];
+	double g = 0;
+
+	if (!mask || !c->with_intensity) {
+		fprintf(f, "CO2e: not estimated: %s\n",
+			!mask ? "no energy measured" : "no carbon intensity for any interval");
+		return;
+	}
+	for (int d = 0; d < BM_NR_DOMAINS; d++)
+		if (mask & (1u << d))
+			g += c->host_g[d];
+	report_domains_text(what, sizeof(what), mask);
+	fprintf(f, "CO2e: host %.6f g of %s energy (estimate from %s", g, what, m->carbon_source);
+	if (c->with_intensity < c->intervals)
+		fprintf(f, "; %u of %u intervals had an intensity, the rest are not counted",
+			c->with_intensity, c->intervals);
+	fputs(")\n", f);
+}
+
 void table_summary(FILE *f, const struct bm_meta *m, const struct bm_row *totals, size_t n,
-		   double elapsed_s)
+		   double elapsed_s, const struct bm_co2e_summary *summary)
 {
 	int cyc = m->cycles_idx, ins = m->instructions_idx;
+	/* Grams, to the microgram: a command's are often milligrams. */
+	struct co2e_col co2e = { .mult = 1, .prec = 6 };
 	unsigned int domains;
 
 	fprintf(f,
@@ -209,9 +297,14 @@ void table_summary(FILE *f, const struct bm_meta *m, const struct bm_row *totals
 		"second)\n",
 		elapsed_s, m->host, m->nr_online);
 	domains = domains_of(totals, n);
-	header_row(f, m, "CPU s", "/s", cyc >= 0 && ins >= 0, domains, "J");
+	if (m->carbon_source && summary && summary->with_intensity)
+		co2e.domains = report_total_domains(domains);
+	header_row(f, m, "CPU s", "/s", cyc >= 0 && ins >= 0, domains, "J",
+		   co2e.domains ? "gCO2e" : NULL);
 	for (size_t i = 0; i < n; i++)
 		data_row(f, m, &totals[i], elapsed_s, (double)totals[i].s.cpu_ns / 1e9, cyc, ins,
-			 domains, 1);
+			 domains, 1, co2e.domains ? &co2e : NULL);
+	if (m->carbon_source && summary)
+		co2e_summary_line(f, m, summary, domains);
 	fflush(f);
 }

@@ -138,28 +138,37 @@ static int interval_text(int (*fmt)(FILE *, const struct bm_meta *, const struct
 	return 0;
 }
 
-/* Appending under another header would give a file no reader can parse. */
-static int check_csv_header(const char *path, const struct bm_meta *m)
+/* Whether the file's first line is another CSV header than ours: 1, 0 (or empty), -errno. */
+static int csv_header_differs(const char *path, const struct bm_meta *m)
 {
 	size_t len, cap = 0;
 	char *want = header_text(m, &len), *line = NULL;
 	FILE *f = fopen(path, "re");
 	int ret = 0;
 
-	if (!want || !f) {
-		bm_err("cannot read %s: %s", path, strerror(errno));
-		ret = -1;
-	} else if (getline(&line, &cap, f) > 0 && strcmp(line, want)) {
-		bm_err("%s has another CSV header (other events, or another bpfmeter version): "
-		       "write to a new file, or move this one away",
-		       path);
-		ret = -1;
-	}
+	if (!want || !f)
+		ret = -errno;
+	else if (getline(&line, &cap, f) > 0 && strcmp(line, want))
+		ret = 1;
 	if (f)
 		fclose(f);
 	free(line);
 	free(want);
 	return ret;
+}
+
+/* Appending under another header would give a file no reader can parse. */
+static int check_csv_header(const char *path, const struct bm_meta *m)
+{
+	int ret = csv_header_differs(path, m);
+
+	if (ret < 0)
+		bm_err("cannot read %s: %s", path, strerror(-ret));
+	else if (ret)
+		bm_err("%s has another CSV header (other events, or another bpfmeter version): "
+		       "write to a new file, or move this one away",
+		       path);
+	return ret ? -1 : 0;
 }
 
 /* --web-config, then each Prometheus sink's socket and server. */
@@ -332,6 +341,64 @@ int outputs_open(struct outputs *o, const struct bm_meta *m, const struct output
 	return 0;
 }
 
+/*
+ * A file sink's file again (it was moved away, as logrotate does): a new file gets the CSV
+ * header; an existing one is appended to when its header is ours. Returns the new fd, or
+ * -errno (-EILSEQ: another header).
+ */
+static int reopen_file(const struct sink *s, const struct bm_meta *m)
+{
+	int fd = open(s->path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0644), err = 0;
+	off_t end;
+	size_t len;
+	char *hdr;
+
+	if (fd < 0)
+		return -errno;
+	end = lseek(fd, 0, SEEK_END);
+	if (end < 0) {
+		err = -errno;
+	} else if (s->kind == SINK_CSV && end > 0) {
+		err = csv_header_differs(s->path, m);
+		err = err > 0 ? -EILSEQ : err;
+	} else if (s->kind == SINK_CSV) {
+		hdr = header_text(m, &len);
+		err = hdr ? bm_write_all(fd, hdr, len) : -ENOMEM;
+		free(hdr);
+	}
+	if (err) {
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+void outputs_reopen(struct outputs *o, const struct bm_meta *m)
+{
+	for (int i = 0; i < o->n; i++) {
+		struct sink *s = &o->v[i];
+		int fd;
+
+		if ((s->kind != SINK_CSV && s->kind != SINK_INFLUX) || !s->path)
+			continue;
+		fd = reopen_file(s, m);
+		if (s->fd >= 0)
+			close(s->fd);
+		s->fd = fd >= 0 ? fd : -1;
+		s->failed = fd < 0;
+		if (fd == -EILSEQ)
+			bm_warn("cannot reopen %s: it has another CSV header; going on without "
+				"this "
+				"output (move it away and send SIGHUP again)",
+				s->path);
+		else if (fd < 0)
+			bm_warn("cannot reopen %s: %s; going on without this output", s->path,
+				strerror(-fd));
+		else
+			bm_debug("reopened %s", s->path);
+	}
+}
+
 int outputs_interval(struct outputs *o, const struct bm_meta *m, const struct bm_interval *iv)
 {
 	char *csv = NULL, *lp = NULL;
@@ -393,11 +460,11 @@ int outputs_interval(struct outputs *o, const struct bm_meta *m, const struct bm
 }
 
 void outputs_summary(struct outputs *o, const struct bm_meta *m, const struct bm_row *totals,
-		     size_t n, double elapsed_s)
+		     size_t n, double elapsed_s, const struct bm_co2e_summary *co2e)
 {
 	for (int i = 0; i < o->n; i++)
 		if (o->v[i].kind == SINK_TABLE && !o->v[i].failed)
-			table_summary(stdout, m, totals, n, elapsed_s);
+			table_summary(stdout, m, totals, n, elapsed_s, co2e);
 }
 
 /* What an InfluxDB sink did over the session: losses said plainly, the rest with -v. */

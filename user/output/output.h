@@ -68,9 +68,16 @@ int outputs_open(struct outputs *o, const struct bm_meta *m, const struct output
  * stdout was closed under us (the reader went away: time to stop), else 0.
  */
 int outputs_interval(struct outputs *o, const struct bm_meta *m, const struct bm_interval *iv);
-/* The session summary, on the live view only. */
+/*
+ * SIGHUP: every file sink (csv:PATH, influx:PATH; not stdout) opened again by its path, for
+ * logrotate, between two intervals. A new CSV file gets the header. A sink whose file cannot
+ * be opened again is one warning naming it, and is skipped as after a failed write until the
+ * next SIGHUP tries it again (one that had failed to write too). The others go on.
+ */
+void outputs_reopen(struct outputs *o, const struct bm_meta *m);
+/* The session summary, on the live view only (co2e: NULL without an estimate). */
 void outputs_summary(struct outputs *o, const struct bm_meta *m, const struct bm_row *totals,
-		     size_t n, double elapsed_s);
+		     size_t n, double elapsed_s, const struct bm_co2e_summary *co2e);
 /* Flush and close; HTTP senders get up to wait_s to empty their spool. */
 void outputs_close(struct outputs *o, double wait_s);
 bool outputs_has_table(const struct outputs *o);

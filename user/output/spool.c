@@ -50,31 +50,6 @@ uint64_t spool_count_points(const char *data, size_t len)
 	return n;
 }
 
-static int mkdir_p(const char *dir)
-{
-	char *path = strdup(dir);
-	int err = 0;
-
-	if (!path)
-		return -ENOMEM;
-	for (char *p = path + 1;; p++) {
-		char c = *p;
-
-		if (c != '/' && c)
-			continue;
-		*p = '\0';
-		if (mkdir(path, 0700) && errno != EEXIST) {
-			err = -errno;
-			break;
-		}
-		*p = c;
-		if (!c)
-			break;
-	}
-	free(path);
-	return err;
-}
-
 static int append(struct spool *s, uint64_t seq, uint64_t bytes, uint64_t points)
 {
 	if (s->n == s->cap) {
@@ -175,7 +150,7 @@ int spool_open(struct spool *s, const char *dir, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
-	ret = mkdir_p(dir);
+	ret = bm_mkdir_p(dir, 0700);
 	if (ret) {
 		snprintf(err, errlen, "cannot create spool dir %s: %s", dir, strerror(-ret));
 		goto fail;

@@ -16,6 +16,10 @@ struct bm_sample {
 	uint64_t cpu_ns;
 	uint64_t ev[BM_MAX_EVENTS]; /* scaled for multiplexing, indexed like the sensor's events */
 	double energy_j[BM_NR_DOMAINS]; /* attributed energy (filled by the report, not here) */
+	/* Grams CO2e estimated from energy_j at the interval's carbon intensity (filled by the
+	 * interval where one applies, not here), so that session totals add up over intervals
+	 * of different intensities. */
+	double co2e_g[BM_NR_DOMAINS];
 };
 
 struct account_target {

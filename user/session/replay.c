@@ -46,7 +46,10 @@ static double meta_num(const struct replay *rp, const char *key, double dflt)
 	return v ? strtod(v, NULL) : dflt;
 }
 
-/* Options a replay cannot change: they are what was measured. */
+/*
+ * Options a replay cannot change: they are what was measured. And --state-dir: a replay
+ * starts from no model, as the recorded session did, and keeps none.
+ */
 static int check_args(int argc, char **argv)
 {
 	static const char *const fixed[] = {
@@ -56,6 +59,11 @@ static int check_args(int argc, char **argv)
 	};
 
 	for (int i = 0; i < argc; i++) {
+		if (!strncmp(argv[i], "--state-dir", 11) && (!argv[i][11] || argv[i][11] == '=')) {
+			bm_err("replay: --state-dir does not apply: a replay neither reads nor "
+			       "writes the model state");
+			return -EINVAL;
+		}
 		for (size_t k = 0; k < ARRAY_SIZE(fixed); k++) {
 			size_t n = strlen(fixed[k]);
 
@@ -119,8 +127,9 @@ static void setup_recorded(struct replay *rp)
 
 /*
  * Before the first interval: the settings as recorded, overridden by the replay's own
- * options (--tdp, --error-threshold, --model-window, --base-freq, --idle, --group-by), and
- * the outputs. Returns 0, or the exit status (-1 after --help).
+ * options (--tdp, --error-threshold, --model-window, --base-freq, --idle, --group-by,
+ * --host), a carbon intensity of its own (--carbon-intensity[-file]), and the outputs.
+ * Returns 0, or the exit status (-1 after --help).
  */
 static int replay_setup(struct replay *rp)
 {
@@ -165,6 +174,12 @@ static int replay_setup(struct replay *rp)
 	bm_verbose = o->verbose;
 	s->by_process = (v = meta_get(rp, "by")) && !strcmp(v, "process");
 	setup_recorded(rp);
+	/* A label, not a measurement: --host renames the recorded host ($NODE_NAME does not). */
+	if (o->host_given)
+		snprintf(s->host, sizeof(s->host), "%s", o->host);
+	/* Carbon intensity is not measured input: the replay's own, as for a live session. */
+	if (session_load_carbon(s))
+		return 2;
 	account_init(&s->acct, &s->topo, rp->nr_events);
 	account_init(&s->pacct, &s->topo, rp->nr_events);
 	if (session_parse_outputs(s))

@@ -21,12 +21,14 @@
 #include "settings.h"
 #include "util.h"
 
-static volatile sig_atomic_t stop_signal, child_exited;
+static volatile sig_atomic_t stop_signal, child_exited, reopen_signal;
 
 static void on_signal(int sig)
 {
 	if (sig == SIGCHLD)
 		child_exited = 1;
+	else if (sig == SIGHUP)
+		reopen_signal = 1;
 	else
 		stop_signal = sig;
 }
@@ -41,6 +43,8 @@ void session_free(struct session *s)
 {
 	/* SIGTERM or not, give InfluxDB a few seconds; what it does not take stays spooled. */
 	outputs_close(&s->out, 5);
+	if (s->state_on)
+		close(s->state_lock_fd);
 	sensor_close(&s->sensor);
 	energy_close(&s->energy);
 	free(s->readings);
@@ -52,6 +56,8 @@ void session_free(struct session *s)
 	targets_free(&s->procs);
 	cgroup_names_free(&s->names);
 	topology_free(&s->topo);
+	carbon_free(&s->carbon);
+	free(s->carbon_source);
 }
 
 struct account *session_rows_account(struct session *s)
@@ -64,187 +70,22 @@ struct targets *session_rows_targets(struct session *s)
 	return s->by_process ? &s->procs : &s->cgroups;
 }
 
-/* The counters that drive the model (CPU time where there are none). */
-static void model_features(const struct bm_opts *o, const int *sample_index, struct bm_features *f)
+/*
+ * SIGHUP, between two intervals: the file sinks opened again (logrotate moved them away), the
+ * carbon intensity file read again; one that no longer reads keeps the values read before.
+ */
+static void session_reopen(struct session *s)
 {
-	memset(f, 0, sizeof(*f));
-	for (int e = 0; e < o->nr_events && f->nfeat < BM_MODEL_MAX_FEATURES; e++) {
-		int k = sample_index[e];
+	char err[1024];
 
-		/* Software events (cpu-clock, faults, ...) measure the OS, not the silicon. */
-		if (k < 0 || o->events[e].type == PERF_TYPE_SOFTWARE)
-			continue;
-		f->idx[f->nfeat] = k;
-		f->name[f->nfeat++] = o->events[e].name;
-	}
-	if (!f->nfeat) {
-		f->idx[0] = BM_FEATURE_CPU;
-		f->name[0] = "cpu";
-		f->nfeat = 1;
-	}
-}
-
-void session_setup(struct session *s, double interval_s, const char *hook,
-		   const char *energy_source)
-{
-	const struct bm_opts *o = s->opts;
-	struct interval_config cfg = {
-		.nr_sockets = s->topo.nr_sockets,
-		.have_energy = s->have_energy,
-		.base_mhz = s->base_mhz,
-		.idle_share = o->idle_share,
-		.model = o->model,
-	};
-	model_features(o, s->sample_index, &cfg.features);
-	cfg.cycles_idx =
-		report_hw_index(o->events, o->nr_events, s->sample_index, PERF_COUNT_HW_CPU_CYCLES);
-	cfg.ref_cycles_idx = report_hw_index(o->events, o->nr_events, s->sample_index,
-					     PERF_COUNT_HW_REF_CPU_CYCLES);
-	if (s->have_energy && cfg.cycles_idx >= 0 && cfg.ref_cycles_idx >= 0 && !cfg.base_mhz)
-		bm_warn("no base frequency in sysfs: one model layer for all frequencies; pass "
-			"--base-freq MHz for frequency layers");
-	interval_init(&s->iv, &cfg);
-	s->meta = (struct bm_meta){
-		.host = s->host,
-		.events = o->events,
-		.nr_events = o->nr_events,
-		.sample_index = s->sample_index,
-		.nr_online = s->topo.nr_online,
-		.interval_s = interval_s,
-		.hook = hook,
-		.missing_note = s->missing_note[0] ? s->missing_note : NULL,
-		.package_id = s->topo.package_id,
-		.energy_source = energy_source,
-		.energy_note = energy_source ? NULL : s->energy_note,
-		.features = &s->iv.cfg.features,
-		.cycles_idx = cfg.cycles_idx,
-		.instructions_idx = report_hw_index(o->events, o->nr_events, s->sample_index,
-						    PERF_COUNT_HW_INSTRUCTIONS),
-		.ref_cycles_idx = cfg.ref_cycles_idx,
-	};
-	targets_init(&s->cgroups, BM_TARGET_CGROUP, (enum group_by)o->group_by, o->group_depth);
-	targets_init(&s->procs, BM_TARGET_PROCESS, (enum group_by)o->group_by, o->group_depth);
-	s->cgroups.keep_departed = s->procs.keep_departed = outputs_has_table(&s->out);
-	if (!s->readings)
-		s->readings =
-			bm_calloc((size_t)s->topo.nr_sockets * BM_NR_DOMAINS, sizeof(*s->readings));
-}
-
-int session_parse_outputs(struct session *s)
-{
-	struct bm_opts *o = s->opts;
-	char err[512];
-
-	for (int i = 0; i < o->nr_outputs; i++) {
-		if (output_parse(o->outputs[i], &s->out.v[s->out.n++], err, sizeof(err))) {
-			bm_err("invalid value for --output: %s", err);
-			return -EINVAL;
-		}
-	}
-	/* With a command, --csv is the summary's form and stdout is the command's. */
-	if (o->command)
-		return 0;
-	if (o->csv && output_parse("csv:-", &s->out.v[s->out.n++], err, sizeof(err)))
-		return -EINVAL;
-	if (!s->out.n) {
-		if (isatty(STDOUT_FILENO))
-			s->out.v[s->out.n++] = (struct sink){ .kind = SINK_TABLE, .fd = -1 };
-		else
-			output_parse("csv:-", &s->out.v[s->out.n++], err, sizeof(err));
-	}
-	return 0;
-}
-
-/* What the sinks are told, from the options (the interval once it is known). */
-static struct output_config output_config_of(const struct session *s)
-{
-	const struct bm_opts *o = s->opts;
-	double interval_s = s->meta.interval_s > 0 ? s->meta.interval_s : o->interval_s;
-
-	return (struct output_config){
-		.spool_dir = o->spool_dir,
-		.spool_max = o->spool_max,
-		.web_config = o->web_config,
-		.prom_keep_s = o->prometheus_keep_s >= 0 ? o->prometheus_keep_s
-							 : prom_default_keep(interval_s),
-	};
-}
-
-int session_check_outputs(struct session *s)
-{
-	struct output_config cfg = output_config_of(s);
-
-	return outputs_check(&s->out, &s->meta, &cfg);
-}
-
-int session_open_outputs(struct session *s)
-{
-	struct output_config cfg = output_config_of(s);
-
-	return outputs_open(&s->out, &s->meta, &cfg);
-}
-
-/* The interval's raw inputs, before anything is split: what a replay starts from. */
-static void record_inputs(struct session *s, const struct interval_inputs *in)
-{
-	record_interval(&s->rec, in->ts_ns, in->dt, in->overflow);
-	for (int i = 0; i < in->nenergy; i++)
-		record_energy(&s->rec, &in->energy[i]);
-	for (size_t i = 0; i < in->nrows; i++)
-		record_target(&s->rec, in->rows[i].socket, in->rows[i].target->id,
-			      in->rows[i].target->name, &in->rows[i].s);
-	if (in->cpus_note)
-		record_cpus(&s->rec, in->nr_online, in->cpus_note);
-}
-
-int session_interval(struct session *s, int64_t ts_ns, double dt)
-{
-	struct targets *ts = session_rows_targets(s);
-	struct interval_inputs in = {
-		.ts_ns = ts_ns,
-		.dt = dt,
-		.overflow = s->overflow,
-		.energy = s->readings,
-		.nenergy = s->nreadings,
-		.nr_online = s->topo.nr_online,
-		.cpus_note = s->cpus_note[0] ? s->cpus_note : NULL,
-		.carbon_g_per_kwh = -1,
-	};
-	struct bm_interval out;
-
-	in.nrows = interval_gather(session_rows_account(s), ts, s->topo.nr_sockets, &s->in_rows,
-				   &s->in_cap);
-	in.rows = s->in_rows;
-	if (s->recording)
-		record_inputs(s, &in);
-	targets_resolve_groups(ts, s->resolve_group, s);
-	interval_run(&s->iv, &in, &out);
-	if (out.overflow && !s->overflow_warned) {
-		bm_warn("more than %llu %s ran: the rest are charged to the target \"overflow\"; "
-			"raise --max-cgroups",
-			(unsigned long long)s->opts->max_cgroups,
-			s->by_process ? "processes" : "cgroups");
-		s->overflow_warned = true;
-	}
-	return outputs_interval(&s->out, &s->meta, &out);
-}
-
-void session_target_gone(struct session *s, struct account *a, struct targets *ts, uint64_t id)
-{
-	if (s->recording && a == session_rows_account(s))
-		record_gone(&s->rec, id);
-	account_forget(a, id);
-	targets_remove(ts, id);
-}
-
-void session_summary(struct session *s, double elapsed)
-{
-	struct targets *ts = session_rows_targets(s);
-	struct bm_row *rows = bm_calloc(targets_summary_cap(ts), sizeof(*rows));
-	size_t n = targets_summary(ts, rows, s->energy_domains);
-
-	outputs_summary(&s->out, &s->meta, rows, n, elapsed);
-	free(rows);
+	outputs_reopen(&s->out, &s->meta);
+	if (!s->opts->carbon_file)
+		return;
+	if (carbon_load(&s->carbon, s->opts->carbon_file, err, sizeof(err)))
+		bm_warn("%s; keeping the carbon intensities read before", err);
+	else
+		bm_debug("%s read again: %zu carbon intensities", s->opts->carbon_file,
+			 s->carbon.n);
 }
 
 /* A process's name for --by process: "comm[tgid]", read once when it is first seen. */
@@ -590,6 +431,17 @@ static int sleep_until(struct session *s, double deadline)
 		struct timespec ts = { .tv_sec = (time_t)wake };
 		int err;
 
+		/*
+		 * Between intervals, so no sink is in the middle of one. On the live view the
+		 * terminal hung up: the session ends, as on Ctrl-C.
+		 */
+		if (reopen_signal) {
+			reopen_signal = 0;
+			if (outputs_has_table(&s->out))
+				stop_signal = SIGHUP;
+			else
+				session_reopen(s);
+		}
 		/* A measured command gets the signal; we go on until it has ended. */
 		if (s->have_cmd && stop_signal) {
 			command_forward(&s->cmd, stop_signal);
@@ -622,6 +474,9 @@ static void command_summary(struct session *s)
 		.have_energy = s->have_energy,
 		.energy_split = !s->by_process,
 		.by_model = s->iv.any_model,
+		.host_co2e_g = s->iv.measured_co2e_g,
+		.intervals = s->iv.intervals,
+		.carbon_intervals = s->iv.carbon_intervals,
 	};
 	size_t rl = strlen(s->cmd.rel), off = 0;
 	char cmdline[512] = "";
@@ -641,8 +496,10 @@ static void command_summary(struct session *s)
 		r.sum.cpu_ns += t->total.cpu_ns;
 		for (int e = 0; e < BM_MAX_EVENTS; e++)
 			r.sum.ev[e] += t->total.ev[e];
-		for (int d = 0; d < BM_NR_DOMAINS; d++)
+		for (int d = 0; d < BM_NR_DOMAINS; d++) {
 			r.sum.energy_j[d] += t->total.energy_j[d];
+			r.sum.co2e_g[d] += t->total.co2e_g[d];
+		}
 	}
 	command_report_print(stderr, &s->meta, &r, s->opts->csv);
 }
@@ -690,6 +547,71 @@ static int start_recording(struct session *s)
 	return r->failed ? -EIO : 0;
 }
 
+/*
+ * --state-dir: the models an earlier session left under the same host and settings, and
+ * whether they can be kept. Whatever goes wrong is one warning: measuring goes on.
+ */
+static void state_begin(struct session *s)
+{
+	const char *dir = s->opts->state_dir;
+	unsigned int fitted = 0;
+	char why[2048];
+	int err;
+
+	/* Without energy there are no models to keep. */
+	if (!s->have_energy || !dir || !*dir)
+		return;
+	/*
+	 * A recording replays from no model: so does the session it records, to give the same
+	 * rows; and models that started from nothing do not replace the state either.
+	 */
+	if (s->recording) {
+		bm_debug("--record: the models start afresh, as in the replay; the state in %s is "
+			 "neither read nor written",
+			 dir);
+		return;
+	}
+	state_identity_init(&s->state_id, s->host, &s->iv.cfg, s->topo.package_id,
+			    s->energy_domains);
+	err = state_load(dir, &s->state_id, &s->iv, why, sizeof(why));
+	if (err && err != -ENOENT)
+		bm_warn("model state %s/%s not used: %s", dir, STATE_FILE, why);
+	for (int i = 0; !err && i < s->topo.nr_sockets * BM_NR_DOMAINS; i++)
+		for (int k = 0; k < s->iv.models[i].nlayers; k++)
+			fitted += s->iv.models[i].layers[k].id != 0;
+	if (!err)
+		fprintf(stderr,
+			"bpfmeter: model state from %s/%s: %u fitted layer%s, model ids up to %u\n",
+			dir, STATE_FILE, fitted, fitted == 1 ? "" : "s", s->iv.next_model_id);
+	/* Loaded or not, another bpfmeter that keeps its models there goes on doing so alone. */
+	err = state_lock(dir, why, sizeof(why));
+	if (err < 0) {
+		bm_warn("cannot keep the model state: %s; measuring goes on without it", why);
+		return;
+	}
+	s->state_lock_fd = err;
+	s->state_on = true;
+	s->state_next = bm_now_mono() + STATE_SAVE_PERIOD_S;
+}
+
+/* The models to --state-dir, when they learnt anything since the last time. */
+static void state_keep(struct session *s)
+{
+	char why[1024];
+
+	if (!s->state_on || !s->state_dirty)
+		return;
+	s->state_dirty = false;
+	s->state_next = bm_now_mono() + STATE_SAVE_PERIOD_S;
+	if (!state_save(s->opts->state_dir, &s->state_id, &s->iv, why, sizeof(why)))
+		return;
+	if (!s->state_warned)
+		bm_warn("cannot keep the model state: %s; measuring goes on without it", why);
+	else
+		bm_debug("cannot keep the model state: %s", why);
+	s->state_warned = true;
+}
+
 /* Up to the first interval: checks, the sensor, the baseline. Returns 0 or the exit status. */
 static int session_start(struct session *s)
 {
@@ -714,7 +636,7 @@ static int session_start(struct session *s)
 	 * does not load fails before anything is loaded.
 	 */
 	s->meta = (struct bm_meta){ .events = o->events, .nr_events = o->nr_events };
-	if (session_check_outputs(s))
+	if (session_check_outputs(s) || session_load_carbon(s))
 		return 2;
 	if (o->record_path && !access(o->record_path, F_OK)) {
 		bm_err("--record %s: the file exists; a recording is never overwritten: give a "
@@ -743,7 +665,10 @@ static int session_start(struct session *s)
 
 	for (int e = 0; e < o->nr_events; e++)
 		s->sample_index[e] = s->sensor.bpf_index[e];
-	gethostname(s->host, sizeof(s->host) - 1);
+	if (o->host)
+		snprintf(s->host, sizeof(s->host), "%s", o->host);
+	else
+		gethostname(s->host, sizeof(s->host) - 1);
 	account_init(&s->acct, &s->topo, s->sensor.nr_events);
 	account_init(&s->pacct, &s->topo, s->sensor.nr_events);
 	if (s->have_energy)
@@ -753,6 +678,7 @@ static int session_start(struct session *s)
 	s->resolve_group = resolve_group_live;
 	if (o->record_path && start_recording(s))
 		return 1;
+	state_begin(s);
 
 	/* Baseline: what was charged before the first interval began is not reported. */
 	s->t_start = s->t_last = bm_now_mono();
@@ -774,6 +700,8 @@ int session_run(struct session *s)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGCHLD, &sa, NULL);
+	/* SIGHUP reopens the file sinks (logrotate); it ends only a session on the live view. */
+	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
 	ret = session_start(s);
@@ -793,6 +721,9 @@ int session_run(struct session *s)
 		}
 		/* Interrupted or not, measure: the partial last interval is data too. */
 		err = measure_interval(s, &t_prev);
+		s->state_dirty = true;
+		if (!err && t_prev >= s->state_next)
+			state_keep(s);
 		if (err == -EPIPE && !s->have_cmd)
 			goto out; /* the reader of stdout went away */
 		if (err && err != -EPIPE) {
@@ -820,6 +751,8 @@ int session_run(struct session *s)
 		ret = s->exit_status;
 	}
 out:
+	/* Clean exit, a signal, or measuring failed: what the models learnt is kept. */
+	state_keep(s);
 	if (s->recording && record_close(&s->rec, s->t_last - s->t_start) && !ret)
 		ret = 1;
 	if (s->have_cmd) /* measuring failed: the command never ran; clean its cgroup */

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "account.h"
+#include "carbon.h"
 #include "cgroup.h"
 #include "command.h"
 #include "energy.h"
@@ -20,6 +21,7 @@
 #include "record.h"
 #include "report.h"
 #include "sensor.h"
+#include "state.h"
 #include "targets.h"
 #include "topology.h"
 
@@ -48,6 +50,8 @@ struct session {
 	size_t in_cap;
 	bool recording; /* --record: each interval's inputs go to rec */
 	struct recorder rec;
+	struct carbon carbon; /* --carbon-intensity, --carbon-intensity-file */
+	char *carbon_source; /* what the CO2e estimates are from, for the outputs; or NULL */
 	/* The cgroup id of a --group-by group: live from the tree, in a replay as recorded. */
 	int (*resolve_group)(const char *key, uint64_t *id, void *ctx);
 
@@ -59,6 +63,11 @@ struct session {
 	bool have_cmd;
 	int exit_status;
 	double t_start, t_last; /* monotonic */
+	/* --state-dir: the models are saved there under state_id, each minute and at exit. */
+	struct state_identity state_id;
+	bool state_on, state_dirty, state_warned;
+	int state_lock_fd; /* while state_on: the lock on the directory */
+	double state_next; /* monotonic: the next save */
 };
 
 void session_init(struct session *s, struct bm_opts *o);
@@ -74,6 +83,11 @@ struct targets *session_rows_targets(struct session *s);
  */
 void session_setup(struct session *s, double interval_s, const char *hook,
 		   const char *energy_source);
+/*
+ * The carbon intensity asked for: the constant, or the file read and checked whole. Returns
+ * 0, or -1 after a one-line message (FILE:LINE:COLUMN: what) for a file that does not do.
+ */
+int session_load_carbon(struct session *s);
 /* The -o sinks; without any, the live view on a terminal and CSV on stdout otherwise. */
 int session_parse_outputs(struct session *s);
 /* The sinks' checks before anything is measured (outputs_check), and their opening. */

@@ -46,6 +46,26 @@ static double *double_at(const struct model_config *m, const struct setting *st)
 	return (double *)((char *)m + st->off);
 }
 
+bool settings_model_at(size_t i, const struct model_config *m, const char **key, char *value,
+		       size_t len)
+{
+	for (size_t k = 0; k < ARRAY_SIZE(settings); k++) {
+		const struct setting *st = &settings[k];
+
+		if (st->type != SET_INT && st->type != SET_DOUBLE)
+			continue;
+		if (i--)
+			continue;
+		*key = st->key;
+		if (st->type == SET_INT)
+			snprintf(value, len, "%d", *int_at(m, st));
+		else
+			snprintf(value, len, "%.17g", *double_at(m, st));
+		return true;
+	}
+	return false;
+}
+
 void settings_record(struct recorder *r, const struct bm_opts *o)
 {
 	for (size_t i = 0; i < ARRAY_SIZE(settings); i++) {

@@ -6,6 +6,9 @@
  * The settings a recording carries for its replay (the model's, --idle, --group-by): one
  * table, written by the recorder and read back by the replay, so the two cannot drift apart.
  */
+#include <stdbool.h>
+#include <stddef.h>
+
 #include "opts.h"
 #include "record.h"
 
@@ -20,6 +23,13 @@ struct settings_args {
 	char num[BM_SETTINGS_MAX_ARGS][32];
 };
 
+/*
+ * The i-th of the table's model settings (those of struct model_config, which decide the
+ * fits): its key and m's value as a recording writes it. False past the last. The model
+ * state (state.c) is made under them.
+ */
+bool settings_model_at(size_t i, const struct model_config *m, const char **key, char *value,
+		       size_t len);
 /* Every setting of the table as a meta row. */
 void settings_record(struct recorder *r, const struct bm_opts *o);
 /*
