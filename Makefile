@@ -24,9 +24,12 @@ WARN := -Wall -Wextra -Werror
 CFLAGS ?= -g -O2
 ALL_CFLAGS := $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE -DBPFMETER_VERSION='"$(VERSION)"' \
 	-I$(OUTPUT) -Iuser $(addprefix -I,$(USER_DIRS:/=)) -Ibpf $(shell $(PKG_CONFIG) --cflags libbpf) \
-	$(shell $(PKG_CONFIG) --cflags libcurl)
+	$(shell $(PKG_CONFIG) --cflags libcurl $(PROM_PKGS))
+# The Prometheus endpoint: libmicrohttpd serves (HTTP/1.1, TLS through GnuTLS, basic auth),
+# libyaml reads --web-config, libcrypt (libxcrypt) checks its bcrypt hashes.
+PROM_PKGS := libmicrohttpd yaml-0.1 libcrypt
 LIBS := $(shell $(PKG_CONFIG) --libs libbpf) -lz -lcsv $(shell $(PKG_CONFIG) --libs gsl) -lm \
-	$(shell $(PKG_CONFIG) --libs libcurl) -lpthread
+	$(shell $(PKG_CONFIG) --libs libcurl $(PROM_PKGS)) -lpthread
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -I vmlinux/$(ARCH) -I bpf \
 	$(CLANG_BPF_SYS_INCLUDES) -Wall -Werror
 
@@ -92,15 +95,19 @@ $(OUTPUT)/unit-tests-asan: $(UNIT_SRCS) $(patsubst user/%.c,$(OUTPUT)/asan/%.o,$
 # files. libcurl is not: Debian's libcurl.a needs GSSAPI (krb5 ships no static library) and,
 # through librtmp and libldap, GnuTLS and p11-kit (no static library either), so this build
 # leaves the InfluxDB HTTP sink out (-DBPFMETER_NO_HTTP: out_http_none.c instead of out_http.c,
-# and -o influx+http://... is refused with one line).
-STATIC_SRCS := $(filter-out user/output/out_http.c,$(USER_SRCS))
+# and -o influx+http://... is refused with one line). Nor is libmicrohttpd: Debian ships a
+# libmicrohttpd.a, but it is built with GnuTLS, whose libgnutls.a needs p11-kit (and
+# libunistring), so the Prometheus endpoint is left out too (-DBPFMETER_NO_PROMETHEUS:
+# prom_none.c instead of prom_server.c and prom_web.c, and -o prometheus: is refused).
+STATIC_SRCS := $(filter-out user/output/out_http.c user/output/prom_server.c \
+	user/output/prom_web.c,$(USER_SRCS))
 STATIC_LIBS := $(shell $(PKG_CONFIG) --static --libs libbpf) -lcsv \
 	$(shell $(PKG_CONFIG) --static --libs gsl) -lm -lpthread
 
 $(OUTPUT)/static/%.o: user/%.c $(USER_HDRS) bpf/bpfmeter.h $(OUTPUT)/bpfmeter.skel.h | $(OUTPUT)/static
 	$(call msg,CC-STAT,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(ALL_CFLAGS) -DBPFMETER_NO_HTTP -c $< -o $@
+	$(Q)$(CC) $(ALL_CFLAGS) -DBPFMETER_NO_HTTP -DBPFMETER_NO_PROMETHEUS -c $< -o $@
 
 bpfmeter-static: $(patsubst user/%.c,$(OUTPUT)/static/%.o,$(STATIC_SRCS))
 	$(call msg,LINK,$@)
@@ -123,7 +130,7 @@ clean:
 # Benchmark aids for scripts/bench-overhead.sh: empty-hook attaches a sched_switch program
 # that does nothing, to show the fixed cost of any hook there.
 .PHONY: bench-tools
-bench-tools: $(OUTPUT)/empty-hook $(OUTPUT)/bench-model-fit
+bench-tools: $(OUTPUT)/empty-hook $(OUTPUT)/bench-model-fit $(OUTPUT)/bench-prometheus
 
 $(OUTPUT)/bench:
 	$(Q)mkdir -p $@
@@ -141,6 +148,11 @@ $(OUTPUT)/empty-hook: scripts/bench/empty-hook.c $(OUTPUT)/bench/empty-hook.skel
 	$(Q)$(CC) $(ALL_CFLAGS) -I$(OUTPUT)/bench $< $(LIBS) -o $@
 
 $(OUTPUT)/bench-model-fit: scripts/bench/model-fit.c $(OUTPUT)/model/model.o $(OUTPUT)/util.o
+	$(call msg,CCLD,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) $^ $(LIBS) -o $@
+
+# scripts/bench-prometheus.sh: the endpoint's render and scrape at 1,000 targets.
+$(OUTPUT)/bench-prometheus: scripts/bench/prometheus.c $(patsubst user/%.c,$(OUTPUT)/%.o,$(LIB_SRCS))
 	$(call msg,CCLD,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) $^ $(LIBS) -o $@
 

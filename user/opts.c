@@ -22,6 +22,7 @@ static const struct bm_opts defaults = {
 	.energy_kind = ENERGY_AUTO,
 	.spool_dir = "/var/lib/bpfmeter/spool",
 	.spool_max = 64ull << 20,
+	.prometheus_keep_s = -1,
 };
 
 static void usage(FILE *f)
@@ -55,11 +56,18 @@ static void usage(FILE *f)
 		"influx+http://HOST:PORT/write?db=DB\n"
 		"                           or .../api/v2/write?org=ORG&bucket=B (token in "
 		"$INFLUX_TOKEN);\n"
+		"                           or prometheus:ADDR:PORT (served at /metrics; "
+		"prometheus::PORT\n"
+		"                           for every address, prometheus:[::1]:PORT for IPv6);\n"
 		"                           default: the live view on a terminal, else csv:-\n"
 		"      --spool-dir DIR      where batches for InfluxDB wait while it is "
 		"unreachable\n"
 		"                           (default /var/lib/bpfmeter/spool)\n"
 		"      --spool-max SIZE     the spool's cap, oldest dropped first (default 64M)\n"
+		"      --prometheus-keep T  how long a target without rows stays exported\n"
+		"                           (default 5m, or 3 intervals where longer)\n"
+		"      --web-config FILE    TLS and basic auth for -o prometheus, as Prometheus's\n"
+		"                           web config (tls_server_config, basic_auth_users)\n"
 		"      --max-cgroups N      cgroups tracked at once (default %llu); more are\n"
 		"                           charged to the target \"overflow\" and counted\n"
 		"      --by process         targets are processes (tgid, with their command name)\n"
@@ -192,6 +200,8 @@ int opts_parse(struct bm_opts *o, int argc, char **argv)
 		OPT_CARBON_INTENSITY,
 		OPT_CARBON_INTENSITY_FILE,
 		OPT_STATE_DIR,
+		OPT_PROMETHEUS_KEEP,
+		OPT_WEB_CONFIG,
 	};
 	static const struct option longopts[] = {
 		{ "interval", required_argument, NULL, 'i' },
@@ -217,6 +227,8 @@ int opts_parse(struct bm_opts *o, int argc, char **argv)
 		{ "carbon-intensity", required_argument, NULL, OPT_CARBON_INTENSITY },
 		{ "carbon-intensity-file", required_argument, NULL, OPT_CARBON_INTENSITY_FILE },
 		{ "state-dir", required_argument, NULL, OPT_STATE_DIR },
+		{ "prometheus-keep", required_argument, NULL, OPT_PROMETHEUS_KEEP },
+		{ "web-config", required_argument, NULL, OPT_WEB_CONFIG },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -347,6 +359,15 @@ int opts_parse(struct bm_opts *o, int argc, char **argv)
 			break;
 		case OPT_STATE_DIR:
 			o->state_dir = optarg;
+			break;
+		case OPT_PROMETHEUS_KEEP:
+			if (bm_parse_seconds(optarg, 0, 366 * 86400.0, &o->prometheus_keep_s))
+				return bad(
+					"--prometheus-keep", optarg,
+					"a time such as 90s, 5m or 1h (0: only the last interval)");
+			break;
+		case OPT_WEB_CONFIG:
+			o->web_config = optarg;
 			break;
 		case 'v':
 			o->verbose = true;

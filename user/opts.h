@@ -41,6 +41,9 @@ struct bm_opts {
 	const char *carbon_file; /* --carbon-intensity-file, or NULL */
 	/* --state-dir: where a live session keeps its models across restarts; "": nowhere */
 	const char *state_dir;
+	/* The Prometheus endpoint (-o prometheus:ADDR:PORT). */
+	double prometheus_keep_s; /* --prometheus-keep; < 0: prom_default_keep() */
+	const char *web_config; /* --web-config FILE: TLS and basic auth, or NULL */
 };
 
 #define BM_HOST_MAX 253 /* a DNS name's most characters */

@@ -586,6 +586,7 @@ static void get_stats(struct http_sink *h, struct http_stats *stats)
 {
 	*stats = h->st;
 	stats->spooled_batches = h->spool.n;
+	stats->spooled_bytes = h->spool.bytes;
 }
 
 void http_sink_stats(struct http_sink *h, struct http_stats *stats)

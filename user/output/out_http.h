@@ -34,6 +34,7 @@ struct http_stats {
 	uint64_t rejected_batches, rejected_points; /* 4xx */
 	uint64_t dropped_batches, dropped_points; /* spool over its cap */
 	uint64_t spooled_batches; /* waiting now */
+	uint64_t spooled_bytes; /* their size */
 	int last_status; /* last HTTP status, 0: no answer */
 };
 

@@ -26,7 +26,31 @@ static const struct {
 	{ "influx:", SINK_INFLUX },
 	{ "influx+http://", SINK_HTTP },
 	{ "influx+https://", SINK_HTTP },
+	{ "prometheus:", SINK_PROMETHEUS },
 };
+
+static int prometheus_parse(const char *spec, const char *addr, struct sink *s, char *err,
+			    size_t errlen)
+{
+	char why[256];
+
+#ifdef BPFMETER_NO_PROMETHEUS
+	(void)addr, (void)s, (void)why;
+	snprintf(err, errlen,
+		 "'%s': this build has no Prometheus endpoint (libmicrohttpd needs GnuTLS, "
+		 "whose p11-kit has no static library): use the dynamic bpfmeter",
+		 spec);
+	return -EOPNOTSUPP;
+#else
+	if (!prom_parse_addr(addr, &s->listen, why, sizeof(why)))
+		return 0;
+	snprintf(err, errlen,
+		 "'%s': %s: use prometheus:ADDR:PORT (such as 127.0.0.1:9100 or [::1]:9100), or "
+		 "prometheus::PORT for every address",
+		 spec, why);
+	return -EINVAL;
+#endif
+}
 
 int output_parse(const char *spec, struct sink *s, char *err, size_t errlen)
 {
@@ -50,6 +74,8 @@ int output_parse(const char *spec, struct sink *s, char *err, size_t errlen)
 			s->path = spec + strlen("influx+");
 			return 0;
 		}
+		if (s->kind == SINK_PROMETHEUS)
+			return prometheus_parse(spec, spec + n, s, err, errlen);
 		if (!spec[n]) {
 			snprintf(err, errlen, "'%s' names no file: use %sPATH, or %s- for stdout",
 				 spec, forms[i].prefix, forms[i].prefix);
@@ -59,8 +85,9 @@ int output_parse(const char *spec, struct sink *s, char *err, size_t errlen)
 		return 0;
 	}
 	snprintf(err, errlen,
-		 "unknown output '%s': use csv:PATH, csv:-, influx:PATH, influx:- or "
-		 "influx+http://HOST:PORT/write?db=NAME (or /api/v2/write?org=..&bucket=..)",
+		 "unknown output '%s': use csv:PATH, csv:-, influx:PATH, influx:-, "
+		 "influx+http://HOST:PORT/write?db=NAME (or /api/v2/write?org=..&bucket=..) or "
+		 "prometheus:ADDR:PORT",
 		 spec);
 	return -EINVAL;
 }
@@ -144,8 +171,44 @@ static int check_csv_header(const char *path, const struct bm_meta *m)
 	return ret ? -1 : 0;
 }
 
-int outputs_check(struct outputs *o, const struct bm_meta *m)
+/* --web-config, then each Prometheus sink's socket and server. */
+static int check_prometheus(struct outputs *o, const struct output_config *cfg)
 {
+	bool any = false;
+	char err[4200];
+
+	for (int i = 0; i < o->n; i++)
+		any |= o->v[i].kind == SINK_PROMETHEUS;
+	if (cfg->web_config && !any) {
+		bm_err("--web-config %s: there is no -o prometheus: output to apply it to",
+		       cfg->web_config);
+		return -1;
+	}
+	if (cfg->web_config && !o->web) {
+		o->web = bm_calloc(1, sizeof(*o->web));
+		if (prom_web_config_load(cfg->web_config, o->web, err, sizeof(err))) {
+			bm_err("--web-config: %s", err);
+			return -1;
+		}
+	}
+	for (int i = 0; i < o->n; i++) {
+		struct sink *s = &o->v[i];
+
+		if (s->kind != SINK_PROMETHEUS || s->prom)
+			continue;
+		s->prom = prom_server_start(&s->listen, o->web, err, sizeof(err));
+		if (!s->prom) {
+			bm_err("-o %s: %s", s->spec, err);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int outputs_check(struct outputs *o, const struct bm_meta *m, const struct output_config *cfg)
+{
+	if (check_prometheus(o, cfg))
+		return -1;
 	for (int i = 0; i < o->n; i++) {
 		struct sink *s = &o->v[i];
 		char *dir;
@@ -190,8 +253,32 @@ static void sink_failed(struct sink *s, int err)
 	       strerror(-err));
 }
 
+/* The Prometheus sinks' snapshot: the counters as they are, the InfluxDB spools as now. */
+static void publish_prometheus(struct outputs *o, const struct bm_meta *m)
+{
+	struct prom_http http[BM_MAX_OUTPUTS];
+	struct prom_buf b = { 0 };
+	struct prom_snapshot *snap;
+	int nhttp = 0;
+
+	for (int i = 0; i < o->n; i++) {
+		if (!o->v[i].http)
+			continue;
+		http[nhttp].spec = o->v[i].spec;
+		http_sink_stats(o->v[i].http, &http[nhttp++].st);
+	}
+	prom_render(&b, o->prom, m, http, nhttp);
+	snap = prom_snapshot_new(&b);
+	for (int i = 0; i < o->n; i++)
+		if (o->v[i].prom)
+			prom_server_publish(o->v[i].prom, snap);
+	prom_snapshot_put(snap);
+}
+
 int outputs_open(struct outputs *o, const struct bm_meta *m, const struct output_config *cfg)
 {
+	bool prom = false;
+
 	for (int i = 0; i < o->n; i++) {
 		struct sink *s = &o->v[i];
 		bool need_header = true;
@@ -201,6 +288,12 @@ int outputs_open(struct outputs *o, const struct bm_meta *m, const struct output
 
 		if (s->kind == SINK_TABLE)
 			continue;
+		if (s->kind == SINK_PROMETHEUS) {
+			fprintf(stderr, "bpfmeter: Prometheus metrics at %s/metrics\n",
+				prom_server_url(s->prom));
+			prom = true;
+			continue;
+		}
 		if (s->kind == SINK_HTTP) {
 			struct http_config hc = {
 				.url = s->path,
@@ -240,6 +333,10 @@ int outputs_open(struct outputs *o, const struct bm_meta *m, const struct output
 			return -1;
 		}
 		free(hdr);
+	}
+	if (prom) {
+		o->prom = prom_state_new(cfg->prom_keep_s);
+		publish_prometheus(o, m);
 	}
 	return 0;
 }
@@ -336,6 +433,8 @@ int outputs_interval(struct outputs *o, const struct bm_meta *m, const struct bm
 			if (!err)
 				err = sink_write(s, csv, csv_len);
 			break;
+		case SINK_PROMETHEUS:
+			break; /* after the others, below */
 		case SINK_INFLUX:
 		case SINK_HTTP:
 			if (!lp)
@@ -353,6 +452,10 @@ int outputs_interval(struct outputs *o, const struct bm_meta *m, const struct bm
 	}
 	free(csv);
 	free(lp);
+	if (o->prom) {
+		prom_state_update(o->prom, m, iv);
+		publish_prometheus(o, m);
+	}
 	return ret;
 }
 
@@ -379,6 +482,19 @@ static void report_http(const struct sink *s, const struct http_stats *st)
 
 void outputs_close(struct outputs *o, double wait_s)
 {
+	for (int i = 0; i < o->n; i++) {
+		struct sink *s = &o->v[i];
+
+		prom_server_stop(s->prom);
+		s->prom = NULL;
+	}
+	prom_state_free(o->prom);
+	o->prom = NULL;
+	if (o->web) {
+		prom_web_config_free(o->web);
+		free(o->web);
+		o->web = NULL;
+	}
 	for (int i = 0; i < o->n; i++) {
 		struct sink *s = &o->v[i];
 

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "prom.h"
 #include "report.h"
 
 #define BM_MAX_OUTPUTS 10 /* eight -o, --csv, and the default */
@@ -15,6 +16,7 @@ enum sink_kind {
 	SINK_CSV, /* csv:PATH or csv:- */
 	SINK_INFLUX, /* influx:PATH or influx:- (line protocol) */
 	SINK_HTTP, /* influx+http(s)://HOST:PORT/... */
+	SINK_PROMETHEUS, /* prometheus:ADDR:PORT: served, not written */
 };
 
 struct http_sink;
@@ -26,34 +28,44 @@ struct sink {
 	int fd;
 	bool failed; /* a write failed: said once, skipped since */
 	struct http_sink *http;
+	struct prom_addr listen; /* SINK_PROMETHEUS */
+	struct prom_server *prom; /* serving from outputs_check() on */
 };
 
 struct output_config {
 	const char *spool_dir;
 	uint64_t spool_max;
+	const char *web_config; /* --web-config FILE for the Prometheus sinks, or NULL */
+	double prom_keep_s; /* --prometheus-keep, resolved */
 };
 
 struct outputs {
 	struct sink v[BM_MAX_OUTPUTS];
 	int n;
+	struct prom_web_config *web; /* loaded by outputs_check() */
+	struct prom_state *prom; /* the Prometheus sinks' counters, shared by them */
 };
 
 /* Parse one -o SPEC. Returns 0, or -EINVAL with a one-line err. */
 int output_parse(const char *spec, struct sink *s, char *err, size_t errlen);
 /*
  * Before anything is measured: a file that exists must have our CSV header, a new one a
- * directory to go in. Nothing is written. Returns 0, or -1 after a one-line message.
+ * directory to go in; nothing is written. Prometheus sinks load --web-config, bind their
+ * port and start serving (503 until outputs_open()), so that a port in use is said before
+ * anything is loaded. Returns 0, or -1 after a one-line message.
  */
-int outputs_check(struct outputs *o, const struct bm_meta *m);
+int outputs_check(struct outputs *o, const struct bm_meta *m, const struct output_config *cfg);
 /*
- * Open every sink: files in append mode, the CSV header where new, HTTP senders. Returns 0,
- * or -1 after a one-line message.
+ * Open every sink: files in append mode, the CSV header where new, HTTP senders, the
+ * Prometheus sinks' first snapshot (no interval yet). Returns 0, or -1 after a one-line
+ * message.
  */
 int outputs_open(struct outputs *o, const struct bm_meta *m, const struct output_config *cfg);
 /*
  * One interval to every sink. A sink whose write fails is reported once with its path and
- * skipped from then on; a file never keeps half an interval. Returns -EPIPE when stdout was
- * closed under us (the reader went away: time to stop), else 0.
+ * skipped from then on; a file never keeps half an interval. The Prometheus sinks get a new
+ * snapshot last, with the InfluxDB spools as this interval left them. Returns -EPIPE when
+ * stdout was closed under us (the reader went away: time to stop), else 0.
  */
 int outputs_interval(struct outputs *o, const struct bm_meta *m, const struct bm_interval *iv);
 /*

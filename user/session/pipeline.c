@@ -133,11 +133,33 @@ int session_parse_outputs(struct session *s)
 	return 0;
 }
 
+/* What the sinks are told, from the options (the interval once it is known). */
+static struct output_config output_config_of(const struct session *s)
+{
+	const struct bm_opts *o = s->opts;
+	double interval_s = s->meta.interval_s > 0 ? s->meta.interval_s : o->interval_s;
+
+	return (struct output_config){
+		.spool_dir = o->spool_dir,
+		.spool_max = o->spool_max,
+		.web_config = o->web_config,
+		.prom_keep_s = o->prometheus_keep_s >= 0 ? o->prometheus_keep_s
+							 : prom_default_keep(interval_s),
+	};
+}
+
+int session_check_outputs(struct session *s)
+{
+	struct output_config cfg = output_config_of(s);
+
+	return outputs_check(&s->out, &s->meta, &cfg);
+}
+
 int session_open_outputs(struct session *s)
 {
-	return outputs_open(&s->out, &s->meta,
-			    &(struct output_config){ .spool_dir = s->opts->spool_dir,
-						     .spool_max = s->opts->spool_max });
+	struct output_config cfg = output_config_of(s);
+
+	return outputs_open(&s->out, &s->meta, &cfg);
 }
 
 /* The interval's raw inputs, before anything is split: what a replay starts from. */

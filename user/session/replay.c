@@ -187,7 +187,7 @@ static int replay_setup(struct replay *rp)
 	session_setup(s, meta_num(rp, "interval_s", 1), (v = meta_get(rp, "hook")) ? v : "",
 		      meta_get(rp, "energy_source"));
 	s->resolve_group = resolve_group_recorded;
-	if (outputs_check(&s->out, &s->meta))
+	if (session_check_outputs(s))
 		return 2;
 	return session_open_outputs(s) ? 1 : 0;
 }

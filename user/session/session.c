@@ -631,9 +631,12 @@ static int session_start(struct session *s)
 	if (cgroup_names_scan(&s->names))
 		bm_warn("cannot walk the cgroup2 tree at %s: %s", mount, strerror(errno));
 
-	/* Outputs first: a file that cannot take our rows fails before anything is loaded. */
+	/*
+	 * Outputs first: a file that cannot take our rows, a port in use or a web config that
+	 * does not load fails before anything is loaded.
+	 */
 	s->meta = (struct bm_meta){ .events = o->events, .nr_events = o->nr_events };
-	if (outputs_check(&s->out, &s->meta) || session_load_carbon(s))
+	if (session_check_outputs(s) || session_load_carbon(s))
 		return 2;
 	if (o->record_path && !access(o->record_path, F_OK)) {
 		bm_err("--record %s: the file exists; a recording is never overwritten: give a "

@@ -90,6 +90,8 @@ void session_setup(struct session *s, double interval_s, const char *hook,
 int session_load_carbon(struct session *s);
 /* The -o sinks; without any, the live view on a terminal and CSV on stdout otherwise. */
 int session_parse_outputs(struct session *s);
+/* The sinks' checks before anything is measured (outputs_check), and their opening. */
+int session_check_outputs(struct session *s);
 int session_open_outputs(struct session *s);
 /*
  * One interval of the rows account's active targets (named already) and s->readings: recorded
