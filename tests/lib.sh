@@ -179,6 +179,18 @@ csv_col() {
 	head -n 1 "$1" | tr ',' '\n' | grep -nx -- "$2" | cut -d: -f1
 }
 
+# Stolen time: the hypervisor ran someone else while a task was on a CPU. bpfmeter's on-CPU time
+# includes it (it times slices with the clock); cpu.stat's usage_usec does not (the scheduler's
+# task clock leaves it out). steal_mark notes /proc/stat; steal_pct prints the share of all CPU
+# time stolen since, in percent rounded up, to add to a tolerance against cpu.stat.
+steal_mark() {
+	STEAL_MARK=$(awk '$1 == "cpu" { print $9, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9 }' /proc/stat)
+}
+steal_pct() {
+	awk -v m="${STEAL_MARK:-0 0}" '$1 == "cpu" { split(m, a, " "); t = $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9 - a[2]
+		s = $9 - a[1]; p = t > 0 ? 100 * s / t : 0; printf "%d", p == int(p) ? p : int(p) + 1 }' /proc/stat
+}
+
 # within A B PCT: true when A is within PCT percent of B.
 within() {
 	awk -v a="$1" -v b="$2" -v p="$3" 'BEGIN { d = a - b; if (d < 0) d = -d; exit !(b > 0 && d <= b * p / 100) }'
