@@ -28,6 +28,7 @@ BG_PIDS+=("$SIM_PID")
 echo "$SIM_PID" >"$tools/cgroup.procs"
 for _ in $(seq 50); do grep -q ready "$TMP/sim.out" && break; sleep 0.1; done
 
+steal_mark
 start_bpfmeter "$TMP/m.csv" "$TMP/m.err" --csv -i 1 -e '' --powercap-root "$TMP/pc"
 echo "$BPFMETER_PID" >"$tools/cgroup.procs"
 # Loads that start at different times, so the model sees the power at several levels.
@@ -43,10 +44,13 @@ kill -TERM "$SIM_PID"
 wait "$SIM_PID"
 
 csv=$TMP/m.csv
+# The simulated power follows the kernel's CPU time, which leaves out what the hypervisor
+# stole; bpfmeter's CPU time, the model's feature, includes it: the tolerance grows by it.
+steal=$(steal_pct)
 cols() { for n in "$@"; do printf ' -v c_%s=%s' "${n//-/_}" "$(csv_col "$csv" "$n")"; done; }
 # shellcheck disable=SC2046
 res=$(awk -F, $(cols kind timestamp target socket domain cpu_ns power_w interval_s) \
-	-v ta="$(target_of "$a")" -v tb="$(target_of "$b")" -v tc="$(target_of "$c")" '
+	-v ta="$(target_of "$a")" -v tb="$(target_of "$b")" -v tc="$(target_of "$c")" -v tol="$((3 + steal))" '
 	FNR == 1 { next }
 	NR == FNR { if ($c_kind == "energy" && $c_socket == 0) last++; next }
 	$c_kind == "energy" && $c_socket == 0 { n++ }
@@ -58,15 +62,15 @@ res=$(awk -F, $(cols kind timestamp target socket domain cpu_ns power_w interval
 		if (truth < 0.5) next
 		nt++; e = ($c_power_w - truth) / truth; if (e < 0) e = -e
 		if (e > worst) worst = e
-		if (e > 0.03) { bad++; w = w sprintf("%s %.3f W, truth %.3f W at %d; ", $c_target, $c_power_w, truth, n) }
+		if (e > tol / 100) { bad++; w = w sprintf("%s %.3f W, truth %.3f W at %d; ", $c_target, $c_power_w, truth, n) }
 	}
 	END { printf "%d %d %d %d %.4f |%s%s", nt, bad + 0, ni, badi + 0, worst, w, wi }' "$csv" "$csv")
 read -r nt bad ni badi worst _ <<<"${res%%|*}"
-echo "    $nt cgroup-intervals after warm-up, worst error $worst; $ni idle intervals"
+echo "    $nt cgroup-intervals after warm-up, worst error $worst (tolerance $((3 + steal))%, steal ${steal}%); $ni idle intervals"
 if [ $rc -eq 0 ] && [ "$nt" -ge 24 ] && [ "$bad" -eq 0 ] && [ "$ni" -ge 8 ] && [ "$badi" -eq 0 ]; then
 	pass $T_TRUTH
 else
-	fail $T_TRUTH "rc $rc; $nt checked, $bad off by >3%, idle $ni checked, $badi off by >1 W: ${res#*|}"
+	fail $T_TRUTH "rc $rc; $nt checked, $bad off by >$((3 + steal))% (steal ${steal}%), idle $ni checked, $badi off by >1 W: ${res#*|}"
 fi
 
 # Every interval carries the model's record; after warm-up a fitted model with its numbers.
