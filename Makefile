@@ -44,7 +44,7 @@ msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
 .DELETE_ON_ERROR:
-.PHONY: all clean test unit asan static
+.PHONY: all clean distclean test unit asan static
 
 all: bpfmeter
 
@@ -91,27 +91,34 @@ $(OUTPUT)/unit-tests-asan: $(UNIT_SRCS) $(patsubst user/%.c,$(OUTPUT)/asan/%.o,$
 	$(Q)$(CC) $(ALL_CFLAGS) $(SAN) -Itests/unit $(UNIT_SRCS) $(patsubst user/%.c,$(OUTPUT)/asan/%.o,$(LIB_SRCS)) $(LIBS) -o $@
 
 # A statically linked bpfmeter that runs where nothing is installed (tests/integration/qemu.sh
-# boots older kernels with it). libbpf, libelf, zlib, GSL and libcsv are linked from Debian's .a
-# files. libcurl is not: Debian's libcurl.a needs GSSAPI (krb5 ships no static library) and,
-# through librtmp and libldap, GnuTLS and p11-kit (no static library either), so this build
-# leaves the InfluxDB HTTP sink out (-DBPFMETER_NO_HTTP: out_http_none.c instead of out_http.c,
-# and -o influx+http://... is refused with one line). Nor is libmicrohttpd: Debian ships a
-# libmicrohttpd.a, but it is built with GnuTLS, whose libgnutls.a needs p11-kit (and
-# libunistring), so the Prometheus endpoint is left out too (-DBPFMETER_NO_PROMETHEUS:
-# prom_none.c instead of prom_server.c and prom_web.c, and -o prometheus: is refused).
-STATIC_SRCS := $(filter-out user/output/out_http.c user/output/prom_server.c \
-	user/output/prom_web.c,$(USER_SRCS))
-STATIC_LIBS := $(shell $(PKG_CONFIG) --static --libs libbpf) -lcsv \
-	$(shell $(PKG_CONFIG) --static --libs gsl) -lm -lpthread
+# boots older kernels with it; the container image holds it alone). libbpf, libelf, zlib, GSL,
+# libcsv, libyaml and libcrypt are linked from Debian's .a files. libcurl is not: Debian's
+# libcurl.a needs GSSAPI (krb5 ships no static library) and, through librtmp and libldap, GnuTLS
+# and p11-kit (no static library either), so this build leaves the InfluxDB HTTP sink out
+# (-DBPFMETER_NO_HTTP: out_http_none.c instead of out_http.c, and -o influx+http://... is refused
+# with one line). Debian's libmicrohttpd.a is built with GnuTLS too, so the Prometheus endpoint
+# links a libmicrohttpd built without HTTPS from Debian's source package instead
+# (scripts/build-static-mhd.sh, once per clone into $(MHD_STATIC); make clean keeps it, make
+# distclean does not): the endpoint is all there but TLS, which --web-config then refuses.
+MHD_STATIC := $(OUTPUT)/mhd
+STATIC_SRCS := $(filter-out user/output/out_http.c,$(USER_SRCS))
+STATIC_LIBS := $(MHD_STATIC)/lib/libmicrohttpd.a $(shell $(PKG_CONFIG) --static --libs libbpf) \
+	-lcsv $(shell $(PKG_CONFIG) --static --libs gsl yaml-0.1 libcrypt) -lm -lpthread
+
+$(MHD_STATIC)/lib/libmicrohttpd.a:
+	$(call msg,MHD,$@)
+	$(Q)scripts/build-static-mhd.sh $(MHD_STATIC)
 
 $(OUTPUT)/static/%.o: user/%.c $(USER_HDRS) bpf/bpfmeter.h $(OUTPUT)/bpfmeter.skel.h | $(OUTPUT)/static
 	$(call msg,CC-STAT,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(ALL_CFLAGS) -DBPFMETER_NO_HTTP -DBPFMETER_NO_PROMETHEUS -c $< -o $@
+	$(Q)$(CC) -I$(MHD_STATIC)/include $(ALL_CFLAGS) -DBPFMETER_NO_HTTP -DBPFMETER_STATIC -c $< -o $@
 
-bpfmeter-static: $(patsubst user/%.c,$(OUTPUT)/static/%.o,$(STATIC_SRCS))
+$(OUTPUT)/static/output/prom_server.o: $(MHD_STATIC)/lib/libmicrohttpd.a
+
+bpfmeter-static: $(patsubst user/%.c,$(OUTPUT)/static/%.o,$(STATIC_SRCS)) $(MHD_STATIC)/lib/libmicrohttpd.a
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(CFLAGS) -static $^ $(STATIC_LIBS) -o $@
+	$(Q)$(CC) $(CFLAGS) -static $(filter %.o,$^) $(STATIC_LIBS) -o $@
 
 static: bpfmeter-static
 test: bpfmeter-static
@@ -125,7 +132,11 @@ test: bpfmeter asan $(OUTPUT)/unit-tests
 
 clean:
 	$(call msg,CLEAN,)
-	$(Q)rm -rf $(OUTPUT) bpfmeter bpfmeter-asan bpfmeter-static
+	$(Q)[ ! -d $(OUTPUT) ] || find $(OUTPUT) -mindepth 1 -maxdepth 1 ! -name mhd -exec rm -rf {} +
+	$(Q)rm -f bpfmeter bpfmeter-asan bpfmeter-static
+
+distclean: clean
+	$(Q)rm -rf $(OUTPUT)
 
 # Benchmark aids for scripts/bench-overhead.sh: empty-hook attaches a sched_switch program
 # that does nothing, to show the fixed cost of any hook there.

@@ -34,14 +34,6 @@ static int prometheus_parse(const char *spec, const char *addr, struct sink *s, 
 {
 	char why[256];
 
-#ifdef BPFMETER_NO_PROMETHEUS
-	(void)addr, (void)s, (void)why;
-	snprintf(err, errlen,
-		 "'%s': this build has no Prometheus endpoint (libmicrohttpd needs GnuTLS, "
-		 "whose p11-kit has no static library): use the dynamic bpfmeter",
-		 spec);
-	return -EOPNOTSUPP;
-#else
 	if (!prom_parse_addr(addr, &s->listen, why, sizeof(why)))
 		return 0;
 	snprintf(err, errlen,
@@ -49,7 +41,6 @@ static int prometheus_parse(const char *spec, const char *addr, struct sink *s, 
 		 "prometheus::PORT for every address",
 		 spec, why);
 	return -EINVAL;
-#endif
 }
 
 int output_parse(const char *spec, struct sink *s, char *err, size_t errlen)

@@ -269,7 +269,14 @@ struct prom_server *prom_server_start(const struct prom_addr *a, const struct pr
 	srv->wc = wc;
 	if (tls && MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
 		snprintf(err, errlen,
-			 "--web-config %s asks for TLS, which this libmicrohttpd lacks", wc->path);
+			 "--web-config %s asks for TLS, which %s: use the dynamic bpfmeter, or serve "
+			 "plain HTTP behind a TLS proxy", wc->path,
+#ifdef BPFMETER_STATIC
+			 "the static bpfmeter has not (its libmicrohttpd is built without GnuTLS)"
+#else
+			 "this libmicrohttpd lacks"
+#endif
+		);
 		free(srv);
 		return NULL;
 	}
