@@ -14,6 +14,11 @@ packages=(
 	prometheus jq openssl
 	# tests/integration/qemu.sh: scripts/qemu-run.sh boots Debian's 6.1 kernel under qemu
 	qemu-system-x86 busybox-static cpio xz-utils
+	# make static: scripts/build-static-mhd.sh unpacks libmicrohttpd's source with dpkg-source
+	dpkg-dev
+	# make image and tests/integration/container.sh: podman on runc (crun cannot handle a
+	# hybrid cgroup layout); the DaemonSet's check reads its YAML with PyYAML
+	podman runc python3-yaml
 )
 
 missing=()
