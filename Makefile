@@ -44,7 +44,7 @@ msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
 .DELETE_ON_ERROR:
-.PHONY: all clean distclean test unit asan static
+.PHONY: all clean distclean test unit asan static image
 
 all: bpfmeter
 
@@ -121,6 +121,16 @@ bpfmeter-static: $(patsubst user/%.c,$(OUTPUT)/static/%.o,$(STATIC_SRCS)) $(MHD_
 	$(Q)$(CC) $(CFLAGS) -static $(filter %.o,$^) $(STATIC_LIBS) -o $@
 
 static: bpfmeter-static
+
+# The container image: scripts/deploy/Containerfile over the stripped static binary alone, built
+# with podman from a context that holds nothing else.
+IMAGE ?= localhost/bpfmeter:latest
+PODMAN ?= podman
+image: bpfmeter-static
+	$(call msg,IMAGE,$(IMAGE))
+	$(Q)rm -rf $(OUTPUT)/image && mkdir -p $(OUTPUT)/image
+	$(Q)strip -o $(OUTPUT)/image/bpfmeter bpfmeter-static
+	$(Q)$(PODMAN) build -q -f scripts/deploy/Containerfile -t $(IMAGE) $(OUTPUT)/image >/dev/null
 test: bpfmeter-static
 
 unit: $(OUTPUT)/unit-tests
