@@ -202,7 +202,7 @@ static void test_exposition(void)
 
 	/* Before any interval: what the session is, and no made-up zeros. */
 	CHECK_HAS(text, "bpfmeter_build_info{version=\"");
-	CHECK_HAS(text, "hook=\"tp_btf\",energy_source=\"powercap\"} 1\n");
+	CHECK_HAS(text, "hook=\"tp_btf\",energy_source=\"powercap\",host=\"h\"} 1\n");
 	CHECK(value_of(text, "bpfmeter_intervals_total") == 0);
 	CHECK(!strstr(text, "bpfmeter_target_"));
 	check_format(text);

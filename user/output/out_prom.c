@@ -813,8 +813,9 @@ void prom_render(struct prom_buf *b, struct prom_state *ps, const struct bm_meta
 		 const struct prom_http *http, int nhttp)
 {
 	struct family build = { "bpfmeter_build_info",
-				"bpfmeter's version, the context switch hook it attached and the "
-				"energy source it reads (none: CPU time only).",
+				"bpfmeter's version, the context switch hook it attached, the "
+				"energy source it reads (none: CPU time only) and the host it "
+				"measures (--host).",
 				"gauge", false, 0 };
 	size_t start = b->len;
 	bool first = true;
@@ -825,6 +826,8 @@ void prom_render(struct prom_buf *b, struct prom_state *ps, const struct bm_meta
 	label(b, &first, "version", BPFMETER_VERSION);
 	label(b, &first, "hook", m->hook);
 	label(b, &first, "energy_source", m->energy_source ? m->energy_source : "none");
+	if (m->host)
+		label(b, &first, "host", m->host);
 	buf_str(b, "} 1\n");
 	single(b, "bpfmeter_intervals_total", "counter", "Intervals measured and reported.",
 	       (double)ps->seq);
