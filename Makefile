@@ -128,6 +128,7 @@ IMAGE ?= localhost/bpfmeter:latest
 PODMAN ?= podman
 image: bpfmeter-static
 	$(call msg,IMAGE,$(IMAGE))
+	$(Q)command -v $(PODMAN) >/dev/null || { echo "make image: $(PODMAN) is not installed: run scripts/install-deps.sh" >&2; exit 1; }
 	$(Q)rm -rf $(OUTPUT)/image && mkdir -p $(OUTPUT)/image
 	$(Q)strip -o $(OUTPUT)/image/bpfmeter bpfmeter-static
 	$(Q)$(PODMAN) build -q -f scripts/deploy/Containerfile -t $(IMAGE) $(OUTPUT)/image >/dev/null
