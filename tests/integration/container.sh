@@ -180,18 +180,16 @@ fi
 # Resources: the container's memory high-water mark (its memory cgroup: bpfmeter's own pages
 # and the BPF maps the kernel charges to it) and bpfmeter's CPU per interval once running
 # (its own process_cpu_seconds_total over intervals, at the manifest's interval of 1 s).
-scrape /metrics >"$TMP/m2" 2>/dev/null
 val() { awk -v n="$2" '$1 == n { print $2 }' "$1"; }
+# Five intervals on from the first scrape: process_cpu_seconds_total has 10 ms ticks.
+iv1=$(val "$TMP/m1" bpfmeter_intervals_total)
+for _ in $(seq 100); do
+	scrape /metrics >"$TMP/m2" 2>/dev/null && [ "$(val "$TMP/m2" bpfmeter_intervals_total)" -ge $((iv1 + 5)) ] && break
+	sleep 0.2
+done
 cpu_per_iv=$(awk -v c1="$(val "$TMP/m1" process_cpu_seconds_total)" -v c2="$(val "$TMP/m2" process_cpu_seconds_total)" \
-	-v i1="$(val "$TMP/m1" bpfmeter_intervals_total)" -v i2="$(val "$TMP/m2" bpfmeter_intervals_total)" \
+	-v i1="$iv1" -v i2="$(val "$TMP/m2" bpfmeter_intervals_total)" \
 	'BEGIN { if (i2 > i1) printf "%.4f", (c2 - c1) / (i2 - i1); else print "" }')
-if [ -z "$cpu_per_iv" ]; then
-	sleep 2.2
-	scrape /metrics >"$TMP/m2" 2>/dev/null
-	cpu_per_iv=$(awk -v c1="$(val "$TMP/m1" process_cpu_seconds_total)" -v c2="$(val "$TMP/m2" process_cpu_seconds_total)" \
-		-v i1="$(val "$TMP/m1" bpfmeter_intervals_total)" -v i2="$(val "$TMP/m2" bpfmeter_intervals_total)" \
-		'BEGIN { if (i2 > i1) printf "%.4f", (c2 - c1) / (i2 - i1); else print "" }')
-fi
 cpu_total=$(val "$TMP/m2" process_cpu_seconds_total)
 rss=$(awk '/^VmHWM:/ { print $2 * 1024 }' "/proc/$pid/status")
 memcg=
