@@ -24,12 +24,14 @@ WARN := -Wall -Wextra -Werror
 CFLAGS ?= -g -O2
 ALL_CFLAGS := $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE -DBPFMETER_VERSION='"$(VERSION)"' \
 	-I$(OUTPUT) -Iuser $(addprefix -I,$(USER_DIRS:/=)) -Ibpf $(shell $(PKG_CONFIG) --cflags libbpf) \
-	$(shell $(PKG_CONFIG) --cflags libcurl $(PROM_PKGS))
+	$(shell $(PKG_CONFIG) --cflags libcurl $(PROM_PKGS) $(NOTIFY_PKGS))
 # The Prometheus endpoint: libmicrohttpd serves (HTTP/1.1, TLS through GnuTLS, basic auth),
 # libyaml reads --web-config, libcrypt (libxcrypt) checks its bcrypt hashes.
 PROM_PKGS := libmicrohttpd yaml-0.1 libcrypt
+# Readiness for Type=notify: libsystemd's sd_notify (user/session/notify.c).
+NOTIFY_PKGS := libsystemd
 LIBS := $(shell $(PKG_CONFIG) --libs libbpf) -lz -lcsv $(shell $(PKG_CONFIG) --libs gsl) -lm \
-	$(shell $(PKG_CONFIG) --libs libcurl $(PROM_PKGS)) -lpthread
+	$(shell $(PKG_CONFIG) --libs libcurl $(PROM_PKGS) $(NOTIFY_PKGS)) -lpthread
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -I vmlinux/$(ARCH) -I bpf \
 	$(CLANG_BPF_SYS_INCLUDES) -Wall -Werror
 
@@ -98,16 +100,18 @@ $(OUTPUT)/unit-tests-asan: $(UNIT_SRCS) $(patsubst user/%.c,$(OUTPUT)/asan/%.o,$
 # and -o influx+http://... is refused with one line). Nor is libmicrohttpd: Debian ships a
 # libmicrohttpd.a, but it is built with GnuTLS, whose libgnutls.a needs p11-kit (and
 # libunistring), so the Prometheus endpoint is left out too (-DBPFMETER_NO_PROMETHEUS:
-# prom_none.c instead of prom_server.c and prom_web.c, and -o prometheus: is refused).
+# prom_none.c instead of prom_server.c and prom_web.c, and -o prometheus: is refused). Debian
+# ships no libsystemd.a: no readiness notifications either (-DBPFMETER_NO_SYSTEMD: notify_none.c
+# instead of notify.c; such a bpfmeter runs under Type=simple).
 STATIC_SRCS := $(filter-out user/output/out_http.c user/output/prom_server.c \
-	user/output/prom_web.c,$(USER_SRCS))
+	user/output/prom_web.c user/session/notify.c,$(USER_SRCS))
 STATIC_LIBS := $(shell $(PKG_CONFIG) --static --libs libbpf) -lcsv \
 	$(shell $(PKG_CONFIG) --static --libs gsl) -lm -lpthread
 
 $(OUTPUT)/static/%.o: user/%.c $(USER_HDRS) bpf/bpfmeter.h $(OUTPUT)/bpfmeter.skel.h | $(OUTPUT)/static
 	$(call msg,CC-STAT,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(ALL_CFLAGS) -DBPFMETER_NO_HTTP -DBPFMETER_NO_PROMETHEUS -c $< -o $@
+	$(Q)$(CC) $(ALL_CFLAGS) -DBPFMETER_NO_HTTP -DBPFMETER_NO_PROMETHEUS -DBPFMETER_NO_SYSTEMD -c $< -o $@
 
 bpfmeter-static: $(patsubst user/%.c,$(OUTPUT)/static/%.o,$(STATIC_SRCS))
 	$(call msg,LINK,$@)

@@ -8,6 +8,8 @@ packages=(
 	libcurl4-openssl-dev
 	# the Prometheus endpoint: its server, --web-config's YAML and bcrypt hashes
 	libmicrohttpd-dev libyaml-dev libcrypt-dev
+	# readiness for the systemd unit (Type=notify): sd_notify
+	libsystemd-dev
 	# tests and benchmarks
 	stress-ng util-linux bsdutils linux-perf procps curl influxdb
 	# tests/integration/prometheus.sh: a real Prometheus, its API read with jq, a test cert
