@@ -178,3 +178,44 @@ test: http-push
 $(OUTPUT)/http-push: tests/sim/http-push.c $(OUTPUT)/output/out_http.o $(OUTPUT)/output/spool.o $(OUTPUT)/util.o
 	$(call msg,CCLD,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) $^ $(shell $(PKG_CONFIG) --libs libcurl) -lpthread -lm -o $@
+
+# --- Install, and the Debian package --------------------------------------------------------
+# make install [PREFIX=/usr/local] [DESTDIR=] [BINDIR=] [MANDIR=]: the binary, bpfmeter(8), the
+# systemd unit (its ExecStart pointed at BINDIR), /etc/default/bpfmeter (kept if there), the
+# sysusers.d entry of the user bpfmeter, which is created when installing to this system.
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+MANDIR ?= $(PREFIX)/share/man
+SYSCONFDIR ?= $(if $(filter /usr,$(PREFIX)),/etc,$(PREFIX)/etc)
+# Where systemd looks: Debian 12's /lib/systemd/system for PREFIX=/usr, else below PREFIX.
+UNITDIR ?= $(if $(filter /usr,$(PREFIX)),$(or $(shell $(PKG_CONFIG) --variable=systemdsystemunitdir systemd 2>/dev/null),/lib/systemd/system),$(PREFIX)/lib/systemd/system)
+SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
+DEPLOY := scripts/deploy
+INSTALL ?= install
+
+.PHONY: install uninstall deb
+install: bpfmeter
+	$(call msg,INSTALL,$(DESTDIR)$(BINDIR)/bpfmeter)
+	$(Q)$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(UNITDIR) \
+		$(DESTDIR)$(SYSCONFDIR)/default $(DESTDIR)$(SYSUSERSDIR)
+	$(Q)$(INSTALL) -m 755 bpfmeter $(DESTDIR)$(BINDIR)/bpfmeter
+	$(Q)$(INSTALL) -m 644 $(DEPLOY)/bpfmeter.8 $(DESTDIR)$(MANDIR)/man8/bpfmeter.8
+	$(Q)sed 's|^ExecStart=/usr/bin/bpfmeter|ExecStart=$(BINDIR)/bpfmeter|' $(DEPLOY)/bpfmeter.service \
+		>$(DESTDIR)$(UNITDIR)/bpfmeter.service && chmod 644 $(DESTDIR)$(UNITDIR)/bpfmeter.service
+	$(Q)[ -e $(DESTDIR)$(SYSCONFDIR)/default/bpfmeter ] || \
+		$(INSTALL) -m 644 $(DEPLOY)/bpfmeter.default $(DESTDIR)$(SYSCONFDIR)/default/bpfmeter
+	$(Q)$(INSTALL) -m 644 $(DEPLOY)/sysusers.conf $(DESTDIR)$(SYSUSERSDIR)/bpfmeter.conf
+	$(Q)if [ -z "$(DESTDIR)" ] && command -v systemd-sysusers >/dev/null; then \
+		systemd-sysusers $(SYSUSERSDIR)/bpfmeter.conf; fi
+
+# The user, /etc/default/bpfmeter and /var/lib/bpfmeter stay: userdel bpfmeter and remove them.
+uninstall:
+	$(call msg,UNINST,$(DESTDIR)$(BINDIR)/bpfmeter)
+	$(Q)rm -f $(DESTDIR)$(BINDIR)/bpfmeter $(DESTDIR)$(MANDIR)/man8/bpfmeter.8 \
+		$(DESTDIR)$(UNITDIR)/bpfmeter.service $(DESTDIR)$(SYSUSERSDIR)/bpfmeter.conf
+
+# make deb: bpfmeter_VERSION_ARCH.deb here, from a staged make install (PREFIX=/usr) with the
+# maintainer scripts of scripts/deploy/debian; lintian on it: see README.
+deb: bpfmeter
+	$(call msg,DEB,bpfmeter_*.deb)
+	$(Q)$(DEPLOY)/mkdeb.sh "$(OUTPUT)/deb" "$(VERSION)"
