@@ -12,6 +12,8 @@ packages=(
 	libsystemd-dev
 	# tests and benchmarks
 	stress-ng util-linux bsdutils linux-perf procps curl influxdb
+	# tests/integration/systemd.sh: the unit checked offline, a notify socket of its own
+	systemd python3
 	# tests/integration/prometheus.sh: a real Prometheus, its API read with jq, a test cert
 	prometheus jq openssl
 	# tests/integration/qemu.sh: scripts/qemu-run.sh boots Debian's 6.1 kernel under qemu
