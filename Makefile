@@ -24,12 +24,14 @@ WARN := -Wall -Wextra -Werror
 CFLAGS ?= -g -O2
 ALL_CFLAGS := $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE -DBPFMETER_VERSION='"$(VERSION)"' \
 	-I$(OUTPUT) -Iuser $(addprefix -I,$(USER_DIRS:/=)) -Ibpf $(shell $(PKG_CONFIG) --cflags libbpf) \
-	$(shell $(PKG_CONFIG) --cflags libcurl $(PROM_PKGS))
+	$(shell $(PKG_CONFIG) --cflags libcurl $(PROM_PKGS) $(NOTIFY_PKGS))
 # The Prometheus endpoint: libmicrohttpd serves (HTTP/1.1, TLS through GnuTLS, basic auth),
 # libyaml reads --web-config, libcrypt (libxcrypt) checks its bcrypt hashes.
 PROM_PKGS := libmicrohttpd yaml-0.1 libcrypt
+# Readiness for Type=notify: libsystemd's sd_notify (user/session/notify.c).
+NOTIFY_PKGS := libsystemd
 LIBS := $(shell $(PKG_CONFIG) --libs libbpf) -lz -lcsv $(shell $(PKG_CONFIG) --libs gsl) -lm \
-	$(shell $(PKG_CONFIG) --libs libcurl $(PROM_PKGS)) -lpthread
+	$(shell $(PKG_CONFIG) --libs libcurl $(PROM_PKGS) $(NOTIFY_PKGS)) -lpthread
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -I vmlinux/$(ARCH) -I bpf \
 	$(CLANG_BPF_SYS_INCLUDES) -Wall -Werror
 
@@ -100,8 +102,10 @@ $(OUTPUT)/unit-tests-asan: $(UNIT_SRCS) $(patsubst user/%.c,$(OUTPUT)/asan/%.o,$
 # links a libmicrohttpd built without HTTPS from Debian's source package instead
 # (scripts/build-static-mhd.sh, once per clone into $(MHD_STATIC); make clean keeps it, make
 # distclean does not): the endpoint is all there but TLS, which --web-config then refuses.
+# Debian ships no libsystemd.a: no readiness notifications either (-DBPFMETER_NO_SYSTEMD:
+# notify_none.c instead of notify.c; such a bpfmeter runs under Type=simple).
 MHD_STATIC := $(OUTPUT)/mhd
-STATIC_SRCS := $(filter-out user/output/out_http.c,$(USER_SRCS))
+STATIC_SRCS := $(filter-out user/output/out_http.c user/session/notify.c,$(USER_SRCS))
 STATIC_LIBS := $(MHD_STATIC)/lib/libmicrohttpd.a $(shell $(PKG_CONFIG) --static --libs libbpf) \
 	-lcsv $(shell $(PKG_CONFIG) --static --libs gsl yaml-0.1 libcrypt) -lm -lpthread
 
@@ -112,7 +116,7 @@ $(MHD_STATIC)/lib/libmicrohttpd.a:
 $(OUTPUT)/static/%.o: user/%.c $(USER_HDRS) bpf/bpfmeter.h $(OUTPUT)/bpfmeter.skel.h | $(OUTPUT)/static
 	$(call msg,CC-STAT,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) -I$(MHD_STATIC)/include $(ALL_CFLAGS) -DBPFMETER_NO_HTTP -DBPFMETER_STATIC -c $< -o $@
+	$(Q)$(CC) -I$(MHD_STATIC)/include $(ALL_CFLAGS) -DBPFMETER_NO_HTTP -DBPFMETER_STATIC -DBPFMETER_NO_SYSTEMD -c $< -o $@
 
 $(OUTPUT)/static/output/prom_server.o: $(MHD_STATIC)/lib/libmicrohttpd.a
 
@@ -196,3 +200,44 @@ test: http-push
 $(OUTPUT)/http-push: tests/sim/http-push.c $(OUTPUT)/output/out_http.o $(OUTPUT)/output/spool.o $(OUTPUT)/util.o
 	$(call msg,CCLD,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) $^ $(shell $(PKG_CONFIG) --libs libcurl) -lpthread -lm -o $@
+
+# --- Install, and the Debian package --------------------------------------------------------
+# make install [PREFIX=/usr/local] [DESTDIR=] [BINDIR=] [MANDIR=]: the binary, bpfmeter(8), the
+# systemd unit (its ExecStart pointed at BINDIR), /etc/default/bpfmeter (kept if there), the
+# sysusers.d entry of the user bpfmeter, which is created when installing to this system.
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+MANDIR ?= $(PREFIX)/share/man
+SYSCONFDIR ?= $(if $(filter /usr,$(PREFIX)),/etc,$(PREFIX)/etc)
+# Where systemd looks: Debian 12's /lib/systemd/system for PREFIX=/usr, else below PREFIX.
+UNITDIR ?= $(if $(filter /usr,$(PREFIX)),$(or $(shell $(PKG_CONFIG) --variable=systemdsystemunitdir systemd 2>/dev/null),/lib/systemd/system),$(PREFIX)/lib/systemd/system)
+SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
+DEPLOY := scripts/deploy
+INSTALL ?= install
+
+.PHONY: install uninstall deb
+install: bpfmeter
+	$(call msg,INSTALL,$(DESTDIR)$(BINDIR)/bpfmeter)
+	$(Q)$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(UNITDIR) \
+		$(DESTDIR)$(SYSCONFDIR)/default $(DESTDIR)$(SYSUSERSDIR)
+	$(Q)$(INSTALL) -m 755 bpfmeter $(DESTDIR)$(BINDIR)/bpfmeter
+	$(Q)$(INSTALL) -m 644 $(DEPLOY)/bpfmeter.8 $(DESTDIR)$(MANDIR)/man8/bpfmeter.8
+	$(Q)sed 's|^ExecStart=/usr/bin/bpfmeter|ExecStart=$(BINDIR)/bpfmeter|' $(DEPLOY)/bpfmeter.service \
+		>$(DESTDIR)$(UNITDIR)/bpfmeter.service && chmod 644 $(DESTDIR)$(UNITDIR)/bpfmeter.service
+	$(Q)[ -e $(DESTDIR)$(SYSCONFDIR)/default/bpfmeter ] || \
+		$(INSTALL) -m 644 $(DEPLOY)/bpfmeter.default $(DESTDIR)$(SYSCONFDIR)/default/bpfmeter
+	$(Q)$(INSTALL) -m 644 $(DEPLOY)/sysusers.conf $(DESTDIR)$(SYSUSERSDIR)/bpfmeter.conf
+	$(Q)if [ -z "$(DESTDIR)" ] && command -v systemd-sysusers >/dev/null; then \
+		systemd-sysusers $(SYSUSERSDIR)/bpfmeter.conf; fi
+
+# The user, /etc/default/bpfmeter and /var/lib/bpfmeter stay: userdel bpfmeter and remove them.
+uninstall:
+	$(call msg,UNINST,$(DESTDIR)$(BINDIR)/bpfmeter)
+	$(Q)rm -f $(DESTDIR)$(BINDIR)/bpfmeter $(DESTDIR)$(MANDIR)/man8/bpfmeter.8 \
+		$(DESTDIR)$(UNITDIR)/bpfmeter.service $(DESTDIR)$(SYSUSERSDIR)/bpfmeter.conf
+
+# make deb: bpfmeter_VERSION_ARCH.deb here, from a staged make install (PREFIX=/usr) with the
+# maintainer scripts of scripts/deploy/debian; lintian on it: see README.
+deb: bpfmeter
+	$(call msg,DEB,bpfmeter_*.deb)
+	$(Q)$(DEPLOY)/mkdeb.sh "$(OUTPUT)/deb" "$(VERSION)"

@@ -8,8 +8,14 @@ packages=(
 	libcurl4-openssl-dev
 	# the Prometheus endpoint: its server, --web-config's YAML and bcrypt hashes
 	libmicrohttpd-dev libyaml-dev libcrypt-dev
+	# readiness for the systemd unit (Type=notify): sd_notify
+	libsystemd-dev
 	# tests and benchmarks
 	stress-ng util-linux bsdutils linux-perf procps curl influxdb
+	# tests/integration/systemd.sh: the unit checked offline, a notify socket of its own
+	systemd python3
+	# make deb and tests/integration/package.sh; lintian checks the package
+	dpkg-dev binutils adduser init-system-helpers man-db lintian
 	# tests/integration/prometheus.sh: a real Prometheus, its API read with jq, a test cert
 	prometheus jq openssl
 	# tests/integration/qemu.sh: scripts/qemu-run.sh boots Debian's 6.1 kernel under qemu

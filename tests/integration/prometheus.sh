@@ -61,10 +61,10 @@ if command -v busybox >/dev/null; then
 	BAD_WANT="-o prometheus:127.0.0.1:$busy_port: cannot listen on 127.0.0.1:$busy_port: Address already in use"
 	bad_case "a port in use" -o prometheus:127.0.0.1:"$busy_port"
 	kill "$NC_PID" 2>/dev/null
-	BAD_WANT="'prometheus:localhost:9100': 'localhost' is not an IPv4 address"
-	bad_case "a host name" -o prometheus:localhost:9100
-	BAD_WANT="'prometheus:[::1:9100': an IPv6 address is [ADDR]:PORT"
-	bad_case "a bracket missing" -o 'prometheus:[::1:9100'
+	BAD_WANT="'prometheus:localhost:9102': 'localhost' is not an IPv4 address"
+	bad_case "a host name" -o prometheus:localhost:9102
+	BAD_WANT="'prometheus:[::1:9102': an IPv6 address is [ADDR]:PORT"
+	bad_case "a bracket missing" -o 'prometheus:[::1:9102'
 	BAD_WANT="--web-config: cannot read $TMP/none.yml: No such file or directory"
 	bad_case "a missing web config" -o prometheus:127.0.0.1:0 --web-config "$TMP/none.yml"
 	printf 'basic_auth_users:\n  alice: plain\n' >"$TMP/plain.yml"

@@ -459,30 +459,30 @@ static void test_addresses(void)
 	struct sink s;
 	char err[512], str[64];
 
-	CHECK(prom_parse_addr("127.0.0.1:9100", &a, err, sizeof(err)) == 0);
+	CHECK(prom_parse_addr("127.0.0.1:9102", &a, err, sizeof(err)) == 0);
 	prom_addr_str((struct sockaddr *)&a.ss, str, sizeof(str));
-	CHECK_STR(str, "127.0.0.1:9100");
+	CHECK_STR(str, "127.0.0.1:9102");
 	CHECK(!a.any && a.ss.ss_family == AF_INET);
-	CHECK(prom_parse_addr(":9100", &a, err, sizeof(err)) == 0 && a.any);
+	CHECK(prom_parse_addr(":9102", &a, err, sizeof(err)) == 0 && a.any);
 	CHECK(prom_parse_addr("[::1]:0", &a, err, sizeof(err)) == 0);
 	prom_addr_str((struct sockaddr *)&a.ss, str, sizeof(str));
 	CHECK_STR(str, "[::1]:0");
-	CHECK(prom_parse_addr("[::]:9100", &a, err, sizeof(err)) == 0 && !a.any);
-	CHECK(prom_parse_addr("::1:9100", &a, err, sizeof(err)) == -EINVAL);
+	CHECK(prom_parse_addr("[::]:9102", &a, err, sizeof(err)) == 0 && !a.any);
+	CHECK(prom_parse_addr("::1:9102", &a, err, sizeof(err)) == -EINVAL);
 	CHECK_HAS(err, "brackets");
-	CHECK(prom_parse_addr("localhost:9100", &a, err, sizeof(err)) == -EINVAL);
+	CHECK(prom_parse_addr("localhost:9102", &a, err, sizeof(err)) == -EINVAL);
 	CHECK_HAS(err, "'localhost' is not an IPv4 address");
 	CHECK(prom_parse_addr("127.0.0.1:65536", &a, err, sizeof(err)) == -EINVAL);
 	CHECK_HAS(err, "port '65536'");
 	CHECK(prom_parse_addr("127.0.0.1:", &a, err, sizeof(err)) == -EINVAL);
 	CHECK(prom_parse_addr("127.0.0.1", &a, err, sizeof(err)) == -EINVAL);
 	CHECK_HAS(err, "no port");
-	CHECK(prom_parse_addr("[::1]9100", &a, err, sizeof(err)) == -EINVAL);
+	CHECK(prom_parse_addr("[::1]9102", &a, err, sizeof(err)) == -EINVAL);
 	CHECK(prom_parse_addr("[fe80::zz]:1", &a, err, sizeof(err)) == -EINVAL);
-	CHECK(output_parse("prometheus::9100", &s, err, sizeof(err)) == 0);
+	CHECK(output_parse("prometheus::9102", &s, err, sizeof(err)) == 0);
 	CHECK(s.kind == SINK_PROMETHEUS && s.listen.any);
-	CHECK(output_parse("prometheus:1.2.3:9100", &s, err, sizeof(err)) == -EINVAL);
-	CHECK_HAS(err, "'prometheus:1.2.3:9100': '1.2.3' is not an IPv4 address: use ");
+	CHECK(output_parse("prometheus:1.2.3:9102", &s, err, sizeof(err)) == -EINVAL);
+	CHECK_HAS(err, "'prometheus:1.2.3:9102': '1.2.3' is not an IPv4 address: use ");
 	CHECK(output_parse("prometheus:", &s, err, sizeof(err)) == -EINVAL);
 }
 

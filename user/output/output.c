@@ -37,7 +37,7 @@ static int prometheus_parse(const char *spec, const char *addr, struct sink *s, 
 	if (!prom_parse_addr(addr, &s->listen, why, sizeof(why)))
 		return 0;
 	snprintf(err, errlen,
-		 "'%s': %s: use prometheus:ADDR:PORT (such as 127.0.0.1:9100 or [::1]:9100), or "
+		 "'%s': %s: use prometheus:ADDR:PORT (such as 127.0.0.1:9102 or [::1]:9102), or "
 		 "prometheus::PORT for every address",
 		 spec, why);
 	return -EINVAL;

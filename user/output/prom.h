@@ -42,7 +42,7 @@ struct prom_addr {
 
 /* Parse what follows "prometheus:". Returns 0, or -EINVAL with a one-line err. */
 int prom_parse_addr(const char *s, struct prom_addr *a, char *err, size_t errlen);
-/* "127.0.0.1:9100", "[::1]:9100": an address as a URL holds it. */
+/* "127.0.0.1:9102", "[::1]:9102": an address as a URL holds it. */
 void prom_addr_str(const struct sockaddr *sa, char *out, size_t outlen);
 
 /* The default of --prometheus-keep: five minutes, or three intervals where that is longer. */
@@ -129,7 +129,7 @@ struct prom_server;
  */
 struct prom_server *prom_server_start(const struct prom_addr *a, const struct prom_web_config *wc,
 				      char *err, size_t errlen);
-/* Where it serves: "http://127.0.0.1:9100" or "https://[::]:9100". */
+/* Where it serves: "http://127.0.0.1:9102" or "https://[::]:9102". */
 const char *prom_server_url(const struct prom_server *srv);
 /* Make s the snapshot that scrapes get (a reference is taken). */
 void prom_server_publish(struct prom_server *srv, struct prom_snapshot *s);

@@ -44,7 +44,7 @@ int prom_parse_addr(const char *s, struct prom_addr *a, char *err, size_t errlen
 		}
 		port = host_end + 1;
 		if (memchr(s, ':', (size_t)(host_end - s))) {
-			snprintf(err, errlen, "an IPv6 address goes in brackets, as [::1]:9100");
+			snprintf(err, errlen, "an IPv6 address goes in brackets, as [::1]:9102");
 			return -EINVAL;
 		}
 	}

@@ -15,6 +15,7 @@
 
 #include <bpf/libbpf.h>
 
+#include "notify.h"
 #include "out_command.h"
 #include "preflight.h"
 #include "session.h"
@@ -70,22 +71,35 @@ struct targets *session_rows_targets(struct session *s)
 	return s->by_process ? &s->procs : &s->cgroups;
 }
 
+/* Attached, the outputs open: a service manager waiting for readiness may go on. */
+static void session_notify_ready(struct session *s)
+{
+	char status[256];
+
+	snprintf(status, sizeof(status), "measuring: %s/sched_switch, energy from %s",
+		 s->sensor.attach_kind, s->have_energy ? s->energy.ops->name : "none");
+	notify_ready(status);
+}
+
 /*
  * SIGHUP, between two intervals: the file sinks opened again (logrotate moved them away), the
  * carbon intensity file read again; one that no longer reads keeps the values read before.
+ * The service manager sees it as a reload (ExecReload sends the SIGHUP).
  */
 static void session_reopen(struct session *s)
 {
 	char err[1024];
 
+	notify_reloading();
 	outputs_reopen(&s->out, &s->meta);
-	if (!s->opts->carbon_file)
-		return;
-	if (carbon_load(&s->carbon, s->opts->carbon_file, err, sizeof(err)))
-		bm_warn("%s; keeping the carbon intensities read before", err);
-	else
-		bm_debug("%s read again: %zu carbon intensities", s->opts->carbon_file,
-			 s->carbon.n);
+	if (s->opts->carbon_file) {
+		if (carbon_load(&s->carbon, s->opts->carbon_file, err, sizeof(err)))
+			bm_warn("%s; keeping the carbon intensities read before", err);
+		else
+			bm_debug("%s read again: %zu carbon intensities", s->opts->carbon_file,
+				 s->carbon.n);
+	}
+	session_notify_ready(s);
 }
 
 /* A process's name for --by process: "comm[tgid]", read once when it is first seen. */
@@ -707,6 +721,7 @@ int session_run(struct session *s)
 	ret = session_start(s);
 	if (ret)
 		goto out;
+	session_notify_ready(s);
 	t_prev = s->t_start;
 	/* A command runs until it ends, whatever --duration says. */
 	end = o->duration_s > 0 && !s->have_cmd ? t_prev + o->duration_s : INFINITY;
@@ -751,6 +766,7 @@ int session_run(struct session *s)
 		ret = s->exit_status;
 	}
 out:
+	notify_stopping();
 	/* Clean exit, a signal, or measuring failed: what the models learnt is kept. */
 	state_keep(s);
 	if (s->recording && record_close(&s->rec, s->t_last - s->t_start) && !ret)
