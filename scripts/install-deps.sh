@@ -11,7 +11,7 @@ packages=(
 	# readiness for the systemd unit (Type=notify): sd_notify
 	libsystemd-dev
 	# tests and benchmarks
-	stress-ng util-linux bsdutils linux-perf procps curl influxdb
+	stress-ng util-linux bsdutils linux-perf procps curl influxdb strace
 	# tests/integration/systemd.sh: the unit checked offline, a notify socket of its own
 	systemd python3
 	# make deb and tests/integration/package.sh; lintian checks the package

@@ -3,7 +3,8 @@
 # clean, its exposure is at most 3.0, its user, capabilities and no_new_privs applied by
 # setpriv to a real session measure a cgroup's CPU time; and the readiness protocol
 # (Type=notify) on a socket of our own: READY=1 once attached, RELOADING=1 and READY=1 around
-# SIGHUP, STOPPING=1 at SIGTERM.
+# SIGHUP, STOPPING=1 at SIGTERM; and every system call of a service session allowed by its
+# SystemCallFilter=.
 set -u
 . "$(dirname "$0")/../lib.sh"
 
@@ -13,6 +14,7 @@ T_READY=systemd/notify_ready_once_attached_and_outputs_open
 T_RELOAD=systemd/notify_sighup_reloading_with_monotonic_usec_then_ready
 T_STOP=systemd/notify_sigterm_stopping_last_exit_0
 T_CAPS=systemd/unit_user_and_capabilities_by_setpriv_measure_cgroup_cpu_time
+T_SYSC=systemd/every_system_call_of_a_service_session_passes_the_unit_filter
 
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
 UNIT=$REPO/scripts/deploy/bpfmeter.service
@@ -51,7 +53,7 @@ else
 	skip $T_EXPOSE "systemd-analyze (systemd) is not installed"
 fi
 
-root_only $T_READY $T_RELOAD $T_STOP $T_CAPS || exit 0
+root_only $T_READY $T_RELOAD $T_STOP $T_CAPS $T_SYSC || exit 0
 
 # --- Readiness: a notify socket of our own ---------------------------------------------------
 
@@ -227,4 +229,74 @@ if [ $rc -eq 0 ] && [ "$uid" = 65534 ] && [ "$nnp_now" = 1 ] &&
 	pass $T_CAPS
 else
 	fail $T_CAPS "rc $rc, uid '$uid', CapBnd '$bnd_hex', NoNewPrivs '$nnp_now', bpfmeter ${got}us against cpu.stat ${want}us: $(grep -v '^libbpf' "$TMP/c.err" | head -3)"
+fi
+
+# --- The unit's system call filter against what a service session calls ---------------------
+
+# systemd applies SystemCallFilter= only as PID 1; here strace lists every system call of a
+# session run with /etc/default/bpfmeter's options (its directories made temporary, the port
+# free), a powercap tree, a CSV file, a scrape, SIGHUP and SIGTERM, and each must be one the
+# unit allows: its allow lines' groups expanded by systemd-analyze, less its deny lines'.
+if ! command -v strace >/dev/null || ! command -v systemd-analyze >/dev/null; then
+	skip $T_SYSC "strace and systemd-analyze are needed (scripts/install-deps.sh)"
+	exit 0
+fi
+# expand NAME...: the system calls of each name or @group, recursively.
+declare -A SEEN=()
+expand() {
+	local n
+	for n in "$@"; do
+		if [[ $n == @* ]]; then
+			[ -n "${SEEN[$n]:-}" ] && continue
+			SEEN[$n]=1
+			expand $(systemd-analyze syscall-filter "$n" | sed -n '2,$s/^ *\([@a-z0-9_-]*\).*/\1/p')
+		else
+			echo "$n"
+		fi
+	done
+}
+allow=() deny=()
+while read -r line; do
+	if [[ $line == '~'* ]]; then deny+=(${line#\~}); else allow+=($line); fi
+done < <(sed -n 's/^SystemCallFilter=//p' "$UNIT")
+expand "${allow[@]}" | sort -u >"$TMP/allowed"
+SEEN=()
+expand "${deny[@]}" | sort -u >"$TMP/denied"
+comm -23 "$TMP/allowed" "$TMP/denied" >"$TMP/permitted"
+opts=$(sed -n 's/^BPFMETER_OPTS="\(.*\)"$/\1/p' "$REPO/scripts/deploy/bpfmeter.default")
+opts=${opts//\/var\/lib\/bpfmeter/$TMP\/state}
+opts=${opts//prometheus::9102/prometheus:127.0.0.1:0}
+cp -r "$REPO/tests/fixtures/powercap/intel-2s" "$TMP/sc-pc"
+cg=$(make_cgroup syscalls)
+# shellcheck disable=SC2086 # the defaults file's options, split as systemd splits $BPFMETER_OPTS
+strace -f -qq -o "$TMP/strace" "$BPFMETER" $opts -i 0.3 --powercap-root "$TMP/sc-pc" \
+	-o csv:"$TMP/sc.csv" >"$TMP/sc.out" 2>"$TMP/sc.err" &
+STRACE_PID=$!
+BG_PIDS+=("$STRACE_PID")
+# The signals go to bpfmeter, strace's child (strace itself would detach on them).
+url= BPFMETER_PID=
+for i in $(seq 100); do
+	[ -n "$BPFMETER_PID" ] || BPFMETER_PID=$(pgrep -P "$STRACE_PID")
+	url=$(sed -n 's/.*Prometheus metrics at \(http[^ ]*\).*/\1/p' "$TMP/sc.err")
+	[ -n "$url" ] && [ -s "$TMP/sc.csv" ] && break
+	sleep 0.1
+done
+run_in_cgroup "$cg" stress-ng --cpu 1 --timeout 1s --quiet
+wait "$BG_PID"
+scraped=$(curl -s "$url" | grep -c '^bpfmeter_')
+kill -HUP "$BPFMETER_PID"
+sleep 0.7
+kill -TERM "$BPFMETER_PID"
+wait "$STRACE_PID"
+rc=$?
+# strace's lines: "PID name(...", the first call of a line after its pid.
+awk '{ if (match($2, /^[a-z0-9_]+\(/)) print substr($2, 1, RLENGTH - 1) }' "$TMP/strace" |
+	sort -u >"$TMP/called"
+outside=$(comm -23 "$TMP/called" "$TMP/permitted" | tr '\n' ' ')
+echo "    $(wc -l <"$TMP/called") distinct system calls, $(wc -l <"$TMP/permitted") permitted by the unit; $scraped metric lines scraped"
+if [ $rc -eq 0 ] && [ "${scraped:-0}" -gt 0 ] && [ "$(wc -l <"$TMP/called")" -gt 20 ] &&
+	grep -qx bpf "$TMP/called" && [ -z "$outside" ]; then
+	pass $T_SYSC
+else
+	fail $T_SYSC "rc $rc, $scraped lines scraped; called but not permitted: ${outside:-none}; $(grep -v '^libbpf' "$TMP/sc.err" | head -2)"
 fi
