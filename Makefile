@@ -28,7 +28,9 @@ ALL_CFLAGS := $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE -DBPFMETER_VERSION='"$(
 # The Prometheus endpoint: libmicrohttpd serves (HTTP/1.1, TLS through GnuTLS, basic auth),
 # libyaml reads --web-config, libcrypt (libxcrypt) checks its bcrypt hashes.
 PROM_PKGS := libmicrohttpd yaml-0.1 libcrypt
+# libcap-ng: the capability sets read and dropped after the start (user/caps.c).
 LIBS := $(shell $(PKG_CONFIG) --libs libbpf) -lz -lcsv $(shell $(PKG_CONFIG) --libs gsl) -lm \
+	$(shell $(PKG_CONFIG) --libs libcap-ng) \
 	$(shell $(PKG_CONFIG) --libs libcurl $(PROM_PKGS)) -lpthread
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -I vmlinux/$(ARCH) -I bpf \
 	$(CLANG_BPF_SYS_INCLUDES) -Wall -Werror
@@ -102,7 +104,8 @@ $(OUTPUT)/unit-tests-asan: $(UNIT_SRCS) $(patsubst user/%.c,$(OUTPUT)/asan/%.o,$
 STATIC_SRCS := $(filter-out user/output/out_http.c user/output/prom_server.c \
 	user/output/prom_web.c,$(USER_SRCS))
 STATIC_LIBS := $(shell $(PKG_CONFIG) --static --libs libbpf) -lcsv \
-	$(shell $(PKG_CONFIG) --static --libs gsl) -lm -lpthread
+	$(shell $(PKG_CONFIG) --static --libs gsl) $(shell $(PKG_CONFIG) --static --libs libcap-ng) \
+	-lm -lpthread
 
 $(OUTPUT)/static/%.o: user/%.c $(USER_HDRS) bpf/bpfmeter.h $(OUTPUT)/bpfmeter.skel.h | $(OUTPUT)/static
 	$(call msg,CC-STAT,$@)
@@ -164,6 +167,16 @@ sim: $(OUTPUT)/rapl-sim
 $(OUTPUT)/rapl-sim: tests/sim/rapl-sim.c $(OUTPUT)/util.o | $(OUTPUT)
 	$(call msg,CCLD,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) $^ -lm -o $@
+
+# Runs a command under a seccomp filter that fails the syscalls named with EPERM, for
+# tests/integration/privilege.sh: bpfmeter in a container whose profile blocks bpf().
+.PHONY: seccomp-deny
+seccomp-deny: $(OUTPUT)/seccomp-deny
+test: seccomp-deny
+
+$(OUTPUT)/seccomp-deny: tests/sim/seccomp-deny.c | $(OUTPUT)
+	$(call msg,CCLD,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) $< $(shell $(PKG_CONFIG) --libs libseccomp) -o $@
 
 # Feeds line-protocol batches from stdin to the InfluxDB HTTP sink, for
 # tests/integration/influx.sh: the sink on its own, against a real server.

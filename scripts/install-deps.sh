@@ -6,10 +6,14 @@ set -euo pipefail
 packages=(
 	make gcc clang llvm pkg-config libbpf-dev bpftool libelf-dev zlib1g-dev libcsv-dev libgsl-dev
 	libcurl4-openssl-dev
+	# the capability drop after the start
+	libcap-ng-dev
 	# the Prometheus endpoint: its server, --web-config's YAML and bcrypt hashes
 	libmicrohttpd-dev libyaml-dev libcrypt-dev
 	# tests and benchmarks
 	stress-ng util-linux bsdutils linux-perf procps curl influxdb
+	# tests/integration/privilege.sh: a seccomp filter that blocks bpf() (.output/seccomp-deny)
+	libseccomp-dev
 	# tests/integration/prometheus.sh: a real Prometheus, its API read with jq, a test cert
 	prometheus jq openssl
 	# tests/integration/qemu.sh: scripts/qemu-run.sh boots Debian's 6.1 kernel under qemu

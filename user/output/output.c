@@ -289,6 +289,11 @@ int outputs_open(struct outputs *o, const struct bm_meta *m, const struct output
 		if (s->kind == SINK_TABLE)
 			continue;
 		if (s->kind == SINK_PROMETHEUS) {
+			/* Its thread started before the capabilities were dropped: again. */
+			if (prom_server_restart(s->prom, err, sizeof(err))) {
+				bm_err("-o %s: %s", s->spec, err);
+				return -1;
+			}
 			fprintf(stderr, "bpfmeter: Prometheus metrics at %s/metrics\n",
 				prom_server_url(s->prom));
 			prom = true;

@@ -43,6 +43,13 @@ struct prom_server *prom_server_start(const struct prom_addr *a, const struct pr
 	return NULL;
 }
 
+int prom_server_restart(struct prom_server *srv, char *err, size_t errlen)
+{
+	(void)srv;
+	snprintf(err, errlen, "%s", NO_PROM);
+	return -EOPNOTSUPP;
+}
+
 const char *prom_server_url(const struct prom_server *srv)
 {
 	(void)srv;
