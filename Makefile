@@ -30,7 +30,9 @@ ALL_CFLAGS := $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE -DBPFMETER_VERSION='"$(
 PROM_PKGS := libmicrohttpd yaml-0.1 libcrypt
 # Readiness for Type=notify: libsystemd's sd_notify (user/session/notify.c).
 NOTIFY_PKGS := libsystemd
+# libcap-ng: the capability sets read and dropped after the start (user/caps.c).
 LIBS := $(shell $(PKG_CONFIG) --libs libbpf) -lz -lcsv $(shell $(PKG_CONFIG) --libs gsl) -lm \
+	$(shell $(PKG_CONFIG) --libs libcap-ng) \
 	$(shell $(PKG_CONFIG) --libs libcurl $(PROM_PKGS) $(NOTIFY_PKGS)) -lpthread
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -I vmlinux/$(ARCH) -I bpf \
 	$(CLANG_BPF_SYS_INCLUDES) -Wall -Werror
@@ -107,7 +109,7 @@ $(OUTPUT)/unit-tests-asan: $(UNIT_SRCS) $(patsubst user/%.c,$(OUTPUT)/asan/%.o,$
 MHD_STATIC := $(OUTPUT)/mhd
 STATIC_SRCS := $(filter-out user/output/out_http.c user/session/notify.c,$(USER_SRCS))
 STATIC_LIBS := $(MHD_STATIC)/lib/libmicrohttpd.a $(shell $(PKG_CONFIG) --static --libs libbpf) \
-	-lcsv $(shell $(PKG_CONFIG) --static --libs gsl yaml-0.1 libcrypt) -lm -lpthread
+	-lcsv $(shell $(PKG_CONFIG) --static --libs gsl yaml-0.1 libcrypt libcap-ng) -lm -lpthread
 
 $(MHD_STATIC)/lib/libmicrohttpd.a:
 	$(call msg,MHD,$@)
@@ -190,6 +192,16 @@ sim: $(OUTPUT)/rapl-sim
 $(OUTPUT)/rapl-sim: tests/sim/rapl-sim.c $(OUTPUT)/util.o | $(OUTPUT)
 	$(call msg,CCLD,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) $^ -lm -o $@
+
+# Runs a command under a seccomp filter that fails the syscalls named with EPERM, for
+# tests/integration/privilege.sh: bpfmeter in a container whose profile blocks bpf().
+.PHONY: seccomp-deny
+seccomp-deny: $(OUTPUT)/seccomp-deny
+test: seccomp-deny
+
+$(OUTPUT)/seccomp-deny: tests/sim/seccomp-deny.c | $(OUTPUT)
+	$(call msg,CCLD,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) $< $(shell $(PKG_CONFIG) --libs libseccomp) -o $@
 
 # Feeds line-protocol batches from stdin to the InfluxDB HTTP sink, for
 # tests/integration/influx.sh: the sink on its own, against a real server.

@@ -6,6 +6,8 @@ set -euo pipefail
 packages=(
 	make gcc clang llvm pkg-config libbpf-dev bpftool libelf-dev zlib1g-dev libcsv-dev libgsl-dev
 	libcurl4-openssl-dev
+	# the capability drop after the start
+	libcap-ng-dev
 	# the Prometheus endpoint: its server, --web-config's YAML and bcrypt hashes
 	libmicrohttpd-dev libyaml-dev libcrypt-dev
 	# readiness for the systemd unit (Type=notify): sd_notify
@@ -16,6 +18,8 @@ packages=(
 	systemd python3
 	# make deb and tests/integration/package.sh; lintian checks the package
 	dpkg-dev binutils adduser init-system-helpers man-db lintian
+	# tests/integration/privilege.sh: a seccomp filter that blocks bpf() (.output/seccomp-deny)
+	libseccomp-dev
 	# tests/integration/prometheus.sh: a real Prometheus, its API read with jq, a test cert
 	prometheus jq openssl
 	# tests/integration/qemu.sh: scripts/qemu-run.sh boots Debian's 6.1 kernel under qemu

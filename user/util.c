@@ -202,25 +202,28 @@ int bm_write_all(int fd, const void *buf, size_t len)
 	return 0;
 }
 
-int bm_read_file(const char *path, char *buf, size_t size)
+int bm_pread_text(int fd, char *buf, size_t size)
 {
-	ssize_t n;
-	int fd;
+	ssize_t n = pread(fd, buf, size - 1, 0);
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	if (n < 0)
 		return -errno;
-	n = read(fd, buf, size - 1);
-	if (n < 0) {
-		n = -errno;
-		close(fd);
-		return (int)n;
-	}
-	close(fd);
 	buf[n] = '\0';
 	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
 		buf[--n] = '\0';
 	return 0;
+}
+
+int bm_read_file(const char *path, char *buf, size_t size)
+{
+	int fd, err;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	err = bm_pread_text(fd, buf, size);
+	close(fd);
+	return err;
 }
 
 int bm_parse_cpulist(const char *s, bool *set, int nbits)

@@ -50,6 +50,8 @@ int bm_mkdir_p(const char *dir, mode_t mode);
 int bm_write_all(int fd, const void *buf, size_t len);
 /* Read a small text file into buf (NUL-terminated, trailing newline stripped). */
 int bm_read_file(const char *path, char *buf, size_t size);
+/* The same from an open file, from its start: a sysfs file gives its current value. */
+int bm_pread_text(int fd, char *buf, size_t size);
 /* Parse a CPU list such as "0-3,8,10-11" into a bitmap of nbits. Returns 0 or -EINVAL. */
 int bm_parse_cpulist(const char *s, bool *set, int nbits);
 

@@ -9,7 +9,9 @@
  * the energy, modulo max_energy_range_uj + 1. Writes go to a temporary file renamed over
  * energy_uj, so a reader never sees a half-written number. With --log it appends the unwrapped
  * energy with CLOCK_REALTIME stamps, from which a test interpolates the true energy of any
- * interval it measured.
+ * interval it measured. With --in-place it writes into the same file instead, as sysfs's
+ * energy_uj stays the same file, for a reader that keeps it open: one pwrite of a fixed
+ * width (zero-padded to max_energy_range_uj's digits), so its size never changes.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -70,6 +72,8 @@ struct zone {
 	double joules; /* cumulative, at the last tick */
 	uint64_t written; /* the value energy_uj holds */
 	bool has_written;
+	int fd; /* --in-place: energy_uj, open for writing */
+	int width; /* --in-place: digits of max_energy_range_uj */
 };
 
 struct range_override {
@@ -79,6 +83,7 @@ struct range_override {
 };
 
 static const char *prog = "rapl-sim";
+static bool in_place;
 static volatile sig_atomic_t stop_requested;
 
 static void on_signal(int sig)
@@ -392,6 +397,10 @@ static void open_zone(struct zone *z)
 		die_usage("'%s': %s is too large", z->arg, range_path);
 	z->modulus = max + 1;
 	free(range_path);
+	z->width = snprintf(NULL, 0, "%llu", (unsigned long long)max);
+	z->fd = -1;
+	if (in_place && (z->fd = open(z->energy_path, O_WRONLY | O_CLOEXEC)) < 0)
+		die_usage("'%s': cannot write %s: %s", z->arg, z->energy_path, strerror(errno));
 }
 
 /* The energy in joules a zone has used t seconds after the start (exact, no integration). */
@@ -452,8 +461,16 @@ static void write_zone(struct zone *z)
 	/* Each write makes and renames an inode, costly on disk file systems: skip idle zones. */
 	if (z->has_written && v == z->written)
 		return;
-	snprintf(text, sizeof(text), "%llu\n", (unsigned long long)v);
-	err = write_atomic(z->tmp_path, z->energy_path, text, z->mode);
+	if (in_place) {
+		int n = snprintf(text, sizeof(text), "%0*llu\n", z->width, (unsigned long long)v);
+
+		err = pwrite(z->fd, text, (size_t)n, 0) == n ? 0 : -EIO;
+		if (!err && !z->has_written && ftruncate(z->fd, n))
+			err = -errno;
+	} else {
+		snprintf(text, sizeof(text), "%llu\n", (unsigned long long)v);
+		err = write_atomic(z->tmp_path, z->energy_path, text, z->mode);
+	}
 	if (err)
 		die_runtime("%s: cannot write %s: %s", z->name, z->energy_path, strerror(-err));
 	z->written = v;
@@ -479,6 +496,8 @@ static void usage(FILE *f)
 		"\n"
 		"  -r, --root DIR           the tree (a copy of a fixture: it gets written)\n"
 		"  -p, --period-ms N        write energy_uj every N ms (default 1)\n"
+		"  -i, --in-place           write into energy_uj itself, not a new file renamed\n"
+		"                           over it (zero-padded to a fixed width)\n"
 		"  -l, --log FILE           append \"REALTIME_S ZONE JOULES\" (unwrapped)\n"
 		"                           every 10 ms and at exit\n"
 		"  -d, --duration S         stop after S seconds (default: SIGTERM, SIGINT)\n"
@@ -495,6 +514,7 @@ int main(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "root", required_argument, NULL, 'r' },
 		{ "period-ms", required_argument, NULL, 'p' },
+		{ "in-place", no_argument, NULL, 'i' },
 		{ "log", required_argument, NULL, 'l' },
 		{ "duration", required_argument, NULL, 'd' },
 		{ "max-range", required_argument, NULL, 'm' },
@@ -512,7 +532,7 @@ int main(int argc, char **argv)
 	bool ready = false;
 
 	opterr = 0; /* our own one-line messages, with status 2 */
-	while ((opt = getopt_long(argc, argv, ":r:p:l:d:m:h", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, ":r:p:il:d:m:h", opts, NULL)) != -1) {
 		uint64_t u;
 		double d;
 
@@ -525,6 +545,9 @@ int main(int argc, char **argv)
 				die_usage("--period-ms '%s': want whole milliseconds, 1 to 10000",
 					  optarg);
 			period_ns = (int64_t)u * 1000000;
+			break;
+		case 'i':
+			in_place = true;
 			break;
 		case 'l':
 			log_path = optarg;

@@ -38,7 +38,8 @@ struct energy_counter {
 	char *label; /* what it is, for messages: a path, an MSR, a perf event */
 	/* backend handles */
 	char *path; /* powercap: energy_uj */
-	int fd; /* perf: event fd; msr: /dev/cpu/N/msr */
+	int fd; /* perf: event fd; msr: /dev/cpu/N/msr; powercap: energy_uj opened at the start */
+	bool kept_only; /* powercap: the path no longer opens; read fd alone */
 	uint64_t msr;
 	/* state */
 	uint64_t last;

@@ -8,6 +8,7 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,10 +30,31 @@ static int read_u64_file(const char *path, uint64_t *out)
 	return bm_parse_u64(buf, 0, UINT64_MAX, out) ? -EINVAL : 0;
 }
 
+/*
+ * energy_uj by its path, as the tree is now (a zone that went away is seen); once the path
+ * cannot be opened any more (root-only since Linux 5.10, and CAP_DAC_READ_SEARCH dropped
+ * after the start), from the file opened at the start, for good: a sysfs file gives its
+ * current value at every read from its start.
+ */
 static int powercap_read(struct energy_source *s, struct energy_counter *c, uint64_t *raw)
 {
+	char buf[64];
+	int err;
+
 	(void)s;
-	return read_u64_file(c->path, raw);
+	if (!c->kept_only) {
+		err = read_u64_file(c->path, raw);
+		if (err != -EACCES || c->fd < 0)
+			return err;
+		bm_debug("powercap: %s can no longer be opened: reading the file opened at the "
+			 "start",
+			 c->path);
+		c->kept_only = true;
+	}
+	err = bm_pread_text(c->fd, buf, sizeof(buf));
+	if (err)
+		return err;
+	return bm_parse_u64(buf, 0, UINT64_MAX, raw) ? -EINVAL : 0;
 }
 
 static const struct energy_ops powercap_ops = {
@@ -148,6 +170,8 @@ static int add_zone(struct energy_source *s, const char *root, const char *rel,
 	}
 	c = energy_add_counter(s, socket, domain, 1e-6, max + 1, "%s", path);
 	c->path = bm_strdup(path);
+	/* Kept for when the capability that opened it is dropped (see powercap_read). */
+	c->fd = open(path, O_RDONLY | O_CLOEXEC);
 	return 0;
 }
 

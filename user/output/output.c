@@ -266,26 +266,71 @@ static void publish_prometheus(struct outputs *o, const struct bm_meta *m)
 	prom_snapshot_put(snap);
 }
 
+/* One file sink (or stdout) opened; a CSV file without a header gets one. 0 or -1, said. */
+static int open_file_sink(struct sink *s, const struct bm_meta *m)
+{
+	bool need_header = true;
+	size_t len;
+	char *hdr;
+
+	if (!s->path) {
+		s->fd = STDOUT_FILENO;
+	} else {
+		s->fd = open(s->path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+		if (s->fd < 0) {
+			bm_err("cannot open %s for -o %s: %s", s->path, s->spec, strerror(errno));
+			return -1;
+		}
+		/* outputs_check() saw the header of a file that has one. */
+		need_header = lseek(s->fd, 0, SEEK_END) == 0;
+	}
+	s->opened = true;
+	if (s->kind != SINK_CSV || !need_header)
+		return 0;
+	hdr = header_text(m, &len);
+	if (!hdr || bm_write_all(s->fd, hdr, len)) {
+		bm_err("cannot write to %s: %s", s->path ? s->path : "stdout", strerror(errno));
+		free(hdr);
+		return -1;
+	}
+	free(hdr);
+	return 0;
+}
+
+int outputs_open_files(struct outputs *o, const struct bm_meta *m)
+{
+	for (int i = 0; i < o->n; i++) {
+		struct sink *s = &o->v[i];
+
+		if (s->kind == SINK_TABLE || s->kind == SINK_PROMETHEUS || s->kind == SINK_HTTP ||
+		    s->opened)
+			continue;
+		if (open_file_sink(s, m))
+			return -1;
+	}
+	return 0;
+}
+
 int outputs_open(struct outputs *o, const struct bm_meta *m, const struct output_config *cfg)
 {
 	bool prom = false;
 
+	if (outputs_open_files(o, m))
+		return -1;
 	for (int i = 0; i < o->n; i++) {
 		struct sink *s = &o->v[i];
-		bool need_header = true;
 		char err[512];
-		size_t len;
-		char *hdr;
 
-		if (s->kind == SINK_TABLE)
-			continue;
 		if (s->kind == SINK_PROMETHEUS) {
+			/* Its thread started before the capabilities were dropped: again. */
+			if (prom_server_restart(s->prom, err, sizeof(err))) {
+				bm_err("-o %s: %s", s->spec, err);
+				return -1;
+			}
 			fprintf(stderr, "bpfmeter: Prometheus metrics at %s/metrics\n",
 				prom_server_url(s->prom));
 			prom = true;
-			continue;
-		}
-		if (s->kind == SINK_HTTP) {
+		} else if (s->kind == SINK_HTTP) {
 			struct http_config hc = {
 				.url = s->path,
 				.spool_dir = cfg->spool_dir,
@@ -300,30 +345,7 @@ int outputs_open(struct outputs *o, const struct bm_meta *m, const struct output
 				bm_err("-o %s: %s", s->spec, err);
 				return -1;
 			}
-			continue;
 		}
-		if (!s->path) {
-			s->fd = STDOUT_FILENO;
-		} else {
-			s->fd = open(s->path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-			if (s->fd < 0) {
-				bm_err("cannot open %s for -o %s: %s", s->path, s->spec,
-				       strerror(errno));
-				return -1;
-			}
-			/* outputs_check() saw the header of a file that has one. */
-			need_header = lseek(s->fd, 0, SEEK_END) == 0;
-		}
-		if (s->kind != SINK_CSV || !need_header)
-			continue;
-		hdr = header_text(m, &len);
-		if (!hdr || bm_write_all(s->fd, hdr, len)) {
-			bm_err("cannot write to %s: %s", s->path ? s->path : "stdout",
-			       strerror(errno));
-			free(hdr);
-			return -1;
-		}
-		free(hdr);
 	}
 	if (prom) {
 		o->prom = prom_state_new(cfg->prom_keep_s);

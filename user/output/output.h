@@ -26,6 +26,7 @@ struct sink {
 	const char *spec; /* as given */
 	const char *path; /* file, or NULL for stdout; the URL for SINK_HTTP */
 	int fd;
+	bool opened; /* the file sink's file is open (outputs_open_files()) */
 	bool failed; /* a write failed: said once, skipped since */
 	struct http_sink *http;
 	struct prom_addr listen; /* SINK_PROMETHEUS */
@@ -61,6 +62,12 @@ int outputs_check(struct outputs *o, const struct bm_meta *m, const struct outpu
  * message.
  */
 int outputs_open(struct outputs *o, const struct bm_meta *m, const struct output_config *cfg);
+/*
+ * The file sinks alone (outputs_open() does them too, if not yet): before the capabilities
+ * are dropped, so that a root session creates its files where root may (a user's directory
+ * included), as it checked them. 0, or -1 said.
+ */
+int outputs_open_files(struct outputs *o, const struct bm_meta *m);
 /*
  * One interval to every sink. A sink whose write fails is reported once with its path and
  * skipped from then on; a file never keeps half an interval. The Prometheus sinks get a new

@@ -129,6 +129,12 @@ struct prom_server;
  */
 struct prom_server *prom_server_start(const struct prom_addr *a, const struct prom_web_config *wc,
 				      char *err, size_t errlen);
+/*
+ * Its thread again, from the calling thread's credentials: after the capability drop, so
+ * that the thread that serves the network holds no more than the measuring loop. 0, or -EIO
+ * with err (then it no longer serves).
+ */
+int prom_server_restart(struct prom_server *srv, char *err, size_t errlen);
 /* Where it serves: "http://127.0.0.1:9102" or "https://[::]:9102". */
 const char *prom_server_url(const struct prom_server *srv);
 /* Make s the snapshot that scrapes get (a reference is taken). */

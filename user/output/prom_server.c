@@ -252,10 +252,15 @@ static int listen_on(const struct prom_addr *a, struct prom_server *srv, char *e
 	return fd;
 }
 
-struct prom_server *prom_server_start(const struct prom_addr *a, const struct prom_web_config *wc,
-				      char *err, size_t errlen)
+/*
+ * The daemon and its thread, serving on the listening socket fd (closed here whatever
+ * happens: libmicrohttpd gets a duplicate, as it closes what it is given, also when it fails
+ * to start (0.9.75 does), and no fd number may be closed twice). NULL with err.
+ */
+static struct MHD_Daemon *start_daemon(struct prom_server *srv, int fd, char *err,
+				       size_t errlen)
 {
-	struct prom_server *srv = bm_calloc(1, sizeof(*srv));
+	const struct prom_web_config *wc = srv->wc;
 	bool tls = wc && wc->cert_pem;
 	struct MHD_OptionItem tls_opts[] = {
 		{ tls ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, 0, tls ? wc->cert_pem : NULL },
@@ -263,11 +268,46 @@ struct prom_server *prom_server_start(const struct prom_addr *a, const struct pr
 		{ MHD_OPTION_END, 0, NULL },
 	};
 	char why[512] = "";
+	struct MHD_Daemon *d;
 	sigset_t all, old;
-	int fd, mhd_fd;
+	int mhd_fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+
+	close(fd);
+	if (mhd_fd < 0) {
+		snprintf(err, errlen, "cannot serve on %s: %s", srv->url, strerror(errno));
+		return NULL;
+	}
+	/* Its thread inherits the mask: signals stay the measuring loop's. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	log_into = why;
+	log_len = sizeof(why);
+	/* MHD_USE_ITC: prom_server_restart() takes the socket back (MHD_quiesce_daemon). */
+	d = MHD_start_daemon(
+		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ERROR_LOG | MHD_USE_ITC |
+			(tls ? MHD_USE_TLS : 0) | (srv->family == AF_INET6 ? MHD_USE_IPv6 : 0),
+		0, NULL, NULL, answer, srv, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+		MHD_OPTION_LISTEN_SOCKET, mhd_fd, MHD_OPTION_CONNECTION_LIMIT, 64u,
+		MHD_OPTION_CONNECTION_TIMEOUT, 10u, MHD_OPTION_ARRAY, tls_opts, MHD_OPTION_END);
+	log_into = NULL;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (!d && tls)
+		snprintf(err, errlen,
+			 "--web-config %s: %s and %s do not make a TLS certificate and key (PEM)%s%s",
+			 wc->path, wc->cert_file, wc->key_file, why[0] ? ": " : "", why);
+	else if (!d)
+		snprintf(err, errlen, "cannot serve on %s%s%s", srv->url, why[0] ? ": " : "", why);
+	return d;
+}
+
+struct prom_server *prom_server_start(const struct prom_addr *a, const struct prom_web_config *wc,
+				      char *err, size_t errlen)
+{
+	struct prom_server *srv = bm_calloc(1, sizeof(*srv));
+	int fd;
 
 	srv->wc = wc;
-	if (tls && MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+	if (wc && wc->cert_pem && MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
 		snprintf(err, errlen,
 			 "--web-config %s asks for TLS, which %s: use the dynamic bpfmeter, or serve "
 			 "plain HTTP behind a TLS proxy", wc->path,
@@ -281,17 +321,7 @@ struct prom_server *prom_server_start(const struct prom_addr *a, const struct pr
 		return NULL;
 	}
 	fd = listen_on(a, srv, err, errlen);
-	/*
-	 * libmicrohttpd takes the socket it is given: it closes it at the stop, and also when
-	 * it fails to start (0.9.75 does). It gets a duplicate, and this one is closed here
-	 * whatever happens, so that no fd number is ever closed twice.
-	 */
-	mhd_fd = fd >= 0 ? fcntl(fd, F_DUPFD_CLOEXEC, 0) : -1;
-	if (fd >= 0)
-		close(fd);
-	if (fd >= 0 && mhd_fd < 0)
-		snprintf(err, errlen, "cannot serve on %s: %s", srv->url, strerror(errno));
-	if (mhd_fd < 0) {
+	if (fd < 0) {
 		free(srv);
 		return NULL;
 	}
@@ -300,32 +330,27 @@ struct prom_server *prom_server_start(const struct prom_addr *a, const struct pr
 		srv->verified = bm_calloc(wc->nusers, sizeof(*srv->verified));
 	}
 	pthread_mutex_init(&srv->lock, NULL);
-	/* Its thread inherits the mask: signals stay the measuring loop's. */
-	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, &old);
-	log_into = why;
-	log_len = sizeof(why);
-	srv->d = MHD_start_daemon(
-		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ERROR_LOG |
-			(tls ? MHD_USE_TLS : 0) | (srv->family == AF_INET6 ? MHD_USE_IPv6 : 0),
-		0, NULL, NULL, answer, srv, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
-		MHD_OPTION_LISTEN_SOCKET, mhd_fd, MHD_OPTION_CONNECTION_LIMIT, 64u,
-		MHD_OPTION_CONNECTION_TIMEOUT, 10u, MHD_OPTION_ARRAY, tls_opts, MHD_OPTION_END);
-	log_into = NULL;
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	srv->d = start_daemon(srv, fd, err, errlen);
 	if (!srv->d) {
-		if (tls)
-			snprintf(err, errlen,
-				 "--web-config %s: %s and %s do not make a TLS certificate and key "
-				 "(PEM)%s%s",
-				 wc->path, wc->cert_file, wc->key_file, why[0] ? ": " : "", why);
-		else
-			snprintf(err, errlen, "cannot serve on %s%s%s", srv->url,
-				 why[0] ? ": " : "", why);
 		prom_server_stop(srv);
 		return NULL;
 	}
 	return srv;
+}
+
+int prom_server_restart(struct prom_server *srv, char *err, size_t errlen)
+{
+	/* The socket stays bound and listening: connections wait in its backlog meanwhile. */
+	int fd = MHD_quiesce_daemon(srv->d);
+
+	if (fd < 0) {
+		snprintf(err, errlen, "cannot take the socket of %s back from libmicrohttpd",
+			 srv->url);
+		return -EIO;
+	}
+	MHD_stop_daemon(srv->d);
+	srv->d = start_daemon(srv, fd, err, errlen);
+	return srv->d ? 0 : -EIO;
 }
 
 const char *prom_server_url(const struct prom_server *srv)

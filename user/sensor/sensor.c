@@ -12,6 +12,7 @@
 
 #include "bpfmeter.h"
 #include "bpfmeter.skel.h"
+#include "caps.h"
 #include "sensor.h"
 #include "util.h"
 
@@ -318,6 +319,7 @@ static int probe_flush(struct sensor *s, const struct sensor_config *cfg)
 
 int sensor_open(struct sensor *s, struct bm_topology *topo, const struct sensor_config *cfg)
 {
+	char missing[128], refused[512];
 	struct bpf_program *prog;
 	const char *why = NULL;
 	bool use_btf = false;
@@ -399,9 +401,14 @@ int sensor_open(struct sensor *s, struct bm_topology *topo, const struct sensor_
 		 s->cpuhp_ok ? "yes" : "no");
 	return 0;
 refused:
-	bm_err("the kernel refused to load BPF programs (%s): run as root, or grant CAP_BPF, "
-	       "CAP_PERFMON and CAP_SYS_RESOURCE",
-	       strerror(-err));
+	/* The privileges were checked: name what the kernel really holds against us. */
+	caps_missing(missing, sizeof(missing));
+	if (*missing)
+		snprintf(refused, sizeof(refused), "missing privileges: %s: run as root (sudo bpfmeter)",
+			 missing);
+	else
+		caps_explain_refusal("bpf()", refused, sizeof(refused));
+	bm_err("the kernel refused to load BPF programs (%s): %s", strerror(-err), refused);
 fail:
 	sensor_close(s);
 	return err;

@@ -11,6 +11,7 @@
 
 #include <bpf/libbpf.h>
 
+#include "caps.h"
 #include "check.h"
 #include "preflight.h"
 
@@ -72,6 +73,7 @@ int check_host(struct session *s)
 	struct sensor_config cfg;
 	char mount[4096];
 	struct utsname u;
+	char kept[64];
 	int nfall = 0;
 
 	uname(&u);
@@ -120,6 +122,10 @@ int check_host(struct session *s)
 		return 1;
 	}
 	nfall += check_sensor(&s->sensor);
+	if (caps_drop(kept, sizeof(kept)))
+		check_line("fallback", "capabilities: cannot drop those only starting needs");
+	else
+		check_line("ok", "capabilities after starting: %s, the rest dropped", kept);
 	check_events(o, &s->sensor);
 	printf("bpfmeter can measure here: %d fallback%s, %d of %d events\n", nfall,
 	       nfall == 1 ? "" : "s", s->sensor.nr_events, o->nr_events);

@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "caps.h"
 #include "cgroup.h"
 #include "command.h"
 #include "util.h"
@@ -59,6 +60,12 @@ static void child(struct command *c, int go, uid_t uid, gid_t gid, bool drop)
 			strerror(errno));
 		_exit(127);
 	}
+	/* A user given capabilities for bpfmeter does not pass them on to the command. */
+	if (caps_drop_for_command()) {
+		fprintf(stderr, "bpfmeter: cannot drop the capabilities before running %s\n",
+			c->argv[0]);
+		_exit(127);
+	}
 	signal(SIGPIPE, SIG_DFL);
 	execvp(c->argv[0], c->argv);
 	fprintf(stderr, "bpfmeter: cannot run %s: %s\n", c->argv[0], strerror(errno));
@@ -80,7 +87,10 @@ int command_prepare(struct command *c, const char *mount, char *const *argv)
 	snprintf(c->rel, sizeof(c->rel), "/bpfmeter-cmd-%d", (int)getpid());
 	snprintf(c->cgroup, sizeof(c->cgroup), "%s%s", mount, c->rel);
 	if (mkdir(c->cgroup, 0755)) {
-		bm_err("cannot make the cgroup %s for the command: %s", c->cgroup, strerror(errno));
+		bm_err("cannot make the cgroup %s for the command: %s%s", c->cgroup, strerror(errno),
+		       errno == EACCES ? " (-- CMD makes its cgroup at the top of the cgroup2 "
+					 "mount: run as root, e.g. sudo bpfmeter -- CMD)"
+				       : "");
 		return -1;
 	}
 	if (cgroup_id_of(c->cgroup, &c->cgroup_id) || pipe2(pipefd, O_CLOEXEC)) {

@@ -1,25 +1,21 @@
 // SPDX-License-Identifier: BSD-2-Clause
 #include <errno.h>
-#include <linux/capability.h>
+#include <linux/perf_event.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
+#include <bpf/bpf.h>
 #include <bpf/btf.h>
 
+#include "caps.h"
 #include "cgroup.h"
+#include "events.h"
 #include "preflight.h"
 #include "util.h"
-
-#ifndef CAP_PERFMON
-#define CAP_PERFMON 38
-#endif
-#ifndef CAP_BPF
-#define CAP_BPF 39
-#endif
 
 int preflight_cgroup2(char *mount, size_t size)
 {
@@ -39,32 +35,63 @@ int preflight_cgroup2(char *mount, size_t size)
 	return err;
 }
 
-/* True when the effective set holds cap (capget's two 32-bit words). */
-static int have_cap(const struct __user_cap_data_struct *d, int cap)
+/*
+ * bpf() itself, with a map of one entry: EPERM although the capabilities are held is a
+ * seccomp filter or a security module, which the load would only report as EPERM.
+ */
+static int probe_bpf(void)
 {
-	return (d[cap / 32].effective >> (cap % 32)) & 1;
+	int fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, NULL, 4, 4, 1, NULL);
+
+	if (fd < 0)
+		return fd;
+	close(fd);
+	return 0;
+}
+
+/* perf_event_open() the same way: a software event counting on the first online CPU. */
+static int probe_perf(void)
+{
+	struct perf_event_attr attr = { .type = PERF_TYPE_SOFTWARE,
+					.config = PERF_COUNT_SW_CPU_CLOCK };
+	int cpu = sched_getcpu(), fd;
+
+	fd = bm_perf_event_open(&attr, -1, cpu < 0 ? 0 : cpu, -1, 0);
+	if (fd < 0)
+		return fd;
+	close(fd);
+	return 0;
 }
 
 int preflight_privileges(void)
 {
-	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
-	struct __user_cap_data_struct data[2] = { 0 };
-	char missing[128] = "";
+	char missing[128], why[512];
+	int err;
 
-	if (syscall(SYS_capget, &hdr, data))
-		return 0; /* cannot tell: let the kernel decide */
-	if (have_cap(data, CAP_SYS_ADMIN))
-		return 0;
-	if (!have_cap(data, CAP_BPF))
-		strcat(missing, "CAP_BPF, ");
-	if (!have_cap(data, CAP_PERFMON))
-		strcat(missing, "CAP_PERFMON, ");
-	if (!*missing)
-		return 0;
-	missing[strlen(missing) - 2] = '\0';
-	bm_err("missing privileges: %s (or CAP_SYS_ADMIN): run as root, e.g. sudo bpfmeter",
-	       missing);
-	return -EPERM;
+	caps_missing(missing, sizeof(missing));
+	if (*missing) {
+		bm_err("missing privileges: %s: run as root (sudo bpfmeter), or grant %s",
+		       missing, caps_kernel_has_cap_bpf() ? "CAP_BPF and CAP_PERFMON" : "it");
+		return -EPERM;
+	}
+	err = probe_bpf();
+	if (err == -ENOSYS) {
+		bm_err("bpf() is not available (ENOSYS): a seccomp filter that hides it, or a "
+		       "kernel built without CONFIG_BPF_SYSCALL");
+		return err;
+	}
+	if (err == -EPERM || err == -EACCES) {
+		caps_explain_refusal("bpf()", why, sizeof(why));
+		bm_err("%s", why);
+		return err;
+	}
+	err = probe_perf();
+	if (err == -EPERM || err == -EACCES || err == -ENOSYS) {
+		caps_explain_refusal("perf_event_open()", why, sizeof(why));
+		bm_err("%s", why);
+		return err;
+	}
+	return 0;
 }
 
 void preflight_raise_fd_limit(void)

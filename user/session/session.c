@@ -15,6 +15,7 @@
 
 #include <bpf/libbpf.h>
 
+#include "caps.h"
 #include "notify.h"
 #include "out_command.h"
 #include "preflight.h"
@@ -626,6 +627,24 @@ static void state_keep(struct session *s)
 	s->state_warned = true;
 }
 
+/*
+ * Loaded, attached, the energy counters, the recording and the file sinks open: what only
+ * starting needed goes. Before the outputs' threads start (capabilities are per thread), so
+ * that they start without it.
+ */
+static void drop_privileges(void)
+{
+	char kept[64];
+	int err = caps_drop(kept, sizeof(kept));
+
+	if (err)
+		bm_warn("cannot drop the capabilities bpfmeter no longer needs: %s; measuring goes "
+			"on with them",
+			strerror(-err));
+	else
+		bm_debug("capabilities: kept %s, dropped the rest", kept);
+}
+
 /* Up to the first interval: checks, the sensor, the baseline. Returns 0 or the exit status. */
 static int session_start(struct session *s)
 {
@@ -700,6 +719,10 @@ static int session_start(struct session *s)
 		energy_poll(&s->energy, s->t_start);
 	if (read_sensor(s, NULL))
 		return 1;
+	/* Files where the user who started bpfmeter may write (as root: a user's directory). */
+	if (outputs_open_files(&s->out, &s->meta))
+		return 1;
+	drop_privileges();
 	return session_open_outputs(s) ? 1 : 0;
 }
 
