@@ -14,7 +14,8 @@ T_DAC=privilege/missing_cap_dac_read_search_names_energy_uj
 T_SECCOMP=privilege/bpf_blocked_by_seccomp_is_named
 T_PERFSEC=privilege/perf_event_open_blocked_by_seccomp_is_named
 T_CMD=privilege/command_as_non_root_says_it_needs_root
-ALL="$T_CPU $T_ENERGY $T_CAPS $T_ROOTCAPS $T_MISSING $T_DAC $T_SECCOMP $T_PERFSEC $T_CMD"
+T_USERDIR=privilege/root_session_writes_its_csv_in_a_users_directory
+ALL="$T_CPU $T_ENERGY $T_CAPS $T_ROOTCAPS $T_MISSING $T_DAC $T_SECCOMP $T_PERFSEC $T_CMD $T_USERDIR"
 need_root_and_cgroup2 $ALL
 
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
@@ -208,4 +209,18 @@ if [ $rc -eq 1 ] && grep -q "Permission denied (-- CMD makes its cgroup at the t
 	pass $T_CMD
 else
 	fail $T_CMD "exit $rc: $(cat "$TMP/c.err")"
+fi
+
+# sudo bpfmeter -o csv:out.csv in a user's directory: root may create the file there only with
+# CAP_DAC_OVERRIDE, which goes with the drop; the file sinks open before it.
+udir=$(mktemp -d "$TMP/user.XXXXXX")
+chown 65534:65534 "$udir"
+chmod 0755 "$udir"
+(cd "$udir" && "$BPFMETER" -d 1 -i 0.5 -e '' --energy-source none -o csv:out.csv) >"$TMP/u.out" 2>"$TMP/u.err"
+rc=$?
+rows=$(($(wc -l <"$udir/out.csv" 2>/dev/null || echo 0) - 1))
+if [ $rc -eq 0 ] && [ "$rows" -gt 0 ] && head -n 1 "$udir/out.csv" | grep -q '^timestamp,'; then
+	pass $T_USERDIR
+else
+	fail $T_USERDIR "exit $rc, $rows rows: $(grep -v '^libbpf' "$TMP/u.err" | head -2)"
 fi
