@@ -137,22 +137,20 @@ scrape_configs:
 EOF
 start_prometheus "$TMP/prometheus.yml" "$tools"
 
-# Until Prometheus holds the scrapes of a rate interval (below) with a fitted model and the
-# loads in them (at most a minute: the queries below say what is missing, should it come to
-# that).
-ready='count_over_time(bpfmeter_model_error_watts{domain="package"}[1m]) >= 17 and on ()
+# Until Prometheus holds a few scrapes with a fitted model and the loads in them (at most a
+# minute: the queries below say what is missing, should it come to that).
+ready='count_over_time(bpfmeter_model_error_watts{domain="package"}[1m]) >= 6 and on ()
 	count(bpfmeter_target_power_watts{domain="package",unit="dash-load.service"}) >= 1'
 for _ in $(seq 120); do
 	[ "$(prom_query "$ready" | jq '.data.result | length')" -ge 1 ] 2>/dev/null && break
 	sleep 0.5
 done
 
-# Grafana's variables: $__rate_interval is at least four scrape intervals (here 15: the
-# process's CPU time counts clock ticks of 10 ms, of which bpfmeter may use none in four
-# seconds), $__interval the step (here as long), $__range the time range (here longer than the
-# data).
+# Grafana's variables: $__rate_interval is at least four scrape intervals, $__interval the
+# step (here as long), $__range the time range (here longer than the data).
 subst() { # jq filter of a string: the template variables put in
-	echo 'gsub("\\$__rate_interval"; "15s") | gsub("\\$__interval"; "15s") | gsub("\\$__range"; "5m") |
+	# shellcheck disable=SC2016,SC2028
+	echo 'gsub("\\$__rate_interval"; "4s") | gsub("\\$__interval"; "4s") | gsub("\\$__range"; "5m") |
 		gsub("\\$\\{?job\\}?"; "bpfmeter") | gsub("\\$\\{?host\\}?"; $host) |
 		gsub("\\$\\{?domain\\}?"; "package")'
 }
@@ -171,7 +169,7 @@ while IFS=$'\t' read -r name q; do
 	job) want=bpfmeter ;;
 	host) want=$BM ;;
 	domain) want=package ;;
-	*) want=? ;;
+	*) want='?' ;;
 	esac
 	[[ " $got" == *" $want "* ]] || why+="\$$name: label_values($sel, $label) gave '$got', not $want; "
 done < <(jq -r --arg host "$BM" '.templating.list[] | select(.type == "query") |
@@ -179,12 +177,24 @@ done < <(jq -r --arg host "$BM" '.templating.list[] | select(.type == "query") |
 if [ -z "$why" ]; then pass $T_VARS; else fail $T_VARS "$why"; fi
 
 # (d) Each panel's queries, as an instant query now: at least one series, every value a finite
-# number, and not all zero (but for overflow, which nothing here reaches).
-may_be_zero='Slices charged to overflow'
+# number, and not all zero (but for overflow, which nothing here reaches, and bpfmeter's own
+# CPU: the kernel counts a process's CPU time in ticks of 10 ms, and bpfmeter uses about 1 ms a
+# second here, so a few seconds may hold no tick); the pod, container and unit panels show the
+# loads' (LABEL=VALUE of one of the series).
+may_be_zero() {
+	[ "$1" = 'Slices charged to overflow' ] || [ "$1" = 'bpfmeter CPU' ]
+}
+shows() { # TITLE: the label value one of its panel's series must have, if any
+	case $1 in
+	'Power per pod (top 10)' | 'Energy per pod over the time range (top 10)') echo "pod_uid=${uid//_/-}" ;;
+	'Power per container (top 10)') echo "container_id=$did" ;;
+	'Power per systemd unit (top 10)') echo unit=dash-load.service ;;
+	esac
+}
 jq -r --arg host "$BM" "$PANELS"' | .[] | .title as $t | .targets[] |
 	[$t, .refId, (.expr | '"$(subst)"')] | @tsv' "$DASH" >"$TMP/queries"
 while IFS=$'\t' read -r title ref q; do
-	name=$(echo "$title" | tr 'A-Z' 'a-z' | sed 's/[^a-z0-9]\{1,\}/_/g; s/^_//; s/_$//')
+	name=$(echo "$title" | tr '[:upper:]' '[:lower:]' | sed 's/[^a-z0-9]\{1,\}/_/g; s/^_//; s/_$//')
 	name="dashboard/query/${name}_$ref"
 	if [[ $q == *'$'* ]]; then
 		fail "$name" "a template variable is left in: $q"
@@ -199,14 +209,18 @@ while IFS=$'\t' read -r title ref q; do
 	vals=$(jq -r '.data | if .resultType == "vector" then .result[].value[1]
 		elif .resultType == "scalar" then .result[1] else empty end' <<<"$ans")
 	n=$(grep -c . <<<"$vals")
-	res=$(awk -v z="$([ "$title" = "$may_be_zero" ] && echo 1 || echo 0)" '
+	res=$(awk -v z="$(may_be_zero "$title" && echo 1 || echo 0)" '
 		!/^[-+]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?$/ { bad = bad " " $0; next }
 		$0 + 0 != 0 { nz++ }
 		END { if (bad != "") print "not numbers:" bad; else if (!z && NR && !nz) print "all zero" }' <<<"$vals")
+	want=$(shows "$title")
 	if [ "$n" -eq 0 ]; then
 		fail "$name" "'$title': no series from $q"
 	elif [ -n "$res" ]; then
 		fail "$name" "'$title': $n series, $res, from $q"
+	elif [ -n "$want" ] && ! jq -e --arg l "${want%%=*}" --arg v "${want#*=}" \
+		'any(.data.result[]; .metric[$l] == $v)' <<<"$ans" >/dev/null; then
+		fail "$name" "'$title': no series with $want among $(jq -c '[.data.result[].metric]' <<<"$ans") from $q"
 	else
 		pass "$name"
 	fi
