@@ -195,3 +195,37 @@ steal_pct() {
 within() {
 	awk -v a="$1" -v b="$2" -v p="$3" 'BEGIN { d = a - b; if (d < 0) d = -d; exit !(b > 0 && d <= b * p / 100) }'
 }
+
+# port_busy PORT: something accepts connections on 127.0.0.1:PORT.
+port_busy() {
+	(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+# free_port PORT: PORT, or the first port above it that nothing listens on.
+free_port() {
+	local p=$1
+	while port_busy "$p"; do p=$((p + 1)); done
+	echo "$p"
+}
+
+# start_prometheus CONFIG [CGROUP]: a real Prometheus on loopback (a free port from 19390, its
+# TSDB in $TMP/tsdb, its log in $TMP/prometheus.log) scraping as CONFIG says, moved into
+# CGROUP where one is given; sets PROM_PID and PBASE (its URL) and waits until it is ready.
+start_prometheus() {
+	local port
+	port=$(free_port 19390)
+	PBASE=http://127.0.0.1:$port
+	prometheus --config.file="$1" --storage.tsdb.path="$TMP/tsdb" \
+		--web.listen-address=127.0.0.1:"$port" --log.level=warn >"$TMP/prometheus.log" 2>&1 &
+	PROM_PID=$!
+	BG_PIDS+=("$PROM_PID")
+	[ -z "${2:-}" ] || echo "$PROM_PID" >"$2/cgroup.procs"
+	for _ in $(seq 100); do
+		[ "$(curl -s -o /dev/null -w '%{http_code}' "$PBASE/-/ready")" = 200 ] && break
+		sleep 0.1
+	done
+}
+
+# prom_query EXPR [TIME]: the answer (JSON) of start_prometheus's server to an instant query.
+prom_query() {
+	curl -s -G "$PBASE/api/v1/query" --data-urlencode "query=$1" ${2:+--data-urlencode "time=$2"}
+}

@@ -20,19 +20,11 @@ T_AUTH=prometheus/tls_basic_auth_and_status_codes
 ROOT_T="$T_SERIES $T_INCREASE $T_EXACT $T_LINT $T_WHOLE $T_AUTH"
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
 
-port_busy() {
-	(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
-}
 # listening PORT: a socket listens there (seen in /proc, without connecting: busybox nc -l
 # takes one connection only).
 listening() {
 	awk -v p="$(printf '%04X' "$1")" '$4 == "0A" && $2 ~ ":" p "$" { f = 1 } END { exit !f }' \
 		/proc/net/tcp /proc/net/tcp6
-}
-free_port() {
-	local p=$1
-	while port_busy "$p"; do p=$((p + 1)); done
-	echo "$p"
 }
 
 # "scrape me", bcrypt at cost 10 (htpasswd -nbB's default), made with crypt(3).
@@ -147,8 +139,6 @@ for i in $(seq 20); do
 	CHURN+=("$BG_PID")
 done
 
-PROM_PORT=$(free_port 19390)
-PBASE=http://127.0.0.1:$PROM_PORT
 cat >"$TMP/prometheus.yml" <<EOF
 global:
   scrape_interval: 1s
@@ -166,15 +156,7 @@ scrape_configs:
 EOF
 promtool check config "$TMP/prometheus.yml" >"$TMP/promtool-config.out" 2>&1
 config_rc=$?
-prometheus --config.file="$TMP/prometheus.yml" --storage.tsdb.path="$TMP/tsdb" \
-	--web.listen-address=127.0.0.1:"$PROM_PORT" --log.level=warn >"$TMP/prometheus.log" 2>&1 &
-PROM_PID=$!
-BG_PIDS+=("$PROM_PID")
-echo "$PROM_PID" >"$tools/cgroup.procs"
-for _ in $(seq 100); do
-	[ "$(curl -s -o /dev/null -w '%{http_code}' "$PBASE/-/ready")" = 200 ] && break
-	sleep 0.1
-done
+start_prometheus "$TMP/prometheus.yml" "$tools"
 
 # (b) Scrapes as fast as curl goes, for 6 s, while intervals of 0.2 s are published: in each,
 # the targets' energy adds up to the measured energy and their power to the measured power,
@@ -241,14 +223,11 @@ sleep 17
 stop_bpfmeter
 rc=$?
 
-pq() { # EXPR [TIME]: the API's answer to an instant query
-	curl -s -G "$PBASE/api/v1/query" --data-urlencode "query=$1" ${2:+--data-urlencode "time=$2"}
-}
 busy_t=$(target_of "$busy")
 sel="target=\"$busy_t\",domain=\"package\""
 # The newest sample's time (a raw sample: once bpfmeter stopped, the series are stale to
 # instant queries): the queries below are made there.
-T=$(pq 'bpfmeter_intervals_total[1m]' | jq -r '.data.result[0].values[-1][0] // empty')
+T=$(prom_query 'bpfmeter_intervals_total[1m]' | jq -r '.data.result[0].values[-1][0] // empty')
 
 # (e) The series, stored by Prometheus from scrapes over TLS with a password.
 why=
@@ -259,7 +238,7 @@ for q in 'up{job="bpfmeter"} == 1' bpfmeter_build_info bpfmeter_intervals_total 
 	"bpfmeter_target_power_watts{$sel}" "bpfmeter_target_cpu_seconds_total{target=\"$busy_t\"}" \
 	'bpfmeter_target_cpu_seconds_total{target="idle"}' process_cpu_seconds_total \
 	process_resident_memory_bytes process_open_fds process_start_time_seconds; do
-	n=$(pq "$q" "${T:-0}" | jq '.data.result | length')
+	n=$(prom_query "$q" "${T:-0}" | jq '.data.result | length')
 	[ "${n:-0}" -ge 1 ] || why+="no series for $q; "
 done
 if [ -z "$why" ] && [ $rc -eq 0 ]; then
@@ -278,7 +257,7 @@ cols() { for c in "$@"; do printf ' -v c_%s=%s' "$c" "$(csv_col "$csv" "$c")"; d
 # interval of 1 s at each); a scrape holds the intervals published before it, the CSV window
 # those that ended in it (an interval of 0.2 s at each edge may fall either way). Under the
 # steady load both make up for most of it: 5% of 15 s is 0.75 s at the load's power.
-inc=$(pq "sum(increase(bpfmeter_target_energy_joules_total{$sel}[${W}s]))" "$T" |
+inc=$(prom_query "sum(increase(bpfmeter_target_energy_joules_total{$sel}[${W}s]))" "$T" |
 	jq -r '.data.result[0].value[1] // empty')
 # shellcheck disable=SC2046
 csv_j=$(awk -F, $(cols timestamp kind target domain energy_j) -v t="$T" -v w=$W -v tg="$busy_t" '
@@ -296,7 +275,7 @@ fi
 # same scrape: the step between the first and the last is the CSV's sum over the intervals
 # between their counts, to the CSV's microjoules.
 raw() { # SELECTOR: "timestamp value" of each stored sample in the window
-	pq "$1[${W}s]" "$T" | jq -r '.data.result[0].values[] | "\(.[0]) \(.[1])"'
+	prom_query "$1[${W}s]" "$T" | jq -r '.data.result[0].values[] | "\(.[0]) \(.[1])"'
 }
 raw "bpfmeter_target_energy_joules_total{$sel,estimate=\"model\"}" >"$TMP/raw.j"
 raw bpfmeter_intervals_total >"$TMP/raw.n"
