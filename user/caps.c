@@ -114,7 +114,7 @@ void caps_explain_refusal(const char *what, char *buf, size_t size)
 			 what);
 }
 
-int caps_drop(char *kept, size_t size)
+int caps_drop(bool keep_dac_override, char *kept, size_t size)
 {
 	static const int bpf_caps[] = { CAP_BPF, CAP_PERFMON }, admin_caps[] = { CAP_SYS_ADMIN };
 	const int *keep = bpf_caps;
@@ -137,7 +137,12 @@ int caps_drop(char *kept, size_t size)
 		amb[i] = capng_have_capability(CAPNG_AMBIENT, (unsigned int)keep[i]) == 1;
 	}
 	setpcap = capng_have_capability(CAPNG_EFFECTIVE, CAP_SETPCAP) == 1;
+	keep_dac_override = keep_dac_override &&
+			    capng_have_capability(CAPNG_EFFECTIVE, CAP_DAC_OVERRIDE) == 1;
 	capng_clear(CAPNG_SELECT_ALL);
+	if (keep_dac_override)
+		capng_update(CAPNG_ADD, CAPNG_EFFECTIVE | CAPNG_PERMITTED | CAPNG_BOUNDING_SET,
+			     CAP_DAC_OVERRIDE);
 	for (size_t i = 0; i < nkeep; i++) {
 		unsigned int c = (unsigned int)keep[i];
 
@@ -151,6 +156,8 @@ int caps_drop(char *kept, size_t size)
 							: keep[i] == CAP_PERFMON ? "CAP_PERFMON"
 										 : "CAP_SYS_ADMIN");
 	}
+	if (keep_dac_override)
+		snprintf(kept + off, off < size ? size - off : 0, " CAP_DAC_OVERRIDE");
 	/* The bounding set needs CAP_SETPCAP, which a session given only its set has not. */
 	err = capng_apply(setpcap ? CAPNG_SELECT_ALL : CAPNG_SELECT_CAPS | CAPNG_SELECT_AMBIENT);
 	if (err)

@@ -38,10 +38,12 @@ void caps_explain_refusal(const char *what, char *buf, size_t size);
  * what loading used) in the effective and permitted sets, and in the inheritable and
  * ambient sets only where they were; drop every other capability from all four, and from
  * the bounding set when CAP_SETPCAP allows; set no_new_privs. Only the calling thread is
- * changed: call it before any thread is started (or restart them). The names kept, as
- * "CAP_BPF CAP_PERFMON", into kept. Returns 0 or a negative errno.
+ * changed: call it before any thread is started (or restart them). keep_dac_override (a
+ * -- CMD session) keeps CAP_DAC_OVERRIDE too where it is held: the command's cgroup is
+ * removed at the end from the cgroup2 root, which may be read-only by its mode (0555). The
+ * names kept, as "CAP_BPF CAP_PERFMON", into kept. Returns 0 or a negative errno.
  */
-int caps_drop(char *kept, size_t size);
+int caps_drop(bool keep_dac_override, char *kept, size_t size);
 
 /*
  * In the child of -- CMD, before exec: a user who is not root gets none of bpfmeter's

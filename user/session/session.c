@@ -632,10 +632,10 @@ static void state_keep(struct session *s)
  * starting needed goes. Before the outputs' threads start (capabilities are per thread), so
  * that they start without it.
  */
-static void drop_privileges(void)
+static void drop_privileges(const struct session *s)
 {
 	char kept[64];
-	int err = caps_drop(kept, sizeof(kept));
+	int err = caps_drop(s->have_cmd, kept, sizeof(kept));
 
 	if (err)
 		bm_warn("cannot drop the capabilities bpfmeter no longer needs: %s; measuring goes "
@@ -722,7 +722,7 @@ static int session_start(struct session *s)
 	/* Files where the user who started bpfmeter may write (as root: a user's directory). */
 	if (outputs_open_files(&s->out, &s->meta))
 		return 1;
-	drop_privileges();
+	drop_privileges(s);
 	return session_open_outputs(s) ? 1 : 0;
 }
 
