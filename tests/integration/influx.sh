@@ -30,15 +30,6 @@ command -v curl >/dev/null || skip_all "curl is not installed (run scripts/insta
 # A write to a pusher that died must fail the check, not kill this script.
 trap '' PIPE
 
-port_busy() {
-	(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
-}
-free_port() {
-	local p=$1
-	while port_busy "$p"; do p=$((p + 1)); done
-	echo "$p"
-}
-
 IFX=$TMP/influx
 mkdir -p "$IFX"
 HTTP_PORT=$(free_port 18086)
