@@ -70,6 +70,13 @@ $(OUTPUT)/%.o: user/%.c $(USER_HDRS) bpf/bpfmeter.h | $(OUTPUT)
 
 $(OUTPUT)/sensor/sensor.o: $(OUTPUT)/bpfmeter.skel.h
 
+# The version (git describe) is compiled into these: they are built again when it changes.
+.PHONY: FORCE
+$(OUTPUT)/version: FORCE | $(OUTPUT)
+	$(Q)echo '$(VERSION)' | cmp -s - $@ || echo '$(VERSION)' >$@
+VERSION_USERS := opts session/session output/out_prom output/out_http
+$(foreach u,$(VERSION_USERS),$(OUTPUT)/$(u).o $(OUTPUT)/asan/$(u).o $(OUTPUT)/static/$(u).o): $(OUTPUT)/version
+
 bpfmeter: $(patsubst user/%.c,$(OUTPUT)/%.o,$(USER_SRCS))
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $^ $(LIBS) -o $@
