@@ -109,7 +109,7 @@ static int check_energy(struct session *s)
 		if (c->dead)
 			snprintf(why, sizeof(why), "%s", e->dropped_why);
 		else
-			energy_never_advanced(c, now - start, why, sizeof(why));
+			energy_never_advanced(c, CHECK_ENERGY_WAIT_S, why, sizeof(why));
 		if (!counting) {
 			/* The source as a whole: its first counter says why. */
 			check_line("missing", "energy from %s: %s%s; CPU shares, no watts",
