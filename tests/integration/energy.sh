@@ -90,8 +90,17 @@ for spec in "amd-epyc:package" "intel-laptop:core,package,psys,uncore" "intel-2s
 	tree=${spec%%:*}
 	want=${spec#*:}
 	cp -r "$FIX/$tree" "$TMP/dom-$tree"
+	# Every zone driven: a counter that never moves has no reading (deadcounter.sh).
+	zones=()
+	for z in "$TMP/dom-$tree"/intel-rapl:*; do zones+=("${z##*/}=const:5"); done
+	"$SIM" --root "$TMP/dom-$tree" "${zones[@]}" >"$TMP/dom-sim.out" 2>&1 &
+	SIM_PID=$!
+	BG_PIDS+=("$SIM_PID")
+	for _ in $(seq 50); do grep -q ready "$TMP/dom-sim.out" && break; sleep 0.1; done
 	"$BPFMETER" --csv -i 0.3 -d 0.6 -e '' --powercap-root "$TMP/dom-$tree" >"$TMP/dom.csv" 2>"$TMP/dom.err"
 	rc=$?
+	kill -TERM "$SIM_PID"
+	wait "$SIM_PID"
 	got=$(awk -F, -v ck="$(csv_col "$TMP/dom.csv" kind)" -v cd="$(csv_col "$TMP/dom.csv" domain)" \
 		'NR > 1 && $ck == "energy" { print $cd }' "$TMP/dom.csv" | sort -u | paste -sd,)
 	[ $rc -eq 0 ] && [ "$got" = "$want" ] || { ok=0; detail+="$tree: rc $rc, domains '$got', expected '$want'; "; }
@@ -118,6 +127,11 @@ fi
 
 # --- At run time: garbage in one file, one zone gone; the rest goes on ---------------------
 cp -r "$FIX/intel-2s" "$TMP/live"
+# The packages driven; the dram zones, spoilt below, stand still until then (no reading).
+"$SIM" --root "$TMP/live" intel-rapl:0=const:20 intel-rapl:1=const:30 >"$TMP/live-sim.out" 2>&1 &
+SIM_PID=$!
+BG_PIDS+=("$SIM_PID")
+for _ in $(seq 50); do grep -q ready "$TMP/live-sim.out" && break; sleep 0.1; done
 start_bpfmeter "$TMP/live.csv" "$TMP/live.err" --csv -i 0.5 -e '' --powercap-root "$TMP/live"
 sleep 1.2
 echo "garbage" >"$TMP/live/intel-rapl:0:0/energy_uj"
@@ -125,6 +139,8 @@ rm -rf "$TMP/live/intel-rapl:1:0"
 sleep 1.5
 stop_bpfmeter
 rc=$?
+kill -TERM "$SIM_PID"
+wait "$SIM_PID"
 csv=$TMP/live.csv
 last=$(awk -F, -v ck="$(csv_col "$csv" kind)" -v cs="$(csv_col "$csv" socket)" -v cd="$(csv_col "$csv" domain)" \
 	-v cts="$(csv_col "$csv" timestamp)" 'NR > 1 && $ck == "energy" { if ($cts != ts) { ts = $cts; s = "" } s = s $cs ":" $cd " " } END { print s }' "$csv")

@@ -34,7 +34,7 @@ cp -r "$REPO/tests/fixtures/powercap/amd-epyc" "$TMP/pc"
 # start_sim W: the package draws W watts from now on.
 start_sim() {
 	[ -z "${SIM_PID:-}" ] || { kill -TERM "$SIM_PID"; wait "$SIM_PID"; }
-	"$SIM" --root "$TMP/pc" intel-rapl:0=const:"$1" >"$TMP/sim.out" 2>&1 &
+	"$SIM" --root "$TMP/pc" intel-rapl:0=const:"$1" intel-rapl:1=const:20 >"$TMP/sim.out" 2>&1 &
 	SIM_PID=$!
 	BG_PIDS+=("$SIM_PID")
 	for _ in $(seq 50); do grep -q ready "$TMP/sim.out" && break; sleep 0.1; done

@@ -72,10 +72,9 @@ static void test_poll_take_sums_dies_and_wraps(void)
 	fake_raw[1] = 10;
 	fake_raw[2] = 0xFFFFFFF0u;
 	fake_raw[3] = 100;
-	energy_poll(&s, 10.0); /* primes: no energy yet */
+	energy_poll(&s, 10.0); /* primes: no energy yet, and no reading either */
 	n = energy_take(&s, out);
-	CHECK(n == 3);
-	CHECK(reading(out, n, 0, BM_DOMAIN_PACKAGE) == 0);
+	CHECK(n == 0);
 
 	fake_raw[0] = 1000; /* 999000 -> 1000000 -> 0 -> 1000: 2001 uJ */
 	fake_raw[1] = 2010; /* 2000 uJ */
@@ -90,9 +89,9 @@ static void test_poll_take_sums_dies_and_wraps(void)
 	CHECK(fabs(reading(out, n, 0, BM_DOMAIN_PACKAGE) - 4001e-6) < 1e-12);
 	CHECK(fabs(reading(out, n, 1, BM_DOMAIN_PACKAGE) - 0x20 * 1e-3) < 1e-12);
 	CHECK(fabs(reading(out, n, 1, BM_DOMAIN_DRAM) - 60e-3) < 1e-12);
-	/* Taken: the next take starts from zero. */
+	/* Taken, and nothing advanced since: no reading. */
 	n = energy_take(&s, out);
-	CHECK(reading(out, n, 1, BM_DOMAIN_DRAM) == 0);
+	CHECK(n == 0);
 	energy_close(&s);
 }
 
@@ -130,13 +129,98 @@ static void test_dead_counter_leaves_domain_out(void)
 	energy_poll(&s, 0.0);
 	fake_raw[0] = 100;
 	fake_raw[1] = 100;
+	fake_raw[2] = fake_raw[3] = 100;
 	fake_err[1] = -ENOENT; /* one die's zone disappeared */
 	energy_poll(&s, 1.0);
 	n = energy_take(&s, out);
 	/* Half a package would be a wrong number: the package of socket 0 is not reported. */
 	CHECK(n == 2);
 	CHECK(reading(out, n, 0, BM_DOMAIN_PACKAGE) < 0);
-	CHECK(reading(out, n, 1, BM_DOMAIN_PACKAGE) == 0);
+	CHECK(fabs(reading(out, n, 1, BM_DOMAIN_PACKAGE) - 0.1) < 1e-12);
+	CHECK_EQ_U64(energy_domains_left(&s), 2);
+	energy_close(&s);
+}
+
+/* Every counter advances by units at now. */
+static void advance_all(struct energy_source *s, uint64_t units, double now)
+{
+	for (int i = 0; i < s->n; i++)
+		fake_raw[i] += units;
+	energy_poll(s, now);
+}
+
+static void test_never_advancing_counter_dropped_after_grace(void)
+{
+	struct energy_reading out[2 * BM_NR_DOMAINS];
+	struct energy_source s;
+	int n;
+
+	fake_source(&s);
+	energy_poll(&s, 100.0);
+	/* dram1 (counter 3) reads the same value for ever, as a VM's energy-psys does. */
+	for (int i = 0; i < 3; i++)
+		fake_raw[i] += 1000;
+	energy_poll(&s, 101.0);
+	n = energy_take(&s, out);
+	/* In the grace period: withheld, not a measured 0; the rest measured. */
+	CHECK(n == 2);
+	CHECK(reading(out, n, 1, BM_DOMAIN_DRAM) < 0);
+	CHECK(fabs(reading(out, n, 1, BM_DOMAIN_PACKAGE) - 1.0) < 1e-12);
+	CHECK(!s.c[3].dead);
+	for (int i = 0; i < 3; i++)
+		fake_raw[i] += 1000;
+	energy_poll(&s, 100.0 + BM_ENERGY_GRACE_S - 0.01);
+	CHECK(!s.c[3].dead);
+	for (int i = 0; i < 3; i++)
+		fake_raw[i] += 1000;
+	energy_poll(&s, 100.0 + BM_ENERGY_GRACE_S);
+	CHECK(s.c[3].dead);
+	CHECK_STR(s.dropped_why, "dram1 never advanced in 3 s: this machine's RAPL is not counting "
+				 "(common in VMs)");
+	CHECK_EQ_U64(energy_domains_left(&s), 2);
+	n = energy_take(&s, out);
+	CHECK(n == 2);
+	CHECK(reading(out, n, 1, BM_DOMAIN_DRAM) < 0);
+	energy_close(&s);
+}
+
+static void test_stopped_counter_dropped_after_stall(void)
+{
+	struct energy_reading out[2 * BM_NR_DOMAINS];
+	struct energy_source s;
+	double t = 0;
+	int n;
+
+	fake_source(&s);
+	s.stall_s = 5;
+	energy_poll(&s, t);
+	for (t = 1; t <= 10; t++)
+		advance_all(&s, 10, t);
+	CHECK(energy_take(&s, out) == 3);
+	/* Socket 0's second die stops at t = 10: its package is withheld from then on. */
+	for (t = 11; t < 15; t++) {
+		fake_raw[0] += 10;
+		fake_raw[2] += 10;
+		fake_raw[3] += 10;
+		energy_poll(&s, t);
+		n = energy_take(&s, out);
+		CHECK(n == 2);
+		CHECK(reading(out, n, 0, BM_DOMAIN_PACKAGE) < 0);
+		CHECK(!s.c[1].dead);
+	}
+	energy_poll(&s, 15);
+	CHECK(s.c[1].dead);
+	CHECK_STR(s.dropped_why, "die 1 stopped advancing 5 s ago: it no longer counts");
+	CHECK_EQ_U64(energy_domains_left(&s), 2);
+	/* Once dropped, never back, even where it moves again. */
+	advance_all(&s, 10, 16);
+	n = energy_take(&s, out);
+	CHECK(reading(out, n, 0, BM_DOMAIN_PACKAGE) < 0);
+	CHECK(fabs(reading(out, n, 1, BM_DOMAIN_DRAM) - 10e-3) < 1e-12);
+	/* Every counter stopped: nothing left. */
+	for (t = 17; t < 30; t++)
+		energy_poll(&s, t);
+	CHECK_EQ_U64(energy_domains_left(&s), 0);
 	energy_close(&s);
 }
 
@@ -188,6 +272,9 @@ const struct unit_test energy_tests[] = {
 	{ "energy/impossible_reading_dropped_and_counted",
 	  test_impossible_reading_dropped_and_counted },
 	{ "energy/dead_counter_leaves_domain_out", test_dead_counter_leaves_domain_out },
+	{ "energy/never_advancing_counter_dropped_after_grace",
+	  test_never_advancing_counter_dropped_after_grace },
+	{ "energy/stopped_counter_dropped_after_stall", test_stopped_counter_dropped_after_stall },
 	{ "energy/parse_kind", test_parse_kind },
 	{ "energy/split_conserves_energy", test_split_conserves_energy },
 	{ NULL, NULL },

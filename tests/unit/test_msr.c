@@ -401,12 +401,10 @@ static void test_intel_two_sockets_end_to_end(void)
 	check_joules(__LINE__, out, n, 1, BM_DOMAIN_DRAM, 0x1f000 / 65536.0);
 	CHECK_EQ_U64(s.dropped, 0);
 
-	/* Pending went to zero. */
+	/* Standing still since the take: no reading, rather than a measured 0. */
 	energy_poll(&s, 3.0);
 	n = energy_take(&s, out);
-	CHECK_EQ_U64(n, 4);
-	for (int i = 0; i < n; i++)
-		CHECK(out[i].joules == 0);
+	CHECK_EQ_U64(n, 0);
 	energy_close(&s);
 	topology_free(&t);
 	fixture_rmtree(root);
@@ -595,10 +593,9 @@ static void test_amd_unreadable_core_leaves_domain_out(void)
 	CHECK_EQ_U64(s.n, 4);
 	energy_poll(&s, 1.0);
 	energy_poll(&s, 2.0);
+	/* The fixture's counters stand still: what is left to report, not the readings. */
+	CHECK_EQ_U64(energy_domains_left(&s), 3);
 	n = energy_take(&s, out);
-	CHECK_EQ_U64(n, 3);
-	CHECK(reading(out, n, 0, BM_DOMAIN_CORE) == 0);
-	CHECK(reading(out, n, 1, BM_DOMAIN_PACKAGE) == 0);
 	CHECK(reading(out, n, 1, BM_DOMAIN_CORE) == -1);
 	energy_close(&s);
 

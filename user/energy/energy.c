@@ -112,12 +112,59 @@ static void compute_max_poll(struct energy_source *s)
 	}
 }
 
+void energy_never_advanced(const struct energy_counter *c, double seconds, char *buf, size_t len)
+{
+	snprintf(buf, len,
+		 "%s never advanced in %.3g s: this machine's RAPL is not counting (common in VMs)",
+		 c->label, seconds);
+}
+
+/* Drop c for good, with one line that says why (why is also kept for the session's notes). */
+static void drop_counter(struct energy_source *s, struct energy_counter *c, const char *why)
+{
+	bm_warn("%s; %s energy of socket %d is no longer reported", why,
+		energy_domain_name(c->domain), c->socket);
+	snprintf(s->dropped_why, sizeof(s->dropped_why), "%s", why);
+	c->dead = true;
+}
+
+/* Whether c, read as raw at now, still counts; drops it when it does not. */
+static bool check_advance(struct energy_source *s, struct energy_counter *c, uint64_t raw,
+			  double now)
+{
+	double stall_s = s->stall_s > 0 ? s->stall_s : BM_ENERGY_STALL_S;
+	char why[512];
+
+	if (!c->primed) {
+		c->first_t = now;
+		return true;
+	}
+	if (raw != c->last) {
+		c->counted = c->moved = true;
+		c->moved_t = now;
+		return true;
+	}
+	if (!c->counted && now - c->first_t >= BM_ENERGY_GRACE_S) {
+		energy_never_advanced(c, BM_ENERGY_GRACE_S, why, sizeof(why));
+		drop_counter(s, c, why);
+		return false;
+	}
+	if (c->counted && now - c->moved_t >= stall_s) {
+		snprintf(why, sizeof(why), "%s stopped advancing %.3g s ago: it no longer counts",
+			 c->label, now - c->moved_t);
+		drop_counter(s, c, why);
+		return false;
+	}
+	return true;
+}
+
 void energy_poll(struct energy_source *s, double now)
 {
 	double dt = now - s->last_poll;
 
 	for (int i = 0; i < s->n; i++) {
 		struct energy_counter *c = &s->c[i];
+		char why[512];
 		uint64_t raw;
 		double j;
 		int err;
@@ -126,12 +173,13 @@ void energy_poll(struct energy_source *s, double now)
 			continue;
 		err = s->ops->read(s, c, &raw);
 		if (err) {
-			bm_warn("cannot read %s: %s; %s energy of socket %d is no longer reported",
-				c->label, err == -EINVAL ? "not a number" : strerror(-err),
-				energy_domain_name(c->domain), c->socket);
-			c->dead = true;
+			snprintf(why, sizeof(why), "cannot read %s: %s", c->label,
+				 err == -EINVAL ? "not a number" : strerror(-err));
+			drop_counter(s, c, why);
 			continue;
 		}
+		if (!check_advance(s, c, raw, now))
+			continue;
 		if (c->primed) {
 			j = (double)energy_wrap_delta(c->last, raw, c->modulus) *
 			    c->joules_per_unit;
@@ -158,6 +206,7 @@ int energy_take(struct energy_source *s, struct energy_reading *out)
 
 	for (int k = 0; k < s->nr_sockets; k++) {
 		bool present[BM_NR_DOMAINS] = { false }, dead[BM_NR_DOMAINS] = { false };
+		bool still[BM_NR_DOMAINS] = { false };
 
 		memset(sum, 0, sizeof(sum));
 		for (int i = 0; i < s->n; i++) {
@@ -167,17 +216,38 @@ int energy_take(struct energy_source *s, struct energy_reading *out)
 				continue;
 			present[c->domain] = true;
 			dead[c->domain] |= c->dead;
+			still[c->domain] |= !c->moved;
 			sum[c->domain] += c->pending_j;
 			c->pending_j = 0;
+			c->moved = false;
 		}
 		for (int d = 0; d < BM_NR_DOMAINS; d++) {
 			/* A part of the domain missing would make the sum a wrong number. */
-			if (!present[d] || dead[d])
+			if (!present[d] || dead[d] || still[d])
 				continue;
 			out[n++] = (struct energy_reading){ .socket = k,
 							    .domain = (enum bm_domain)d,
 							    .joules = sum[d] };
 		}
+	}
+	return n;
+}
+
+int energy_domains_left(const struct energy_source *s)
+{
+	int n = 0;
+
+	for (int k = 0; k < s->nr_sockets; k++) {
+		bool present[BM_NR_DOMAINS] = { false }, dead[BM_NR_DOMAINS] = { false };
+
+		for (int i = 0; i < s->n; i++) {
+			if (s->c[i].socket != k)
+				continue;
+			present[s->c[i].domain] = true;
+			dead[s->c[i].domain] |= s->c[i].dead;
+		}
+		for (int d = 0; d < BM_NR_DOMAINS; d++)
+			n += present[d] && !dead[d];
 	}
 	return n;
 }

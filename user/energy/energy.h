@@ -27,6 +27,18 @@ const char *energy_domain_name(enum bm_domain d);
 #define BM_ENERGY_MAX_W 2000.0
 
 /*
+ * A RAPL counter advances about every millisecond, idle or not. One that has not advanced
+ * this many seconds after its first read is not counting (VMs that offer RAPL and leave it at
+ * 0): it is dropped.
+ */
+#define BM_ENERGY_GRACE_S 3.0
+/*
+ * One that advanced and then stays still this long is dropped too (energy_source.stall_s, at
+ * least this). Thirty thousand updates missed is no idle package: the counter has stopped.
+ */
+#define BM_ENERGY_STALL_S 30.0
+
+/*
  * One hardware energy counter. Several may add up to one (socket, domain): the dies of a
  * package, or the cores of an AMD socket.
  */
@@ -44,7 +56,10 @@ struct energy_counter {
 	/* state */
 	uint64_t last;
 	bool primed; /* last holds a reading */
-	bool dead; /* failed to read: its (socket, domain) is no longer reported */
+	bool dead; /* failed to read, or stopped: its (socket, domain) is no longer reported */
+	bool counted; /* advanced since its first read */
+	bool moved; /* advanced since the last take */
+	double first_t, moved_t; /* monotonic: the first read, the last advance */
 	double pending_j;
 };
 
@@ -68,6 +83,9 @@ struct energy_source {
 	 * BM_ENERGY_MAX_W, which no reading can tell from once: polls must come faster.
 	 */
 	double max_poll_s;
+	/* A counter that has not advanced for this long is dropped (BM_ENERGY_STALL_S). */
+	double stall_s;
+	char dropped_why[512]; /* why the last counter was dropped, for messages */
 };
 
 /* Energy of one (socket, domain) over one interval. */
@@ -132,16 +150,25 @@ uint64_t energy_wrap_delta(uint64_t prev, uint64_t cur, uint64_t modulus);
 
 /*
  * Read every counter and add what it advanced since the last poll to its pending energy.
- * A delta over BM_ENERGY_MAX_W x dt is dropped and counted; a counter that cannot be read
- * is warned about once and then left out. now is monotonic seconds.
+ * A delta over BM_ENERGY_MAX_W x dt is dropped and counted. A counter that cannot be read,
+ * that has not advanced BM_ENERGY_GRACE_S after its first read, or that stopped advancing
+ * for stall_s, is warned about once and then left out. now is monotonic seconds.
  */
 void energy_poll(struct energy_source *s, double now);
 
 /*
  * The energy pending since the last take, per (socket, domain), into out (room for
  * nr_sockets x BM_NR_DOMAINS); pending goes to zero. A (socket, domain) with a dead counter
- * is left out. Returns the number of readings.
+ * is left out, and so is one with a counter that has not advanced since the last take: a
+ * counter standing still is not a measured 0. Returns the number of readings.
  */
 int energy_take(struct energy_source *s, struct energy_reading *out);
+
+/* The (socket, domain)s that can still be reported: none of their counters dead. */
+int energy_domains_left(const struct energy_source *s);
+
+/* "LABEL never advanced in N s: ..." for a counter that never counted, into buf. */
+void energy_never_advanced(const struct energy_counter *c, double seconds, char *buf,
+			   size_t len);
 
 #endif

@@ -4,16 +4,19 @@
  * (the same options apply: -e, --energy-source, --btf, ...), one line per feature, with the
  * fallback taken where one is missing. Exit status 0 when bpfmeter can measure here, else 1.
  */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/utsname.h>
+#include <time.h>
 
 #include <bpf/libbpf.h>
 
 #include "caps.h"
 #include "check.h"
 #include "preflight.h"
+#include "util.h"
 
 /* One line: ok, fallback (works, in a lesser way), missing or off. */
 static void check_line(const char *status, const char *fmt, ...)
@@ -67,6 +70,60 @@ static void check_events(const struct bm_opts *o, const struct sensor *sn)
 	}
 }
 
+/*
+ * Whether the counters count: a RAPL counter advances about every millisecond, so polls over
+ * CHECK_ENERGY_WAIT_S tell one that never does (a VM's RAPL left at 0). Returns the lines'
+ * fallbacks: 1 where a domain is missing, else 0.
+ */
+#define CHECK_ENERGY_WAIT_S 1.5
+
+static int check_energy(struct session *s)
+{
+	struct energy_source *e = &s->energy;
+	double start = bm_now_mono(), now = start;
+	int counting = 0, never = 0;
+	char why[600];
+
+	energy_poll(e, start);
+	do {
+		struct timespec ts = { .tv_nsec = 10 * 1000 * 1000 };
+
+		nanosleep(&ts, NULL);
+		now = bm_now_mono();
+		energy_poll(e, now);
+		counting = 0;
+		for (int i = 0; i < e->n; i++)
+			counting += e->c[i].counted;
+	} while (counting < e->n && now - start < CHECK_ENERGY_WAIT_S);
+	for (int i = 0; i < e->n; i++)
+		never += !e->c[i].counted;
+	if (!never) {
+		check_line("ok", "energy from %s (%d counters, counting)", e->ops->name, e->n);
+		return 0;
+	}
+	for (int i = 0; i < e->n; i++) {
+		const struct energy_counter *c = &e->c[i];
+
+		if (c->counted)
+			continue;
+		if (c->dead)
+			snprintf(why, sizeof(why), "%s", e->dropped_why);
+		else
+			energy_never_advanced(c, CHECK_ENERGY_WAIT_S, why, sizeof(why));
+		if (!counting) {
+			/* The source as a whole: its first counter says why. */
+			check_line("missing", "energy from %s: %s%s; CPU shares, no watts",
+				   e->ops->name, why, never > 1 ? " (the others alike)" : "");
+			return 1;
+		}
+		check_line("missing", "energy %s of socket %d from %s: %s",
+			   energy_domain_name(c->domain), c->socket, e->ops->name, why);
+	}
+	check_line("ok", "energy from %s: %d of %d counters counting, the other domains not measured",
+		   e->ops->name, counting, e->n);
+	return 1;
+}
+
 int check_host(struct session *s)
 {
 	struct bm_opts *o = s->opts;
@@ -74,7 +131,7 @@ int check_host(struct session *s)
 	char mount[4096];
 	struct utsname u;
 	char kept[64];
-	int nfall = 0;
+	int nfall = 0, err;
 
 	uname(&u);
 	printf("bpfmeter check on %s, Linux %s\n", u.nodename, u.release);
@@ -106,10 +163,11 @@ int check_host(struct session *s)
 		   s->topo.nr_sockets > 1 ? "s" : "");
 	preflight_raise_fd_limit();
 	fflush(stdout);
-	if (session_open_energy(s))
-		return 1;
+	err = session_open_energy(s);
+	if (err)
+		return err == -EINVAL ? 2 : 1;
 	if (s->have_energy)
-		check_line("ok", "energy from %s (%d counters)", s->energy.ops->name, s->energy.n);
+		nfall += check_energy(s);
 	else if (o->energy_kind == ENERGY_NONE)
 		check_line("off", "energy: not measured (--energy-source none)");
 	else

@@ -190,6 +190,8 @@ int session_interval(struct session *s, int64_t ts_ns, double dt)
 	};
 	struct bm_interval out;
 
+	for (int i = 0; i < s->nreadings; i++)
+		s->reported_domains |= 1u << s->readings[i].domain;
 	in.nrows = interval_gather(session_rows_account(s), ts, s->topo.nr_sockets, &s->in_rows,
 				   &s->in_cap);
 	in.rows = s->in_rows;
@@ -219,7 +221,8 @@ void session_summary(struct session *s, double elapsed)
 {
 	struct targets *ts = session_rows_targets(s);
 	struct bm_row *rows = bm_calloc(targets_summary_cap(ts), sizeof(*rows));
-	size_t n = targets_summary(ts, rows, s->energy_domains);
+	/* The domains measured: one whose counter never counted has no total, not a 0. */
+	size_t n = targets_summary(ts, rows, s->reported_domains);
 	struct bm_co2e_summary co2e = {
 		.host_g = s->iv.measured_co2e_g,
 		.intervals = s->iv.intervals,

@@ -282,6 +282,32 @@ static void charge_cgroups(struct session *s)
 	}
 }
 
+static void state_keep(struct session *s);
+
+/*
+ * Every counter was dropped (it stopped, or never counted): the session goes on as one that
+ * found no energy source, with CPU shares and no watts. What the models learnt from the
+ * readings before is kept; the state is not written again.
+ */
+static void session_energy_lost(struct session *s)
+{
+	bm_warn("no energy counter of %s counts any more: going on without energy (CPU shares, "
+		"no watts)",
+		s->energy.ops->name);
+	snprintf(s->energy_note, sizeof(s->energy_note), "none counting (%s)",
+		 s->energy.dropped_why);
+	s->have_energy = false;
+	s->nreadings = 0;
+	s->meta.energy_source = NULL;
+	s->meta.energy_note = s->energy_note;
+	if (s->state_on) {
+		s->state_dirty = true;
+		state_keep(s);
+		close(s->state_lock_fd);
+		s->state_on = false;
+	}
+}
+
 static int measure_interval(struct session *s, double *t_prev)
 {
 	double t = bm_now_mono();
@@ -297,6 +323,8 @@ static int measure_interval(struct session *s, double *t_prev)
 	if (s->have_energy) {
 		energy_poll(&s->energy, t);
 		s->nreadings = energy_take(&s->energy, s->readings);
+		if (!energy_domains_left(&s->energy))
+			session_energy_lost(s);
 	}
 	err = sensor_update_cpus(&s->sensor, &cpus);
 	if (err)
@@ -386,6 +414,25 @@ static double base_mhz(const struct bm_opts *o)
 	return nominal_mhz("/proc/cpuinfo");
 }
 
+/*
+ * How long a counter that counted may stand still before it is dropped: BM_ENERGY_STALL_S
+ * or 10 intervals, where longer, so that a long interval sees it still at several polls.
+ * BPFMETER_ENERGY_STALL_S sets it (tests, which cannot wait that long).
+ */
+static int stall_seconds(const struct bm_opts *o, double *stall_s)
+{
+	const char *env = getenv("BPFMETER_ENERGY_STALL_S");
+
+	*stall_s = fmax(BM_ENERGY_STALL_S, 10 * o->interval_s);
+	if (env && bm_parse_seconds(env, 0.01, 86400, stall_s)) {
+		bm_err("BPFMETER_ENERGY_STALL_S=%s: expected seconds (0.01 to 86400), such as 2 or "
+		       "500ms",
+		       env);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 int session_open_energy(struct session *s)
 {
 	struct bm_opts *o = s->opts;
@@ -417,6 +464,9 @@ int session_open_energy(struct session *s)
 		return 0;
 	}
 	s->have_energy = true;
+	err = stall_seconds(o, &s->energy.stall_s);
+	if (err)
+		return err;
 	/* After the source: it may have added sockets. */
 	s->readings = bm_calloc((size_t)s->topo.nr_sockets * BM_NR_DOMAINS, sizeof(*s->readings));
 	for (int i = 0; i < s->energy.n; i++)
@@ -484,9 +534,9 @@ static void command_summary(struct session *s)
 	struct command_report r = {
 		.exit_status = s->exit_status,
 		.wall_s = s->cmd.ended - s->cmd.started,
-		.domains = s->energy_domains,
+		.domains = s->reported_domains,
 		.host_j = s->iv.measured_j,
-		.have_energy = s->have_energy,
+		.have_energy = s->reported_domains != 0,
 		.energy_split = !s->by_process,
 		.by_model = s->iv.any_model,
 		.host_co2e_g = s->iv.measured_co2e_g,
@@ -614,7 +664,8 @@ static void state_keep(struct session *s)
 {
 	char why[1024];
 
-	if (!s->state_on || !s->state_dirty)
+	/* Models that never had a reading learnt nothing to keep. */
+	if (!s->state_on || !s->state_dirty || !s->reported_domains)
 		return;
 	s->state_dirty = false;
 	s->state_next = bm_now_mono() + STATE_SAVE_PERIOD_S;
@@ -651,6 +702,7 @@ static int session_start(struct session *s)
 	struct bm_opts *o = s->opts;
 	struct sensor_config cfg;
 	char mount[4096];
+	int err;
 
 	if (preflight_cgroup2(mount, sizeof(mount)) || cgroup_names_init(&s->names, mount))
 		return 1;
@@ -685,8 +737,9 @@ static int session_start(struct session *s)
 	if (preflight_privileges())
 		return 1;
 	preflight_raise_fd_limit();
-	if (session_open_energy(s))
-		return 1;
+	err = session_open_energy(s);
+	if (err)
+		return err == -EINVAL ? 2 : 1;
 	if (sensor_open(&s->sensor, &s->topo, &cfg))
 		return 1;
 	describe_missing(s);

@@ -39,6 +39,7 @@ struct session {
 	struct targets cgroups, procs;
 	bool have_energy;
 	unsigned int energy_domains; /* bit per domain the source measures */
+	unsigned int reported_domains; /* bit per domain with a reading so far */
 	double base_mhz;
 	struct energy_reading *readings; /* nr_sockets x BM_NR_DOMAINS */
 	int nreadings;
