@@ -206,7 +206,7 @@ int energy_take(struct energy_source *s, struct energy_reading *out)
 
 	for (int k = 0; k < s->nr_sockets; k++) {
 		bool present[BM_NR_DOMAINS] = { false }, dead[BM_NR_DOMAINS] = { false };
-		bool still[BM_NR_DOMAINS] = { false };
+		bool uncounted[BM_NR_DOMAINS] = { false }, moved[BM_NR_DOMAINS] = { false };
 
 		memset(sum, 0, sizeof(sum));
 		for (int i = 0; i < s->n; i++) {
@@ -216,14 +216,20 @@ int energy_take(struct energy_source *s, struct energy_reading *out)
 				continue;
 			present[c->domain] = true;
 			dead[c->domain] |= c->dead;
-			still[c->domain] |= !c->moved;
+			uncounted[c->domain] |= !c->counted;
+			moved[c->domain] |= c->moved;
 			sum[c->domain] += c->pending_j;
 			c->pending_j = 0;
 			c->moved = false;
 		}
 		for (int d = 0; d < BM_NR_DOMAINS; d++) {
 			/* A part of the domain missing would make the sum a wrong number. */
-			if (!present[d] || dead[d] || still[d])
+			/*
+			 * A counter that never advanced is no measurement, nor is a domain none of
+			 * whose counters moved this interval (RAPL advances every millisecond); one
+			 * of several standing still (an idle core's, in a deep C-state) adds 0.
+			 */
+			if (!present[d] || dead[d] || uncounted[d] || !moved[d])
 				continue;
 			out[n++] = (struct energy_reading){ .socket = k,
 							    .domain = (enum bm_domain)d,

@@ -159,8 +159,10 @@ void energy_poll(struct energy_source *s, double now);
 /*
  * The energy pending since the last take, per (socket, domain), into out (room for
  * nr_sockets x BM_NR_DOMAINS); pending goes to zero. A (socket, domain) with a dead counter
- * is left out, and so is one with a counter that has not advanced since the last take: a
- * counter standing still is not a measured 0. Returns the number of readings.
+ * is left out, and so is one with a counter that has not advanced yet since its first read,
+ * or none of whose counters advanced since the last take: standing still is not a measured
+ * 0. One of several counters standing still (an idle core's, in a deep C-state) adds 0 to
+ * its domain's sum. Returns the number of readings.
  */
 int energy_take(struct energy_source *s, struct energy_reading *out);
 
