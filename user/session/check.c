@@ -4,6 +4,7 @@
  * (the same options apply: -e, --energy-source, --btf, ...), one line per feature, with the
  * fallback taken where one is missing. Exit status 0 when bpfmeter can measure here, else 1.
  */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -67,6 +68,19 @@ static void check_events(const struct bm_opts *o, const struct sensor *sn)
 	}
 }
 
+/* What --estimate would do here, where nothing measures. */
+static void check_estimate(struct session *s)
+{
+	struct estimate e;
+	char why[512];
+	int err = session_estimate_setup(s, &e, why, sizeof(why));
+
+	if (err)
+		check_line("off", "--estimate: %s", why);
+	else
+		check_line("off", "--estimate would estimate package power (%s)", e.method);
+}
+
 int check_host(struct session *s)
 {
 	struct bm_opts *o = s->opts;
@@ -74,7 +88,7 @@ int check_host(struct session *s)
 	char mount[4096];
 	struct utsname u;
 	char kept[64];
-	int nfall = 0;
+	int nfall = 0, err;
 
 	uname(&u);
 	printf("bpfmeter check on %s, Linux %s\n", u.nodename, u.release);
@@ -106,15 +120,20 @@ int check_host(struct session *s)
 		   s->topo.nr_sockets > 1 ? "s" : "");
 	preflight_raise_fd_limit();
 	fflush(stdout);
-	if (session_open_energy(s))
-		return 1;
+	err = session_open_energy(s);
+	if (err)
+		return err == -EINVAL ? 2 : 1;
 	if (s->have_energy)
 		check_line("ok", "energy from %s (%d counters)", s->energy.ops->name, s->energy.n);
+	else if (s->estimating)
+		check_line("fallback", "no energy measured: ESTIMATED (%s)", s->est.method);
 	else if (o->energy_kind == ENERGY_NONE)
 		check_line("off", "energy: not measured (--energy-source none)");
 	else
 		check_line("fallback", "no energy: %s; CPU shares, no watts", s->energy_note);
 	nfall += !s->have_energy && o->energy_kind != ENERGY_NONE;
+	if (!s->have_energy && !s->estimating)
+		check_estimate(s);
 	fflush(stdout);
 	if (sensor_open(&s->sensor, &s->topo, &cfg)) {
 		check_line("missing", "the BPF programs do not load or attach: bpfmeter cannot "
