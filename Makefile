@@ -39,6 +39,9 @@ BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -I vmlinux/$(ARCH) -I b
 
 UNIT_SRCS := $(wildcard tests/unit/*.c)
 
+# --estimate's table of CPU parts, compiled in (the static binary runs where no file is).
+CPU_TABLE := $(OUTPUT)/cpus_table.c
+
 ifeq ($(V),1)
 Q =
 msg =
@@ -77,14 +80,23 @@ $(OUTPUT)/version: FORCE | $(OUTPUT)
 VERSION_USERS := opts session/session output/out_prom output/out_http
 $(foreach u,$(VERSION_USERS),$(OUTPUT)/$(u).o $(OUTPUT)/asan/$(u).o $(OUTPUT)/static/$(u).o): $(OUTPUT)/version
 
-bpfmeter: $(patsubst user/%.c,$(OUTPUT)/%.o,$(USER_SRCS))
+
+$(CPU_TABLE): user/energy/cpus.csv scripts/cpus-table.awk | $(OUTPUT)
+	$(call msg,GEN,$@)
+	$(Q)awk -f scripts/cpus-table.awk $< > $@
+
+$(OUTPUT)/cpus_table.o: $(CPU_TABLE) user/energy/estimate.h
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+bpfmeter: $(patsubst user/%.c,$(OUTPUT)/%.o,$(USER_SRCS)) $(OUTPUT)/cpus_table.o
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $^ $(LIBS) -o $@
 
 # Unit tests link the pure-logic modules (no skeleton needed but sensor.o's).
-$(OUTPUT)/unit-tests: $(UNIT_SRCS) $(patsubst user/%.c,$(OUTPUT)/%.o,$(LIB_SRCS)) $(wildcard tests/unit/*.h)
+$(OUTPUT)/unit-tests: $(UNIT_SRCS) $(patsubst user/%.c,$(OUTPUT)/%.o,$(LIB_SRCS)) $(OUTPUT)/cpus_table.o $(wildcard tests/unit/*.h)
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(ALL_CFLAGS) -Itests/unit $(UNIT_SRCS) $(patsubst user/%.c,$(OUTPUT)/%.o,$(LIB_SRCS)) $(LIBS) -o $@
+	$(Q)$(CC) $(ALL_CFLAGS) -Itests/unit $(UNIT_SRCS) $(patsubst user/%.c,$(OUTPUT)/%.o,$(LIB_SRCS)) $(OUTPUT)/cpus_table.o $(LIBS) -o $@
 
 # The sanitizer build: the binary and the unit tests, with ASan and UBSan.
 SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
@@ -93,13 +105,17 @@ $(OUTPUT)/asan/%.o: user/%.c $(USER_HDRS) bpf/bpfmeter.h $(OUTPUT)/bpfmeter.skel
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(ALL_CFLAGS) $(SAN) -c $< -o $@
 
-bpfmeter-asan: $(patsubst user/%.c,$(OUTPUT)/asan/%.o,$(USER_SRCS))
+$(OUTPUT)/asan/cpus_table.o: $(CPU_TABLE) user/energy/estimate.h | $(OUTPUT)/asan
+	$(call msg,CC-SAN,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) $(SAN) -c $< -o $@
+
+bpfmeter-asan: $(patsubst user/%.c,$(OUTPUT)/asan/%.o,$(USER_SRCS)) $(OUTPUT)/asan/cpus_table.o
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $(SAN) $^ $(LIBS) -o $@
 
-$(OUTPUT)/unit-tests-asan: $(UNIT_SRCS) $(patsubst user/%.c,$(OUTPUT)/asan/%.o,$(LIB_SRCS)) $(wildcard tests/unit/*.h)
+$(OUTPUT)/unit-tests-asan: $(UNIT_SRCS) $(patsubst user/%.c,$(OUTPUT)/asan/%.o,$(LIB_SRCS)) $(OUTPUT)/asan/cpus_table.o $(wildcard tests/unit/*.h)
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(ALL_CFLAGS) $(SAN) -Itests/unit $(UNIT_SRCS) $(patsubst user/%.c,$(OUTPUT)/asan/%.o,$(LIB_SRCS)) $(LIBS) -o $@
+	$(Q)$(CC) $(ALL_CFLAGS) $(SAN) -Itests/unit $(UNIT_SRCS) $(patsubst user/%.c,$(OUTPUT)/asan/%.o,$(LIB_SRCS)) $(OUTPUT)/asan/cpus_table.o $(LIBS) -o $@
 
 # A statically linked bpfmeter that runs where nothing is installed (tests/integration/qemu.sh
 # boots older kernels with it; the container image holds it alone). libbpf, libelf, zlib, GSL,
@@ -129,7 +145,11 @@ $(OUTPUT)/static/%.o: user/%.c $(USER_HDRS) bpf/bpfmeter.h $(OUTPUT)/bpfmeter.sk
 
 $(OUTPUT)/static/output/prom_server.o: $(MHD_STATIC)/lib/libmicrohttpd.a
 
-bpfmeter-static: $(patsubst user/%.c,$(OUTPUT)/static/%.o,$(STATIC_SRCS)) $(MHD_STATIC)/lib/libmicrohttpd.a
+$(OUTPUT)/static/cpus_table.o: $(CPU_TABLE) user/energy/estimate.h | $(OUTPUT)/static
+	$(call msg,CC-STAT,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+bpfmeter-static: $(patsubst user/%.c,$(OUTPUT)/static/%.o,$(STATIC_SRCS)) $(OUTPUT)/static/cpus_table.o $(MHD_STATIC)/lib/libmicrohttpd.a
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) -static $(filter %.o,$^) $(STATIC_LIBS) -o $@
 
@@ -187,7 +207,7 @@ $(OUTPUT)/bench-model-fit: scripts/bench/model-fit.c $(OUTPUT)/model/model.o $(O
 	$(Q)$(CC) $(ALL_CFLAGS) $^ $(LIBS) -o $@
 
 # scripts/bench-prometheus.sh: the endpoint's render and scrape at 1,000 targets.
-$(OUTPUT)/bench-prometheus: scripts/bench/prometheus.c $(patsubst user/%.c,$(OUTPUT)/%.o,$(LIB_SRCS))
+$(OUTPUT)/bench-prometheus: scripts/bench/prometheus.c $(patsubst user/%.c,$(OUTPUT)/%.o,$(LIB_SRCS)) $(OUTPUT)/cpus_table.o
 	$(call msg,CCLD,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) $^ $(LIBS) -o $@
 

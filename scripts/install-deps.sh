@@ -6,6 +6,8 @@ set -euo pipefail
 packages=(
 	make gcc clang llvm pkg-config libbpf-dev bpftool libelf-dev zlib1g-dev libcsv-dev libgsl-dev
 	libcurl4-openssl-dev
+	# the --estimate table (user/energy/cpus.csv) turned into C at build time
+	mawk
 	# the capability drop after the start
 	libcap-ng-dev
 	# the Prometheus endpoint: its server, --web-config's YAML and bcrypt hashes

@@ -23,6 +23,8 @@ static const struct bm_opts defaults = {
 	.spool_dir = "/var/lib/bpfmeter/spool",
 	.spool_max = 64ull << 20,
 	.prometheus_keep_s = -1,
+	.estimate_idle_w = -1,
+	.estimate_max_w = -1,
 };
 
 static void usage(FILE *f)
@@ -91,10 +93,18 @@ static void usage(FILE *f)
 		"                           interval's end applies); read again on SIGHUP\n"
 		"\n"
 		"Energy and the power model:\n"
-		"      --energy-source SRC  auto (default), powercap, perf, msr or none\n"
+		"      --energy-source SRC  auto (default), powercap, perf, msr, none, or estimate\n"
+		"                           (only --estimate's estimate, no source tried)\n"
 		"      --powercap-root DIR  a powercap tree to read instead of "
 		"/sys/class/powercap\n"
-		"      --tdp W              the model's static power stays below W (default %g)\n"
+		"      --estimate           where no source measures, ESTIMATE package power from\n"
+		"                           CPU utilisation with a published curve (off by\n"
+		"                           default); every figure is then labelled estimated\n"
+		"      --tdp W              the model's static power stays below W (default %g);\n"
+		"                           with --estimate also the TDP the curve is made of\n"
+		"      --estimate-idle W    with --estimate: a socket's estimated watts when idle\n"
+		"      --estimate-max W     with --estimate: a socket's estimated watts at full "
+		"load\n"
 		"      --error-threshold W  refit when the model's mean error since its fit\n"
 		"                           passes W (default %g)\n"
 		"      --model-window N     intervals of history per model layer (default %d)\n"
@@ -178,6 +188,36 @@ static int host_default(struct bm_opts *o)
 	return OPTS_OK;
 }
 
+/* --estimate's options: what goes together. */
+static int estimate_check(const struct bm_opts *o)
+{
+	const char *lone = o->estimate_idle_w >= 0 ? "--estimate-idle"
+			   : o->estimate_max_w >= 0 ? "--estimate-max"
+						    : NULL;
+
+	if (lone && !o->estimate) {
+		fprintf(stderr,
+			"bpfmeter: %s is the estimate's: add --estimate (or --energy-source "
+			"estimate)\n",
+			lone);
+		return OPTS_EXIT_USAGE;
+	}
+	if (o->estimate && o->energy_kind == ENERGY_NONE) {
+		fprintf(stderr, "bpfmeter: --estimate and --energy-source none do not go together: "
+				"give one\n");
+		return OPTS_EXIT_USAGE;
+	}
+	if (o->estimate_idle_w >= 0 && o->estimate_max_w >= 0 &&
+	    !(o->estimate_idle_w < o->estimate_max_w)) {
+		fprintf(stderr,
+			"bpfmeter: --estimate-idle %g is not below --estimate-max %g: the idle "
+			"watts must be the lower\n",
+			o->estimate_idle_w, o->estimate_max_w);
+		return OPTS_EXIT_USAGE;
+	}
+	return OPTS_OK;
+}
+
 int opts_parse(struct bm_opts *o, int argc, char **argv)
 {
 	enum {
@@ -202,6 +242,9 @@ int opts_parse(struct bm_opts *o, int argc, char **argv)
 		OPT_STATE_DIR,
 		OPT_PROMETHEUS_KEEP,
 		OPT_WEB_CONFIG,
+		OPT_ESTIMATE,
+		OPT_ESTIMATE_IDLE,
+		OPT_ESTIMATE_MAX,
 	};
 	static const struct option longopts[] = {
 		{ "interval", required_argument, NULL, 'i' },
@@ -213,6 +256,9 @@ int opts_parse(struct bm_opts *o, int argc, char **argv)
 		{ "energy-source", required_argument, NULL, OPT_ENERGY_SOURCE },
 		{ "powercap-root", required_argument, NULL, OPT_POWERCAP_ROOT },
 		{ "tdp", required_argument, NULL, OPT_TDP },
+		{ "estimate", no_argument, NULL, OPT_ESTIMATE },
+		{ "estimate-idle", required_argument, NULL, OPT_ESTIMATE_IDLE },
+		{ "estimate-max", required_argument, NULL, OPT_ESTIMATE_MAX },
 		{ "error-threshold", required_argument, NULL, OPT_ERROR_THRESHOLD },
 		{ "model-window", required_argument, NULL, OPT_MODEL_WINDOW },
 		{ "base-freq", required_argument, NULL, OPT_BASE_FREQ },
@@ -271,9 +317,28 @@ int opts_parse(struct bm_opts *o, int argc, char **argv)
 			o->btf_path = optarg;
 			break;
 		case OPT_ENERGY_SOURCE:
-			if (energy_parse_kind(optarg, &o->energy_kind))
+			o->estimate_only = !strcmp(optarg, "estimate");
+			if (o->estimate_only) {
+				o->estimate = true;
+				o->energy_kind = ENERGY_AUTO;
+			} else if (energy_parse_kind(optarg, &o->energy_kind)) {
 				return bad("--energy-source", optarg,
-					   "auto, powercap, perf, msr or none");
+					   "auto, powercap, perf, msr, none or estimate");
+			}
+			break;
+		case OPT_ESTIMATE:
+			o->estimate = true;
+			break;
+		case OPT_ESTIMATE_IDLE:
+			if (bm_parse_double(optarg, 0, 100000, &o->estimate_idle_w))
+				return bad("--estimate-idle", optarg,
+					   "watts from 0 to 100000, such as 40");
+			break;
+		case OPT_ESTIMATE_MAX:
+			if (bm_parse_double(optarg, 0, 100000, &o->estimate_max_w) ||
+			    !(o->estimate_max_w > 0))
+				return bad("--estimate-max", optarg,
+					   "watts above 0 up to 100000, such as 250");
 			break;
 		case OPT_POWERCAP_ROOT:
 			o->powercap_root = optarg;
@@ -281,6 +346,7 @@ int opts_parse(struct bm_opts *o, int argc, char **argv)
 		case OPT_TDP:
 			if (bm_parse_double(optarg, 1, 100000, &o->model.tdp))
 				return bad("--tdp", optarg, "watts from 1 to 100000, such as 205");
+			o->tdp_given = true;
 			break;
 		case OPT_ERROR_THRESHOLD:
 			if (bm_parse_double(optarg, 0.001, 100000, &o->model.error_threshold))
@@ -422,6 +488,8 @@ int opts_parse(struct bm_opts *o, int argc, char **argv)
 			"together: give one\n");
 		return OPTS_EXIT_USAGE;
 	}
+	if (estimate_check(o))
+		return OPTS_EXIT_USAGE;
 	if (host_default(o))
 		return OPTS_EXIT_USAGE;
 	o->nr_events = events_parse(o->events_arg, o->events, BM_MAX_EVENTS, err, sizeof(err));

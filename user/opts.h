@@ -20,6 +20,10 @@ struct bm_opts {
 	const char *btf_path;
 	enum energy_kind energy_kind;
 	const char *powercap_root;
+	/* --estimate: estimate where no source measures; --energy-source estimate: only that */
+	bool estimate, estimate_only;
+	bool tdp_given; /* --tdp itself: with --estimate, the curve's TDP too */
+	double estimate_idle_w, estimate_max_w; /* --estimate-idle, --estimate-max; < 0: none */
 	struct model_config model;
 	double base_mhz; /* 0: from sysfs */
 	bool idle_share;

@@ -12,6 +12,8 @@ void interval_init(struct interval *iv, const struct interval_config *cfg)
 
 	memset(iv, 0, sizeof(*iv));
 	iv->cfg = *cfg;
+	if (cfg->estimate)
+		iv->estimated = bm_calloc((size_t)cfg->nr_sockets, sizeof(*iv->estimated));
 	if (!cfg->have_energy)
 		return;
 	iv->models = bm_calloc((size_t)n, sizeof(*iv->models));
@@ -26,6 +28,7 @@ void interval_free(struct interval *iv)
 		model_free(&iv->models[i]);
 	free(iv->models);
 	free(iv->records);
+	free(iv->estimated);
 	free(iv->rows);
 	memset(iv, 0, sizeof(*iv));
 }
@@ -89,6 +92,44 @@ int interval_socket_inputs(const struct interval_config *cfg, const struct bm_ro
 	/* cycles / ref-cycles is the frequency relative to base while the CPUs ran. */
 	return ref && cfg->base_mhz > 0 ? model_layer_of((double)cyc / (double)ref * cfg->base_mhz)
 					: -1;
+}
+
+int interval_estimate(const struct interval_config *cfg, const struct bm_row *rows, size_t n,
+		      const int *socket_cpus, double dt, struct energy_reading *out)
+{
+	int nout = 0;
+
+	for (int k = 0; k < cfg->nr_sockets; k++) {
+		int cpus = socket_cpus ? socket_cpus[k] : 0;
+		uint64_t busy = 0;
+		double u;
+
+		if (cpus <= 0 || !(dt > 0))
+			continue;
+		for (size_t i = 0; i < n; i++)
+			if (rows[i].socket == k && rows[i].target->kind != BM_TARGET_IDLE)
+				busy += rows[i].s.cpu_ns;
+		u = (double)busy / (dt * 1e9 * cpus);
+		out[nout++] = (struct energy_reading){
+			.socket = k,
+			.domain = BM_DOMAIN_PACKAGE,
+			.joules = estimate_socket_power(cfg->estimate, u, cpus) * dt,
+		};
+	}
+	return nout;
+}
+
+/* Each estimated socket split as a model with the curve's idle power as its static part. */
+static void split_estimates(struct interval *iv, const struct interval_inputs *in)
+{
+	for (int i = 0; i < in->nenergy; i++) {
+		const struct energy_reading *e = &in->energy[i];
+		int cpus = in->socket_cpus[e->socket];
+		double static_j = estimate_socket_power(iv->cfg.estimate, 0, cpus) * in->dt;
+
+		report_split_estimate(iv->rows, iv->nrows, e->socket, e->domain, e->joules,
+				      static_j, in->dt, iv->cfg.idle_share);
+	}
 }
 
 /* Each measured socket and domain through its model, and the split that conserves energy. */
@@ -184,8 +225,11 @@ static void group_rows(struct interval *iv)
 	iv->nrows = out;
 }
 
-void interval_run(struct interval *iv, const struct interval_inputs *in, struct bm_interval *out)
+void interval_run(struct interval *iv, const struct interval_inputs *measured,
+		  struct bm_interval *out)
 {
+	struct interval_inputs est;
+	const struct interval_inputs *in = measured;
 	bool grouped = false;
 
 	iv->nrows = 0;
@@ -193,11 +237,21 @@ void interval_run(struct interval *iv, const struct interval_inputs *in, struct 
 		*push_row(&iv->rows, &iv->nrows, &iv->cap) = in->rows[i];
 		grouped |= in->rows[i].target->group != NULL;
 	}
+	/* Nothing measured: the estimate stands in, labelled as such all the way out. */
+	if (iv->cfg.estimate) {
+		est = *measured;
+		est.energy = iv->estimated;
+		est.nenergy = interval_estimate(&iv->cfg, iv->rows, iv->nrows, in->socket_cpus,
+						in->dt, iv->estimated);
+		in = &est;
+	}
 	for (int i = 0; i < in->nenergy; i++)
 		iv->measured_j[in->energy[i].domain] += in->energy[i].joules;
 	report_split_by_cpu(iv->rows, iv->nrows, iv->cfg.nr_sockets, in->energy, in->nenergy);
 	if (iv->cfg.have_energy)
 		apply_models(iv, in);
+	else if (iv->cfg.estimate)
+		split_estimates(iv, in);
 	estimate_co2e(iv, in);
 	for (size_t i = 0; i < iv->nrows; i++)
 		add_total(iv->rows[i].target, &iv->rows[i].s);
@@ -218,6 +272,7 @@ void interval_run(struct interval *iv, const struct interval_inputs *in, struct 
 		.energy = in->energy,
 		.nenergy = in->nenergy,
 		.models = iv->cfg.have_energy ? iv->records : NULL,
+		.estimated = iv->cfg.estimate != NULL,
 		.overflow = in->overflow,
 		.nr_online = in->nr_online,
 		.cpus_note = in->cpus_note,

@@ -16,6 +16,7 @@
 
 #include "account.h"
 #include "energy.h"
+#include "estimate.h"
 #include "model.h"
 #include "report.h"
 #include "targets.h"
@@ -28,6 +29,11 @@ struct interval_config {
 	double base_mhz; /* what ref-cycles count at; 0: unknown, one layer */
 	bool idle_share; /* --idle share */
 	struct model_config model;
+	/*
+	 * --estimate, where nothing measures: each socket's package energy from its CPU
+	 * utilisation on this curve (have_energy false: no model learns it back), or NULL.
+	 */
+	const struct estimate *estimate;
 };
 
 /* What one interval measured. */
@@ -40,6 +46,7 @@ struct interval_inputs {
 	struct bm_row *rows; /* one per target that ran, per socket: CPU time and counters */
 	size_t nrows;
 	int nr_online; /* CPUs online at its end */
+	const int *socket_cpus; /* [nr_sockets] CPUs online at its end; needed with an estimate */
 	const char *cpus_note; /* CPUs that came or went in it, or NULL */
 	double carbon_g_per_kwh; /* the intensity that applies (> 0), or < 0: none */
 };
@@ -50,6 +57,7 @@ struct interval {
 	struct model *models; /* [nr_sockets * BM_NR_DOMAINS] */
 	unsigned int next_model_id;
 	struct bm_model_record *records; /* one per energy reading */
+	struct energy_reading *estimated; /* [nr_sockets] with cfg.estimate: this interval's */
 	struct bm_row *rows;
 	size_t nrows, cap;
 	double measured_j[BM_NR_DOMAINS]; /* over the session, all sockets */
@@ -72,6 +80,12 @@ size_t interval_gather(const struct account *a, const struct targets *ts, int nr
  * inputs' energy; the targets' totals grow by what the rows report.
  */
 void interval_run(struct interval *iv, const struct interval_inputs *in, struct bm_interval *out);
+/*
+ * With an estimate: each socket's package joules over dt from the rows (its targets' CPU
+ * time but idle's, over dt x its CPUs online) into out[nr_sockets]. Returns the count.
+ */
+int interval_estimate(const struct interval_config *cfg, const struct bm_row *rows, size_t n,
+		      const int *socket_cpus, double dt, struct energy_reading *out);
 /* The features and frequency layer of the targets that ran on socket (exposed for tests). */
 int interval_socket_inputs(const struct interval_config *cfg, const struct bm_row *rows, size_t n,
 			   int socket, double dt, double *x);

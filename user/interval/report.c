@@ -46,6 +46,7 @@ void report_split_by_cpu(struct bm_row *rows, size_t n, int nr_sockets,
 
 		r->share = total[r->socket] ? (double)r->s.cpu_ns / (double)total[r->socket] : 0;
 		r->domains = 0;
+		r->estimated = 0;
 		for (int e = 0; e < nenergy; e++) {
 			if (energy[e].socket != r->socket)
 				continue;
@@ -117,6 +118,26 @@ void report_split_by_model(struct bm_row *rows, size_t n, int socket, enum bm_do
 		idle->s.energy_j[d] = (dyn_total > 0 ? 0 : rest) + (static_to_idle ? static_j : 0);
 }
 
+void report_split_estimate(struct bm_row *rows, size_t n, int socket, enum bm_domain d,
+			   double joules, double static_j, double dt, bool idle_share)
+{
+	/* A "model" of CPU time alone whose static part is the curve's idle power. */
+	static const struct bm_features cpu = { .nfeat = 1, .idx = { BM_FEATURE_CPU } };
+	struct model_fit fit = { .intercept = dt > 0 ? static_j / dt : 0, .coef = { 1 }, .nfeat = 1 };
+
+	report_split_by_model(rows, n, socket, d, joules, dt, &fit, &cpu, idle_share, 0);
+	for (size_t i = 0; i < n; i++)
+		if (rows[i].socket == socket)
+			rows[i].estimated |= 1u << d;
+}
+
+const char *report_estimate_name(const struct bm_row *r, int d)
+{
+	if (r->estimated & (1u << d))
+		return "estimated";
+	return r->model_id[d] ? "model" : "provisional";
+}
+
 double report_measured(const struct bm_interval *iv, int socket, int domain)
 {
 	for (int i = 0; i < iv->nenergy; i++)
@@ -162,6 +183,7 @@ void report_row_add(struct bm_row *into, const struct bm_row *from)
 	}
 	into->share += from->share;
 	into->domains |= from->domains;
+	into->estimated |= from->estimated;
 }
 
 size_t report_merge_sockets(struct bm_row *rows, size_t n)

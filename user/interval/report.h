@@ -24,6 +24,8 @@ struct bm_meta {
 	const int *package_id; /* socket index -> physical package id */
 	const char *energy_source; /* "powercap", "perf", "msr", or NULL: no energy */
 	const char *energy_note; /* why there is no energy, or NULL */
+	/* --estimate: what the estimated energy is from (energy_source "estimate"), or NULL */
+	const char *estimate_method;
 	const struct bm_features *features; /* the model's, when there is energy */
 	/* Sample indexes of cycles, instructions and ref-cycles (-1: not counted), for the
 	 * model's frequency layers and the live view's IPC alike. */
@@ -46,6 +48,7 @@ struct bm_row {
 	double share; /* of the socket's CPU time, idle included */
 	unsigned int domains; /* bit per domain whose energy s.energy_j holds */
 	unsigned int model_id[BM_NR_DOMAINS]; /* the model that split it; 0: by CPU time */
+	unsigned int estimated; /* bit per domain whose energy is an estimate (--estimate) */
 };
 
 /* The model's record of one socket and domain for one interval. */
@@ -82,6 +85,7 @@ struct bm_interval {
 	const struct energy_reading *energy; /* measured, per socket and domain */
 	int nenergy;
 	const struct bm_model_record *models; /* one per energy reading, same order; or NULL */
+	bool estimated; /* energy holds estimates (--estimate), not measurements */
 	uint64_t overflow; /* slices charged to "overflow" so far */
 	int nr_online; /* CPUs online at its end */
 	const char *cpus_note; /* CPUs that came or went in it (hotplug), or NULL */
@@ -148,6 +152,16 @@ void lp_tag(FILE *f, const char *key, const char *value);
 void lp_field_int(FILE *f, bool *first, const char *key, long long v);
 void lp_field_float(FILE *f, bool *first, const char *key, double v);
 void lp_field_str(FILE *f, bool *first, const char *key, const char *v);
+
+/*
+ * Split an estimated socket's domain (--estimate), conserving it: static_j (the curve's idle
+ * power x dt) as report_split_by_model does a model's static part, the rest by CPU time of
+ * the targets other than idle. Marks the rows estimated for d.
+ */
+void report_split_estimate(struct bm_row *rows, size_t n, int socket, enum bm_domain d,
+			   double joules, double static_j, double dt, bool idle_share);
+/* What a row's energy of domain d is: "estimated", "model" or "provisional". */
+const char *report_estimate_name(const struct bm_row *r, int d);
 
 /* The measured energy of a socket's domain in the interval, or -1. */
 double report_measured(const struct bm_interval *iv, int socket, int domain);

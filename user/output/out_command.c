@@ -66,6 +66,8 @@ static void print_csv(FILE *f, const struct bm_meta *m, const struct command_rep
 				energy_domain_name(d));
 	if (m->carbon_source)
 		fputs(",co2e_g,host_co2e_g", f);
+	if (m->estimate_method)
+		fputs(",estimate", f);
 	fputc('\n', f);
 	csv_field(f, r->cmdline);
 	fprintf(f, ",%d,%.6f,%.6f", r->exit_status, wall, (double)r->sum.cpu_ns / 1e9);
@@ -97,6 +99,8 @@ static void print_csv(FILE *f, const struct bm_meta *m, const struct command_rep
 		else
 			fprintf(f, ",%.9f,%.9f", cmd, host);
 	}
+	if (m->estimate_method)
+		fputs(",estimated", f);
 	fputc('\n', f);
 }
 
@@ -106,6 +110,13 @@ void command_report_print(FILE *f, const struct bm_meta *m, const struct command
 	const char *estimate =
 		r->by_model ? "split by the power model" : "provisional split by CPU time";
 	double wall = r->wall_s;
+	char est[320];
+
+	/* Never a measurement: said on every energy line, with what it is from. */
+	if (m->estimate_method) {
+		snprintf(est, sizeof(est), "ESTIMATED, not measured: %s", m->estimate_method);
+		estimate = est;
+	}
 
 	if (csv) {
 		print_csv(f, m, r);

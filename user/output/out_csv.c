@@ -94,7 +94,7 @@ static void target_line(FILE *f, const struct bm_meta *m, const struct bm_interv
 		fprintf(f, ",%.6f,%.6f,%.6f,%s,%u,,,,,,",
 			total > 0 ? r->s.energy_j[domain] / total : r->share, r->s.energy_j[domain],
 			iv->interval_s > 0 ? r->s.energy_j[domain] / iv->interval_s : 0,
-			r->model_id[domain] ? "model" : "provisional", r->model_id[domain]);
+			report_estimate_name(r, domain), r->model_id[domain]);
 	}
 	label_fields(f, &r->target->labels);
 	fprintf(f, ",%d", iv->nr_online);
@@ -141,8 +141,9 @@ int csv_interval(FILE *f, const struct bm_meta *m, const struct bm_interval *iv)
 			m->package_id[e->socket], energy_domain_name(e->domain));
 		for (int k = 0; k < m->nr_events; k++)
 			fputc(',', f);
-		fprintf(f, ",,%.6f,%.6f,measured", e->joules,
-			iv->interval_s > 0 ? e->joules / iv->interval_s : 0);
+		fprintf(f, ",,%.6f,%.6f,%s", e->joules,
+			iv->interval_s > 0 ? e->joules / iv->interval_s : 0,
+			iv->estimated ? "estimated" : "measured");
 		if (iv->models)
 			model_fields(f, m, &iv->models[i]);
 		else

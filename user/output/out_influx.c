@@ -104,7 +104,7 @@ static void target_point(FILE *f, const struct bm_meta *m, const struct bm_inter
 		lp_field_float(f, &first, "energy_j", j);
 		lp_field_float(f, &first, "power_w", iv->interval_s > 0 ? j / iv->interval_s : 0);
 		lp_field_int(f, &first, "model_id", r->model_id[domain]);
-		lp_field_str(f, &first, "estimate", r->model_id[domain] ? "model" : "provisional");
+		lp_field_str(f, &first, "estimate", report_estimate_name(r, domain));
 		if (report_co2e(iv, j, &g))
 			lp_field_float(f, &first, "co2e_g", g);
 	} else {
@@ -130,6 +130,8 @@ static void energy_point(FILE *f, const struct bm_meta *m, const struct bm_inter
 	lp_field_float(f, &first, "power_w", iv->interval_s > 0 ? e->joules / iv->interval_s : 0);
 	if (report_co2e(iv, e->joules, &g))
 		lp_field_float(f, &first, "co2e_g", g);
+	if (iv->estimated)
+		lp_field_str(f, &first, "estimate", "estimated");
 	if (iv->models) {
 		const struct bm_model_record *rec = &iv->models[i];
 

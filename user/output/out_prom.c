@@ -230,11 +230,13 @@ static void label(struct prom_buf *b, bool *first, const char *key, const char *
 enum {
 	EST_PROVISIONAL,
 	EST_MODEL,
+	EST_ESTIMATED, /* --estimate: energy no source measured */
 	NR_EST
 };
-static const char *const est_name[NR_EST] = { "provisional", "model" };
+static const char *const est_name[NR_EST] = { "provisional", "model", "estimated" };
 
 #define BIT(d, e) (1u << ((d)*NR_EST + (e)))
+#define DOMAIN_BITS(d) (((1u << NR_EST) - 1) << ((d)*NR_EST))
 
 /* One target on one socket. */
 struct series {
@@ -471,7 +473,9 @@ static void row_update(struct prom_state *ps, const struct bm_meta *m, const str
 			s->ev[k] += r->s.ev[k];
 	}
 	for (int d = 0; d < BM_NR_DOMAINS; d++) {
-		int e = r->model_id[d] ? EST_MODEL : EST_PROVISIONAL;
+		int e = r->estimated & (1u << d) ? EST_ESTIMATED
+			: r->model_id[d]	   ? EST_MODEL
+						   : EST_PROVISIONAL;
 		double j = fmax(r->s.energy_j[d], 0);
 
 		if (!(r->domains & (1u << d)))
@@ -482,10 +486,10 @@ static void row_update(struct prom_state *ps, const struct bm_meta *m, const str
 			s->co2e_g[d][e] += j / 3.6e6 * iv->carbon_g_per_kwh;
 			s->co2e_seen |= BIT(d, e);
 		}
-		if (!(s->power_seen & (BIT(d, 0) | BIT(d, 1))))
+		if (!(s->power_seen & DOMAIN_BITS(d)))
 			s->power_w[d] = 0;
 		s->power_w[d] += iv->interval_s > 0 ? j / iv->interval_s : 0;
-		s->power_seen = (s->power_seen & ~(BIT(d, 0) | BIT(d, 1))) | BIT(d, e);
+		s->power_seen = (s->power_seen & ~DOMAIN_BITS(d)) | BIT(d, e);
 	}
 }
 
@@ -618,7 +622,8 @@ static void target_families(struct prom_buf *b, const struct prom_state *ps,
 		"bpfmeter_target_energy_joules_total",
 		"Energy attributed to the target since the session started "
 		"(estimate: model, split by the power model; provisional, split by "
-		"CPU time before a model was fitted).",
+		"CPU time before a model was fitted; estimated, of energy no source "
+		"measured, estimated from CPU utilisation).",
 		"counter", false, 0
 	};
 	struct family power = { "bpfmeter_target_power_watts",
@@ -699,10 +704,14 @@ static void measured_families(struct prom_buf *b, const struct prom_state *ps,
 			      const struct bm_meta *m)
 {
 	struct family energy = { "bpfmeter_energy_joules_total",
-				 "Energy measured (RAPL) since the session started.", "counter",
-				 false, 0 };
-	struct family power = { "bpfmeter_power_watts", "Power measured over the last interval.",
+				 "Energy measured (RAPL) since the session started; with "
+				 "estimate=\"estimated\" estimated from CPU utilisation, not measured.",
+				 "counter", false, 0 };
+	struct family power = { "bpfmeter_power_watts",
+				"Power measured over the last interval; with "
+				"estimate=\"estimated\" estimated, not measured.",
 				"gauge", false, 0 };
+	const char *est = m->estimate_method ? ",estimate=\"estimated\"" : NULL;
 	struct family error = { "bpfmeter_model_error_watts",
 				"The power model's out-of-sample error over the last interval, "
 				"predicted minus measured.",
@@ -715,11 +724,11 @@ static void measured_families(struct prom_buf *b, const struct prom_state *ps,
 
 	for (int i = 0; i < n; i++)
 		if (ps->meas[i].live)
-			measured_sample(b, &energy, m, i / BM_NR_DOMAINS, i % BM_NR_DOMAINS, NULL,
+			measured_sample(b, &energy, m, i / BM_NR_DOMAINS, i % BM_NR_DOMAINS, est,
 					ps->meas[i].energy_j);
 	for (int i = 0; i < n; i++)
 		if (ps->meas[i].live && ps->meas[i].last_seq == ps->seq)
-			measured_sample(b, &power, m, i / BM_NR_DOMAINS, i % BM_NR_DOMAINS, NULL,
+			measured_sample(b, &power, m, i / BM_NR_DOMAINS, i % BM_NR_DOMAINS, est,
 					ps->meas[i].power_w);
 	for (int i = 0; i < n; i++)
 		if (ps->meas[i].live && ps->meas[i].last_seq == ps->seq && ps->meas[i].have_model &&

@@ -142,7 +142,9 @@ static void print_energy(FILE *f, const struct bm_meta *m, const struct bm_inter
 		fprintf(f, "energy: %s; CPU shares only, no watts\n", m->energy_note);
 		return;
 	}
-	fprintf(f, "power (%s):", m->energy_source);
+	if (m->estimate_method)
+		fprintf(f, "ESTIMATED: %s; not measured\n", m->estimate_method);
+	fprintf(f, "power (%s):", m->estimate_method ? "estimated" : m->energy_source);
 	for (int i = 0; i < iv->nenergy; i++) {
 		const struct energy_reading *e = &iv->energy[i];
 
@@ -179,7 +181,10 @@ static void print_energy(FILE *f, const struct bm_meta *m, const struct bm_inter
 			fprintf(f, " + %.3g x %s", r->coef[j], m->features->name[j]);
 		fputc('\n', f);
 	}
-	if (!iv->models)
+	if (iv->estimated)
+		fputs("(targets' watts: the estimate's idle power to idle, the rest by CPU time)\n",
+		      f);
+	else if (!iv->models)
 		fputs("(targets' watts: split of each socket's energy by CPU time, provisional)\n",
 		      f);
 }

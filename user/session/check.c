@@ -124,6 +124,19 @@ static int check_energy(struct session *s)
 	return 1;
 }
 
+/* What --estimate would do here, where nothing measures. */
+static void check_estimate(struct session *s)
+{
+	struct estimate e;
+	char why[512];
+	int err = session_estimate_setup(s, &e, why, sizeof(why));
+
+	if (err)
+		check_line("off", "--estimate: %s", why);
+	else
+		check_line("off", "--estimate would estimate package power (%s)", e.method);
+}
+
 int check_host(struct session *s)
 {
 	struct bm_opts *o = s->opts;
@@ -168,11 +181,15 @@ int check_host(struct session *s)
 		return err == -EINVAL ? 2 : 1;
 	if (s->have_energy)
 		nfall += check_energy(s);
+	else if (s->estimating)
+		check_line("fallback", "no energy measured: ESTIMATED (%s)", s->est.method);
 	else if (o->energy_kind == ENERGY_NONE)
 		check_line("off", "energy: not measured (--energy-source none)");
 	else
 		check_line("fallback", "no energy: %s; CPU shares, no watts", s->energy_note);
 	nfall += !s->have_energy && o->energy_kind != ENERGY_NONE;
+	if (!s->have_energy && !s->estimating)
+		check_estimate(s);
 	fflush(stdout);
 	if (sensor_open(&s->sensor, &s->topo, &cfg)) {
 		check_line("missing", "the BPF programs do not load or attach: bpfmeter cannot "

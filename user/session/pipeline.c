@@ -44,6 +44,7 @@ void session_setup(struct session *s, double interval_s, const char *hook,
 		.base_mhz = s->base_mhz,
 		.idle_share = o->idle_share,
 		.model = o->model,
+		.estimate = s->estimating ? &s->est : NULL,
 	};
 	model_features(o, s->sample_index, &cfg.features);
 	cfg.cycles_idx =
@@ -64,8 +65,9 @@ void session_setup(struct session *s, double interval_s, const char *hook,
 		.hook = hook,
 		.missing_note = s->missing_note[0] ? s->missing_note : NULL,
 		.package_id = s->topo.package_id,
-		.energy_source = energy_source,
-		.energy_note = energy_source ? NULL : s->energy_note,
+		.energy_source = s->estimating ? "estimate" : energy_source,
+		.energy_note = energy_source || s->estimating ? NULL : s->energy_note,
+		.estimate_method = s->estimating ? s->est.method : NULL,
 		.features = &s->iv.cfg.features,
 		.cycles_idx = cfg.cycles_idx,
 		.instructions_idx = report_hw_index(o->events, o->nr_events, s->sample_index,
@@ -80,6 +82,30 @@ void session_setup(struct session *s, double interval_s, const char *hook,
 	if (!s->readings)
 		s->readings =
 			bm_calloc((size_t)s->topo.nr_sockets * BM_NR_DOMAINS, sizeof(*s->readings));
+	if (s->estimating)
+		s->socket_cpus = bm_calloc((size_t)s->topo.nr_sockets, sizeof(*s->socket_cpus));
+}
+
+void session_estimate_from_now(struct session *s)
+{
+	s->iv.cfg.have_energy = false;
+	s->iv.cfg.estimate = &s->est;
+	if (!s->iv.estimated)
+		s->iv.estimated = bm_calloc((size_t)s->topo.nr_sockets, sizeof(*s->iv.estimated));
+	if (!s->socket_cpus)
+		s->socket_cpus = bm_calloc((size_t)s->topo.nr_sockets, sizeof(*s->socket_cpus));
+	s->meta.energy_source = "estimate";
+	s->meta.energy_note = NULL;
+	s->meta.estimate_method = s->est.method;
+}
+
+/* The CPUs online per socket now, for the estimate. */
+static void count_socket_cpus(struct session *s)
+{
+	memset(s->socket_cpus, 0, (size_t)s->topo.nr_sockets * sizeof(*s->socket_cpus));
+	for (int cpu = 0; cpu < s->topo.nr_cpus; cpu++)
+		if (s->topo.online[cpu] && s->topo.socket[cpu] >= 0)
+			s->socket_cpus[s->topo.socket[cpu]]++;
 }
 
 int session_load_carbon(struct session *s)
@@ -195,6 +221,13 @@ int session_interval(struct session *s, int64_t ts_ns, double dt)
 	in.nrows = interval_gather(session_rows_account(s), ts, s->topo.nr_sockets, &s->in_rows,
 				   &s->in_cap);
 	in.rows = s->in_rows;
+	if (s->estimating) {
+		count_socket_cpus(s);
+		in.socket_cpus = s->socket_cpus;
+		/* The estimate is the package's, made in interval_run(). */
+		s->reported_domains |= 1u << BM_DOMAIN_PACKAGE;
+	}
+	/* A recording keeps what was measured: an estimate is not (it replays as CPU shares). */
 	if (s->recording)
 		record_inputs(s, &in);
 	targets_resolve_groups(ts, s->resolve_group, s);

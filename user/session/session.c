@@ -50,6 +50,7 @@ void session_free(struct session *s)
 	sensor_close(&s->sensor);
 	energy_close(&s->energy);
 	free(s->readings);
+	free(s->socket_cpus);
 	interval_free(&s->iv);
 	free(s->in_rows);
 	account_free(&s->acct);
@@ -78,7 +79,8 @@ static void session_notify_ready(struct session *s)
 	char status[256];
 
 	snprintf(status, sizeof(status), "measuring: %s/sched_switch, energy from %s",
-		 s->sensor.attach_kind, s->have_energy ? s->energy.ops->name : "none");
+		 s->sensor.attach_kind,
+		 s->have_energy ? s->energy.ops->name : s->estimating ? "estimate" : "none");
 	notify_ready(status);
 }
 
@@ -291,9 +293,9 @@ static void state_keep(struct session *s);
  */
 static void session_energy_lost(struct session *s)
 {
-	bm_warn("no energy counter of %s counts any more: going on without energy (CPU shares, "
-		"no watts)",
-		s->energy.ops->name);
+	bm_warn("no energy counter of %s counts any more: going on without energy (%s)",
+		s->energy.ops->name,
+		s->opts->estimate ? "--estimate: estimated from here on" : "CPU shares, no watts");
 	snprintf(s->energy_note, sizeof(s->energy_note), "none counting (%s)",
 		 s->energy.dropped_why);
 	s->have_energy = false;
@@ -305,7 +307,9 @@ static void session_energy_lost(struct session *s)
 		state_keep(s);
 		close(s->state_lock_fd);
 		s->state_on = false;
-	}
+	}	/* --estimate: where nothing measures any more, the estimate stands in from now on. */
+	if (s->opts->estimate && !session_use_estimate(s) && s->estimating)
+		session_estimate_from_now(s);
 }
 
 static int measure_interval(struct session *s, double *t_prev)
@@ -442,6 +446,8 @@ int session_open_energy(struct session *s)
 	size_t off = 0;
 	int err;
 
+	if (o->estimate_only)
+		return session_use_estimate(s);
 	if (kind == ENERGY_NONE) {
 		snprintf(s->energy_note, sizeof(s->energy_note),
 			 "not measured (--energy-source none)");
@@ -459,8 +465,12 @@ int session_open_energy(struct session *s)
 			bm_err("no energy from %s: %s", energy_kind_name(kind), why);
 			return err;
 		}
-		bm_warn("no energy source found (%s): showing CPU shares, no watts", why);
 		snprintf(s->energy_note, sizeof(s->energy_note), "none found (%s)", why);
+		if (o->estimate) {
+			fprintf(stderr, "bpfmeter: no energy source found (%s)\n", why);
+			return session_use_estimate(s);
+		}
+		bm_warn("no energy source found (%s): showing CPU shares, no watts", why);
 		return 0;
 	}
 	s->have_energy = true;
@@ -480,6 +490,53 @@ int session_open_energy(struct session *s)
 	fprintf(stderr, "bpfmeter: energy from %s: %s on %d socket%s (%d counters)\n",
 		s->energy.ops->name, what, s->topo.nr_sockets, s->topo.nr_sockets > 1 ? "s" : "",
 		s->energy.n);
+	return 0;
+}
+
+int session_estimate_setup(struct session *s, struct estimate *e, char *why, size_t whylen)
+{
+	const struct bm_opts *o = s->opts;
+	const char *cpuinfo = getenv("BPFMETER_CPUINFO");
+	struct estimate_request req = {
+		.tdp_w = o->tdp_given ? o->model.tdp : -1,
+		.idle_w = o->estimate_idle_w,
+		.max_w = o->estimate_max_w,
+	};
+	struct cpu_ident id;
+	int cpus = s->topo.nr_sockets > 0 ? s->topo.nr_online / s->topo.nr_sockets : 1;
+	int err;
+
+	if (!cpuinfo || !*cpuinfo)
+		cpuinfo = energy_default_paths.cpuinfo;
+	err = estimate_read_cpuinfo(cpuinfo, &id);
+	if (err) {
+		snprintf(why, whylen, "cannot read %s: %s; CPU shares only", cpuinfo,
+			 strerror(-err));
+		return -ENOENT;
+	}
+	return estimate_setup(e, &id, &req, cpus, why, whylen);
+}
+
+int session_use_estimate(struct session *s)
+{
+	char why[512];
+	int err = session_estimate_setup(s, &s->est, why, sizeof(why));
+
+	if (err == -EINVAL) {
+		bm_err("%s", why);
+		return err;
+	}
+	if (err) {
+		bm_warn("%s", why);
+		snprintf(s->energy_note, sizeof(s->energy_note), "not estimated (%s)", why);
+		return 0;
+	}
+	s->estimating = true;
+	s->energy_domains = 1u << BM_DOMAIN_PACKAGE;
+	fprintf(stderr,
+		"bpfmeter: nothing measures energy here: package power ESTIMATED from CPU "
+		"utilisation (%s), not measured\n",
+		s->est.method);
 	return 0;
 }
 
@@ -536,7 +593,7 @@ static void command_summary(struct session *s)
 		.wall_s = s->cmd.ended - s->cmd.started,
 		.domains = s->reported_domains,
 		.host_j = s->iv.measured_j,
-		.have_energy = s->reported_domains != 0,
+		.have_energy = s->reported_domains != 0 || s->estimating,
 		.energy_split = !s->by_process,
 		.by_model = s->iv.any_model,
 		.host_co2e_g = s->iv.measured_co2e_g,

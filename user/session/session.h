@@ -38,6 +38,9 @@ struct session {
 	struct account acct, pacct; /* cgroups; processes with --by process */
 	struct targets cgroups, procs;
 	bool have_energy;
+	bool estimating; /* --estimate: nothing measures, est stands in (labelled estimated) */
+	struct estimate est;
+	int *socket_cpus; /* [nr_sockets] CPUs online, for the estimate */
 	unsigned int energy_domains; /* bit per domain the source measures */
 	unsigned int reported_domains; /* bit per domain with a reading so far */
 	double base_mhz;
@@ -82,6 +85,11 @@ struct targets *session_rows_targets(struct session *s);
  * Once the settings are known (live: after the sensor is loaded; replay: as recorded): the
  * meta every output is told, the accounts, the targets and the interval pipeline.
  */
+/*
+ * From the next interval on, the estimate (s->est, set up) stands in for energy that stopped
+ * being measured (--estimate, every counter dropped): no model, every figure estimated.
+ */
+void session_estimate_from_now(struct session *s);
 void session_setup(struct session *s, double interval_s, const char *hook,
 		   const char *energy_source);
 /*
@@ -110,6 +118,18 @@ void session_summary(struct session *s, double elapsed);
  * Returns 0, or a negative errno after a message when the named source does not work.
  */
 int session_open_energy(struct session *s);
+/*
+ * --estimate's curve for this host (cpuinfo from $BPFMETER_CPUINFO, a test hook, else
+ * /proc/cpuinfo) and the options into e. Returns 0, or -ENOENT (nothing to estimate from)
+ * or -EINVAL (the watts given make no curve) with why in one line.
+ */
+int session_estimate_setup(struct session *s, struct estimate *e, char *why, size_t whylen);
+/*
+ * Where nothing measures and --estimate asks for it: estimate from now on, before
+ * session_setup. A CPU with nothing to estimate from is one warning and CPU shares only.
+ * Returns 0, or -EINVAL after a message for watts given that make no curve.
+ */
+int session_use_estimate(struct session *s);
 
 /* bpfmeter [OPTIONS] [-- CMD]: measure until the end. Returns the exit status. */
 int session_run(struct session *s);
