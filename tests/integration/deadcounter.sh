@@ -8,7 +8,8 @@ T_STILL=deadcounter/never_advancing_zone_named_dropped_no_energy_claimed
 T_STOP=deadcounter/zone_stopping_midway_named_once_dropped_other_goes_on
 T_CHECK=deadcounter/check_reports_never_advancing_zones_missing
 T_PMU=deadcounter/this_machines_perf_power_pmu_that_reads_zero
-need_root_and_cgroup2 $T_STILL $T_STOP $T_CHECK $T_PMU
+T_EST=deadcounter/with_estimate_the_estimate_stands_in_once_nothing_counts
+need_root_and_cgroup2 $T_STILL $T_STOP $T_CHECK $T_PMU $T_EST
 
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
 SIM=$REPO/.output/rapl-sim
@@ -34,6 +35,22 @@ if [ $rc -eq 0 ] && [ "$claimed" = OK ] && [ "$n0" -eq 1 ] && [ "$n1" -eq 1 ] &&
 	pass $T_STILL
 else
 	fail $T_STILL "rc $rc, CSV $claimed, lines $n0 $n1: $(head -c 400 "$TMP/still.err")"
+fi
+
+# --- The same with --estimate: nothing measured, then estimated, never a measured 0 -------
+"$BPFMETER" --csv -i 0.5 -d 5 -e '' --estimate --powercap-root "$TMP/still" >"$TMP/est.csv" 2>"$TMP/est.err"
+rc=$?
+# Energy rows: each must say estimated; how many there are.
+est=$(awk -F, -v ck="$(csv_col "$TMP/est.csv" kind)" -v cs="$(csv_col "$TMP/est.csv" estimate)" \
+	-v ce="$(csv_col "$TMP/est.csv" energy_j)" 'NR > 1 && $ck == "energy" { n++; if ($cs != "estimated" || $ce + 0 <= 0) bad++ }
+	END { printf "%d %d", n + 0, bad + 0 }' "$TMP/est.csv")
+read -r est_n est_bad <<<"$est"
+if [ $rc -eq 0 ] && [ "$est_n" -ge 2 ] && [ "$est_bad" -eq 0 ] &&
+	grep -q 'going on without energy (--estimate: estimated from here on)' "$TMP/est.err" &&
+	grep -q 'package power ESTIMATED from CPU utilisation' "$TMP/est.err"; then
+	pass $T_EST
+else
+	fail $T_EST "rc $rc, $est_n energy rows, $est_bad not estimated or not positive: $(grep -v '^libbpf' "$TMP/est.err" | tail -n 3)"
 fi
 
 # --- A zone that stops midway (BPFMETER_ENERGY_STALL_S shortens the 30 s for the test) ---
