@@ -20,6 +20,7 @@ struct bm_opts {
 	const char *btf_path;
 	enum energy_kind energy_kind;
 	const char *powercap_root;
+	const char *export_powercap; /* --export-powercap DIR: the VMs' energy as powercap trees */
 	struct model_config model;
 	double base_mhz; /* 0: from sysfs */
 	bool idle_share;

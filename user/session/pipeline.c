@@ -204,6 +204,8 @@ int session_interval(struct session *s, int64_t ts_ns, double dt)
 			s->by_process ? "processes" : "cgroups");
 		s->overflow_warned = true;
 	}
+	if (s->export.dir)
+		export_powercap_interval(&s->export, &out);
 	return outputs_interval(&s->out, &s->meta, &out);
 }
 

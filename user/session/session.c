@@ -49,6 +49,7 @@ void session_free(struct session *s)
 		close(s->state_lock_fd);
 	sensor_close(&s->sensor);
 	energy_close(&s->energy);
+	export_powercap_free(&s->export);
 	free(s->readings);
 	interval_free(&s->iv);
 	free(s->in_rows);
@@ -671,6 +672,8 @@ static int session_start(struct session *s)
 	s->meta = (struct bm_meta){ .events = o->events, .nr_events = o->nr_events };
 	if (session_check_outputs(s) || session_load_carbon(s))
 		return 2;
+	if (o->export_powercap && export_powercap_check(o->export_powercap))
+		return 2;
 	if (o->record_path && !access(o->record_path, F_OK)) {
 		bm_err("--record %s: the file exists; a recording is never overwritten: give a "
 		       "new path",
@@ -687,6 +690,12 @@ static int session_start(struct session *s)
 	preflight_raise_fd_limit();
 	if (session_open_energy(s))
 		return 1;
+	if (o->export_powercap && !s->have_energy) {
+		bm_err("--export-powercap %s: no energy is measured here (%s): there is nothing to "
+		       "pass through to VMs; run it on a host with RAPL",
+		       o->export_powercap, s->energy_note);
+		return 1;
+	}
 	if (sensor_open(&s->sensor, &s->topo, &cfg))
 		return 1;
 	describe_missing(s);
@@ -702,6 +711,8 @@ static int session_start(struct session *s)
 		snprintf(s->host, sizeof(s->host), "%s", o->host);
 	else
 		gethostname(s->host, sizeof(s->host) - 1);
+	if (o->export_powercap)
+		export_powercap_init(&s->export, o->export_powercap, s->host);
 	account_init(&s->acct, &s->topo, s->sensor.nr_events);
 	account_init(&s->pacct, &s->topo, s->sensor.nr_events);
 	if (s->have_energy)
