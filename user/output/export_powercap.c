@@ -158,7 +158,7 @@ static int make_tree(const struct powercap_export *e, struct export_vm *v)
 		if (!err)
 			err = write_zone_file(v, z, "max_energy_range_uj", range);
 	}
-	snprintf(path, sizeof(path), "%s/" BM_EXPORT_MARKER, v->dir);
+	snprintf(path, sizeof(path), "%s/" BM_PASSTHROUGH_MARKER, v->dir);
 	snprintf(text, sizeof(text),
 		 "host %s\n"
 		 "vm %s\n"

@@ -19,6 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "energy.h"
 #include "report.h"
 
 /*
@@ -26,7 +27,6 @@
  * a guest's reader polls as it would on hardware. energy_uj goes from 0 to this, then 0.
  */
 #define BM_EXPORT_MAX_ENERGY_RANGE_UJ 262143328850ULL
-#define BM_EXPORT_MARKER "bpfmeter-passthrough"
 
 enum { EXPORT_PACKAGE, EXPORT_DRAM, EXPORT_NR_ZONES };
 

@@ -142,7 +142,9 @@ static void print_energy(FILE *f, const struct bm_meta *m, const struct bm_inter
 		fprintf(f, "energy: %s; CPU shares only, no watts\n", m->energy_note);
 		return;
 	}
-	fprintf(f, "power (%s):", m->energy_source);
+	fprintf(f, "power (%s%s%s):", m->energy_source,
+		m->energy_from_host ? ", passed through from host " : "",
+		m->energy_from_host ? m->energy_from_host : "");
 	for (int i = 0; i < iv->nenergy; i++) {
 		const struct energy_reading *e = &iv->energy[i];
 

@@ -109,7 +109,9 @@ int check_host(struct session *s)
 	if (session_open_energy(s))
 		return 1;
 	if (s->have_energy)
-		check_line("ok", "energy from %s (%d counters)", s->energy.ops->name, s->energy.n);
+		check_line("ok", "energy from %s%s%s%s (%d counters)", s->energy.ops->name,
+			   s->energy.from_host[0] ? " (passed through from host " : "",
+			   s->energy.from_host, s->energy.from_host[0] ? ")" : "", s->energy.n);
 	else if (o->energy_kind == ENERGY_NONE)
 		check_line("off", "energy: not measured (--energy-source none)");
 	else
