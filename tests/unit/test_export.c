@@ -97,8 +97,8 @@ static void test_tree_read_back_as_rapl(void)
 		return;
 	fake_row(&f[0], "/machine.slice/machine-qemu\\x2d1\\x2dguest1.scope/libvirt/vcpu0", 2.5,
 		 0.25);
-	fake_row(&f[1], "/machine.slice/machine-qemu\\x2d1\\x2dguest1.scope/libvirt/emulator",
-		 0.5, 0.05);
+	fake_row(&f[1], "/machine.slice/machine-qemu\\x2d1\\x2dguest1.scope/libvirt/emulator", 0.5,
+		 0.05);
 	fake_row(&f[2], "/machine.slice/machine-qemu\\x2d2\\x2dother.scope", 7, 1);
 	fake_row(&f[3], "/system.slice/sshd.service", 9, 1);
 	for (int i = 0; i < 4; i++)

@@ -187,8 +187,8 @@ static void read_marker(struct energy_source *s, const char *root)
 	if (strncmp(text, "host ", 5) || !text[5])
 		snprintf(s->from_host, sizeof(s->from_host), "?");
 	else
-		snprintf(s->from_host, sizeof(s->from_host), "%.*s",
-			 (int)sizeof(s->from_host) - 1, text + 5);
+		snprintf(s->from_host, sizeof(s->from_host), "%.*s", (int)sizeof(s->from_host) - 1,
+			 text + 5);
 }
 
 int powercap_open(struct energy_source *s, const char *root, struct bm_topology *topo, char *why,

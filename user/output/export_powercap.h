@@ -28,7 +28,11 @@
  */
 #define BM_EXPORT_MAX_ENERGY_RANGE_UJ 262143328850ULL
 
-enum { EXPORT_PACKAGE, EXPORT_DRAM, EXPORT_NR_ZONES };
+enum {
+	EXPORT_PACKAGE,
+	EXPORT_DRAM,
+	EXPORT_NR_ZONES
+};
 
 struct export_vm {
 	char *name; /* the VM's name from its labels */

@@ -66,8 +66,8 @@ void session_setup(struct session *s, double interval_s, const char *hook,
 		.package_id = s->topo.package_id,
 		.energy_source = energy_source,
 		.energy_note = energy_source ? NULL : s->energy_note,
-		.energy_from_host = energy_source && s->energy.from_host[0] ? s->energy.from_host
-									    : NULL,
+		.energy_from_host =
+			energy_source && s->energy.from_host[0] ? s->energy.from_host : NULL,
 		.features = &s->iv.cfg.features,
 		.cycles_idx = cfg.cycles_idx,
 		.instructions_idx = report_hw_index(o->events, o->nr_events, s->sample_index,
