@@ -15,6 +15,11 @@
 #   -m, --memory SIZE      guest memory (default 512M)
 #   -s, --smp N            guest CPUs (default 2)
 #   -a, --append ARGS      more kernel command line
+#   -9, --share DIR:TAG    share DIR with the guest read-only over 9p (virtio); its /init loads
+#                          the kernel package's 9p modules and mounts it at /mnt/TAG
+#                          (cache=none: every read and lookup goes to the host)
+#   -c, --cgroup DIR       run qemu inside the cgroup2 directory DIR (as libvirt puts a VM in
+#                          its scope)
 #   --fetch-only           fetch and unpack the kernel, print the vmlinux path, and exit
 #
 # Debian's kernel packages are fetched with apt-get download (nothing is installed on the host)
@@ -22,7 +27,7 @@
 # unpacked to an ELF vmlinux, which qemu boots through its PVH entry: with TCG that takes seconds,
 # where decompressing a bzImage in the emulated CPU takes far longer. The guest's /init mounts
 # proc, sysfs, devtmpfs, tmpfs on /tmp, bpffs, cgroup2 (cpu controller enabled in the root),
-# tracefs and debugfs, prints "QEMU-BOOT: <uptime> s", runs CMD with /bin/sh and prints
+# tracefs and debugfs, mounts the --share directories, prints "QEMU-BOOT: <uptime> s", runs CMD with /bin/sh and prints
 # "QEMU-EXIT: <status>" before it powers off.
 #
 # Exit status: CMD's; 124 when the timeout struck; 125 when qemu, the kernel or the initramfs
@@ -34,8 +39,8 @@ CACHE=${QEMU_CACHE:-$ROOT/.output/qemu}
 QEMU=${QEMU:-qemu-system-x86_64}
 ACCEL=${QEMU_ACCEL:-tcg}
 
-kernel=6.1 timeout_s=120 memory=512M smp=2 append="" fetch_only=0
-files=()
+kernel=6.1 timeout_s=120 memory=512M smp=2 append="" fetch_only=0 cgroup=""
+files=() shares=()
 
 die() {
 	echo "qemu-run: $*" >&2
@@ -55,6 +60,8 @@ while [ $# -gt 0 ]; do
 	-m | --memory) memory=${2:?}; shift 2 ;;
 	-s | --smp) smp=${2:?}; shift 2 ;;
 	-a | --append) append=${2:?}; shift 2 ;;
+	-9 | --share) shares+=("${2:?}"); shift 2 ;;
+	-c | --cgroup) cgroup=${2:?}; shift 2 ;;
 	--fetch-only) fetch_only=1; shift ;;
 	-h | --help) usage ;;
 	--) shift; break ;;
@@ -113,7 +120,7 @@ resolve_package() {
 # Fetch and unpack a kernel package into the cache; prints the directory.
 fetch_package() {
 	local pkg=$1 dir=$CACHE/$1 tmp deb img
-	if [ -s "$dir/vmlinux" ]; then
+	if [ -s "$dir/vmlinux" ] && [ -d "$dir/modules" ]; then
 		echo "$dir"
 		return
 	fi
@@ -131,11 +138,19 @@ fetch_package() {
 	deb=${debs[0]}
 	dpkg-deb -f "$deb" Version >"$tmp/version"
 	mkdir "$tmp/x"
+	# With the modules a 9p share needs (Debian builds virtio and 9p as modules).
 	if ! dpkg-deb --fsys-tarfile "$deb" |
-		tar -x -C "$tmp/x" --wildcards './boot/vmlinuz-*' './boot/config-*'; then
+		tar -x -C "$tmp/x" --wildcards './boot/vmlinuz-*' './boot/config-*' \
+			'./lib/modules/*/kernel/drivers/virtio/*' './lib/modules/*/kernel/fs/*' \
+			'./lib/modules/*/kernel/net/9p/*'; then
 		rm -rf "$tmp"
 		die "cannot unpack $deb"
 	fi
+	mkdir "$tmp/modules"
+	find "$tmp/x/lib/modules" -name '*.ko*' -exec cp {} "$tmp/modules/" \;
+	for m in "$tmp"/modules/*.ko.xz; do [ -e "$m" ] && xz -d "$m"; done
+	for m in "$tmp"/modules/*.ko.zst; do [ -e "$m" ] && zstd -dq --rm "$m"; done
+	for m in "$tmp"/modules/*.ko.gz; do [ -e "$m" ] && gzip -d "$m"; done
 	imgs=("$tmp"/x/boot/vmlinuz-*)
 	cp "$tmp"/x/boot/config-* "$tmp/config"
 	if ! extract_vmlinux "${imgs[0]}" "$tmp/vmlinux"; then
@@ -205,6 +220,51 @@ for f in "${files[@]}"; do
 	{ mkdir -p "$stage$(dirname "$dest")" && cp -a "$src" "$stage$dest"; } || die "cannot copy $src"
 done
 
+# A module's dependencies, as its .modinfo section names them.
+module_depends() {
+	strings -a "$1" | sed -n 's/^depends=//p' | head -n 1 | tr ',' ' '
+}
+
+# The modules that give mods (names), each after what it depends on, into $stage/lib/modules;
+# prints the insmod order.
+stage_modules() {
+	local dir=$1 m
+	shift
+	declare -A seen=()
+	visit() {
+		local name=$1 d f=$dir/$1.ko
+		[ -z "${seen[$name]:-}" ] || return 0
+		seen[$name]=1
+		[ -f "$f" ] || f=$dir/${name//_/-}.ko
+		[ -f "$f" ] || die "no module $name in $dir"
+		for d in $(module_depends "$f"); do visit "$d"; done
+		cp "$f" "$stage/lib/modules/$name.ko"
+		echo "$name"
+	}
+	mkdir -p "$stage/lib/modules"
+	for m in "$@"; do visit "$m"; done
+}
+
+mounts=$stage/etc/mounts.sh
+qemu_shares=()
+if [ ${#shares[@]} -gt 0 ]; then
+	mkdir -p "$stage/etc"
+	if [ -n "${kdir:-}" ]; then
+		order=$(stage_modules "$kdir/modules" virtio_pci 9pnet_virtio 9p) || exit 125
+		for m in $order; do echo "insmod /lib/modules/$m.ko || echo \"QEMU-INSMOD-FAILED: $m\""; done >>"$mounts"
+	fi
+	for sh_ in "${shares[@]}"; do
+		dir=${sh_%:*} tag=${sh_##*:}
+		[ -d "$dir" ] && [ "$tag" != "$sh_" ] || die "--share $sh_: want an existing DIR:TAG"
+		qemu_shares+=(-virtfs "local,path=$dir,mount_tag=$tag,security_model=none,readonly=on")
+		printf 'mkdir -p /mnt/%s && mount -t 9p -o trans=virtio,version=9p2000.L,ro,cache=none %s /mnt/%s || echo "QEMU-MOUNT-FAILED: %s"\n' \
+			"$tag" "$tag" "$tag" "$tag" >>"$mounts"
+	done
+fi
+if [ -n "$cgroup" ]; then
+	[ -w "$cgroup/cgroup.procs" ] || die "--cgroup $cgroup: not a cgroup2 directory we can join"
+fi
+
 # The command, each argument single-quoted for the guest's shell.
 {
 	printf '#!/bin/sh\n'
@@ -228,6 +288,7 @@ mount -t cgroup2 cgroup2 /sys/fs/cgroup
 mount -t tracefs tracefs /sys/kernel/tracing 2>/dev/null
 mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
 echo +cpu >/sys/fs/cgroup/cgroup.subtree_control
+[ -f /etc/mounts.sh ] && . /etc/mounts.sh
 echo
 echo "QEMU-BOOT: $(cut -d ' ' -f 1 /proc/uptime) s"
 # Only emergencies from the kernel from here on: the command's output stays whole.
@@ -244,8 +305,17 @@ chmod 755 "$stage/init" "$stage/cmd"
 
 echo "qemu-run: booting $kname ($ACCEL, $smp CPUs, $memory)" >&2
 start=$(date +%s.%N)
-timeout -k 5 "$timeout_s" "$QEMU" -accel "$ACCEL" -cpu max -smp "$smp" -m "$memory" \
+# In --cgroup DIR: the cgroup is joined, then qemu (with timeout) is exec'd there.
+in_cgroup() {
+	if [ -n "$cgroup" ]; then
+		bash -c 'echo $$ >"$0/cgroup.procs" && exec "$@"' "$cgroup" "$@"
+	else
+		"$@"
+	fi
+}
+in_cgroup timeout -k 5 "$timeout_s" "$QEMU" -accel "$ACCEL" -cpu max -smp "$smp" -m "$memory" \
 	-display none -vga none -serial stdio -monitor none -no-reboot -nic none \
+	${qemu_shares[@]+"${qemu_shares[@]}"} \
 	-kernel "$vmlinux" -initrd "$work/initrd.gz" \
 	-append "console=ttyS0 quiet panic=-1 $append" </dev/null 2>&1 |
 	tr -d '\r' | tee "$work/console"

@@ -97,6 +97,10 @@ static void usage(FILE *f)
 		"                           (only --estimate's estimate, no source tried)\n"
 		"      --powercap-root DIR  a powercap tree to read instead of "
 		"/sys/class/powercap\n"
+		"      --export-powercap DIR\n"
+		"                           keep DIR/<vm>/intel-rapl:0 per libvirt/qemu VM: the\n"
+		"                           energy attributed to it, for its guest's bpfmeter\n"
+		"                           --powercap-root\n"
 		"      --estimate           where no source measures, ESTIMATE package power from\n"
 		"                           CPU utilisation with a published curve (off by\n"
 		"                           default); every figure is then labelled estimated\n"
@@ -226,6 +230,7 @@ int opts_parse(struct bm_opts *o, int argc, char **argv)
 		OPT_BTF,
 		OPT_ENERGY_SOURCE,
 		OPT_POWERCAP_ROOT,
+		OPT_EXPORT_POWERCAP,
 		OPT_TDP,
 		OPT_ERROR_THRESHOLD,
 		OPT_MODEL_WINDOW,
@@ -255,6 +260,7 @@ int opts_parse(struct bm_opts *o, int argc, char **argv)
 		{ "btf", required_argument, NULL, OPT_BTF },
 		{ "energy-source", required_argument, NULL, OPT_ENERGY_SOURCE },
 		{ "powercap-root", required_argument, NULL, OPT_POWERCAP_ROOT },
+		{ "export-powercap", required_argument, NULL, OPT_EXPORT_POWERCAP },
 		{ "tdp", required_argument, NULL, OPT_TDP },
 		{ "estimate", no_argument, NULL, OPT_ESTIMATE },
 		{ "estimate-idle", required_argument, NULL, OPT_ESTIMATE_IDLE },
@@ -342,6 +348,12 @@ int opts_parse(struct bm_opts *o, int argc, char **argv)
 			break;
 		case OPT_POWERCAP_ROOT:
 			o->powercap_root = optarg;
+			break;
+		case OPT_EXPORT_POWERCAP:
+			if (!*optarg)
+				return bad("--export-powercap", optarg,
+					   "a directory (made where missing)");
+			o->export_powercap = optarg;
 			break;
 		case OPT_TDP:
 			if (bm_parse_double(optarg, 1, 100000, &o->model.tdp))

@@ -24,6 +24,7 @@ struct bm_opts {
 	bool estimate, estimate_only;
 	bool tdp_given; /* --tdp itself: with --estimate, the curve's TDP too */
 	double estimate_idle_w, estimate_max_w; /* --estimate-idle, --estimate-max; < 0: none */
+	const char *export_powercap; /* --export-powercap DIR: the VMs' energy as powercap trees */
 	struct model_config model;
 	double base_mhz; /* 0: from sysfs */
 	bool idle_share;

@@ -71,8 +71,17 @@ struct energy_ops {
 	int (*read)(struct energy_source *s, struct energy_counter *c, uint64_t *raw);
 };
 
+/*
+ * A powercap tree with this file in its root is not RAPL: bpfmeter on a VM's host keeps it
+ * (--export-powercap), counting the energy it attributes to the VM. Its first line is
+ * "host NAME".
+ */
+#define BM_PASSTHROUGH_MARKER "bpfmeter-passthrough"
+
 struct energy_source {
 	const struct energy_ops *ops;
+	/* powercap: the host a passed-through tree comes from; "": the machine's own RAPL */
+	char from_host[256];
 	struct energy_counter *c;
 	int n, cap;
 	int nr_sockets;

@@ -175,6 +175,22 @@ static int add_zone(struct energy_source *s, const char *root, const char *rel,
 	return 0;
 }
 
+/* A tree bpfmeter on a VM's host keeps for the VM: whose it is, from its marker file. */
+static void read_marker(struct energy_source *s, const char *root)
+{
+	char path[PATH_MAX], text[512];
+
+	snprintf(path, sizeof(path), "%s/" BM_PASSTHROUGH_MARKER, root);
+	if (bm_read_file(path, text, sizeof(text)))
+		return;
+	text[strcspn(text, "\n")] = '\0';
+	if (strncmp(text, "host ", 5) || !text[5])
+		snprintf(s->from_host, sizeof(s->from_host), "?");
+	else
+		snprintf(s->from_host, sizeof(s->from_host), "%.*s", (int)sizeof(s->from_host) - 1,
+			 text + 5);
+}
+
 int powercap_open(struct energy_source *s, const char *root, struct bm_topology *topo, char *why,
 		  size_t whylen)
 {
@@ -192,6 +208,7 @@ int powercap_open(struct energy_source *s, const char *root, struct bm_topology 
 		return err;
 	}
 	s->ops = &powercap_ops;
+	read_marker(s, root);
 	for (int i = 0; i < n; i++) {
 		const char *zone = ents[i]->d_name;
 		char rel[PATH_MAX], sub[PATH_MAX];

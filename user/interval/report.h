@@ -26,6 +26,9 @@ struct bm_meta {
 	const char *energy_note; /* why there is no energy, or NULL */
 	/* --estimate: what the estimated energy is from (energy_source "estimate"), or NULL */
 	const char *estimate_method;
+	/* The host a powercap tree is passed through from (--export-powercap there), or NULL:
+	 * the energy is the host's attribution to this VM, not its own RAPL. */
+	const char *energy_from_host;
 	const struct bm_features *features; /* the model's, when there is energy */
 	/* Sample indexes of cycles, instructions and ref-cycles (-1: not counted), for the
 	 * model's frequency layers and the live view's IPC alike. */

@@ -823,7 +823,8 @@ void prom_render(struct prom_buf *b, struct prom_state *ps, const struct bm_meta
 {
 	struct family build = { "bpfmeter_build_info",
 				"bpfmeter's version, the context switch hook it attached, the "
-				"energy source it reads (none: CPU time only) and the host it "
+				"energy source it reads (none: CPU time only; energy_from_host: "
+				"a VM's host passes its attribution through) and the host it "
 				"measures (--host).",
 				"gauge", false, 0 };
 	size_t start = b->len;
@@ -835,6 +836,8 @@ void prom_render(struct prom_buf *b, struct prom_state *ps, const struct bm_meta
 	label(b, &first, "version", BPFMETER_VERSION);
 	label(b, &first, "hook", m->hook);
 	label(b, &first, "energy_source", m->energy_source ? m->energy_source : "none");
+	if (m->energy_from_host)
+		label(b, &first, "energy_from_host", m->energy_from_host);
 	if (m->host)
 		label(b, &first, "host", m->host);
 	buf_str(b, "} 1\n");

@@ -144,7 +144,9 @@ static void print_energy(FILE *f, const struct bm_meta *m, const struct bm_inter
 	}
 	if (m->estimate_method)
 		fprintf(f, "ESTIMATED: %s; not measured\n", m->estimate_method);
-	fprintf(f, "power (%s):", m->estimate_method ? "estimated" : m->energy_source);
+	fprintf(f, "power (%s%s%s):", m->estimate_method ? "estimated" : m->energy_source,
+		m->energy_from_host ? ", passed through from host " : "",
+		m->energy_from_host ? m->energy_from_host : "");
 	for (int i = 0; i < iv->nenergy; i++) {
 		const struct energy_reading *e = &iv->energy[i];
 

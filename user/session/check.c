@@ -98,7 +98,9 @@ static int check_energy(struct session *s)
 	for (int i = 0; i < e->n; i++)
 		never += !e->c[i].counted;
 	if (!never) {
-		check_line("ok", "energy from %s (%d counters, counting)", e->ops->name, e->n);
+		check_line("ok", "energy from %s%s%s%s (%d counters, counting)", e->ops->name,
+			   e->from_host[0] ? " (passed through from host " : "", e->from_host,
+			   e->from_host[0] ? ")" : "", e->n);
 		return 0;
 	}
 	for (int i = 0; i < e->n; i++) {

@@ -68,6 +68,8 @@ void session_setup(struct session *s, double interval_s, const char *hook,
 		.energy_source = s->estimating ? "estimate" : energy_source,
 		.energy_note = energy_source || s->estimating ? NULL : s->energy_note,
 		.estimate_method = s->estimating ? s->est.method : NULL,
+		.energy_from_host =
+			energy_source && s->energy.from_host[0] ? s->energy.from_host : NULL,
 		.features = &s->iv.cfg.features,
 		.cycles_idx = cfg.cycles_idx,
 		.instructions_idx = report_hw_index(o->events, o->nr_events, s->sample_index,
@@ -239,6 +241,8 @@ int session_interval(struct session *s, int64_t ts_ns, double dt)
 			s->by_process ? "processes" : "cgroups");
 		s->overflow_warned = true;
 	}
+	if (s->export.dir)
+		export_powercap_interval(&s->export, &out);
 	return outputs_interval(&s->out, &s->meta, &out);
 }
 

@@ -64,6 +64,12 @@ static int check_args(int argc, char **argv)
 			       "writes the model state");
 			return -EINVAL;
 		}
+		if (!strncmp(argv[i], "--export-powercap", 17) &&
+		    (!argv[i][17] || argv[i][17] == '=')) {
+			bm_err("replay: --export-powercap does not apply: only a live session "
+			       "passes its VMs' energy through");
+			return -EINVAL;
+		}
 		for (size_t k = 0; k < ARRAY_SIZE(fixed); k++) {
 			size_t n = strlen(fixed[k]);
 

@@ -49,6 +49,7 @@ void session_free(struct session *s)
 		close(s->state_lock_fd);
 	sensor_close(&s->sensor);
 	energy_close(&s->energy);
+	export_powercap_free(&s->export);
 	free(s->readings);
 	free(s->socket_cpus);
 	interval_free(&s->iv);
@@ -487,9 +488,10 @@ int session_open_energy(struct session *s)
 		off += (size_t)snprintf(what + off, sizeof(what) - off, "%s%s", off ? ", " : "",
 					energy_domain_name((enum bm_domain)d));
 	}
-	fprintf(stderr, "bpfmeter: energy from %s: %s on %d socket%s (%d counters)\n",
-		s->energy.ops->name, what, s->topo.nr_sockets, s->topo.nr_sockets > 1 ? "s" : "",
-		s->energy.n);
+	fprintf(stderr, "bpfmeter: energy from %s%s%s%s: %s on %d socket%s (%d counters)\n",
+		s->energy.ops->name, s->energy.from_host[0] ? " (passed through from host " : "",
+		s->energy.from_host, s->energy.from_host[0] ? ")" : "", what, s->topo.nr_sockets,
+		s->topo.nr_sockets > 1 ? "s" : "", s->energy.n);
 	return 0;
 }
 
@@ -780,6 +782,8 @@ static int session_start(struct session *s)
 	s->meta = (struct bm_meta){ .events = o->events, .nr_events = o->nr_events };
 	if (session_check_outputs(s) || session_load_carbon(s))
 		return 2;
+	if (o->export_powercap && export_powercap_check(o->export_powercap))
+		return 2;
 	if (o->record_path && !access(o->record_path, F_OK)) {
 		bm_err("--record %s: the file exists; a recording is never overwritten: give a "
 		       "new path",
@@ -797,6 +801,12 @@ static int session_start(struct session *s)
 	err = session_open_energy(s);
 	if (err)
 		return err == -EINVAL ? 2 : 1;
+	if (o->export_powercap && !s->have_energy) {
+		bm_err("--export-powercap %s: no energy is measured here (%s): there is nothing to "
+		       "pass through to VMs; run it on a host with RAPL",
+		       o->export_powercap, s->estimating ? "estimated only" : s->energy_note);
+		return 1;
+	}
 	if (sensor_open(&s->sensor, &s->topo, &cfg))
 		return 1;
 	describe_missing(s);
@@ -812,6 +822,8 @@ static int session_start(struct session *s)
 		snprintf(s->host, sizeof(s->host), "%s", o->host);
 	else
 		gethostname(s->host, sizeof(s->host) - 1);
+	if (o->export_powercap)
+		export_powercap_init(&s->export, o->export_powercap, s->host);
 	account_init(&s->acct, &s->topo, s->sensor.nr_events);
 	account_init(&s->pacct, &s->topo, s->sensor.nr_events);
 	if (s->have_energy)

@@ -15,6 +15,7 @@
 #include "cgroup.h"
 #include "command.h"
 #include "energy.h"
+#include "export_powercap.h"
 #include "interval.h"
 #include "opts.h"
 #include "output.h"
@@ -63,6 +64,7 @@ struct session {
 	struct cgroup_names names;
 	struct sensor sensor;
 	struct energy_source energy;
+	struct powercap_export export; /* --export-powercap; export.dir NULL: none */
 	struct command cmd; /* with -- CMD */
 	bool have_cmd;
 	int exit_status;
