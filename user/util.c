@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: BSD-2-Clause
 #include <ctype.h>
+#include <limits.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -323,4 +324,32 @@ char *bm_strndup(const char *s, size_t n)
 	if (!d)
 		out_of_memory();
 	return d;
+}
+
+int bm_replace_file(const char *path, const char *tmp, const void *buf, size_t len,
+		    unsigned int mode)
+{
+	const char *slash = strrchr(path, '/');
+	char beside[PATH_MAX];
+	int fd, err;
+
+	if (!tmp) {
+		if (slash)
+			snprintf(beside, sizeof(beside), "%.*s/.%s.tmp", (int)(slash - path), path,
+				 slash + 1);
+		else
+			snprintf(beside, sizeof(beside), ".%s.tmp", path);
+		tmp = beside;
+	}
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	err = fchmod(fd, (mode_t)mode) ? -errno : bm_write_all(fd, buf, len);
+	if (close(fd) && !err)
+		err = -errno;
+	if (!err && rename(tmp, path))
+		err = -errno;
+	if (err)
+		unlink(tmp);
+	return err;
 }

@@ -48,6 +48,13 @@ int bm_parse_seconds(const char *s, double min, double max, double *out);
 int bm_mkdir_p(const char *dir, mode_t mode);
 /* All of buf to fd, over short writes and EINTR: 0, or -errno of the write that failed. */
 int bm_write_all(int fd, const void *buf, size_t len);
+/*
+ * Replace path with len bytes of buf, mode as given (not the umask's): written to tmp (NULL:
+ * ".<name>.tmp" beside path), then renamed over path, so that a reader opening path gets the
+ * old content or the new, never a torn one. Returns 0 or -errno (tmp removed).
+ */
+int bm_replace_file(const char *path, const char *tmp, const void *buf, size_t len,
+		    unsigned int mode);
 /* Read a small text file into buf (NUL-terminated, trailing newline stripped). */
 int bm_read_file(const char *path, char *buf, size_t size);
 /* The same from an open file, from its start: a sysfs file gives its current value. */

@@ -187,33 +187,6 @@ static const char *err_str(int err)
 	return err == -EINVAL ? "not a decimal number" : strerror(-err);
 }
 
-/*
- * Replace path with text through tmp in the same directory: rename() is atomic, so a reader
- * opening path gets the old or the new number, never a torn one. Returns 0 or -errno.
- */
-static int write_atomic(const char *tmp, const char *path, const char *text, mode_t mode)
-{
-	size_t len = strlen(text);
-	int fd, err = 0;
-	ssize_t n;
-
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return -errno;
-	/* The mode given to open() passes through the umask; the fixture's does not. */
-	if (fchmod(fd, mode))
-		err = -errno;
-	else if ((n = write(fd, text, len)) != (ssize_t)len)
-		err = n < 0 ? -errno : -EIO;
-	if (close(fd) && !err)
-		err = -errno;
-	if (!err && rename(tmp, path))
-		err = -errno;
-	if (err)
-		unlink(tmp);
-	return err;
-}
-
 /* usage_usec from a cgroup's cpu.stat. Returns 0 or -errno. */
 static int read_usage(const char *stat_path, uint64_t *usec)
 {
@@ -469,7 +442,7 @@ static void write_zone(struct zone *z)
 			err = -errno;
 	} else {
 		snprintf(text, sizeof(text), "%llu\n", (unsigned long long)v);
-		err = write_atomic(z->tmp_path, z->energy_path, text, z->mode);
+		err = bm_replace_file(z->energy_path, z->tmp_path, text, strlen(text), z->mode);
 	}
 	if (err)
 		die_runtime("%s: cannot write %s: %s", z->name, z->energy_path, strerror(-err));
@@ -634,7 +607,7 @@ int main(int argc, char **argv)
 		int err;
 
 		snprintf(text, sizeof(text), "%llu\n", (unsigned long long)r->uj);
-		err = stat(path, &st) ? -errno : write_atomic(tmp, path, text, st.st_mode & 07777);
+		err = stat(path, &st) ? -errno : bm_replace_file(path, tmp, text, strlen(text), st.st_mode & 07777);
 		if (err)
 			die_runtime("--max-range '%s': cannot write %s: %s", r->arg, path,
 				    strerror(-err));

@@ -96,33 +96,12 @@ void export_advance(uint64_t *uj, double *frac_uj, double joules)
 	*uj = (*uj + (uint64_t)fmod(whole, (double)modulus)) % modulus;
 }
 
-/* path replaced by a file holding text: written beside it, then renamed over it. */
-static int replace_file(const char *path, const char *text)
-{
-	char tmp[PATH_MAX];
-	const char *slash = strrchr(path, '/');
-	int fd, err;
-
-	snprintf(tmp, sizeof(tmp), "%.*s/.%s.tmp", (int)(slash - path), path, slash + 1);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return -errno;
-	err = bm_write_all(fd, text, strlen(text));
-	if (close(fd) && !err)
-		err = -errno;
-	if (!err && rename(tmp, path))
-		err = -errno;
-	if (err)
-		unlink(tmp);
-	return err;
-}
-
 static int write_zone_file(const struct export_vm *v, int z, const char *file, const char *text)
 {
 	char path[PATH_MAX];
 
 	snprintf(path, sizeof(path), "%s/%s/%s", v->dir, zone_dir[z], file);
-	return replace_file(path, text);
+	return bm_replace_file(path, NULL, text, strlen(text), 0644);
 }
 
 static int write_energy(const struct export_vm *v, int z)
@@ -166,7 +145,7 @@ static int make_tree(const struct powercap_export *e, struct export_vm *v)
 		 "measured RAPL energy: not this machine's own RAPL.\n",
 		 e->host, v->name, e->host, v->name);
 	if (!err)
-		err = replace_file(path, text);
+		err = bm_replace_file(path, NULL, text, strlen(text), 0644);
 	return err;
 }
 
