@@ -12,6 +12,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -666,10 +667,26 @@ static void test_server(void)
 	ans = request(port, GET("/metrics") "\r\n");
 	CHECK_HAS(ans, "HTTP/1.1 503 ");
 	free(ans);
+	ans = request(port, GET("/healthz") "\r\n");
+	CHECK_HAS(ans, "HTTP/1.1 503 ");
+	CHECK_HAS(ans, "starting: no interval published yet");
+	free(ans);
+	prom_server_set_stale(srv, 0.2);
 	prom_buf_add(&b, "x_total 1\n", 10);
 	snap = prom_snapshot_new(&b);
 	prom_server_publish(srv, snap);
 	prom_snapshot_put(snap);
+	ans = request(port, GET("/healthz") "\r\n");
+	CHECK_HAS(ans, "HTTP/1.1 200 ");
+	CHECK_HAS(ans, "ok: last interval published ");
+	free(ans);
+	/* Nothing published for longer than the stale time: the loop is stuck, say so. */
+	nanosleep(&(struct timespec){ .tv_nsec = 300 * 1000 * 1000 }, NULL);
+	ans = request(port, GET("/healthz") "\r\n");
+	CHECK_HAS(ans, "HTTP/1.1 503 ");
+	CHECK_HAS(ans, "stale: no interval published for ");
+	free(ans);
+	prom_server_set_stale(srv, 0);
 	ans = request(port, GET("/metrics") "\r\n");
 	CHECK_HAS(ans, "HTTP/1.1 200 ");
 	CHECK_HAS(ans, "Content-Type: text/plain; version=0.0.4; charset=utf-8\r\n");

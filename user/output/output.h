@@ -38,6 +38,7 @@ struct output_config {
 	uint64_t spool_max;
 	const char *web_config; /* --web-config FILE for the Prometheus sinks, or NULL */
 	double prom_keep_s; /* --prometheus-keep, resolved */
+	double interval_s; /* the session's: /healthz goes stale past a few of them */
 };
 
 struct outputs {

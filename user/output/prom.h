@@ -137,6 +137,11 @@ struct prom_server *prom_server_start(const struct prom_addr *a, const struct pr
 int prom_server_restart(struct prom_server *srv, char *err, size_t errlen);
 /* Where it serves: "http://127.0.0.1:9102" or "https://[::]:9102". */
 const char *prom_server_url(const struct prom_server *srv);
+/*
+ * /healthz answers 503 once no snapshot was published for seconds (0: never; set before
+ * the first publish, from the serving thread's point of view it is read unlocked).
+ */
+void prom_server_set_stale(struct prom_server *srv, double seconds);
 /* Make s the snapshot that scrapes get (a reference is taken). */
 void prom_server_publish(struct prom_server *srv, struct prom_snapshot *s);
 void prom_server_stop(struct prom_server *srv);

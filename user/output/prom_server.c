@@ -34,6 +34,8 @@ struct prom_server {
 	const struct prom_web_config *wc;
 	pthread_mutex_t lock;
 	struct prom_snapshot *cur; /* under lock: what a scrape gets */
+	double published; /* under lock: monotonic seconds of the last publish, 0 before */
+	double stale_s; /* /healthz fails past this long without a publish; 0: never */
 	/* The server thread's alone. */
 	struct crypt_data *crypt;
 	char **verified; /* per user: the password that last matched, so bcrypt runs once */
@@ -86,11 +88,12 @@ static bool authorized(struct prom_server *srv, struct MHD_Connection *c)
 	return ok;
 }
 
+/* A short text answer; text is copied (it may be on the caller's stack). */
 static enum MHD_Result answer_text(struct MHD_Connection *c, unsigned int status, const char *type,
 				   const char *text)
 {
 	struct MHD_Response *r =
-		MHD_create_response_from_buffer(strlen(text), (void *)text, MHD_RESPMEM_PERSISTENT);
+		MHD_create_response_from_buffer(strlen(text), (void *)text, MHD_RESPMEM_MUST_COPY);
 	enum MHD_Result ret;
 
 	if (!r)
@@ -116,6 +119,33 @@ static void scrape_free(void *cls)
 	prom_snapshot_put(sc->snap);
 	prom_buf_free(&sc->process);
 	free(sc);
+}
+
+/*
+ * /healthz, for a liveness probe: 200 while intervals are published, 503 before the first
+ * and once none has been for stale_s (the measuring loop is stuck; the HTTP thread alone
+ * answering says nothing of it).
+ */
+static enum MHD_Result answer_health(struct prom_server *srv, struct MHD_Connection *c)
+{
+	double published, age;
+	char text[160];
+
+	pthread_mutex_lock(&srv->lock);
+	published = srv->published;
+	pthread_mutex_unlock(&srv->lock);
+	if (!published)
+		return answer_text(c, MHD_HTTP_SERVICE_UNAVAILABLE, "text/plain; charset=utf-8",
+				   "starting: no interval published yet\n");
+	age = bm_now_mono() - published;
+	if (srv->stale_s > 0 && age > srv->stale_s) {
+		snprintf(text, sizeof(text), "stale: no interval published for %.1f s (more than %.1f s)\n",
+			 age, srv->stale_s);
+		return answer_text(c, MHD_HTTP_SERVICE_UNAVAILABLE, "text/plain; charset=utf-8",
+				   text);
+	}
+	snprintf(text, sizeof(text), "ok: last interval published %.1f s ago\n", age);
+	return answer_text(c, MHD_HTTP_OK, "text/plain; charset=utf-8", text);
 }
 
 static enum MHD_Result answer_metrics(struct prom_server *srv, struct MHD_Connection *c)
@@ -159,6 +189,7 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *c, const char *u
 	struct prom_server *srv = cls;
 	bool get = !strcmp(method, MHD_HTTP_METHOD_GET) || !strcmp(method, MHD_HTTP_METHOD_HEAD);
 	bool metrics = !strcmp(url, "/metrics"), root = !strcmp(url, "/");
+	bool health = !strcmp(url, "/healthz");
 
 	(void)version;
 	(void)upload_data;
@@ -171,6 +202,9 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *c, const char *u
 		*upload_data_size = 0;
 		return MHD_YES;
 	}
+	/* A liveness probe carries no credentials; the answer tells nothing of the host. */
+	if (health && get)
+		return answer_health(srv, c);
 	if (srv->wc && srv->wc->nusers && !authorized(srv, c)) {
 		static const char text[] = "401 Unauthorized\n";
 		struct MHD_Response *r = MHD_create_response_from_buffer(strlen(text), (void *)text,
@@ -196,7 +230,8 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *c, const char *u
 				   "<!DOCTYPE html>\n<html><head><title>bpfmeter</title></head>\n"
 				   "<body><h1>bpfmeter</h1>\n"
 				   "<p>The power of this host's containers and processes, for "
-				   "Prometheus: <a href=\"/metrics\">/metrics</a></p>\n"
+				   "Prometheus: <a href=\"/metrics\">/metrics</a>; liveness: "
+				   "<a href=\"/healthz\">/healthz</a></p>\n"
 				   "</body></html>\n");
 	return answer_metrics(srv, c);
 }
@@ -358,6 +393,11 @@ const char *prom_server_url(const struct prom_server *srv)
 	return srv->url;
 }
 
+void prom_server_set_stale(struct prom_server *srv, double seconds)
+{
+	srv->stale_s = seconds;
+}
+
 void prom_server_publish(struct prom_server *srv, struct prom_snapshot *s)
 {
 	struct prom_snapshot *old;
@@ -366,6 +406,7 @@ void prom_server_publish(struct prom_server *srv, struct prom_snapshot *s)
 	pthread_mutex_lock(&srv->lock);
 	old = srv->cur;
 	srv->cur = s;
+	srv->published = bm_now_mono();
 	pthread_mutex_unlock(&srv->lock);
 	prom_snapshot_put(old);
 }

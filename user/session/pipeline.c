@@ -173,6 +173,7 @@ static struct output_config output_config_of(const struct session *s)
 		.web_config = o->web_config,
 		.prom_keep_s = o->prometheus_keep_s >= 0 ? o->prometheus_keep_s
 							 : prom_default_keep(interval_s),
+		.interval_s = interval_s,
 	};
 }
 
