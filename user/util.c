@@ -260,6 +260,73 @@ int bm_parse_cpulist(const char *s, bool *set, int nbits)
 	}
 }
 
+int bm_fmt_u64(char *buf, uint64_t v)
+{
+	char tmp[BM_FMT_INT_MAX];
+	int n = 0;
+
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	for (int i = 0; i < n; i++)
+		buf[i] = tmp[n - 1 - i];
+	buf[n] = '\0';
+	return n;
+}
+
+int bm_fmt_i64(char *buf, int64_t v)
+{
+	if (v >= 0)
+		return bm_fmt_u64(buf, (uint64_t)v);
+	buf[0] = '-';
+	/* In unsigned arithmetic, so that INT64_MIN has its magnitude too. */
+	return 1 + bm_fmt_u64(buf + 1, -(uint64_t)v);
+}
+
+/*
+ * The integer part is exact below 2^53, and so is the fraction (|v| minus its floor). The
+ * fraction times 10^prec is rounded to an integer as printf does, on its exact value: the
+ * product is hi + lo exactly (fma gives the product's rounding error), so the distance to
+ * the half between two integers, (hi - floor(hi) - 0.5) + lo, has the sign of the exact one.
+ */
+int bm_fmt_fixed(char *buf, double v, int prec)
+{
+	static const double scale[] = { 1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9 };
+	double a = fabs(v), ip, frac, hi, lo, n, e;
+	uint64_t i, f;
+	int len = 0;
+
+	if (!(a < 0x1p53) || prec < 0 || prec > 9)
+		return snprintf(buf, BM_FMT_FIXED_MAX, "%.*f", prec, v);
+	ip = floor(a);
+	frac = a - ip;
+	hi = frac * scale[prec];
+	lo = fma(frac, scale[prec], -hi);
+	n = floor(hi);
+	e = (hi - n - 0.5) + lo;
+	i = (uint64_t)ip;
+	/* A tie goes to the even last digit: the fraction's, or with no digits the integer's. */
+	f = (uint64_t)n + (e > 0 || (e == 0 && (prec ? (uint64_t)n : i) & 1));
+	if (f == (uint64_t)scale[prec]) {
+		f = 0;
+		i++;
+	}
+	if (signbit(v))
+		buf[len++] = '-';
+	len += bm_fmt_u64(buf + len, i);
+	if (prec) {
+		buf[len++] = '.';
+		for (int d = prec - 1; d >= 0; d--) {
+			buf[len + d] = (char)('0' + f % 10);
+			f /= 10;
+		}
+		len += prec;
+	}
+	buf[len] = '\0';
+	return len;
+}
+
 static double now(clockid_t clk)
 {
 	struct timespec ts;
