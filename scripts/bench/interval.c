@@ -115,8 +115,7 @@ int main(int argc, char **argv)
 	interval_init(&iv, &cfg);
 	unlink(path);
 	snprintf(spec, sizeof(spec), "csv:%s", path);
-	if (output_parse(spec, &outs.v[0], err, sizeof(err)) ||
-	    outputs_open(&outs, &meta, &ocfg)) {
+	if (output_parse(spec, &outs.v[0], err, sizeof(err)) || outputs_open(&outs, &meta, &ocfg)) {
 		fprintf(stderr, "bench-interval: %s\n", err);
 		return 1;
 	}
@@ -172,8 +171,8 @@ int main(int argc, char **argv)
 	interval_free(&iv);
 	targets_free(&ts);
 	qsort(t, (size_t)nintervals, sizeof(*t), cmp);
-	printf("targets %d, intervals %d, CSV %ld bytes (%ld per interval)\n", ntargets,
-	       nintervals, bytes, bytes / nintervals);
+	printf("targets %d, intervals %d, CSV %ld bytes (%ld per interval)\n", ntargets, nintervals,
+	       bytes, bytes / nintervals);
 	printf("interval_ms_median %.3f (interval_run + CSV sink)\n", t[nintervals / 2]);
 	printf("ms_per_1000_targets %.3f\n", t[nintervals / 2] * 1000 / ntargets);
 	free(rows);

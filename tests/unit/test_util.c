@@ -161,12 +161,43 @@ static int fixed_differs(double v, int prec)
 
 static void test_fmt_fixed_is_snprintf(void)
 {
-	static const double edge[] = {
-		0.0, -0.0, 1.0, -1.0, 0.5, 1.5, 2.5, -2.5, 0.0005, 0.0015, 0.0025, 0.125, 0.375,
-		1e-7, -1e-7, 4.9999995, 0.9999995, 9.9999999995, 999999.9999995, 1e15, -1e15,
-		0x1p52 + 0.5, 0x1p53 - 1, 0x1p53, 1e300, -1e300, 5e-324, -5e-324, 2.2250738585072014e-308,
-		0.1, 0.2, 0.3, 123.456, 3.14159265358979, 1e-3, 12.0000005, 1234.5678905,
-	};
+	static const double edge[] = { 0.0,
+				       -0.0,
+				       1.0,
+				       -1.0,
+				       0.5,
+				       1.5,
+				       2.5,
+				       -2.5,
+				       0.0005,
+				       0.0015,
+				       0.0025,
+				       0.125,
+				       0.375,
+				       1e-7,
+				       -1e-7,
+				       4.9999995,
+				       0.9999995,
+				       9.9999999995,
+				       999999.9999995,
+				       1e15,
+				       -1e15,
+				       0x1p52 + 0.5,
+				       0x1p53 - 1,
+				       0x1p53,
+				       1e300,
+				       -1e300,
+				       5e-324,
+				       -5e-324,
+				       2.2250738585072014e-308,
+				       0.1,
+				       0.2,
+				       0.3,
+				       123.456,
+				       3.14159265358979,
+				       1e-3,
+				       12.0000005,
+				       1234.5678905 };
 	const double special[] = { NAN, -NAN, INFINITY, -INFINITY };
 	unsigned int seed = 16;
 	int bad = 0;
@@ -202,8 +233,9 @@ static void test_fmt_fixed_is_snprintf(void)
 
 static void test_fmt_int_is_snprintf(void)
 {
-	static const int64_t cases[] = { 0, 1, -1, 9, 10, -10, 99, 100, 1234567890123LL,
-					 INT64_MAX, INT64_MIN, INT64_MIN + 1 };
+	static const int64_t cases[] = {
+		0, 1, -1, 9, 10, -10, 99, 100, 1234567890123LL, INT64_MAX, INT64_MIN, INT64_MIN + 1
+	};
 	char got[BM_FMT_INT_MAX], want[BM_FMT_INT_MAX];
 	unsigned int seed = 7;
 
