@@ -40,17 +40,21 @@ void csv_field(FILE *f, const char *s)
  * their numbers by util's formatters, not printf (whose floating-point path was most of an
  * interval's cost at a thousand targets), with the same text; no allocation per line.
  */
-/* Room for more bytes after len. */
-static char *reserve(struct bm_text *b, size_t more)
+static void __attribute__((noinline)) grow(struct bm_text *b, size_t more)
 {
-	if (b->cap - b->len < more) {
-		size_t cap = b->cap ? b->cap : 4096;
+	size_t cap = b->cap ? b->cap : 4096;
 
-		while (cap - b->len < more)
-			cap *= 2;
-		b->p = bm_realloc_array(b->p, cap, 1);
-		b->cap = cap;
-	}
+	while (cap - b->len < more)
+		cap *= 2;
+	b->p = bm_realloc_array(b->p, cap, 1);
+	b->cap = cap;
+}
+
+/* Room for more bytes after len. */
+static inline char *reserve(struct bm_text *b, size_t more)
+{
+	if (b->cap - b->len < more)
+		grow(b, more);
 	return b->p + b->len;
 }
 
