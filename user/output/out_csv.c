@@ -144,14 +144,25 @@ static void co2e_field(struct bm_text *b, const struct bm_interval *iv, double j
 	put(b, "\n", 1);
 }
 
+/* The first two fields, the same on every line of an interval: its end and length. */
+struct lead {
+	char s[2 * BM_FMT_FIXED_MAX];
+	size_t len;
+};
+
+static void lead_of(struct lead *l, const struct bm_interval *iv)
+{
+	l->len = (size_t)bm_fmt_fixed(l->s, iv->ts_real, 3);
+	l->s[l->len++] = ',';
+	l->len += (size_t)bm_fmt_fixed(l->s + l->len, iv->interval_s, 6);
+}
+
 static void target_line(struct bm_text *b, const struct bm_meta *m, const struct bm_interval *iv,
-			const struct bm_row *r, int domain)
+			const struct lead *lead, const struct bm_row *r, int domain)
 {
 	double total, j;
 
-	/* The first field, the interval's end, has no comma before it. */
-	b->len += (size_t)bm_fmt_fixed(reserve(b, BM_FMT_FIXED_MAX), iv->ts_real, 3);
-	put_fixed(b, iv->interval_s, 6);
+	put(b, lead->s, lead->len);
 	put_str(b, ",target,");
 	put_field(b, r->target->name);
 	/* Processes (--by process) and special targets have no cgroup id. */
@@ -226,20 +237,22 @@ static void model_fields(struct bm_text *b, const struct bm_meta *m,
 
 void csv_text(struct bm_text *b, const struct bm_meta *m, const struct bm_interval *iv)
 {
+	struct lead lead;
+
+	lead_of(&lead, iv);
 	for (size_t i = 0; i < iv->n; i++) {
 		const struct bm_row *r = &iv->rows[i];
 
 		if (!r->domains)
-			target_line(b, m, iv, r, -1);
+			target_line(b, m, iv, &lead, r, -1);
 		for (int d = 0; d < BM_NR_DOMAINS; d++)
 			if (r->domains & (1u << d))
-				target_line(b, m, iv, r, d);
+				target_line(b, m, iv, &lead, r, d);
 	}
 	for (int i = 0; i < iv->nenergy; i++) {
 		const struct energy_reading *e = &iv->energy[i];
 
-		b->len += (size_t)bm_fmt_fixed(reserve(b, BM_FMT_FIXED_MAX), iv->ts_real, 3);
-		put_fixed(b, iv->interval_s, 6);
+		put(b, lead.s, lead.len);
 		put_str(b, ",energy,,");
 		put_i64(b, m->package_id[e->socket]);
 		put(b, ",", 1);
