@@ -3,9 +3,10 @@
 # most 1 ms per 1,000): the median time per interval, and, under callgrind where valgrind is
 # installed, instructions per interval (repeatable, unlike the clock): the difference of two
 # runs of 5 and 25 intervals, over 20. BENCH=PATH runs another build of the driver (an older
-# tree's, for a before and after).
+# tree's). BEFORE=PATH compares this build with that one side by side instead: five
+# interleaved rounds of each, their medians and the ratio, then both instruction counts.
 #
-#   [BENCH=PATH] bench-interval.sh [TARGETS]
+#   [BENCH=PATH | BEFORE=PATH] bench-interval.sh [TARGETS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 n=${1:-1000}
@@ -15,17 +16,33 @@ if [ -z "${BENCH:-}" ]; then
 fi
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
-"$BENCH" "$n" 200 "$out/clock.csv"
-if ! command -v valgrind >/dev/null; then
-	echo "instructions_per_interval - (valgrind is not installed)"
+ms() { "$1" "$n" 100 "$out/clock.csv" | awk '/^ms_per_1000_targets/ { print $2 }'; }
+ir() {
+	valgrind --tool=callgrind --callgrind-out-file="$out/cg.$2" \
+		"$1" "$n" "$2" "$out/cg.csv" >/dev/null 2>"$out/cg.log"
+	sed -n 's/^summary: //p' "$out/cg.$2"
+}
+instructions() {
+	if command -v valgrind >/dev/null; then
+		local a b
+		a=$(ir "$1" 5)
+		b=$(ir "$1" 25)
+		echo "$(((b - a) / 20))"
+	else
+		echo "- (valgrind is not installed)"
+	fi
+}
+if [ -n "${BEFORE:-}" ]; then
+	for _ in 1 2 3 4 5; do
+		echo "$(ms "$BEFORE") $(ms "$BENCH")"
+	done >"$out/rounds"
+	b=$(cut -d' ' -f1 "$out/rounds" | sort -n | sed -n 3p)
+	a=$(cut -d' ' -f2 "$out/rounds" | sort -n | sed -n 3p)
+	awk -v b="$b" -v a="$a" 'BEGIN { printf "ms_per_1000_targets_median before %s after %s ratio %.2f\n", b, a, b / a }'
+	echo "instructions_per_interval before $(instructions "$BEFORE") after $(instructions "$BENCH")"
 	exit 0
 fi
-ir() {
-	valgrind --tool=callgrind --callgrind-out-file="$out/cg.$1" \
-		"$BENCH" "$n" "$1" "$out/cg.csv" >/dev/null 2>"$out/cg.log"
-	sed -n 's/^summary: //p' "$out/cg.$1"
-}
-a=$(ir 5)
-b=$(ir 25)
-echo "instructions_per_interval $(((b - a) / 20))"
-echo "instructions_per_target $(((b - a) / 20 / n))"
+"$BENCH" "$n" 200 "$out/clock.csv"
+i=$(instructions "$BENCH")
+echo "instructions_per_interval $i"
+[[ $i == -* ]] || echo "instructions_per_target $((i / n))"
