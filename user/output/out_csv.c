@@ -36,9 +36,10 @@ void csv_field(FILE *f, const char *s)
 }
 
 /*
- * The target lines, the bulk of an interval, are built in one buffer and written at once:
- * their numbers by util's formatters, not printf (whose floating-point path was most of an
- * interval's cost at a thousand targets), with the same text; no allocation per line.
+ * An interval's lines are built in one buffer, the caller's, kept from one interval to the
+ * next (no allocation per line, none at all once it is large enough); their numbers by
+ * util's formatters, not printf, whose floating-point path was most of an interval's cost
+ * at a thousand targets. The text is the same.
  */
 static void __attribute__((noinline)) grow(struct bm_text *b, size_t more)
 {
