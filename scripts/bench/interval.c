@@ -6,7 +6,7 @@
  * through interval_run() (model, split, totals, sort) and the CSV sink writing to a file.
  * Prints the median milliseconds per interval per 1,000 targets.
  *
- *   bench-interval [TARGETS [INTERVALS [FILE]]]   (defaults 1000, 200, /tmp/bench-interval.csv)
+ *   bench-interval [TARGETS [INTERVALS [FILE]]]   (defaults 1000, 200, bench-interval.csv)
  *
  * scripts/bench-interval.sh also counts instructions per interval under callgrind, from two
  * runs that differ by their number of intervals.
@@ -80,7 +80,7 @@ int main(int argc, char **argv)
 	static const int sample_index[] = { 0, 1, 2, 3 }, package_id[] = { 0 };
 	int ntargets = argc > 1 ? atoi(argv[1]) : 1000;
 	int nintervals = argc > 2 ? atoi(argv[2]) : 200;
-	const char *path = argc > 3 ? argv[3] : "/tmp/bench-interval.csv";
+	const char *path = argc > 3 ? argv[3] : "bench-interval.csv";
 	struct interval_config cfg = {
 		.nr_sockets = 1,
 		.have_energy = true,
