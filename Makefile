@@ -185,7 +185,8 @@ distclean: clean
 # Benchmark aids for scripts/bench-overhead.sh: empty-hook attaches a sched_switch program
 # that does nothing, to show the fixed cost of any hook there.
 .PHONY: bench-tools
-bench-tools: $(OUTPUT)/empty-hook $(OUTPUT)/bench-model-fit $(OUTPUT)/bench-prometheus
+bench-tools: $(OUTPUT)/empty-hook $(OUTPUT)/bench-model-fit $(OUTPUT)/bench-prometheus \
+	$(OUTPUT)/bench-interval
 
 $(OUTPUT)/bench:
 	$(Q)mkdir -p $@
@@ -208,6 +209,11 @@ $(OUTPUT)/bench-model-fit: scripts/bench/model-fit.c $(OUTPUT)/model/model.o $(O
 
 # scripts/bench-prometheus.sh: the endpoint's render and scrape at 1,000 targets.
 $(OUTPUT)/bench-prometheus: scripts/bench/prometheus.c $(patsubst user/%.c,$(OUTPUT)/%.o,$(LIB_SRCS)) $(OUTPUT)/cpus_table.o
+	$(call msg,CCLD,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) $^ $(LIBS) -o $@
+
+# scripts/bench-interval.sh: one interval's userspace cost with CSV output, at N targets.
+$(OUTPUT)/bench-interval: scripts/bench/interval.c $(patsubst user/%.c,$(OUTPUT)/%.o,$(LIB_SRCS)) $(OUTPUT)/cpus_table.o
 	$(call msg,CCLD,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) $^ $(LIBS) -o $@
 

@@ -261,6 +261,93 @@ int bm_parse_cpulist(const char *s, bool *set, int nbits)
 	}
 }
 
+/* Digits from the right end of buf backwards, two at a time; returns the first. */
+static char *digits_backwards(char *end, uint64_t v)
+{
+	static const char pairs[201] = "00010203040506070809101112131415161718192021222324"
+				       "25262728293031323334353637383940414243444546474849"
+				       "50515253545556575859606162636465666768697071727374"
+				       "75767778798081828384858687888990919293949596979899";
+	char *p = end;
+
+	while (v >= 100) {
+		unsigned int r = (unsigned int)(v % 100);
+
+		v /= 100;
+		p -= 2;
+		memcpy(p, pairs + 2 * r, 2);
+	}
+	if (v >= 10) {
+		p -= 2;
+		memcpy(p, pairs + 2 * v, 2);
+	} else {
+		*--p = (char)('0' + v);
+	}
+	return p;
+}
+
+int bm_fmt_u64(char *buf, uint64_t v)
+{
+	char tmp[BM_FMT_INT_MAX], *p = digits_backwards(tmp + sizeof(tmp) - 1, v);
+	int n = (int)(tmp + sizeof(tmp) - 1 - p);
+
+	memcpy(buf, p, (size_t)n);
+	buf[n] = '\0';
+	return n;
+}
+
+int bm_fmt_i64(char *buf, int64_t v)
+{
+	if (v >= 0)
+		return bm_fmt_u64(buf, (uint64_t)v);
+	buf[0] = '-';
+	/* In unsigned arithmetic, so that INT64_MIN has its magnitude too. */
+	return 1 + bm_fmt_u64(buf + 1, -(uint64_t)v);
+}
+
+/*
+ * The integer part is exact below 2^53, and so is the fraction (|v| minus it). The fraction
+ * times 10^prec is rounded to an integer as printf does, on its exact value: the product is
+ * hi + lo exactly (fma gives the product's rounding error), so the distance to the half
+ * between two integers, (hi - trunc(hi) - 0.5) + lo, has the sign of the exact one.
+ */
+int bm_fmt_fixed(char *buf, double v, int prec)
+{
+	static const double scale[] = { 1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9 };
+	double a = fabs(v), frac, hi, lo, e;
+	uint64_t i, n, f;
+	int len = 0;
+
+	if (!(a < 0x1p53) || prec < 0 || prec > 9)
+		return snprintf(buf, BM_FMT_FIXED_MAX, "%.*f", prec, v);
+	i = (uint64_t)a;
+	frac = a - (double)i;
+	hi = frac * scale[prec];
+	lo = fma(frac, scale[prec], -hi);
+	n = (uint64_t)hi;
+	e = (hi - (double)n - 0.5) + lo;
+	/* A tie goes to the even last digit: the fraction's, or with no digits the integer's. */
+	f = n + (e > 0 || (e == 0 && (prec ? n : i) & 1));
+	if (f == (uint64_t)scale[prec]) {
+		f = 0;
+		i++;
+	}
+	if (signbit(v))
+		buf[len++] = '-';
+	len += bm_fmt_u64(buf + len, i);
+	if (prec) {
+		char *end = buf + len + 1 + prec, *p = digits_backwards(end, f);
+
+		/* Zeros before the fraction's digits, up to prec of them. */
+		while (p > buf + len + 1)
+			*--p = '0';
+		buf[len] = '.';
+		len += 1 + prec;
+	}
+	buf[len] = '\0';
+	return len;
+}
+
 static double now(clockid_t clk)
 {
 	struct timespec ts;

@@ -62,6 +62,18 @@ int bm_pread_text(int fd, char *buf, size_t size);
 /* Parse a CPU list such as "0-3,8,10-11" into a bitmap of nbits. Returns 0 or -EINVAL. */
 int bm_parse_cpulist(const char *s, bool *set, int nbits);
 
+/*
+ * Numbers as text without printf's floating-point path, for the outputs' rows. Each writes
+ * NUL-terminated text into buf and returns its length. bm_fmt_fixed is exactly
+ * snprintf("%.*f", prec, v) for prec 0 to 9 (correctly rounded, ties to even, "-0.000" for a
+ * negative that rounds to zero); |v| >= 2^53, NaN and infinities go through snprintf itself.
+ */
+#define BM_FMT_INT_MAX 21 /* buf size: "18446744073709551615" or "-9223372036854775808", NUL */
+#define BM_FMT_FIXED_MAX 330 /* buf size: "%.9f" of -DBL_MAX and its NUL */
+int bm_fmt_u64(char *buf, uint64_t v);
+int bm_fmt_i64(char *buf, int64_t v);
+int bm_fmt_fixed(char *buf, double v, int prec);
+
 double bm_now_mono(void);
 double bm_now_real(void);
 

@@ -1,10 +1,13 @@
 // SPDX-License-Identifier: BSD-2-Clause
 /* The shared helpers: number parsing, writing whole buffers, allocations that do not fail. */
 #include <errno.h>
+#include <math.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -140,6 +143,118 @@ static void test_write_all_short_writes_and_eintr(void)
 	CHECK(bm_write_all(-1, "", 0) == 0);
 }
 
+/* One value through bm_fmt_fixed against snprintf: 0 if the same, else 1 (said, a few). */
+static int fixed_differs(double v, int prec)
+{
+	static int said;
+	char want[BM_FMT_FIXED_MAX], got[BM_FMT_FIXED_MAX];
+	int n = snprintf(want, sizeof(want), "%.*f", prec, v);
+	int len = bm_fmt_fixed(got, v, prec);
+
+	if (len == n && !strcmp(got, want))
+		return 0;
+	if (said++ < 5)
+		printf("    %a at %d: \"%s\" (%d), snprintf \"%s\" (%d)\n", v, prec, got, len, want,
+		       n);
+	return 1;
+}
+
+static void test_fmt_fixed_is_snprintf(void)
+{
+	static const double edge[] = { 0.0,
+				       -0.0,
+				       1.0,
+				       -1.0,
+				       0.5,
+				       1.5,
+				       2.5,
+				       -2.5,
+				       0.0005,
+				       0.0015,
+				       0.0025,
+				       0.125,
+				       0.375,
+				       1e-7,
+				       -1e-7,
+				       4.9999995,
+				       0.9999995,
+				       9.9999999995,
+				       999999.9999995,
+				       1e15,
+				       -1e15,
+				       0x1p52 + 0.5,
+				       0x1p53 - 1,
+				       0x1p53,
+				       1e300,
+				       -1e300,
+				       5e-324,
+				       -5e-324,
+				       2.2250738585072014e-308,
+				       0.1,
+				       0.2,
+				       0.3,
+				       123.456,
+				       3.14159265358979,
+				       1e-3,
+				       12.0000005,
+				       1234.5678905 };
+	const double special[] = { NAN, -NAN, INFINITY, -INFINITY };
+	unsigned int seed = 16;
+	int bad = 0;
+
+	for (int prec = 0; prec <= 9; prec++) {
+		for (size_t i = 0; i < ARRAY_SIZE(edge); i++)
+			bad += fixed_differs(edge[i], prec);
+		for (size_t i = 0; i < ARRAY_SIZE(special); i++)
+			bad += fixed_differs(special[i], prec);
+		/* Exact ties at this precision: k + 1/2 units of the last digit, in binary. */
+		for (int k = 0; k < 2000; k++)
+			bad += fixed_differs(((double)k + 0.5) / 1024, prec);
+	}
+	/* Random doubles over many magnitudes, and random bit patterns of every kind. */
+	for (int i = 0; i < 200000; i++) {
+		double m = (double)rand_r(&seed) / RAND_MAX, v = ldexp(m, rand_r(&seed) % 120 - 60);
+		uint64_t bits = (uint64_t)rand_r(&seed) << 42 ^ (uint64_t)rand_r(&seed) << 21 ^
+				(uint64_t)rand_r(&seed);
+		double r;
+
+		memcpy(&r, &bits, sizeof(r));
+		bad += fixed_differs(i & 1 ? -v : v, i % 10);
+		bad += fixed_differs(r, i % 10);
+		/* Near a rounding boundary: a decimal with prec + 1 digits ending in 5. */
+		bad += fixed_differs((double)(rand_r(&seed) % 100000000 * 10 + 5) / 1e9, 8);
+		bad += fixed_differs((double)(rand_r(&seed) % 10000000 * 10 + 5) / 1e7, 6);
+		bad += fixed_differs((double)(rand_r(&seed) % 100000 * 10 + 5) / 1e4, 3);
+	}
+	CHECK(bad == 0);
+	/* Outside 0 to 9 digits it is snprintf's too. */
+	CHECK(fixed_differs(1.0 / 3, 12) == 0);
+}
+
+static void test_fmt_int_is_snprintf(void)
+{
+	static const int64_t cases[] = {
+		0, 1, -1, 9, 10, -10, 99, 100, 1234567890123LL, INT64_MAX, INT64_MIN, INT64_MIN + 1
+	};
+	char got[BM_FMT_INT_MAX], want[BM_FMT_INT_MAX];
+	unsigned int seed = 7;
+
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		CHECK((size_t)bm_fmt_i64(got, cases[i]) == strlen(got));
+		snprintf(want, sizeof(want), "%lld", (long long)cases[i]);
+		CHECK_STR(got, want);
+	}
+	CHECK(bm_fmt_u64(got, UINT64_MAX) == 20);
+	CHECK_STR(got, "18446744073709551615");
+	for (int i = 0; i < 10000; i++) {
+		uint64_t v = (uint64_t)rand_r(&seed) << (i % 40) ^ (uint64_t)rand_r(&seed);
+
+		bm_fmt_u64(got, v);
+		snprintf(want, sizeof(want), "%llu", (unsigned long long)v);
+		CHECK_STR(got, want);
+	}
+}
+
 static void test_realloc_array_and_strdup(void)
 {
 	int *v = bm_realloc_array(NULL, 4, sizeof(*v));
@@ -208,6 +323,8 @@ const struct unit_test util_tests[] = {
 	{ "util/u64_decimal_never_octal_hex_where_asked", test_u64_decimal_never_octal },
 	{ "util/u64_rejects_sign_space_junk_empty_overflow", test_u64_rejects_junk_and_range },
 	{ "util/write_all_over_short_writes_and_eintr", test_write_all_short_writes_and_eintr },
+	{ "util/fmt_fixed_is_snprintf_f_ties_edges_random_nan_inf", test_fmt_fixed_is_snprintf },
+	{ "util/fmt_int_is_snprintf_lld_llu", test_fmt_int_is_snprintf },
 	{ "util/realloc_array_keeps_contents_strdup_copies", test_realloc_array_and_strdup },
 	{ "util/realloc_array_overflow_says_out_of_memory_exits_1",
 	  test_realloc_array_overflow_dies },

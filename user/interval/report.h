@@ -146,6 +146,13 @@ void table_summary(FILE *f, const struct bm_meta *m, const struct bm_row *totals
 void csv_field(FILE *f, const char *s);
 int csv_header(FILE *f, const struct bm_meta *m);
 int csv_interval(FILE *f, const struct bm_meta *m, const struct bm_interval *iv);
+/* Text that grows, kept from one interval to the next: no allocation once it is large enough. */
+struct bm_text {
+	char *p;
+	size_t len, cap;
+};
+/* csv_interval's lines, appended to b. */
+void csv_text(struct bm_text *b, const struct bm_meta *m, const struct bm_interval *iv);
 
 /* InfluxDB line protocol: one point per target, socket and domain, one per measured domain. */
 int influx_interval(FILE *f, const struct bm_meta *m, const struct bm_interval *iv);

@@ -8,24 +8,105 @@
  */
 #include <csv.h>
 #include <ctype.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "report.h"
+#include "util.h"
 
 /*
  * RFC 4180 quoting, by libcsv's writer, which the readers of our files use too. Besides a
  * comma, a quote or a line break, a space or tab at either end needs quotes: libcsv (and
  * other readers) drop it from an unquoted field.
  */
+static bool needs_quotes(const char *s, size_t len)
+{
+	return strpbrk(s, ",\"\r\n") ||
+	       (len && (isblank((unsigned char)s[0]) || isblank((unsigned char)s[len - 1])));
+}
+
 void csv_field(FILE *f, const char *s)
 {
 	size_t len = strlen(s);
 
-	if (strpbrk(s, ",\"\r\n") ||
-	    (len && (isblank((unsigned char)s[0]) || isblank((unsigned char)s[len - 1]))))
+	if (needs_quotes(s, len))
 		csv_fwrite(f, s, len);
 	else
 		fputs(s, f);
+}
+
+/*
+ * An interval's lines are built in one buffer, the caller's, kept from one interval to the
+ * next (no allocation per line, none at all once it is large enough); their numbers by
+ * util's formatters, not printf, whose floating-point path was most of an interval's cost
+ * at a thousand targets. The text is the same.
+ */
+static void __attribute__((noinline)) grow(struct bm_text *b, size_t more)
+{
+	size_t cap = b->cap ? b->cap : 4096;
+
+	while (cap - b->len < more)
+		cap *= 2;
+	b->p = bm_realloc_array(b->p, cap, 1);
+	b->cap = cap;
+}
+
+/* Room for more bytes after len. */
+static inline char *reserve(struct bm_text *b, size_t more)
+{
+	if (b->cap - b->len < more)
+		grow(b, more);
+	return b->p + b->len;
+}
+
+static void put(struct bm_text *b, const char *s, size_t len)
+{
+	memcpy(reserve(b, len), s, len);
+	b->len += len;
+}
+
+static void put_str(struct bm_text *b, const char *s)
+{
+	put(b, s, strlen(s));
+}
+
+/* ",v": a comma, then v with prec decimals, as "%.*f" writes it. */
+static void put_fixed(struct bm_text *b, double v, int prec)
+{
+	char *p = reserve(b, 1 + BM_FMT_FIXED_MAX);
+
+	*p = ',';
+	b->len += 1 + (size_t)bm_fmt_fixed(p + 1, v, prec);
+}
+
+/* ",v" for an integer. */
+static void put_i64(struct bm_text *b, int64_t v)
+{
+	char *p = reserve(b, 1 + BM_FMT_INT_MAX);
+
+	*p = ',';
+	b->len += 1 + (size_t)bm_fmt_i64(p + 1, v);
+}
+
+static void put_u64(struct bm_text *b, uint64_t v)
+{
+	char *p = reserve(b, 1 + BM_FMT_INT_MAX);
+
+	*p = ',';
+	b->len += 1 + (size_t)bm_fmt_u64(p + 1, v);
+}
+
+/* csv_field's quoting, into the buffer. */
+static void put_field(struct bm_text *b, const char *s)
+{
+	size_t len = strlen(s), n;
+
+	if (!needs_quotes(s, len)) {
+		put(b, s, len);
+		return;
+	}
+	n = csv_write(NULL, 0, s, len);
+	b->len += csv_write(reserve(b, n), n, s, len);
 }
 
 int csv_header(FILE *f, const struct bm_meta *m)
@@ -42,114 +123,165 @@ int csv_header(FILE *f, const struct bm_meta *m)
 }
 
 /* What the target is, where its path says: runtime, container, pod, QoS class, unit. */
-static void label_fields(FILE *f, const struct bm_labels *l)
+static void label_fields(struct bm_text *b, const struct bm_labels *l)
 {
 	const char *v[5] = { l->runtime, l->container_id, l->pod_uid, l->qos, l->unit };
 
 	for (int i = 0; i < 5; i++) {
-		fputc(',', f);
-		csv_field(f, v[i]);
+		put(b, ",", 1);
+		put_field(b, v[i]);
 	}
 }
 
 /* The last field: grams CO2e of joules, empty where no intensity (or no energy) applies. */
-static void co2e_field(FILE *f, const struct bm_interval *iv, double joules)
+static void co2e_field(struct bm_text *b, const struct bm_interval *iv, double joules)
 {
 	double g;
 
 	if (joules >= 0 && report_co2e(iv, joules, &g))
-		fprintf(f, ",%.9f\n", g);
+		put_fixed(b, g, 9);
 	else
-		fputs(",\n", f);
+		put(b, ",", 1);
+	put(b, "\n", 1);
 }
 
-static void target_line(FILE *f, const struct bm_meta *m, const struct bm_interval *iv,
-			const struct bm_row *r, int domain)
-{
-	double total;
+/* The first two fields, the same on every line of an interval: its end and length. */
+struct lead {
+	char s[2 * BM_FMT_FIXED_MAX];
+	size_t len;
+};
 
-	fprintf(f, "%.3f,%.6f,target,", iv->ts_real, iv->interval_s);
-	csv_field(f, r->target->name);
+static void lead_of(struct lead *l, const struct bm_interval *iv)
+{
+	l->len = (size_t)bm_fmt_fixed(l->s, iv->ts_real, 3);
+	l->s[l->len++] = ',';
+	l->len += (size_t)bm_fmt_fixed(l->s + l->len, iv->interval_s, 6);
+}
+
+static void target_line(struct bm_text *b, const struct bm_meta *m, const struct bm_interval *iv,
+			const struct lead *lead, const struct bm_row *r, int domain)
+{
+	double total, j;
+
+	put(b, lead->s, lead->len);
+	put_str(b, ",target,");
+	put_field(b, r->target->name);
 	/* Processes (--by process) and special targets have no cgroup id. */
 	if (target_is_cgroup(r->target))
-		fprintf(f, ",%llu", (unsigned long long)r->target->id);
+		put_u64(b, r->target->id);
 	else
-		fputc(',', f);
-	fprintf(f, ",%d,%s,%llu", m->package_id[r->socket],
-		domain < 0 ? "" : energy_domain_name((enum bm_domain)domain),
-		(unsigned long long)r->s.cpu_ns);
+		put(b, ",", 1);
+	put_i64(b, m->package_id[r->socket]);
+	put(b, ",", 1);
+	if (domain >= 0)
+		put_str(b, energy_domain_name((enum bm_domain)domain));
+	put_u64(b, r->s.cpu_ns);
 	for (int e = 0; e < m->nr_events; e++) {
 		int k = m->sample_index[e];
 
 		if (k < 0)
-			fputc(',', f); /* not measured: empty, never a made-up 0 */
+			put(b, ",", 1); /* not measured: empty, never a made-up 0 */
 		else
-			fprintf(f, ",%llu", (unsigned long long)r->s.ev[k]);
+			put_u64(b, r->s.ev[k]);
 	}
 	if (domain < 0) {
 		/* No energy: the share of the socket's CPU time. */
-		fprintf(f, ",%.6f,,,,,,,,,,", r->share);
+		put_fixed(b, r->share, 6);
+		put_str(b, ",,,,,,,,,,");
 	} else {
 		total = report_measured(iv, r->socket, domain);
-		fprintf(f, ",%.6f,%.6f,%.6f,%s,%u,,,,,,",
-			total > 0 ? r->s.energy_j[domain] / total : r->share, r->s.energy_j[domain],
-			iv->interval_s > 0 ? r->s.energy_j[domain] / iv->interval_s : 0,
-			report_estimate_name(r, domain), r->model_id[domain]);
+		j = r->s.energy_j[domain];
+		put_fixed(b, total > 0 ? j / total : r->share, 6);
+		put_fixed(b, j, 6);
+		put_fixed(b, iv->interval_s > 0 ? j / iv->interval_s : 0, 6);
+		put(b, ",", 1);
+		put_str(b, report_estimate_name(r, domain));
+		put_u64(b, r->model_id[domain]);
+		put_str(b, ",,,,,,");
 	}
-	label_fields(f, &r->target->labels);
-	fprintf(f, ",%d", iv->nr_online);
-	co2e_field(f, iv, domain < 0 ? -1 : r->s.energy_j[domain]);
+	label_fields(b, &r->target->labels);
+	put_i64(b, iv->nr_online);
+	co2e_field(b, iv, domain < 0 ? -1 : r->s.energy_j[domain]);
 }
 
 /* The model columns of a measured row: what the model predicted and what it is. */
-static void model_fields(FILE *f, const struct bm_meta *m, const struct bm_model_record *rec)
+static void model_fields(struct bm_text *b, const struct bm_meta *m,
+			 const struct bm_model_record *rec)
 {
-	fprintf(f, ",%u", rec->model_id);
-	if (rec->predicted)
-		fprintf(f, ",%.6f,%.6f", rec->predicted_w, rec->error_w);
-	else
-		fputs(",,", f);
-	if (rec->layer_mhz >= 0)
-		fprintf(f, ",%d", rec->layer_mhz);
-	else
-		fputc(',', f);
-	fprintf(f, ",%d,", rec->samples);
-	if (rec->model_id) {
-		fprintf(f, "%.6f,", rec->intercept_w);
-		for (int j = 0; j < m->features->nfeat; j++)
-			fprintf(f, "%s%s=%.9g", j ? ";" : "", m->features->name[j], rec->coef[j]);
+	put_u64(b, rec->model_id);
+	if (rec->predicted) {
+		put_fixed(b, rec->predicted_w, 6);
+		put_fixed(b, rec->error_w, 6);
 	} else {
-		fputc(',', f);
+		put_str(b, ",,");
+	}
+	if (rec->layer_mhz >= 0)
+		put_i64(b, rec->layer_mhz);
+	else
+		put(b, ",", 1);
+	put_i64(b, rec->samples);
+	if (!rec->model_id) {
+		put_str(b, ",,");
+		return;
+	}
+	put_fixed(b, rec->intercept_w, 6);
+	put(b, ",", 1);
+	/* %g-like, and a few per interval: printf's. */
+	for (int j = 0; j < m->features->nfeat; j++) {
+		const char *name = m->features->name[j];
+		size_t room = strlen(name) + 32;
+
+		b->len += (size_t)snprintf(reserve(b, room), room, "%s%s=%.9g", j ? ";" : "", name,
+					   rec->coef[j]);
+	}
+}
+
+void csv_text(struct bm_text *b, const struct bm_meta *m, const struct bm_interval *iv)
+{
+	struct lead lead;
+
+	lead_of(&lead, iv);
+	for (size_t i = 0; i < iv->n; i++) {
+		const struct bm_row *r = &iv->rows[i];
+
+		if (!r->domains)
+			target_line(b, m, iv, &lead, r, -1);
+		for (int d = 0; d < BM_NR_DOMAINS; d++)
+			if (r->domains & (1u << d))
+				target_line(b, m, iv, &lead, r, d);
+	}
+	for (int i = 0; i < iv->nenergy; i++) {
+		const struct energy_reading *e = &iv->energy[i];
+
+		put(b, lead.s, lead.len);
+		put_str(b, ",energy,,");
+		put_i64(b, m->package_id[e->socket]);
+		put(b, ",", 1);
+		put_str(b, energy_domain_name(e->domain));
+		put(b, ",", 1);
+		for (int k = 0; k < m->nr_events; k++)
+			put(b, ",", 1);
+		put(b, ",", 1);
+		put_fixed(b, e->joules, 6);
+		put_fixed(b, iv->interval_s > 0 ? e->joules / iv->interval_s : 0, 6);
+		put_str(b, iv->estimated ? ",estimated" : ",measured");
+		if (iv->models)
+			model_fields(b, m, &iv->models[i]);
+		else
+			put_str(b, ",,,,,,,");
+		put_str(b, ",,,,,");
+		put_i64(b, iv->nr_online);
+		co2e_field(b, iv, e->joules);
 	}
 }
 
 int csv_interval(FILE *f, const struct bm_meta *m, const struct bm_interval *iv)
 {
-	for (size_t i = 0; i < iv->n; i++) {
-		const struct bm_row *r = &iv->rows[i];
+	struct bm_text b = { 0 };
 
-		if (!r->domains)
-			target_line(f, m, iv, r, -1);
-		for (int d = 0; d < BM_NR_DOMAINS; d++)
-			if (r->domains & (1u << d))
-				target_line(f, m, iv, r, d);
-	}
-	for (int i = 0; i < iv->nenergy; i++) {
-		const struct energy_reading *e = &iv->energy[i];
-
-		fprintf(f, "%.3f,%.6f,energy,,,%d,%s,", iv->ts_real, iv->interval_s,
-			m->package_id[e->socket], energy_domain_name(e->domain));
-		for (int k = 0; k < m->nr_events; k++)
-			fputc(',', f);
-		fprintf(f, ",,%.6f,%.6f,%s", e->joules,
-			iv->interval_s > 0 ? e->joules / iv->interval_s : 0,
-			iv->estimated ? "estimated" : "measured");
-		if (iv->models)
-			model_fields(f, m, &iv->models[i]);
-		else
-			fputs(",,,,,,,", f);
-		fprintf(f, ",,,,,,%d", iv->nr_online);
-		co2e_field(f, iv, e->joules);
-	}
+	csv_text(&b, m, iv);
+	if (b.len)
+		fwrite(b.p, 1, b.len, f);
+	free(b.p);
 	return fflush(f) ? -1 : 0;
 }

@@ -416,8 +416,9 @@ void outputs_reopen(struct outputs *o, const struct bm_meta *m)
 
 int outputs_interval(struct outputs *o, const struct bm_meta *m, const struct bm_interval *iv)
 {
-	char *csv = NULL, *lp = NULL;
-	size_t csv_len = 0, lp_len = 0;
+	char *lp = NULL;
+	size_t lp_len = 0;
+	bool csv = false;
 	int ret = 0;
 
 	for (int i = 0; i < o->n; i++) {
@@ -443,10 +444,12 @@ int outputs_interval(struct outputs *o, const struct bm_meta *m, const struct bm
 			break;
 		}
 		case SINK_CSV:
-			if (!csv)
-				err = interval_text(csv_interval, m, iv, &csv, &csv_len);
-			if (!err)
-				err = sink_write(s, csv, csv_len);
+			if (!csv) {
+				o->csv.len = 0;
+				csv_text(&o->csv, m, iv);
+				csv = true;
+			}
+			err = sink_write(s, o->csv.p, o->csv.len);
 			break;
 		case SINK_PROMETHEUS:
 			break; /* after the others, below */
@@ -465,7 +468,6 @@ int outputs_interval(struct outputs *o, const struct bm_meta *m, const struct bm
 		else if (err)
 			sink_failed(s, err);
 	}
-	free(csv);
 	free(lp);
 	if (o->prom) {
 		prom_state_update(o->prom, m, iv);
@@ -505,6 +507,8 @@ void outputs_close(struct outputs *o, double wait_s)
 	}
 	prom_state_free(o->prom);
 	o->prom = NULL;
+	free(o->csv.p);
+	o->csv = (struct bm_text){ 0 };
 	if (o->web) {
 		prom_web_config_free(o->web);
 		free(o->web);

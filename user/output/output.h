@@ -46,6 +46,7 @@ struct outputs {
 	int n;
 	struct prom_web_config *web; /* loaded by outputs_check() */
 	struct prom_state *prom; /* the Prometheus sinks' counters, shared by them */
+	struct bm_text csv; /* the CSV sinks' text of an interval, its buffer kept */
 };
 
 /* Parse one -o SPEC. Returns 0, or -EINVAL with a one-line err. */

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Peak and steady memory of a real session (as root): bpfmeter -o csv:FILE -i 1 -d 5 -e ''.
+# Prints VmHWM (the peak, reached while the programs load) and VmRSS as the last interval
+# left it, in kB, from /proc/PID/status, and the target rows per interval.
+#
+#   [CGROUPS=N] bench-rss.sh [BPFMETER [ARGS...]]
+#
+# With CGROUPS=N, N cgroups are made active meanwhile: one shell walks them in turn, moving
+# itself into each and starting /bin/true there, so that every one of them runs in most
+# intervals (how many did is the rows figure).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bin=${1:-./bpfmeter}
+[ $# -gt 0 ] && shift
+out=$(mktemp -d)
+cg= walker=
+cleanup() {
+	[ -z "$walker" ] || { kill "$walker" 2>/dev/null; wait "$walker" 2>/dev/null || :; }
+	[ -z "$cg" ] || find "$cg" -mindepth 1 -depth -type d -exec rmdir {} + 2>/dev/null
+	[ -z "$cg" ] || rmdir "$cg" 2>/dev/null || :
+	rm -rf "$out"
+}
+trap cleanup EXIT
+if [ "${CGROUPS:-0}" -gt 0 ]; then
+	mnt=$(awk '$9 == "cgroup2" { print $5; exit }' /proc/self/mountinfo)
+	cg=$mnt/bpfmeter-bench-rss-$$
+	for i in $(seq "$CGROUPS"); do mkdir -p "$cg/c$i"; done
+	bash -c 'while :; do for d in "$0"/c*/; do echo $BASHPID >"$d/cgroup.procs"; /bin/true; done; done' "$cg" &
+	walker=$!
+fi
+"$bin" -o "csv:$out/x.csv" -i 1 -d 5 -e '' "$@" 2>"$out/err" &
+pid=$!
+hwm=- rss=-
+while kill -0 "$pid" 2>/dev/null; do
+	if st=$(cat "/proc/$pid/status" 2>/dev/null); then
+		h=$(awk '/^VmHWM/ { print $2 }' <<<"$st")
+		r=$(awk '/^VmRSS/ { print $2 }' <<<"$st")
+		[ -n "$h" ] && hwm=$h
+		[ -n "$r" ] && rss=$r
+	fi
+	sleep 0.2
+done
+wait "$pid" || { echo "bench-rss: $bin failed:" >&2; cat "$out/err" >&2; exit 1; }
+echo "peak_rss_kb $hwm (VmHWM)"
+echo "steady_rss_kb $rss (VmRSS at the last interval)"
+awk -F, '$3 == "target" { n[$1]++ } END { for (t in n) { s += n[t]; k++ } printf "target_rows_per_interval %d\n", k ? s / k : 0 }' "$out/x.csv"
