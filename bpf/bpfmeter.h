@@ -40,6 +40,7 @@ struct bm_stats {
 	__u64 overflow_procs; /* the same in the process map (--by process) */
 	__u64 read_fail; /* counter reads that failed (the slice kept its time, lost that delta) */
 	__u64 cpu_up; /* hotplug steps run to bring this CPU up: it came (back) online */
+	__u64 missed; /* slices not charged: the task leaving is not the one seen coming in */
 };
 
 static inline __u32 bm_acct_size(__u32 nr_events)
