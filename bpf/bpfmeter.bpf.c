@@ -37,6 +37,7 @@ struct cpu_state {
 	__u64 flush_ns; /* clock at the last flush, 0 for none yet */
 	__u64 idle_debt; /* runtime charged beyond the elapsed time, taken from the next idle */
 	__u64 task; /* the task last_rt is of */
+	__u64 last_steal; /* the kernel's steal time of this CPU at the last flush */
 	__u32 valid; /* last_rt and last[] are readings on this CPU since it came up */
 	__u32 pad;
 	struct bm_counter last[BM_MAX_EVENTS];
@@ -264,9 +265,8 @@ int BPF_PROG(switch_raw, bool preempt, struct task_struct *prev, struct task_str
 	return 0;
 }
 
-static __always_inline void idle_add(void *map, __u64 ns)
+static __always_inline void time_add(void *map, __u64 key, __u64 ns)
 {
-	__u64 key = BM_KEY_IDLE;
 	struct bm_acct *a = bpf_map_lookup_elem(map, &key);
 
 	if (a)
@@ -274,32 +274,56 @@ static __always_inline void idle_add(void *map, __u64 ns)
 }
 
 /*
+ * The time the hypervisor stole from this CPU so far, in ns: the run queue's prev_steal_time,
+ * the steal the scheduler has taken out of its task clock (so out of every runtime charged),
+ * reached through the running task's run queue, as per-CPU kernel symbols are not always in
+ * kallsyms. 0 without paravirt steal accounting or group scheduling.
+ */
+static __always_inline __u64 steal_now(struct task_struct *task)
+{
+	struct rq *rq;
+
+	if (!bpf_core_field_exists(struct rq, prev_steal_time) ||
+	    !bpf_core_field_exists(struct cfs_rq, rq))
+		return 0;
+	rq = BPF_CORE_READ(task, se.cfs_rq, rq);
+	return rq ? BPF_CORE_READ(rq, prev_steal_time) : 0;
+}
+
+/*
  * Not attached: userspace runs it on each CPU to close the interval there. It charges the
  * running task its runtime so far (as of the scheduler's last update, as cpu.stat has it),
- * then gives idle what the CPU's elapsed time since the last flush leaves: so every CPU's
- * targets add up to its elapsed time. Runtime charged beyond it (a slice begun before the
- * last flush and brought up to date after it) is taken from the next interval's idle.
+ * then gives steal the time the kernel counts as stolen meanwhile, and idle what the CPU's
+ * elapsed time since the last flush leaves: so every CPU's targets add up to its elapsed time.
+ * Runtime charged beyond it (a slice begun before the last flush and brought up to date after
+ * it) is taken from the next interval's idle and steal.
  */
 SEC("raw_tp")
 int BPF_PROG(flush)
 {
 	struct cpu_state *st = cpu_state_get();
-	__u64 now, elapsed, used;
+	__u64 now, elapsed, used, steal, stolen;
 
 	if (!st)
 		return 0;
 	charge_current(st);
 	now = bpf_ktime_get_ns();
+	steal = steal_now((struct task_struct *)bpf_get_current_task());
 	if (st->valid && st->flush_ns) {
 		elapsed = now - st->flush_ns;
+		stolen = steal > st->last_steal ? steal - st->last_steal : 0;
 		used = st->charged + st->idle_debt;
 		st->idle_debt = used > elapsed ? used - elapsed : 0;
-		if (elapsed > used) {
-			idle_add(&acct, elapsed - used);
-			if (by_process)
-				idle_add(&procs, elapsed - used);
+		elapsed = elapsed > used ? elapsed - used : 0;
+		stolen = stolen < elapsed ? stolen : elapsed;
+		time_add(&acct, BM_KEY_STEAL, stolen);
+		time_add(&acct, BM_KEY_IDLE, elapsed - stolen);
+		if (by_process) {
+			time_add(&procs, BM_KEY_STEAL, stolen);
+			time_add(&procs, BM_KEY_IDLE, elapsed - stolen);
 		}
 	}
+	st->last_steal = steal;
 	st->charged = 0;
 	st->flush_ns = now;
 	st->valid = 1;

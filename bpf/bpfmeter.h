@@ -16,6 +16,8 @@
 /* Accounting keys that are not cgroup ids (cgroup v2 ids start at 1, the root). */
 #define BM_KEY_IDLE 0ULL
 #define BM_KEY_OVERFLOW (~0ULL)
+/* Time the hypervisor stole from the CPU (CPU time only): another tenant's, not this machine's. */
+#define BM_KEY_STEAL (~0ULL - 1)
 
 /* One event's running sums, as bpf_perf_event_read_value() reports them. */
 struct bm_counter {

@@ -95,7 +95,7 @@ static int open_events(struct sensor *s)
 
 static int create_fixed_entries(struct sensor *s, int fd)
 {
-	static const uint64_t keys[] = { BM_KEY_IDLE, BM_KEY_OVERFLOW };
+	static const uint64_t keys[] = { BM_KEY_IDLE, BM_KEY_STEAL, BM_KEY_OVERFLOW };
 	void *zero = bm_calloc((size_t)s->topo->nr_cpus, s->stride);
 	int err = 0;
 
