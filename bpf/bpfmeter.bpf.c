@@ -38,6 +38,9 @@ struct cpu_state {
 	__u64 idle_debt; /* runtime charged beyond the elapsed time, taken from the next idle */
 	__u64 task; /* the task last_rt is of */
 	__u64 last_steal; /* the kernel's steal time of this CPU at the last flush */
+	__u64 pend_key; /* the cgroup the pending sums are of */
+	__u32 pend_valid; /* pend holds sums not yet added to the acct map */
+	struct bm_acct pend; /* slices of pend_key since it last changed or the last flush */
 	__u32 valid; /* last_rt and last[] are readings on this CPU since it came up */
 	__u32 pad;
 	struct bm_counter last[BM_MAX_EVENTS];
@@ -80,6 +83,12 @@ struct {
 	__type(key, __u32);
 	__type(value, struct bm_stats);
 } stats SEC(".maps");
+
+/*
+ * Set by userspace once the flush program runs: slices of the same cgroup in a row then add
+ * up in the CPU's pending sums, and only a change of cgroup or the flush looks up the hash.
+ */
+bool slot_cache = false;
 
 /* Template for new accounting entries; only bm_acct_size(nr_events) bytes of it are copied. */
 struct bm_acct acct_zero = {};
@@ -128,6 +137,56 @@ static __always_inline void acct_add(struct bm_acct *a, __u64 ns, const struct b
  * with the counters' deltas since the last reading here. The first slice after the CPU came
  * up has no baseline: it only takes readings.
  */
+static __always_inline void acct_merge(struct bm_acct *a, const struct bm_acct *p)
+{
+	__u32 i;
+
+	a->cpu_ns += p->cpu_ns;
+#pragma unroll
+	for (i = 0; i < BM_MAX_EVENTS; i++) {
+		if (i >= nr_events)
+			break;
+		a->ev[i].value += p->ev[i].value;
+		a->ev[i].enabled += p->ev[i].enabled;
+		a->ev[i].running += p->ev[i].running;
+	}
+}
+
+/* Add the pending sums to their cgroup's entry. */
+static __always_inline void pend_drain(struct cpu_state *st)
+{
+	struct bm_acct *a;
+
+	if (!st->pend_valid)
+		return;
+	st->pend_valid = 0;
+	a = acct_get(&acct, st->pend_key, false);
+	if (a)
+		acct_merge(a, &st->pend);
+}
+
+/* The sums to charge a slice of key to: the pending ones while the key stays the same. */
+static __always_inline struct bm_acct *pend_get(struct cpu_state *st, __u64 key)
+{
+	__u32 i;
+
+	if (st->pend_valid && st->pend_key == key)
+		return &st->pend;
+	pend_drain(st);
+	st->pend_key = key;
+	st->pend_valid = 1;
+	st->pend.cpu_ns = 0;
+#pragma unroll
+	for (i = 0; i < BM_MAX_EVENTS; i++) {
+		if (i >= nr_events)
+			break;
+		st->pend.ev[i].value = 0;
+		st->pend.ev[i].enabled = 0;
+		st->pend.ev[i].running = 0;
+	}
+	return &st->pend;
+}
+
 static __always_inline void charge_slice(struct cpu_state *st, __u64 key, __u64 tgid, __u64 ns)
 {
 	/* Same layout as the UAPI struct bpf_perf_event_value, without CO-RE relocations. */
@@ -156,7 +215,7 @@ static __always_inline void charge_slice(struct cpu_state *st, __u64 key, __u64 
 
 	if (st->valid) {
 		st->charged += ns;
-		a = acct_get(&acct, key, false);
+		a = slot_cache ? pend_get(st, key) : acct_get(&acct, key, false);
 		if (a)
 			acct_add(a, ns, cur, st->last);
 		/* A constant: without --by process the verifier drops this branch. */
@@ -307,6 +366,7 @@ int BPF_PROG(flush)
 	if (!st)
 		return 0;
 	charge_current(st);
+	pend_drain(st);
 	now = bpf_ktime_get_ns();
 	steal = steal_now((struct task_struct *)bpf_get_current_task());
 	if (st->valid && st->flush_ns) {
@@ -350,6 +410,7 @@ int BPF_PROG(cpu_bringup, unsigned int cpu, int target, int step)
 	st = bpf_map_lookup_percpu_elem(&cpu_state, &zero, cpu);
 	if (st) {
 		st->valid = 0;
+		st->pend_valid = 0; /* userspace takes the CPU's next readings as a new baseline */
 		st->flush_ns = 0;
 		st->charged = 0;
 		st->idle_debt = 0;

@@ -391,6 +391,9 @@ int sensor_open(struct sensor *s, struct bm_topology *topo, const struct sensor_
 	}
 	attach_cpuhp(s);
 	err = probe_flush(s, cfg);
+	/* Pending sums reach the map at each flush: without one they could wait for ever. */
+	if (!err && s->flush_ok && s->skel->bss)
+		s->skel->bss->slot_cache = true;
 	if (!err)
 		err = sensor_flush(s);
 	if (err)
