@@ -7,12 +7,14 @@
  * raw_tp twin uses the helpers instead, since prev is still current when the tracepoint fires.
  * The flush program is run on each CPU by userspace (BPF_PROG_TEST_RUN with
  * BPF_F_TEST_RUN_ON_CPU) at the end of every interval; it interrupts whatever runs there and
- * charges the slice so far to it. A CPU going offline leaves its last timestamp behind: the
- * cpuhp hook drops it when the CPU comes back, before anything runs there.
+ * charges the slice so far to it, and idle the rest of the CPU's time. A CPU going offline
+ * leaves its last readings behind: the cpuhp hook drops them when the CPU comes back, before
+ * anything runs there.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
 #include "bpfmeter.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
@@ -22,8 +24,25 @@ const volatile __u32 nr_events = 0;
 const volatile __u32 nr_cpu_slots = 1; /* slots per event in the events array */
 const volatile bool by_process = false; /* also charge each slice to its process (tgid) */
 
+/*
+ * A CPU's time is charged from the scheduler's own runtime: the growth of the task's
+ * se.sum_exec_runtime over its slice, which update_curr() brings up to date before
+ * sched_switch fires (on dequeue or put_prev), and which is what cpu.stat reports. It leaves
+ * out the time the hypervisor stole while the task ran, and needs no clock read on the hot
+ * path. The idle task is charged the rest of the CPU's elapsed time at each flush.
+ */
 struct cpu_state {
-	__u64 last_ns;
+	__u64 last_rt; /* sum_exec_runtime of the task running here, when it came in (or flushed) */
+	__u64 charged; /* runtime charged here since the last flush */
+	__u64 flush_ns; /* clock at the last flush, 0 for none yet */
+	__u64 idle_debt; /* runtime charged beyond the elapsed time, taken from the next idle */
+	__u64 task; /* the task last_rt is of */
+	__u64 last_steal; /* the kernel's steal time of this CPU at the last flush */
+	__u64 pend_key; /* the cgroup the pending sums are of */
+	__u32 pend_valid; /* pend holds sums not yet added to the acct map */
+	struct bm_acct pend; /* slices of pend_key since it last changed or the last flush */
+	__u32 valid; /* last_rt and last[] are readings on this CPU since it came up */
+	__u32 pad;
 	struct bm_counter last[BM_MAX_EVENTS];
 };
 
@@ -64,6 +83,12 @@ struct {
 	__type(key, __u32);
 	__type(value, struct bm_stats);
 } stats SEC(".maps");
+
+/*
+ * Set by userspace once the flush program runs: slices of the same cgroup in a row then add
+ * up in the CPU's pending sums, and only a change of cgroup or the flush looks up the hash.
+ */
+bool slot_cache = false;
 
 /* Template for new accounting entries; only bm_acct_size(nr_events) bytes of it are copied. */
 struct bm_acct acct_zero = {};
@@ -107,21 +132,69 @@ static __always_inline void acct_add(struct bm_acct *a, __u64 ns, const struct b
 	}
 }
 
-static __always_inline void charge_running_slice(__u64 key, __u64 tgid)
+/*
+ * Charge the slice that ends on this CPU: ns of runtime to key (and tgid with --by process),
+ * with the counters' deltas since the last reading here. The first slice after the CPU came
+ * up has no baseline: it only takes readings.
+ */
+static __always_inline void acct_merge(struct bm_acct *a, const struct bm_acct *p)
+{
+	__u32 i;
+
+	a->cpu_ns += p->cpu_ns;
+#pragma unroll
+	for (i = 0; i < BM_MAX_EVENTS; i++) {
+		if (i >= nr_events)
+			break;
+		a->ev[i].value += p->ev[i].value;
+		a->ev[i].enabled += p->ev[i].enabled;
+		a->ev[i].running += p->ev[i].running;
+	}
+}
+
+/* Add the pending sums to their cgroup's entry. */
+static __always_inline void pend_drain(struct cpu_state *st)
+{
+	struct bm_acct *a;
+
+	if (!st->pend_valid)
+		return;
+	st->pend_valid = 0;
+	a = acct_get(&acct, st->pend_key, false);
+	if (a)
+		acct_merge(a, &st->pend);
+}
+
+/* The sums to charge a slice of key to: the pending ones while the key stays the same. */
+static __always_inline struct bm_acct *pend_get(struct cpu_state *st, __u64 key)
+{
+	__u32 i;
+
+	if (st->pend_valid && st->pend_key == key)
+		return &st->pend;
+	pend_drain(st);
+	st->pend_key = key;
+	st->pend_valid = 1;
+	st->pend.cpu_ns = 0;
+#pragma unroll
+	for (i = 0; i < BM_MAX_EVENTS; i++) {
+		if (i >= nr_events)
+			break;
+		st->pend.ev[i].value = 0;
+		st->pend.ev[i].enabled = 0;
+		st->pend.ev[i].running = 0;
+	}
+	return &st->pend;
+}
+
+static __always_inline void charge_slice(struct cpu_state *st, __u64 key, __u64 tgid, __u64 ns)
 {
 	/* Same layout as the UAPI struct bpf_perf_event_value, without CO-RE relocations. */
 	struct bm_counter cur[BM_MAX_EVENTS];
 	__u32 cpu = bpf_get_smp_processor_id();
-	struct cpu_state *st;
 	struct bm_acct *a;
 	__u32 zero = 0;
-	__u64 now;
 	__u32 i;
-
-	st = bpf_map_lookup_elem(&cpu_state, &zero);
-	if (!st)
-		return;
-	now = bpf_ktime_get_ns();
 
 #pragma unroll
 	for (i = 0; i < BM_MAX_EVENTS; i++) {
@@ -140,19 +213,19 @@ static __always_inline void charge_running_slice(__u64 key, __u64 tgid)
 		}
 	}
 
-	if (st->last_ns) {
-		a = acct_get(&acct, key, false);
+	if (st->valid) {
+		st->charged += ns;
+		a = slot_cache ? pend_get(st, key) : acct_get(&acct, key, false);
 		if (a)
-			acct_add(a, now - st->last_ns, cur, st->last);
+			acct_add(a, ns, cur, st->last);
 		/* A constant: without --by process the verifier drops this branch. */
 		if (by_process) {
 			a = acct_get(&procs, tgid, true);
 			if (a)
-				acct_add(a, now - st->last_ns, cur, st->last);
+				acct_add(a, ns, cur, st->last);
 		}
 	}
 
-	st->last_ns = now;
 #pragma unroll
 	for (i = 0; i < BM_MAX_EVENTS; i++) {
 		if (i >= nr_events)
@@ -161,48 +234,169 @@ static __always_inline void charge_running_slice(__u64 key, __u64 tgid)
 	}
 }
 
-/* The running task's keys: its cgroup v2 id and its process, or idle for the idle task. */
-static __always_inline void charge_current(void)
+/* Scheduling policies of the fair class (SCHED_NORMAL, SCHED_BATCH, SCHED_IDLE). */
+static __always_inline bool policy_fair(__u32 policy)
 {
-	__u64 id = bpf_get_current_pid_tgid();
+	return policy == 0 || policy == 3 || policy == 5;
+}
 
-	if ((__u32)id)
-		charge_running_slice(bpf_get_current_cgroup_id(), id >> 32);
-	else
-		charge_running_slice(BM_KEY_IDLE, BM_KEY_IDLE);
+/*
+ * Runtime of the task leaving (or flushed) since it came in here, or since the last flush in
+ * this slice; none for the idle task. A switch in that was not seen here (the first after
+ * attach, or one the program missed) leaves last_rt of another task: then the fair class's
+ * slice start (prev_sum_exec_runtime, set when the task was picked here) bounds the slice; other
+ * classes do not keep it, and such a slice is not charged. Either way it is counted.
+ */
+static __always_inline __u64 slice_ns(const struct cpu_state *st, __u32 pid, __u64 task, __u64 rt,
+				      __u64 start, __u32 policy)
+{
+	__u32 zero = 0;
+	struct bm_stats *s;
+
+	if (!pid)
+		return 0;
+	if (st->valid && task == st->task && rt >= st->last_rt)
+		return rt - st->last_rt;
+	s = bpf_map_lookup_elem(&stats, &zero);
+	if (s)
+		s->missed++;
+	if (policy_fair(policy) && rt >= start)
+		return rt - start;
+	return 0;
+}
+
+static __always_inline struct cpu_state *cpu_state_get(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&cpu_state, &zero);
 }
 
 SEC("tp_btf/sched_switch")
 int BPF_PROG(switch_btf, bool preempt, struct task_struct *prev, struct task_struct *next)
 {
-	if (prev->pid)
-		charge_running_slice(prev->cgroups->dfl_cgrp->kn->id, prev->tgid);
+	struct cpu_state *st = cpu_state_get();
+	__u32 pid = prev->pid;
+
+	if (!st)
+		return 0;
+	if (pid)
+		charge_slice(st, prev->cgroups->dfl_cgrp->kn->id, prev->tgid,
+			     slice_ns(st, pid, (__u64)prev, prev->se.sum_exec_runtime,
+				      prev->se.prev_sum_exec_runtime, prev->policy));
 	else
-		charge_running_slice(BM_KEY_IDLE, BM_KEY_IDLE);
+		charge_slice(st, BM_KEY_IDLE, BM_KEY_IDLE, 0);
+	st->last_rt = next->se.sum_exec_runtime;
+	st->task = (__u64)next;
+	st->valid = 1;
 	return 0;
+}
+
+/* prev is still current: its pid and cgroup come from the helpers, its runtime by CO-RE. */
+static __always_inline void charge_current(struct cpu_state *st)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	__u64 rt = BPF_CORE_READ(task, se.sum_exec_runtime);
+	__u64 start = BPF_CORE_READ(task, se.prev_sum_exec_runtime);
+	__u32 policy = BPF_CORE_READ(task, policy);
+	__u64 id = bpf_get_current_pid_tgid();
+
+	if ((__u32)id)
+		charge_slice(st, bpf_get_current_cgroup_id(), id >> 32,
+			     slice_ns(st, (__u32)id, (__u64)task, rt, start, policy));
+	else
+		charge_slice(st, BM_KEY_IDLE, BM_KEY_IDLE, 0);
+	st->last_rt = rt;
+	st->task = (__u64)task;
 }
 
 SEC("raw_tp/sched_switch")
-int BPF_PROG(switch_raw)
+int BPF_PROG(switch_raw, bool preempt, struct task_struct *prev, struct task_struct *next)
 {
-	charge_current();
+	struct cpu_state *st = cpu_state_get();
+
+	if (!st)
+		return 0;
+	charge_current(st);
+	st->last_rt = BPF_CORE_READ(next, se.sum_exec_runtime);
+	st->task = (__u64)next;
+	st->valid = 1;
 	return 0;
 }
 
-/* Not attached: userspace runs it on each CPU to close the interval there. */
+static __always_inline void time_add(void *map, __u64 key, __u64 ns)
+{
+	struct bm_acct *a = bpf_map_lookup_elem(map, &key);
+
+	if (a)
+		a->cpu_ns += ns;
+}
+
+/*
+ * The time the hypervisor stole from this CPU so far, in ns: the run queue's prev_steal_time,
+ * the steal the scheduler has taken out of its task clock (so out of every runtime charged),
+ * reached through the running task's run queue, as per-CPU kernel symbols are not always in
+ * kallsyms. 0 without paravirt steal accounting or group scheduling.
+ */
+static __always_inline __u64 steal_now(struct task_struct *task)
+{
+	struct rq *rq;
+
+	if (!bpf_core_field_exists(struct rq, prev_steal_time) ||
+	    !bpf_core_field_exists(struct cfs_rq, rq))
+		return 0;
+	rq = BPF_CORE_READ(task, se.cfs_rq, rq);
+	return rq ? BPF_CORE_READ(rq, prev_steal_time) : 0;
+}
+
+/*
+ * Not attached: userspace runs it on each CPU to close the interval there. It charges the
+ * running task its runtime so far (as of the scheduler's last update, as cpu.stat has it),
+ * then gives steal the time the kernel counts as stolen meanwhile, and idle what the CPU's
+ * elapsed time since the last flush leaves: so every CPU's targets add up to its elapsed time.
+ * Runtime charged beyond it (a slice begun before the last flush and brought up to date after
+ * it) is taken from the next interval's idle and steal.
+ */
 SEC("raw_tp")
 int BPF_PROG(flush)
 {
-	charge_current();
+	struct cpu_state *st = cpu_state_get();
+	__u64 now, elapsed, used, steal, stolen;
+
+	if (!st)
+		return 0;
+	charge_current(st);
+	pend_drain(st);
+	now = bpf_ktime_get_ns();
+	steal = steal_now((struct task_struct *)bpf_get_current_task());
+	if (st->valid && st->flush_ns) {
+		elapsed = now - st->flush_ns;
+		stolen = steal > st->last_steal ? steal - st->last_steal : 0;
+		used = st->charged + st->idle_debt;
+		st->idle_debt = used > elapsed ? used - elapsed : 0;
+		elapsed = elapsed > used ? elapsed - used : 0;
+		stolen = stolen < elapsed ? stolen : elapsed;
+		time_add(&acct, BM_KEY_STEAL, stolen);
+		time_add(&acct, BM_KEY_IDLE, elapsed - stolen);
+		if (by_process) {
+			time_add(&procs, BM_KEY_STEAL, stolen);
+			time_add(&procs, BM_KEY_IDLE, elapsed - stolen);
+		}
+	}
+	st->last_steal = steal;
+	st->charged = 0;
+	st->flush_ns = now;
+	st->valid = 1;
 	return 0;
 }
 
 /*
  * The hotplug steps that bring a CPU up and run on another CPU (the prepare steps, and the
  * one that starts it) come before the new CPU runs anything. Its state is from before it went
- * offline: its last timestamp would charge the whole time it was away to the first task to run
- * there, so drop it (the first switch there takes a new one). Count the bringup for userspace,
- * which then opens the CPU's perf events again. Needs bpf_map_lookup_percpu_elem (Linux 5.19).
+ * offline: its last flush would charge the whole time it was away to idle, and its readings
+ * are stale, so drop them (the first switch and flush there take new ones). Count the bringup for
+ * userspace, which then opens the CPU's perf events again. Needs bpf_map_lookup_percpu_elem
+ * (Linux 5.19).
  */
 SEC("raw_tp/cpuhp_enter")
 int BPF_PROG(cpu_bringup, unsigned int cpu, int target, int step)
@@ -214,8 +408,13 @@ int BPF_PROG(cpu_bringup, unsigned int cpu, int target, int step)
 	if (target <= step || cpu == bpf_get_smp_processor_id())
 		return 0;
 	st = bpf_map_lookup_percpu_elem(&cpu_state, &zero, cpu);
-	if (st)
-		st->last_ns = 0;
+	if (st) {
+		st->valid = 0;
+		st->pend_valid = 0; /* userspace takes the CPU's next readings as a new baseline */
+		st->flush_ns = 0;
+		st->charged = 0;
+		st->idle_debt = 0;
+	}
 	s = bpf_map_lookup_percpu_elem(&stats, &zero, cpu);
 	if (s)
 		s->cpu_up++;

@@ -16,6 +16,8 @@
 /* Accounting keys that are not cgroup ids (cgroup v2 ids start at 1, the root). */
 #define BM_KEY_IDLE 0ULL
 #define BM_KEY_OVERFLOW (~0ULL)
+/* Time the hypervisor stole from the CPU (CPU time only): another tenant's, not this machine's. */
+#define BM_KEY_STEAL (~0ULL - 1)
 
 /* One event's running sums, as bpf_perf_event_read_value() reports them. */
 struct bm_counter {
@@ -40,6 +42,7 @@ struct bm_stats {
 	__u64 overflow_procs; /* the same in the process map (--by process) */
 	__u64 read_fail; /* counter reads that failed (the slice kept its time, lost that delta) */
 	__u64 cpu_up; /* hotplug steps run to bring this CPU up: it came (back) online */
+	__u64 missed; /* slices not charged: the task leaving is not the one seen coming in */
 };
 
 static inline __u32 bm_acct_size(__u32 nr_events)

@@ -179,9 +179,9 @@ csv_col() {
 	head -n 1 "$1" | tr ',' '\n' | grep -nx -- "$2" | cut -d: -f1
 }
 
-# Stolen time: the hypervisor ran someone else while a task was on a CPU. bpfmeter's on-CPU time
-# includes it (it times slices with the clock); cpu.stat's usage_usec does not (the scheduler's
-# task clock leaves it out). steal_mark notes /proc/stat; steal_pct prints the share of all CPU
+# Stolen time: the hypervisor ran someone else while a task was on a CPU. Neither bpfmeter's
+# on-CPU time nor cpu.stat's usage_usec include it (both are the scheduler's runtime); tests
+# that compare other figures (wall clock, a guest's view) may still widen by it. steal_mark notes /proc/stat; steal_pct prints the share of all CPU
 # time stolen since, in percent rounded up, to add to a tolerance against cpu.stat.
 steal_mark() {
 	STEAL_MARK=$(awk '$1 == "cpu" { print $9, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9 }' /proc/stat)

@@ -138,12 +138,11 @@ mkdir -p "$CG_BASE"
 mkdir -p "$TMP/bin"
 cp "$STATIC" "$TMP/bin/bpfmeter"
 mkdir -p "$TMP/h"
-# Here the hypervisor may steal time, which bpfmeter's clock counts and cpu.stat does not.
-steal_mark
+# The hypervisor may steal time here: bpfmeter charges the scheduler's runtime, as cpu.stat
+# does, so the tolerance is the guest's.
 sh "$TMP/guest.sh" "$CG_BASE" "$TMP/bin" "$TMP/h" >"$TMP/host-console" 2>&1
-steal=$(steal_pct)
-res=$(check "$TMP/host-console" "$(target_of "$CG_BASE")" $((3 + steal)))
-sed -n "s/^info: /    $(uname -r) (steal ${steal}%): /p" <<<"$res"
+res=$(check "$TMP/host-console" "$(target_of "$CG_BASE")" 3)
+sed -n "s/^info: /    $(uname -r): /p" <<<"$res"
 res=$(grep -v '^info: ' <<<"$res")
 if [ -z "$res" ]; then
 	pass "$T_HOST"

@@ -269,6 +269,29 @@ static void test_split_conserves_energy(void)
 	CHECK(rows[3].s.energy_j[BM_DOMAIN_PACKAGE] == 0);
 }
 
+/* Stolen time is another tenant's: no share of the CPU time the energy is split by, no joules. */
+static void test_split_gives_steal_no_energy(void)
+{
+	struct bm_target idle = { .id = BM_KEY_IDLE, .kind = BM_TARGET_IDLE, .name = "idle" };
+	struct bm_target steal = { .id = BM_KEY_STEAL, .kind = BM_TARGET_STEAL, .name = "steal" };
+	struct bm_target a = { .id = 1, .kind = BM_TARGET_CGROUP, .name = "/a" };
+	struct bm_row rows[3] = {
+		{ .target = &idle, .socket = 0, .s = { .cpu_ns = 600 } },
+		{ .target = &steal, .socket = 0, .s = { .cpu_ns = 500 } },
+		{ .target = &a, .socket = 0, .s = { .cpu_ns = 400 } },
+	};
+	const struct energy_reading e[] = {
+		{ .socket = 0, .domain = BM_DOMAIN_PACKAGE, .joules = 10.0 },
+	};
+
+	report_split_by_cpu(rows, 3, 1, e, 1);
+	CHECK(rows[1].share == 0);
+	CHECK(rows[1].s.energy_j[BM_DOMAIN_PACKAGE] == 0);
+	CHECK(fabs(rows[0].s.energy_j[BM_DOMAIN_PACKAGE] - 6.0) < 1e-9);
+	CHECK(fabs(rows[2].s.energy_j[BM_DOMAIN_PACKAGE] - 4.0) < 1e-9);
+	CHECK(rows[1].s.cpu_ns == 500);
+}
+
 const struct unit_test energy_tests[] = {
 	{ "energy/wrap_delta", test_wrap_delta },
 	{ "energy/poll_take_sums_dies_and_wraps", test_poll_take_sums_dies_and_wraps },
@@ -280,5 +303,6 @@ const struct unit_test energy_tests[] = {
 	{ "energy/stopped_counter_dropped_after_stall", test_stopped_counter_dropped_after_stall },
 	{ "energy/parse_kind", test_parse_kind },
 	{ "energy/split_conserves_energy", test_split_conserves_energy },
+	{ "energy/split_gives_steal_no_energy", test_split_gives_steal_no_energy },
 	{ NULL, NULL },
 };

@@ -79,7 +79,8 @@ int interval_socket_inputs(const struct interval_config *cfg, const struct bm_ro
 		const struct bm_row *r = &rows[i];
 		double xt[BM_MODEL_MAX_FEATURES];
 
-		if (r->socket != socket || r->target->kind == BM_TARGET_IDLE)
+		if (r->socket != socket || r->target->kind == BM_TARGET_IDLE ||
+		    r->target->kind == BM_TARGET_STEAL)
 			continue;
 		report_features(f, &r->s, dt, xt);
 		for (int j = 0; j < f->nfeat; j++)
@@ -107,7 +108,8 @@ int interval_estimate(const struct interval_config *cfg, const struct bm_row *ro
 		if (cpus <= 0 || !(dt > 0))
 			continue;
 		for (size_t i = 0; i < n; i++)
-			if (rows[i].socket == k && rows[i].target->kind != BM_TARGET_IDLE)
+			if (rows[i].socket == k && rows[i].target->kind != BM_TARGET_IDLE &&
+			    rows[i].target->kind != BM_TARGET_STEAL)
 				busy += rows[i].s.cpu_ns;
 		u = (double)busy / (dt * 1e9 * cpus);
 		out[nout++] = (struct energy_reading){

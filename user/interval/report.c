@@ -39,12 +39,16 @@ void report_split_by_cpu(struct bm_row *rows, size_t n, int nr_sockets,
 {
 	uint64_t *total = bm_calloc((size_t)nr_sockets, sizeof(*total));
 
+	/* Stolen time was another tenant's: it takes no share of this machine's energy. */
 	for (size_t i = 0; i < n; i++)
-		total[rows[i].socket] += rows[i].s.cpu_ns;
+		if (rows[i].target->kind != BM_TARGET_STEAL)
+			total[rows[i].socket] += rows[i].s.cpu_ns;
 	for (size_t i = 0; i < n; i++) {
 		struct bm_row *r = &rows[i];
 
-		r->share = total[r->socket] ? (double)r->s.cpu_ns / (double)total[r->socket] : 0;
+		r->share = total[r->socket] && r->target->kind != BM_TARGET_STEAL
+				   ? (double)r->s.cpu_ns / (double)total[r->socket]
+				   : 0;
 		r->domains = 0;
 		r->estimated = 0;
 		for (int e = 0; e < nenergy; e++) {
@@ -89,6 +93,8 @@ void report_split_by_model(struct bm_row *rows, size_t n, int socket, enum bm_do
 			idle = r;
 			continue;
 		}
+		if (r->target->kind == BM_TARGET_STEAL)
+			continue;
 		report_features(f, &r->s, dt, x);
 		for (int j = 0; j < f->nfeat; j++)
 			dyn += fit->coef[j] * x[j];
@@ -103,7 +109,8 @@ void report_split_by_model(struct bm_row *rows, size_t n, int socket, enum bm_do
 		struct bm_row *r = &rows[i];
 		double part = 0, cpu_frac;
 
-		if (r->socket != socket || r->target->kind == BM_TARGET_IDLE)
+		if (r->socket != socket || r->target->kind == BM_TARGET_IDLE ||
+		    r->target->kind == BM_TARGET_STEAL)
 			continue;
 		cpu_frac = cpu_total > 0 ? (double)r->s.cpu_ns / cpu_total : 0;
 		if (dyn_total > 0)

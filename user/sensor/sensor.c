@@ -95,7 +95,7 @@ static int open_events(struct sensor *s)
 
 static int create_fixed_entries(struct sensor *s, int fd)
 {
-	static const uint64_t keys[] = { BM_KEY_IDLE, BM_KEY_OVERFLOW };
+	static const uint64_t keys[] = { BM_KEY_IDLE, BM_KEY_STEAL, BM_KEY_OVERFLOW };
 	void *zero = bm_calloc((size_t)s->topo->nr_cpus, s->stride);
 	int err = 0;
 
@@ -391,6 +391,9 @@ int sensor_open(struct sensor *s, struct bm_topology *topo, const struct sensor_
 	}
 	attach_cpuhp(s);
 	err = probe_flush(s, cfg);
+	/* Pending sums reach the map at each flush: without one they could wait for ever. */
+	if (!err && s->flush_ok && s->skel->bss)
+		s->skel->bss->slot_cache = true;
 	if (!err)
 		err = sensor_flush(s);
 	if (err)

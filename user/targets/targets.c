@@ -16,13 +16,17 @@ struct target_ref {
 
 static const char *special_name(uint64_t id)
 {
-	return id == BM_KEY_IDLE ? "idle" : "overflow";
+	if (id == BM_KEY_IDLE)
+		return "idle";
+	return id == BM_KEY_STEAL ? "steal" : "overflow";
 }
 
 int targets_special_kind(uint64_t id)
 {
 	if (id == BM_KEY_IDLE)
 		return BM_TARGET_IDLE;
+	if (id == BM_KEY_STEAL)
+		return BM_TARGET_STEAL;
 	if (id == BM_KEY_OVERFLOW)
 		return BM_TARGET_OVERFLOW;
 	return -1;

@@ -20,14 +20,15 @@ enum bm_target_kind {
 	BM_TARGET_CGROUP,
 	BM_TARGET_PROCESS,
 	BM_TARGET_IDLE,
+	BM_TARGET_STEAL, /* time the hypervisor stole: CPU time only, no energy */
 	BM_TARGET_OVERFLOW,
 	BM_TARGET_GROUP,
 };
 
 struct bm_target {
-	uint64_t id; /* cgroup id, tgid, BM_KEY_IDLE, BM_KEY_OVERFLOW; a group's cgroup id */
+	uint64_t id; /* cgroup id, tgid, BM_KEY_IDLE, BM_KEY_STEAL, BM_KEY_OVERFLOW; a group's id */
 	enum bm_target_kind kind;
-	char *name; /* a cgroup path, "comm[tgid]", "idle", "overflow", a group's key */
+	char *name; /* a cgroup path, "comm[tgid]", "idle", "steal", "overflow", a group's key */
 	struct bm_labels labels; /* of name */
 	struct bm_target *group; /* the group it rolls up to under --group-by; NULL: none */
 	struct bm_sample total; /* over the reported intervals of the session */
