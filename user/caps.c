@@ -107,11 +107,12 @@ void caps_explain_refusal(const char *what, char *buf, size_t size)
 			 "perf_event_open in the container's seccomp profile",
 			 what);
 	else
-		snprintf(buf, size,
-			 "%s is blocked (seccomp?): the capabilities are held and no seccomp filter "
-			 "is in force, so a security module (SELinux, AppArmor, lockdown) refuses "
-			 "it: see the audit log",
-			 what);
+		snprintf(
+			buf, size,
+			"%s is blocked (seccomp?): the capabilities are held and no seccomp filter "
+			"is in force, so a security module (SELinux, AppArmor, lockdown) refuses "
+			"it: see the audit log",
+			what);
 }
 
 int caps_drop(bool keep_dac_override, char *kept, size_t size)
@@ -125,9 +126,9 @@ int caps_drop(bool keep_dac_override, char *kept, size_t size)
 	kept[0] = '\0';
 	if (capng_get_caps_process())
 		return -EIO;
-	/* What loading used: CAP_BPF and CAP_PERFMON where the kernel has them and they are held. */
-	if (!caps_kernel_has_cap_bpf() ||
-	    capng_have_capability(CAPNG_EFFECTIVE, CAP_BPF) != 1 ||
+	/* What loading used: CAP_BPF and CAP_PERFMON where the kernel has them and they are held.
+	 */
+	if (!caps_kernel_has_cap_bpf() || capng_have_capability(CAPNG_EFFECTIVE, CAP_BPF) != 1 ||
 	    capng_have_capability(CAPNG_EFFECTIVE, CAP_PERFMON) != 1) {
 		keep = admin_caps;
 		nkeep = ARRAY_SIZE(admin_caps);
@@ -137,8 +138,8 @@ int caps_drop(bool keep_dac_override, char *kept, size_t size)
 		amb[i] = capng_have_capability(CAPNG_AMBIENT, (unsigned int)keep[i]) == 1;
 	}
 	setpcap = capng_have_capability(CAPNG_EFFECTIVE, CAP_SETPCAP) == 1;
-	keep_dac_override = keep_dac_override &&
-			    capng_have_capability(CAPNG_EFFECTIVE, CAP_DAC_OVERRIDE) == 1;
+	keep_dac_override =
+		keep_dac_override && capng_have_capability(CAPNG_EFFECTIVE, CAP_DAC_OVERRIDE) == 1;
 	capng_clear(CAPNG_SELECT_ALL);
 	if (keep_dac_override)
 		capng_update(CAPNG_ADD, CAPNG_EFFECTIVE | CAPNG_PERMITTED | CAPNG_BOUNDING_SET,
@@ -152,9 +153,10 @@ int caps_drop(bool keep_dac_override, char *kept, size_t size)
 		if (amb[i])
 			capng_update(CAPNG_ADD, CAPNG_AMBIENT, c);
 		off += (size_t)snprintf(kept + off, off < size ? size - off : 0, "%s%s",
-					off ? " " : "", keep[i] == CAP_BPF       ? "CAP_BPF"
-							: keep[i] == CAP_PERFMON ? "CAP_PERFMON"
-										 : "CAP_SYS_ADMIN");
+					off ? " " : "",
+					keep[i] == CAP_BPF	 ? "CAP_BPF"
+					: keep[i] == CAP_PERFMON ? "CAP_PERFMON"
+								 : "CAP_SYS_ADMIN");
 	}
 	if (keep_dac_override)
 		snprintf(kept + off, off < size ? size - off : 0, " CAP_DAC_OVERRIDE");

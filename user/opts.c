@@ -93,7 +93,8 @@ static void usage(FILE *f)
 		"                           interval's end applies); read again on SIGHUP\n"
 		"\n"
 		"Energy and the power model:\n"
-		"      --energy-source SRC  auto (default), powercap, perf, msr, none, or estimate\n"
+		"      --energy-source SRC  auto (default), powercap, perf, msr, none, or "
+		"estimate\n"
 		"                           (only --estimate's estimate, no source tried)\n"
 		"      --powercap-root DIR  a powercap tree to read instead of "
 		"/sys/class/powercap\n"
@@ -195,7 +196,7 @@ static int host_default(struct bm_opts *o)
 /* --estimate's options: what goes together. */
 static int estimate_check(const struct bm_opts *o)
 {
-	const char *lone = o->estimate_idle_w >= 0 ? "--estimate-idle"
+	const char *lone = o->estimate_idle_w >= 0  ? "--estimate-idle"
 			   : o->estimate_max_w >= 0 ? "--estimate-max"
 						    : NULL;
 

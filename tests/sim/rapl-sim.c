@@ -607,7 +607,9 @@ int main(int argc, char **argv)
 		int err;
 
 		snprintf(text, sizeof(text), "%llu\n", (unsigned long long)r->uj);
-		err = stat(path, &st) ? -errno : bm_replace_file(path, tmp, text, strlen(text), st.st_mode & 07777);
+		err = stat(path, &st)
+			      ? -errno
+			      : bm_replace_file(path, tmp, text, strlen(text), st.st_mode & 07777);
 		if (err)
 			die_runtime("--max-range '%s': cannot write %s: %s", r->arg, path,
 				    strerror(-err));

@@ -32,8 +32,9 @@ int main(int argc, char **argv)
 		int nr = seccomp_syscall_resolve_name(name);
 
 		if (nr == __NR_SCMP_ERROR) {
-			fprintf(stderr, "seccomp-deny: '%s': no such syscall here: name one of "
-					"this architecture's (bpf, perf_event_open)\n",
+			fprintf(stderr,
+				"seccomp-deny: '%s': no such syscall here: name one of "
+				"this architecture's (bpf, perf_event_open)\n",
 				name);
 			return 2;
 		}

@@ -42,7 +42,7 @@ static const struct unit_test *const groups[] = {
 	events_tests, account_tests,	idvec_tests,	  energy_tests,	  powercap_tests,
 	model_tests,  output_tests,	perf_power_tests, msr_tests,	  http_tests,
 	labels_tests, replay_tests,	record_tests,	  interval_tests, carbon_tests,
-	state_tests,  prometheus_tests, estimate_tests, export_tests,
+	state_tests,  prometheus_tests, estimate_tests,	  export_tests,
 };
 
 int main(int argc, char **argv)

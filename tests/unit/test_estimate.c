@@ -98,7 +98,8 @@ static void test_table_matching(void)
 			if (p)
 				CHECK_STR(p->name, cases[i].name);
 		} else if (p) {
-			printf("    '%s' found as '%s', expected nothing\n", cases[i].model, p->name);
+			printf("    '%s' found as '%s', expected nothing\n", cases[i].model,
+			       p->name);
 			unit_failed_checks++;
 		}
 	}

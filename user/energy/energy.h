@@ -179,7 +179,6 @@ int energy_take(struct energy_source *s, struct energy_reading *out);
 int energy_domains_left(const struct energy_source *s);
 
 /* "LABEL never advanced in N s: ..." for a counter that never counted, into buf. */
-void energy_never_advanced(const struct energy_counter *c, double seconds, char *buf,
-			   size_t len);
+void energy_never_advanced(const struct energy_counter *c, double seconds, char *buf, size_t len);
 
 #endif

@@ -121,7 +121,8 @@ const struct cpu_part *estimate_find(const struct cpu_ident *id)
 	char buf[sizeof(id->model)], *words[32], key[32];
 	const struct cpu_part *best = NULL;
 	int best_words = 0;
-	int n = model_words(id->model, buf, sizeof(buf), words, (int)(sizeof(words) / sizeof(*words)));
+	int n = model_words(id->model, buf, sizeof(buf), words,
+			    (int)(sizeof(words) / sizeof(*words)));
 
 	if (!id->model[0] && id->part) {
 		snprintf(key, sizeof(key), "0x%02x:0x%03x", id->implementer, id->part);
@@ -132,8 +133,9 @@ const struct cpu_part *estimate_find(const struct cpu_ident *id)
 	}
 	/* The part that says the most: "Xeon E5-2680 v4" over a "Xeon E5-2680". */
 	for (size_t i = 0; n && i < cpu_parts_n; i++) {
-		int m = strncmp(cpu_parts[i].match, "0x", 2) ? model_matches(words, n, cpu_parts[i].match)
-							     : 0;
+		int m = strncmp(cpu_parts[i].match, "0x", 2)
+				? model_matches(words, n, cpu_parts[i].match)
+				: 0;
 
 		if (m > best_words) {
 			best = &cpu_parts[i];
@@ -178,7 +180,8 @@ int estimate_setup(struct estimate *e, const struct cpu_ident *id,
 		/* A share of the part: the host's in a VM, the SoC's per core on Arm. */
 		curve_of_tdp(e, p->tdp_w / p->threads);
 		e->per_cpu = true;
-		snprintf(e->method, sizeof(e->method), "Teads curve, per %s share of %s TDP, %g W / %d",
+		snprintf(e->method, sizeof(e->method),
+			 "Teads curve, per %s share of %s TDP, %g W / %d",
 			 id->hypervisor ? "vCPU" : "core", p->name, p->tdp_w, p->threads);
 	} else if (p) {
 		curve_of_tdp(e, p->tdp_w);
@@ -186,7 +189,8 @@ int estimate_setup(struct estimate *e, const struct cpu_ident *id,
 			 p->tdp_w);
 	} else if (id->hypervisor) {
 		for (int i = 0; i < BM_EST_POINTS; i++)
-			e->point_w[i] = BM_CCF_MIN_W + estimate_load[i] * (BM_CCF_MAX_W - BM_CCF_MIN_W);
+			e->point_w[i] =
+				BM_CCF_MIN_W + estimate_load[i] * (BM_CCF_MAX_W - BM_CCF_MIN_W);
 		e->per_cpu = true;
 		snprintf(e->method, sizeof(e->method),
 			 "Cloud Carbon Footprint average per vCPU, %g-%g W", BM_CCF_MIN_W,

@@ -130,7 +130,9 @@ void report_split_estimate(struct bm_row *rows, size_t n, int socket, enum bm_do
 {
 	/* A "model" of CPU time alone whose static part is the curve's idle power. */
 	static const struct bm_features cpu = { .nfeat = 1, .idx = { BM_FEATURE_CPU } };
-	struct model_fit fit = { .intercept = dt > 0 ? static_j / dt : 0, .coef = { 1 }, .nfeat = 1 };
+	struct model_fit fit = { .intercept = dt > 0 ? static_j / dt : 0,
+				 .coef = { 1 },
+				 .nfeat = 1 };
 
 	report_split_by_model(rows, n, socket, d, joules, dt, &fit, &cpu, idle_share, 0);
 	for (size_t i = 0; i < n; i++)

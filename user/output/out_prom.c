@@ -474,8 +474,8 @@ static void row_update(struct prom_state *ps, const struct bm_meta *m, const str
 	}
 	for (int d = 0; d < BM_NR_DOMAINS; d++) {
 		int e = r->estimated & (1u << d) ? EST_ESTIMATED
-			: r->model_id[d]	   ? EST_MODEL
-						   : EST_PROVISIONAL;
+			: r->model_id[d]	 ? EST_MODEL
+						 : EST_PROVISIONAL;
 		double j = fmax(r->s.energy_j[d], 0);
 
 		if (!(r->domains & (1u << d)))
@@ -703,10 +703,12 @@ static void measured_sample(struct prom_buf *b, struct family *f, const struct b
 static void measured_families(struct prom_buf *b, const struct prom_state *ps,
 			      const struct bm_meta *m)
 {
-	struct family energy = { "bpfmeter_energy_joules_total",
-				 "Energy measured (RAPL) since the session started; with "
-				 "estimate=\"estimated\" estimated from CPU utilisation, not measured.",
-				 "counter", false, 0 };
+	struct family energy = {
+		"bpfmeter_energy_joules_total",
+		"Energy measured (RAPL) since the session started; with "
+		"estimate=\"estimated\" estimated from CPU utilisation, not measured.",
+		"counter", false, 0
+	};
 	struct family power = { "bpfmeter_power_watts",
 				"Power measured over the last interval; with "
 				"estimate=\"estimated\" estimated, not measured.",

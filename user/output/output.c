@@ -328,7 +328,8 @@ int outputs_open(struct outputs *o, const struct bm_meta *m, const struct output
 				return -1;
 			}
 			/* A loop stuck for five intervals and half a minute is not measuring. */
-			prom_server_set_stale(s->prom, cfg->interval_s > 0 ? 5 * cfg->interval_s + 30 : 0);
+			prom_server_set_stale(s->prom,
+					      cfg->interval_s > 0 ? 5 * cfg->interval_s + 30 : 0);
 			fprintf(stderr, "bpfmeter: Prometheus metrics at %s/metrics\n",
 				prom_server_url(s->prom));
 			prom = true;

@@ -139,8 +139,9 @@ static enum MHD_Result answer_health(struct prom_server *srv, struct MHD_Connect
 				   "starting: no interval published yet\n");
 	age = bm_now_mono() - published;
 	if (srv->stale_s > 0 && age > srv->stale_s) {
-		snprintf(text, sizeof(text), "stale: no interval published for %.1f s (more than %.1f s)\n",
-			 age, srv->stale_s);
+		snprintf(text, sizeof(text),
+			 "stale: no interval published for %.1f s (more than %.1f s)\n", age,
+			 srv->stale_s);
 		return answer_text(c, MHD_HTTP_SERVICE_UNAVAILABLE, "text/plain; charset=utf-8",
 				   text);
 	}
@@ -292,8 +293,7 @@ static int listen_on(const struct prom_addr *a, struct prom_server *srv, char *e
  * happens: libmicrohttpd gets a duplicate, as it closes what it is given, also when it fails
  * to start (0.9.75 does), and no fd number may be closed twice). NULL with err.
  */
-static struct MHD_Daemon *start_daemon(struct prom_server *srv, int fd, char *err,
-				       size_t errlen)
+static struct MHD_Daemon *start_daemon(struct prom_server *srv, int fd, char *err, size_t errlen)
 {
 	const struct prom_web_config *wc = srv->wc;
 	bool tls = wc && wc->cert_pem;
@@ -328,7 +328,8 @@ static struct MHD_Daemon *start_daemon(struct prom_server *srv, int fd, char *er
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (!d && tls)
 		snprintf(err, errlen,
-			 "--web-config %s: %s and %s do not make a TLS certificate and key (PEM)%s%s",
+			 "--web-config %s: %s and %s do not make a TLS certificate and key "
+			 "(PEM)%s%s",
 			 wc->path, wc->cert_file, wc->key_file, why[0] ? ": " : "", why);
 	else if (!d)
 		snprintf(err, errlen, "cannot serve on %s%s%s", srv->url, why[0] ? ": " : "", why);
@@ -344,8 +345,10 @@ struct prom_server *prom_server_start(const struct prom_addr *a, const struct pr
 	srv->wc = wc;
 	if (wc && wc->cert_pem && MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
 		snprintf(err, errlen,
-			 "--web-config %s asks for TLS, which %s: use the dynamic bpfmeter, or serve "
-			 "plain HTTP behind a TLS proxy", wc->path,
+			 "--web-config %s asks for TLS, which %s: use the dynamic bpfmeter, or "
+			 "serve "
+			 "plain HTTP behind a TLS proxy",
+			 wc->path,
 #ifdef BPFMETER_STATIC
 			 "the static bpfmeter has not (its libmicrohttpd is built without GnuTLS)"
 #else

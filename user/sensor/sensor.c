@@ -407,8 +407,8 @@ refused:
 	/* The privileges were checked: name what the kernel really holds against us. */
 	caps_missing(missing, sizeof(missing));
 	if (*missing)
-		snprintf(refused, sizeof(refused), "missing privileges: %s: run as root (sudo bpfmeter)",
-			 missing);
+		snprintf(refused, sizeof(refused),
+			 "missing privileges: %s: run as root (sudo bpfmeter)", missing);
 	else
 		caps_explain_refusal("bpf()", refused, sizeof(refused));
 	bm_err("the kernel refused to load BPF programs (%s): %s", strerror(-err), refused);

@@ -121,7 +121,8 @@ static int check_energy(struct session *s)
 		check_line("missing", "energy %s of socket %d from %s: %s",
 			   energy_domain_name(c->domain), c->socket, e->ops->name, why);
 	}
-	check_line("ok", "energy from %s: %d of %d counters counting, the other domains not measured",
+	check_line("ok",
+		   "energy from %s: %d of %d counters counting, the other domains not measured",
 		   e->ops->name, counting, e->n);
 	return 1;
 }

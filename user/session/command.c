@@ -87,7 +87,8 @@ int command_prepare(struct command *c, const char *mount, char *const *argv)
 	snprintf(c->rel, sizeof(c->rel), "/bpfmeter-cmd-%d", (int)getpid());
 	snprintf(c->cgroup, sizeof(c->cgroup), "%s%s", mount, c->rel);
 	if (mkdir(c->cgroup, 0755)) {
-		bm_err("cannot make the cgroup %s for the command: %s%s", c->cgroup, strerror(errno),
+		bm_err("cannot make the cgroup %s for the command: %s%s", c->cgroup,
+		       strerror(errno),
 		       errno == EACCES ? " (-- CMD makes its cgroup at the top of the cgroup2 "
 					 "mount: run as root, e.g. sudo bpfmeter -- CMD)"
 				       : "");

@@ -70,8 +70,8 @@ int preflight_privileges(void)
 
 	caps_missing(missing, sizeof(missing));
 	if (*missing) {
-		bm_err("missing privileges: %s: run as root (sudo bpfmeter), or grant %s",
-		       missing, caps_kernel_has_cap_bpf() ? "CAP_BPF and CAP_PERFMON" : "it");
+		bm_err("missing privileges: %s: run as root (sudo bpfmeter), or grant %s", missing,
+		       caps_kernel_has_cap_bpf() ? "CAP_BPF and CAP_PERFMON" : "it");
 		return -EPERM;
 	}
 	err = probe_bpf();

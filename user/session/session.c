@@ -81,7 +81,9 @@ static void session_notify_ready(struct session *s)
 
 	snprintf(status, sizeof(status), "measuring: %s/sched_switch, energy from %s",
 		 s->sensor.attach_kind,
-		 s->have_energy ? s->energy.ops->name : s->estimating ? "estimate" : "none");
+		 s->have_energy	 ? s->energy.ops->name
+		 : s->estimating ? "estimate"
+				 : "none");
 	notify_ready(status);
 }
 
@@ -308,7 +310,7 @@ static void session_energy_lost(struct session *s)
 		state_keep(s);
 		close(s->state_lock_fd);
 		s->state_on = false;
-	}	/* --estimate: where nothing measures any more, the estimate stands in from now on. */
+	} /* --estimate: where nothing measures any more, the estimate stands in from now on. */
 	if (s->opts->estimate && !session_use_estimate(s) && s->estimating)
 		session_estimate_from_now(s);
 }
