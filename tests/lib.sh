@@ -229,3 +229,29 @@ start_prometheus() {
 prom_query() {
 	curl -s -G "$PBASE/api/v1/query" --data-urlencode "query=$1" ${2:+--data-urlencode "time=$2"}
 }
+
+# energy_vs_truth TRUTH CSV: each energy row of CSV (per socket, domain and interval) against
+# the RAPL simulator's log TRUTH, interpolated at the interval's ends (zones of the intel-2s
+# layout). Prints "rows|off|worst|details": the rows, those off by more than 0.5 %, the worst
+# relative error, and what each off one was.
+energy_vs_truth() {
+	awk -v ck="$(csv_col "$2" kind)" -v cts="$(csv_col "$2" timestamp)" -v ci="$(csv_col "$2" interval_s)" \
+		-v cs="$(csv_col "$2" socket)" -v cd="$(csv_col "$2" domain)" -v ce="$(csv_col "$2" energy_j)" '
+	BEGIN { zone["0,package"] = "intel-rapl:0"; zone["0,dram"] = "intel-rapl:0:0"
+		zone["1,package"] = "intel-rapl:1"; zone["1,dram"] = "intel-rapl:1:0" }
+	FNR == NR { n[$2]++; t[$2, n[$2]] = $1; j[$2, n[$2]] = $3; next }
+	FNR == 1 { FS = ","; $0 = $0; next }
+	$ck == "energy" {
+		z = zone[$cs "," $cd]; t1 = $cts; t0 = t1 - $ci
+		e = at(z, t1) - at(z, t0); rows++
+		err = e > 0 ? ($ce - e) / e : 1; if (err < 0) err = -err
+		if (err > worst) worst = err
+		if (err > 0.005) { bad++; why = why sprintf("%s %s at %.3f: %.4f J, true %.4f J; ", $cs, $cd, t1, $ce, e) }
+	}
+	function at(z, x,   k) {
+		for (k = 2; k <= n[z]; k++) if (t[z, k] >= x) break
+		if (k > n[z]) k = n[z]
+		return j[z, k - 1] + (j[z, k] - j[z, k - 1]) * (x - t[z, k - 1]) / (t[z, k] - t[z, k - 1])
+	}
+	END { printf "%d|%d|%.5f|%s", rows, bad, worst, why }' "$1" "$2"
+}

@@ -36,32 +36,12 @@ wait "$SIM_PID"
 csv=$TMP/sim.csv
 c_kind=$(csv_col "$csv" kind)
 c_ts=$(csv_col "$csv" timestamp)
-c_int=$(csv_col "$csv" interval_s)
 c_sock=$(csv_col "$csv" socket)
 c_dom=$(csv_col "$csv" domain)
 c_e=$(csv_col "$csv" energy_j)
 # For every measured (socket, domain) and interval, the true energy from the simulator's log,
 # interpolated at the interval's ends.
-res=$(awk -v ck="$c_kind" -v cts="$c_ts" -v ci="$c_int" -v cs="$c_sock" -v cd="$c_dom" -v ce="$c_e" '
-	BEGIN { zone["0,package"] = "intel-rapl:0"; zone["0,dram"] = "intel-rapl:0:0"
-		zone["1,package"] = "intel-rapl:1"; zone["1,dram"] = "intel-rapl:1:0" }
-	FNR == NR { n[$2]++; t[$2, n[$2]] = $1; j[$2, n[$2]] = $3; next }
-	FNR == 1 { FS = ","; $0 = $0; next }
-	$ck == "energy" {
-		z = zone[$cs "," $cd]; t1 = $cts; t0 = t1 - $ci
-		e = at(z, t1) - at(z, t0); rows++
-		err = e > 0 ? ($ce - e) / e : 1; if (err < 0) err = -err
-		if (err > worst) worst = err
-		if (err > 0.005) { bad++; printf "%s %s at %.3f: %.4f J, true %.4f J; ", $cs, $cd, t1, $ce, e }
-	}
-	function at(z, x,   k) {
-		for (k = 2; k <= n[z]; k++) if (t[z, k] >= x) break
-		if (k > n[z]) k = n[z]
-		return j[z, k - 1] + (j[z, k] - j[z, k - 1]) * (x - t[z, k - 1]) / (t[z, k] - t[z, k - 1])
-	}
-	END { printf "|%d|%d|%.5f", rows, bad, worst }' "$TMP/truth" "$csv")
-detail=${res%%|*}
-IFS='|' read -r _ rows bad worst <<<"$res"
+IFS='|' read -r rows bad worst detail <<<"$(energy_vs_truth "$TMP/truth" "$csv")"
 wraps=$(awk '$2 == "intel-rapl:1:0" { j = $3 } END { printf "%d", j / 5 }' "$TMP/truth")
 echo "    $rows measured rows, worst relative error $worst, intel-rapl:1:0 wrapped $wraps times"
 if [ $rc -eq 0 ] && [ "$rows" -ge 28 ] && [ "$bad" -eq 0 ] && [ "$wraps" -ge 8 ]; then

@@ -138,28 +138,8 @@ fi
 
 # Every interval's energy per socket and domain within 0.5% of the simulator's truth, in both
 # sessions, and the same domains measured.
-energy_check() { # CSV: "rows bad details"
-	awk -v ck="$(csv_col "$1" kind)" -v cts="$(csv_col "$1" timestamp)" -v ci="$(csv_col "$1" interval_s)" \
-		-v cs="$(csv_col "$1" socket)" -v cd="$(csv_col "$1" domain)" -v ce="$(csv_col "$1" energy_j)" '
-	BEGIN { zone["0,package"] = "intel-rapl:0"; zone["0,dram"] = "intel-rapl:0:0"
-		zone["1,package"] = "intel-rapl:1"; zone["1,dram"] = "intel-rapl:1:0" }
-	FNR == NR { n[$2]++; t[$2, n[$2]] = $1; j[$2, n[$2]] = $3; next }
-	FNR == 1 { FS = ","; $0 = $0; next }
-	$ck == "energy" {
-		z = zone[$cs "," $cd]; t1 = $cts; t0 = t1 - $ci
-		e = at(z, t1) - at(z, t0); rows++
-		err = e > 0 ? ($ce - e) / e : 1; if (err < 0) err = -err
-		if (err > 0.005) { bad++; why = why sprintf("%s %s at %.3f: %.4f J, true %.4f J; ", $cs, $cd, t1, $ce, e) }
-	}
-	function at(z, x,   k) {
-		for (k = 2; k <= n[z]; k++) if (t[z, k] >= x) break
-		if (k > n[z]) k = n[z]
-		return j[z, k - 1] + (j[z, k] - j[z, k - 1]) * (x - t[z, k - 1]) / (t[z, k] - t[z, k - 1])
-	}
-	END { printf "%d %d %s", rows, bad, why }' "$TMP/truth" "$1"
-}
-read -r nrows nbad nwhy <<<"$(energy_check "$TMP/nobody.csv")"
-read -r rrows rbad rwhy <<<"$(energy_check "$TMP/root.csv")"
+IFS="|" read -r nrows nbad _ nwhy <<<"$(energy_vs_truth "$TMP/truth" "$TMP/nobody.csv")"
+IFS="|" read -r rrows rbad _ rwhy <<<"$(energy_vs_truth "$TMP/truth" "$TMP/root.csv")"
 if [ $nrc -eq 0 ] && [ "$nrows" -ge 16 ] && [ "$nbad" -eq 0 ] && [ "$rrows" -ge 16 ] && [ "$rbad" -eq 0 ] &&
 	grep -q "energy from powercap: package, dram on 2 sockets" "$TMP/nobody.err"; then
 	pass $T_ENERGY
