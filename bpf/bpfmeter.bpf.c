@@ -132,11 +132,7 @@ static __always_inline void acct_add(struct bm_acct *a, __u64 ns, const struct b
 	}
 }
 
-/*
- * Charge the slice that ends on this CPU: ns of runtime to key (and tgid with --by process),
- * with the counters' deltas since the last reading here. The first slice after the CPU came
- * up has no baseline: it only takes readings.
- */
+/* Add p's sums to a's. */
 static __always_inline void acct_merge(struct bm_acct *a, const struct bm_acct *p)
 {
 	__u32 i;
@@ -187,6 +183,11 @@ static __always_inline struct bm_acct *pend_get(struct cpu_state *st, __u64 key)
 	return &st->pend;
 }
 
+/*
+ * Charge the slice that ends on this CPU: ns of runtime to key (and tgid with --by process),
+ * with the counters' deltas since the last reading here. The first slice after the CPU came
+ * up has no baseline: it only takes readings.
+ */
 static __always_inline void charge_slice(struct cpu_state *st, __u64 key, __u64 tgid, __u64 ns)
 {
 	/* Same layout as the UAPI struct bpf_perf_event_value, without CO-RE relocations. */
