@@ -49,12 +49,12 @@ power_of() {
 		END { printf "%d %.6f %.6f %.6f %.6f\n", n, n ? s / n : 0, lo, hi, tn ? tw / tn : 0 }' "$csv"
 }
 # How far each interval's estimate is from CCF's line at the utilisation its rows show: the
-# targets' CPU time but idle's, over the interval times the CPUs.
+# targets' CPU time but idle's and steal's (another tenant's), over the interval times the CPUs.
 curve_err() {
 	local csv=$1
 	awk -F, -v ck="$(csv_col "$csv" kind)" -v cts="$(csv_col "$csv" timestamp)" -v ci="$(csv_col "$csv" interval_s)" \
 		-v ct="$(csv_col "$csv" target)" -v cc="$(csv_col "$csv" cpu_ns)" -v cp="$(csv_col "$csv" power_w)" -v n="$NCPU" '
-		NR > 1 && $ck == "target" && $ct != "idle" { busy[$cts] += $cc }
+		NR > 1 && $ck == "target" && $ct != "idle" && $ct != "steal" { busy[$cts] += $cc }
 		NR > 1 && $ck == "energy" { w[$cts] = $cp; dt[$cts] = $ci }
 		END { for (k in w) { u = busy[k] / (dt[k] * 1e9 * n); if (u > 1) u = 1
 			d = w[k] - n * (0.74 + u * (3.5 - 0.74)); if (d < 0) d = -d; if (d > worst) worst = d }
