@@ -39,10 +39,11 @@ struct cpu_state {
 	__u64 task; /* the task last_rt is of */
 	__u64 last_steal; /* the kernel's steal time of this CPU at the last flush */
 	__u64 pend_key; /* the cgroup the pending sums are of */
+	__u64 flushed; /* the epoch of this CPU's last flush */
 	__u32 pend_valid; /* pend holds sums not yet added to the acct map */
 	struct bm_acct pend; /* slices of pend_key since it last changed or the last flush */
 	__u32 valid; /* last_rt and last[] are readings on this CPU since it came up */
-	__u32 pad;
+	__u32 gen; /* the generation of the accounting maps this CPU charges */
 	struct bm_counter last[BM_MAX_EVENTS];
 };
 
@@ -61,21 +62,26 @@ struct {
 	__uint(max_entries, 1);
 } events SEC(".maps");
 
-/* Sized from userspace: value_size = bm_acct_size(nr_events), so no BTF type for the value. */
+/*
+ * The accounting maps (bpfmeter.h): BM_ACCTS_SLOT(kind, gen) -> a preallocated hash of
+ * struct bm_key -> struct bm_acct. Userspace creates the inner maps, sized for the pairs that
+ * run in an interval (it grows and shrinks them between intervals), with value_size
+ * bm_acct_size(nr_events), and sets the template before load.
+ */
 struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
-	__uint(max_entries, 1);
-	__uint(key_size, sizeof(__u64));
-	__uint(value_size, sizeof(struct bm_acct));
-} acct SEC(".maps");
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, BM_NR_KINDS * 2);
+	__uint(key_size, sizeof(__u32));
+	__uint(value_size, sizeof(__u32));
+} accts SEC(".maps");
 
-/* Per process (tgid, 0 for idle): sized only with --by process, one entry otherwise. */
+/* Idle, steal and overflow of each kind and generation: BM_FIXED_SLOT(). Value size as acct. */
 struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
-	__uint(max_entries, 1);
-	__uint(key_size, sizeof(__u64));
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, BM_NR_FIXED_SLOTS);
+	__uint(key_size, sizeof(__u32));
 	__uint(value_size, sizeof(struct bm_acct));
-} procs SEC(".maps");
+} fixed SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -90,30 +96,59 @@ struct {
  */
 bool slot_cache = false;
 
+/*
+ * Userspace counts its flush rounds here, and sets it before each one: epoch & 1 is the
+ * generation of the accounting maps to charge from then on. Each CPU's flush closes its
+ * generation and moves the CPU to the new one, so what ran there up to the flush is in the
+ * old generation, which userspace then empties while nothing writes to it. A CPU that missed
+ * a round (it was offline) moves at its next context switch, and so does every CPU without
+ * the flush (slot_cache false).
+ */
+__u64 epoch = 0;
+
 /* Template for new accounting entries; only bm_acct_size(nr_events) bytes of it are copied. */
 struct bm_acct acct_zero = {};
 
-static __always_inline struct bm_acct *acct_get(void *map, __u64 key, bool procs)
+static __always_inline struct bm_acct *fixed_get(const struct cpu_state *st, __u32 kind,
+						 __u32 which)
 {
+	__u32 slot = BM_FIXED_SLOT(kind, st->gen & 1, which);
+
+	return bpf_map_lookup_elem(&fixed, &slot);
+}
+
+/*
+ * The sums of key on this CPU in the CPU's generation. A new pair takes a free entry; when the
+ * map is full, the slice goes to the overflow target (userspace grows the map for the next
+ * interval it fills).
+ */
+static __always_inline struct bm_acct *acct_get(const struct cpu_state *st, __u32 kind, __u64 key)
+{
+	struct bm_key k = { .id = key, .cpu = bpf_get_smp_processor_id() };
+	__u32 slot = BM_ACCTS_SLOT(kind, st->gen & 1);
+	struct bm_stats *s;
 	struct bm_acct *a;
 	__u32 zero = 0;
-	struct bm_stats *s;
+	void *map;
 
-	a = bpf_map_lookup_elem(map, &key);
-	if (a)
-		return a;
-	bpf_map_update_elem(map, &key, &acct_zero, BPF_NOEXIST);
-	a = bpf_map_lookup_elem(map, &key);
-	if (a)
-		return a;
-	/* The map is full: charge the overflow entry that userspace created before attach. */
+	if (key == BM_KEY_IDLE)
+		return fixed_get(st, kind, BM_FIXED_IDLE);
+	map = bpf_map_lookup_elem(&accts, &slot);
+	if (map) {
+		a = bpf_map_lookup_elem(map, &k);
+		if (a)
+			return a;
+		bpf_map_update_elem(map, &k, &acct_zero, BPF_NOEXIST);
+		a = bpf_map_lookup_elem(map, &k);
+		if (a)
+			return a;
+	}
 	s = bpf_map_lookup_elem(&stats, &zero);
-	if (s && procs)
+	if (s && kind == BM_KIND_PROC)
 		s->overflow_procs++;
 	else if (s)
 		s->overflow++;
-	key = BM_KEY_OVERFLOW;
-	return bpf_map_lookup_elem(map, &key);
+	return fixed_get(st, kind, BM_FIXED_OVERFLOW);
 }
 
 static __always_inline void acct_add(struct bm_acct *a, __u64 ns, const struct bm_counter *cur,
@@ -156,7 +191,7 @@ static __always_inline void pend_drain(struct cpu_state *st)
 	if (!st->pend_valid)
 		return;
 	st->pend_valid = 0;
-	a = acct_get(&acct, st->pend_key, false);
+	a = acct_get(st, BM_KIND_CGROUP, st->pend_key);
 	if (a)
 		acct_merge(a, &st->pend);
 }
@@ -216,12 +251,12 @@ static __always_inline void charge_slice(struct cpu_state *st, __u64 key, __u64 
 
 	if (st->valid) {
 		st->charged += ns;
-		a = slot_cache ? pend_get(st, key) : acct_get(&acct, key, false);
+		a = slot_cache ? pend_get(st, key) : acct_get(st, BM_KIND_CGROUP, key);
 		if (a)
 			acct_add(a, ns, cur, st->last);
 		/* A constant: without --by process the verifier drops this branch. */
 		if (by_process) {
-			a = acct_get(&procs, tgid, true);
+			a = acct_get(st, BM_KIND_PROC, tgid);
 			if (a)
 				acct_add(a, ns, cur, st->last);
 		}
@@ -266,11 +301,18 @@ static __always_inline __u64 slice_ns(const struct cpu_state *st, __u32 pid, __u
 	return 0;
 }
 
+/*
+ * At a switch: the CPU charges userspace's current generation where it has no flush to move
+ * it there, or missed one (it was offline while it ran).
+ */
 static __always_inline struct cpu_state *cpu_state_get(void)
 {
 	__u32 zero = 0;
+	struct cpu_state *st = bpf_map_lookup_elem(&cpu_state, &zero);
 
-	return bpf_map_lookup_elem(&cpu_state, &zero);
+	if (st && (!slot_cache || st->flushed + 1 < epoch))
+		st->gen = epoch & 1;
+	return st;
 }
 
 SEC("tp_btf/sched_switch")
@@ -325,9 +367,9 @@ int BPF_PROG(switch_raw, bool preempt, struct task_struct *prev, struct task_str
 	return 0;
 }
 
-static __always_inline void time_add(void *map, __u64 key, __u64 ns)
+static __always_inline void time_add(const struct cpu_state *st, __u32 kind, __u32 which, __u64 ns)
 {
-	struct bm_acct *a = bpf_map_lookup_elem(map, &key);
+	struct bm_acct *a = fixed_get(st, kind, which);
 
 	if (a)
 		a->cpu_ns += ns;
@@ -361,11 +403,19 @@ static __always_inline __u64 steal_now(struct task_struct *task)
 SEC("raw_tp")
 int BPF_PROG(flush)
 {
-	struct cpu_state *st = cpu_state_get();
 	__u64 now, elapsed, used, steal, stolen;
+	struct cpu_state *st;
+	__u32 zero = 0;
 
+	st = bpf_map_lookup_elem(&cpu_state, &zero);
 	if (!st)
 		return 0;
+	/*
+	 * A CPU that missed rounds (offline) charges what it has to the generation this round
+	 * closes, so that it lands in the interval userspace leaves out for the CPU's return.
+	 */
+	if (st->flushed + 1 < epoch)
+		st->gen = (epoch - 1) & 1;
 	charge_current(st);
 	pend_drain(st);
 	now = bpf_ktime_get_ns();
@@ -377,13 +427,16 @@ int BPF_PROG(flush)
 		st->idle_debt = used > elapsed ? used - elapsed : 0;
 		elapsed = elapsed > used ? elapsed - used : 0;
 		stolen = stolen < elapsed ? stolen : elapsed;
-		time_add(&acct, BM_KEY_STEAL, stolen);
-		time_add(&acct, BM_KEY_IDLE, elapsed - stolen);
+		time_add(st, BM_KIND_CGROUP, BM_FIXED_STEAL, stolen);
+		time_add(st, BM_KIND_CGROUP, BM_FIXED_IDLE, elapsed - stolen);
 		if (by_process) {
-			time_add(&procs, BM_KEY_STEAL, stolen);
-			time_add(&procs, BM_KEY_IDLE, elapsed - stolen);
+			time_add(st, BM_KIND_PROC, BM_FIXED_STEAL, stolen);
+			time_add(st, BM_KIND_PROC, BM_FIXED_IDLE, elapsed - stolen);
 		}
 	}
+	/* Everything of this CPU up to now is in its generation: on to userspace's new one. */
+	st->gen = epoch & 1;
+	st->flushed = epoch;
 	st->last_steal = steal;
 	st->charged = 0;
 	st->flush_ns = now;
@@ -415,6 +468,7 @@ int BPF_PROG(cpu_bringup, unsigned int cpu, int target, int step)
 		st->flush_ns = 0;
 		st->charged = 0;
 		st->idle_debt = 0;
+		st->gen = epoch & 1;
 	}
 	s = bpf_map_lookup_percpu_elem(&stats, &zero, cpu);
 	if (s)

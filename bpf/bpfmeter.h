@@ -19,6 +19,38 @@
 /* Time the hypervisor stole from the CPU (CPU time only): another tenant's, not this machine's. */
 #define BM_KEY_STEAL (~0ULL - 1)
 
+/*
+ * Key of the accounting maps: what ran (a cgroup id, or a tgid with --by process) and on
+ * which CPU. The BPF side only ever writes the entries of the CPU it runs on, so they need
+ * no atomics, and a map holds the (target, CPU) pairs that ran, not every target on every CPU.
+ */
+struct bm_key {
+	__u64 id;
+	__u32 cpu;
+	__u32 pad; /* zero: the key is hashed as 16 bytes */
+};
+
+/*
+ * The accounting maps are double buffered: the map-in-map "accts" holds, for each kind (cgroups,
+ * processes) and generation, a hash of struct bm_key -> struct bm_acct that the flush empties
+ * into userspace. Index kind * 2 + gen.
+ */
+#define BM_KIND_CGROUP 0
+#define BM_KIND_PROC 1
+#define BM_NR_KINDS 2
+#define BM_ACCTS_SLOT(kind, gen) ((kind) * 2 + (gen))
+
+/*
+ * Targets that are not in the hash maps, so a full map never takes them: each kind and
+ * generation has these in the per-CPU array "fixed", at BM_FIXED_SLOT(kind, gen, which).
+ */
+#define BM_FIXED_IDLE 0
+#define BM_FIXED_STEAL 1
+#define BM_FIXED_OVERFLOW 2
+#define BM_NR_FIXED 3
+#define BM_FIXED_SLOT(kind, gen, which) (((kind) * 2 + (gen)) * BM_NR_FIXED + (which))
+#define BM_NR_FIXED_SLOTS (BM_NR_KINDS * 2 * BM_NR_FIXED)
+
 /* One event's running sums, as bpf_perf_event_read_value() reports them. */
 struct bm_counter {
 	__u64 value;
@@ -27,8 +59,8 @@ struct bm_counter {
 };
 
 /*
- * Per-CPU value of the accounting map: cumulative sums since the key was created.
- * Userspace sets the map's value size to bm_acct_size(nr_events) before load, so only the
+ * Value of the accounting maps: one (target, CPU) pair's sums over one generation (an
+ * interval). Userspace sets the maps' value size to bm_acct_size(nr_events), so only the
  * events in use take memory.
  */
 struct bm_acct {

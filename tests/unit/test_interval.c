@@ -1,8 +1,7 @@
 // SPDX-License-Identifier: BSD-2-Clause
 /*
  * The interval pipeline without root: account rows and energy in, report rows and session
- * totals out. Conservation, group-by totals, ended targets, the provisional split, and what
- * the baseline reading must not count.
+ * totals out. Conservation, group-by totals, ended targets and the provisional split.
  */
 #include <errno.h>
 #include <math.h>
@@ -15,7 +14,6 @@
 #include "unit.h"
 
 #define NR_CPUS 2
-#define MAP_STRIDE ((sizeof(__u64) + 7) & ~(size_t)7) /* no events: cpu_ns alone */
 
 struct pipe {
 	struct bm_topology topo;
@@ -24,7 +22,6 @@ struct pipe {
 	struct interval iv;
 	struct bm_row *rows;
 	size_t cap;
-	__u64 map[NR_CPUS]; /* one key's per-CPU cumulative cpu_ns */
 };
 
 /* Two CPUs on one socket, CPU time as the only feature; energy when have_energy. */
@@ -56,14 +53,13 @@ static void pipe_free(struct pipe *p)
 	free(p->rows);
 }
 
-/* Key id has charged cpu0_ns and cpu1_ns so far (cumulative, as the map holds them). */
+/* Key id ran cpu0_ns and cpu1_ns this interval (as the maps hold them: no events). */
 static void charge(struct pipe *p, uint64_t id, const char *name, __u64 cpu0_ns, __u64 cpu1_ns)
 {
 	struct bm_target *t;
 
-	p->map[0] = cpu0_ns;
-	p->map[1] = cpu1_ns;
-	account_update(&p->a, id, p->map);
+	account_charge(&p->a, id, 0, &(struct bm_acct){ .cpu_ns = cpu0_ns });
+	account_charge(&p->a, id, 1, &(struct bm_acct){ .cpu_ns = cpu1_ns });
 	t = targets_get(&p->ts, id, NULL);
 	if (name)
 		targets_set_name(&p->ts, t, name);
@@ -115,27 +111,6 @@ static void test_split_conserves_the_measured_energy(void)
 	pipe_free(&p);
 }
 
-static void test_baseline_reading_is_not_in_the_totals(void)
-{
-	struct bm_target *t;
-	struct bm_interval out;
-	struct pipe p;
-
-	pipe_init(&p, false, GROUP_BY_CGROUP, 0);
-	/* The baseline: what /a ran before the session is read but never reported. */
-	account_begin(&p.a);
-	charge(&p, 10, "/a", 7000000000, 0);
-	account_begin(&p.a);
-	charge(&p, 10, NULL, 7000000000 + 250000000, 0);
-	run(&p, NULL, 0, &out);
-	t = targets_find(&p.ts, 10);
-	CHECK(t != NULL);
-	if (t)
-		CHECK_EQ_U64(t->total.cpu_ns, 250000000);
-	CHECK(row_of(&out, "/a") && row_of(&out, "/a")->s.cpu_ns == 250000000);
-	pipe_free(&p);
-}
-
 static void test_totals_grow_with_each_reported_interval(void)
 {
 	struct bm_interval out;
@@ -146,7 +121,7 @@ static void test_totals_grow_with_each_reported_interval(void)
 	pipe_init(&p, false, GROUP_BY_CGROUP, 0);
 	for (int k = 1; k <= 3; k++) {
 		account_begin(&p.a);
-		charge(&p, 10, "/a", (__u64)k * 100, (__u64)k * 10);
+		charge(&p, 10, "/a", 100, 10);
 		run(&p, NULL, 0, &out);
 	}
 	CHECK_EQ_U64(targets_find(&p.ts, 10)->total.cpu_ns, 330);
@@ -168,10 +143,10 @@ static void test_group_by_rolls_up_rows_and_the_summary(void)
 	pipe_init(&p, true, GROUP_BY_DEPTH, 1);
 	for (int k = 1; k <= 2; k++) {
 		account_begin(&p.a);
-		charge(&p, BM_KEY_IDLE, NULL, (__u64)k * 500, 0);
-		charge(&p, 10, "/pod/x", (__u64)k * 300, 0);
-		charge(&p, 11, "/pod/y", (__u64)k * 100, (__u64)k * 100);
-		charge(&p, 12, "/other", 0, (__u64)k * 400);
+		charge(&p, BM_KEY_IDLE, NULL, 500, 0);
+		charge(&p, 10, "/pod/x", 300, 0);
+		charge(&p, 11, "/pod/y", 100, 100);
+		charge(&p, 12, "/other", 0, 400);
 		run(&p, &e, 1, &out);
 	}
 	/* The members' rows became one of their group, sums added, energy still conserved. */
@@ -343,9 +318,9 @@ static void test_co2e_totals_follow_each_interval_intensity(void)
 
 		/* /g/a and /g/b each 25% of the CPU time: 9 J of 36 each. */
 		account_begin(&p.a);
-		charge(&p, BM_KEY_IDLE, NULL, (i + 1) * 500000000ull, (i + 1) * 500000000ull);
-		charge(&p, 10, "/g/a", (i + 1) * 500000000ull, 0);
-		charge(&p, 11, "/g/b", 0, (i + 1) * 500000000ull);
+		charge(&p, BM_KEY_IDLE, NULL, 500000000ull, 500000000ull);
+		charge(&p, 10, "/g/a", 500000000ull, 0);
+		charge(&p, 11, "/g/b", 0, 500000000ull);
 		in.nrows = interval_gather(&p.a, &p.ts, 1, &p.rows, &p.cap);
 		in.rows = p.rows;
 		interval_run(&p.iv, &in, &out);
@@ -372,8 +347,6 @@ const struct unit_test interval_tests[] = {
 	  test_co2e_totals_follow_each_interval_intensity },
 	{ "interval/split_conserves_the_measured_energy",
 	  test_split_conserves_the_measured_energy },
-	{ "interval/baseline_reading_is_not_in_the_totals",
-	  test_baseline_reading_is_not_in_the_totals },
 	{ "interval/totals_grow_with_each_reported_interval",
 	  test_totals_grow_with_each_reported_interval },
 	{ "interval/group_by_rolls_up_rows_and_the_summary",

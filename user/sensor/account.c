@@ -10,14 +10,12 @@ void account_init(struct account *a, const struct bm_topology *topo, int nr_even
 	memset(a, 0, sizeof(*a));
 	a->topo = topo;
 	a->nr_events = nr_events;
-	a->stride = (bm_acct_size((__u32)nr_events) + 7) & ~(size_t)7;
 	a->reset = bm_calloc((size_t)topo->nr_cpus, sizeof(*a->reset));
 	idvec_init(&a->targets, sizeof(struct account_target));
 }
 
 static void target_free(struct account_target *t)
 {
-	free(t->prev);
 	free(t->cur);
 }
 
@@ -47,56 +45,31 @@ void account_reset_cpus(struct account *a, const bool *cpus)
 		a->reset[cpu] |= cpus[cpu];
 }
 
-static void add_cpu(struct account *a, struct account_target *t, struct bm_acct *prev,
-		    const struct bm_acct *now, int socket)
-{
-	struct bm_sample *s = &t->cur[socket];
-	uint64_t d;
-
-	d = bm_delta(prev->cpu_ns, now->cpu_ns);
-	s->cpu_ns += d;
-	if (d)
-		t->active = true;
-	prev->cpu_ns = now->cpu_ns;
-	for (int e = 0; e < a->nr_events; e++) {
-		const struct bm_counter *n = &now->ev[e];
-		struct bm_counter *p = &prev->ev[e];
-
-		d = bm_scale(bm_delta(p->value, n->value), bm_delta(p->enabled, n->enabled),
-			     bm_delta(p->running, n->running));
-		s->ev[e] += d;
-		if (d)
-			t->active = true;
-		*p = *n;
-	}
-}
-
-struct account_target *account_update(struct account *a, uint64_t id, const void *percpu)
+struct account_target *account_charge(struct account *a, uint64_t id, int cpu,
+				      const struct bm_acct *sums)
 {
 	const struct bm_topology *topo = a->topo;
 	struct account_target *t;
-	int created;
+	struct bm_sample *s;
+	int created, socket;
 
+	if (cpu < 0 || cpu >= topo->nr_cpus || topo->socket[cpu] < 0 || a->reset[cpu])
+		return NULL;
+	socket = topo->socket[cpu];
 	t = idvec_get(&a->targets, id, &created);
-	if (created) {
-		/* Map entries start at zero, so the first reading is all delta. */
-		t->prev = bm_calloc((size_t)topo->nr_cpus, a->stride);
+	if (created)
 		t->cur = bm_calloc((size_t)topo->nr_sockets, sizeof(*t->cur));
-	}
-	for (int cpu = 0; cpu < topo->nr_cpus; cpu++) {
-		const struct bm_acct *now = (const void *)((const char *)percpu + cpu * a->stride);
-		struct bm_acct *prev = (void *)((char *)t->prev + cpu * a->stride);
-		int socket = topo->socket[cpu];
+	s = &t->cur[socket];
+	s->cpu_ns += sums->cpu_ns;
+	if (sums->cpu_ns)
+		t->active = true;
+	for (int e = 0; e < a->nr_events; e++) {
+		const struct bm_counter *c = &sums->ev[e];
+		uint64_t d = bm_scale(c->value, c->enabled, c->running);
 
-		/*
-		 * A CPU not online since the start charges nothing, one reset is past: keep
-		 * their sums so a later delta stays right.
-		 */
-		if (socket < 0 || a->reset[cpu]) {
-			memcpy(prev, now, a->stride);
-			continue;
-		}
-		add_cpu(a, t, prev, now, socket);
+		s->ev[e] += d;
+		if (d)
+			t->active = true;
 	}
 	return t;
 }

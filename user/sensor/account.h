@@ -24,19 +24,17 @@ struct bm_sample {
 
 struct account_target {
 	uint64_t id; /* accounting key: cgroup id, BM_KEY_IDLE or BM_KEY_OVERFLOW */
-	struct bm_acct *prev; /* [nr_cpus] last cumulative readings, stride acct_stride */
 	struct bm_sample *cur; /* [nr_sockets] this interval */
 	bool active; /* charged anything this interval */
 };
 
 /*
- * Turns the BPF map's cumulative per-CPU sums into per-interval, per-socket deltas,
- * scaled for multiplexing per CPU.
+ * Turns the BPF maps' per-interval sums of (target, CPU) pairs into per-socket sums, scaled
+ * for multiplexing per CPU.
  */
 struct account {
 	const struct bm_topology *topo;
 	int nr_events;
-	size_t stride; /* bytes per CPU in a per-CPU map value */
 	struct idvec targets; /* of struct account_target */
 	bool *reset; /* [nr_cpus]: this interval's readings of the CPU are its new baseline */
 };
@@ -46,24 +44,26 @@ void account_free(struct account *a);
 /* Start an interval: every target's interval sums go to zero, no CPU is reset. */
 void account_begin(struct account *a);
 /*
- * After account_begin(): the readings of each CPU with cpus[cpu] true ([topo->nr_cpus], NULL
- * for none) are its new baseline in this interval, for every target, known or new: nothing
- * charged there since the last interval counts. For a CPU that came online where the BPF
- * side charged its offline time to whatever ran there first.
+ * After account_begin(): nothing charged this interval on a CPU with cpus[cpu] true
+ * ([topo->nr_cpus], NULL for none) counts. For a CPU that came online where the BPF side
+ * charged its offline time to whatever ran there first.
  */
 void account_reset_cpus(struct account *a, const bool *cpus);
 /*
- * Take one key's per-CPU cumulative values (topo->nr_cpus values, a->stride apart, as a
- * per-CPU map lookup returns them). Returns the target.
+ * Add what one target used on one CPU this interval (as the BPF side summed it over its
+ * slices there, with the sensor's nr_events counters) to its socket's sums, each counter
+ * scaled by its enabled / running time there. A CPU that is not on a socket known at the
+ * start, or is reset this interval, charges nothing. Returns the target, or NULL for such a CPU.
  */
-struct account_target *account_update(struct account *a, uint64_t id, const void *percpu);
+struct account_target *account_charge(struct account *a, uint64_t id, int cpu,
+				      const struct bm_acct *sums);
 /*
  * Add one socket's interval sums of a target as they were recorded (replay): into its
  * interval sums, the target made active. Returns the target.
  */
 struct account_target *account_add(struct account *a, uint64_t id, int socket,
 				   const struct bm_sample *s);
-/* Drop a target whose key was deleted from the map. */
+/* Drop a target that is gone (its cgroup removed, its process exited). */
 void account_forget(struct account *a, uint64_t id);
 
 #endif

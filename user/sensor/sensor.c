@@ -93,17 +93,73 @@ static int open_events(struct sensor *s)
 	return 0;
 }
 
-static int create_fixed_entries(struct sensor *s, int fd)
-{
-	static const uint64_t keys[] = { BM_KEY_IDLE, BM_KEY_STEAL, BM_KEY_OVERFLOW };
-	void *zero = bm_calloc((size_t)s->topo->nr_cpus, s->stride);
-	int err = 0;
+/* Entries a new accounting map gets: room for what exists, grown or shrunk as pairs run. */
+#define ACCTS_MIN_ENTRIES 1024u
+/* The most entries of one accounting map, whatever --max-cgroups says. */
+#define ACCTS_MAX_ENTRIES (1u << 26)
+/* Drains in a row below an eighth of the map's size before it is halved. */
+#define ACCTS_SHRINK_AFTER 30
 
-	for (size_t i = 0; i < ARRAY_SIZE(keys) && !err; i++)
-		if (bpf_map_update_elem(fd, &keys[i], zero, BPF_NOEXIST))
-			err = -errno;
-	free(zero);
-	return err;
+static uint32_t pow2_at_least(uint64_t n)
+{
+	uint32_t p = 1;
+
+	while (p < n && p < ACCTS_MAX_ENTRIES)
+		p <<= 1;
+	return p;
+}
+
+/* A preallocated hash of (target, CPU) pairs, as the template the BPF side was loaded with. */
+static int acct_map_create(const struct sensor *s, int kind, uint32_t entries)
+{
+	static const char *const names[] = { "bm_acct_cgroup", "bm_acct_proc" };
+
+	return bpf_map_create(BPF_MAP_TYPE_HASH, names[kind], sizeof(struct bm_key),
+			      (__u32)s->value_size, entries, NULL);
+}
+
+/* Put a new map of entries pairs in the slot (kind, gen); the old one is freed. */
+static int acct_map_replace(struct sensor *s, int kind, int gen, uint32_t entries)
+{
+	int slot = BM_ACCTS_SLOT(kind, gen);
+	__u32 key = (__u32)slot;
+	int fd = acct_map_create(s, kind, entries);
+
+	if (fd < 0)
+		return -errno;
+	if (bpf_map_update_elem(s->accts_fd, &key, &fd, BPF_ANY)) {
+		int err = -errno;
+
+		close(fd);
+		return err;
+	}
+	if (s->acct[slot].fd >= 0)
+		close(s->acct[slot].fd);
+	s->acct[slot].fd = fd;
+	s->acct[slot].entries = entries;
+	s->acct[slot].low = 0;
+	return 0;
+}
+
+static int create_acct_maps(struct sensor *s, const struct sensor_config *cfg)
+{
+	uint32_t entries = pow2_at_least(2 * cfg->expected_targets);
+
+	if (entries < ACCTS_MIN_ENTRIES)
+		entries = ACCTS_MIN_ENTRIES;
+	if (entries > s->max_entries)
+		entries = s->max_entries;
+	for (int kind = 0; kind < BM_NR_KINDS; kind++) {
+		if (kind == BM_KIND_PROC && !cfg->by_process)
+			continue;
+		for (int gen = 0; gen < 2; gen++) {
+			int err = acct_map_replace(s, kind, gen, entries);
+
+			if (err)
+				return err;
+		}
+	}
+	return 0;
 }
 
 static int fill_event_array(struct sensor *s)
@@ -136,7 +192,7 @@ static int load(struct sensor *s, const struct sensor_config *cfg, bool use_btf)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, oo, .btf_custom_path = cfg->btf_path);
 	struct bpfmeter_bpf *skel;
-	int err;
+	int err, tmpl;
 
 	skel = bpfmeter_bpf__open_opts(&oo);
 	if (!skel)
@@ -145,17 +201,22 @@ static int load(struct sensor *s, const struct sensor_config *cfg, bool use_btf)
 	skel->rodata->nr_cpu_slots = (__u32)s->topo->nr_cpus;
 	bpf_map__set_max_entries(skel->maps.events,
 				 (__u32)(s->nr_events ? s->nr_events * s->topo->nr_cpus : 1));
-	/* Every cgroup, plus the idle and overflow keys. */
-	bpf_map__set_max_entries(skel->maps.acct, (__u32)cfg->max_cgroups + 2);
-	bpf_map__set_value_size(skel->maps.acct, bm_acct_size((__u32)s->nr_events));
+	bpf_map__set_value_size(skel->maps.fixed, (__u32)s->value_size);
 	skel->rodata->by_process = cfg->by_process;
-	bpf_map__set_max_entries(skel->maps.procs,
-				 cfg->by_process ? (__u32)cfg->max_cgroups + 2 : 1);
-	bpf_map__set_value_size(skel->maps.procs, bm_acct_size((__u32)s->nr_events));
 	bpf_program__set_autoload(skel->progs.switch_btf, use_btf);
 	bpf_program__set_autoload(skel->progs.switch_raw, !use_btf);
 	bpf_program__set_autoload(skel->progs.cpu_bringup, s->cpuhp_ok);
+	/* The verifier checks the accesses against the template's value size. */
+	tmpl = acct_map_create(s, BM_KIND_CGROUP, 1);
+	if (tmpl < 0 || bpf_map__set_inner_map_fd(skel->maps.accts, tmpl)) {
+		err = -errno;
+		if (tmpl >= 0)
+			close(tmpl);
+		bpfmeter_bpf__destroy(skel);
+		return err;
+	}
 	err = bpfmeter_bpf__load(skel);
+	close(tmpl);
 	if (err) {
 		bpfmeter_bpf__destroy(skel);
 		return err;
@@ -274,14 +335,15 @@ static void attach_cpuhp(struct sensor *s)
 static void probe_batch(struct sensor *s, const struct sensor_config *cfg)
 {
 	LIBBPF_OPTS(bpf_map_batch_opts, opts);
-	void *val = bm_calloc((size_t)s->topo->nr_cpus, s->stride);
-	uint64_t key, out_batch;
+	void *val = bm_calloc(1, s->value_size);
+	struct bm_key key, out_batch;
 	__u32 count = 1;
 	int err = 0;
 
 	if (cfg->disable & SENSOR_NO_BATCH)
 		err = -EOPNOTSUPP;
-	else if (bpf_map_lookup_batch(s->acct_fd, NULL, &out_batch, &key, val, &count, &opts))
+	else if (bpf_map_lookup_batch(s->acct[BM_ACCTS_SLOT(BM_KIND_CGROUP, 0)].fd, NULL,
+				      &out_batch, &key, val, &count, &opts))
 		err = -errno;
 	free(val);
 	s->batch_ok = !unsupported(err);
@@ -326,11 +388,17 @@ int sensor_open(struct sensor *s, struct bm_topology *topo, const struct sensor_
 	int err;
 
 	memset(s, 0, sizeof(*s));
+	for (int i = 0; i < BM_NR_KINDS * 2; i++)
+		s->acct[i].fd = -1;
 	s->topo = topo;
 	s->req = cfg->events;
 	s->nr_req = cfg->nr_events;
 	open_events(s);
-	s->stride = (bm_acct_size((__u32)s->nr_events) + 7) & ~(size_t)7;
+	s->value_size = bm_acct_size((__u32)s->nr_events);
+	s->stride = (s->value_size + 7) & ~(size_t)7;
+	s->max_entries = cfg->max_cgroups * (uint64_t)topo->nr_cpus > ACCTS_MAX_ENTRIES
+				 ? ACCTS_MAX_ENTRIES
+				 : (uint32_t)(cfg->max_cgroups * (uint64_t)topo->nr_cpus);
 	s->cpu_up = bm_calloc((size_t)topo->nr_cpus, sizeof(*s->cpu_up));
 	s->cpus.up = bm_calloc((size_t)topo->nr_cpus, 5 * sizeof(bool));
 	s->cpus.down = s->cpus.up + topo->nr_cpus;
@@ -365,17 +433,22 @@ int sensor_open(struct sensor *s, struct bm_topology *topo, const struct sensor_
 		       s->attach_kind, strerror(-err));
 		goto fail;
 	}
-	s->acct_fd = bpf_map__fd(s->skel->maps.acct);
+	if (!s->skel->bss) {
+		err = -EOPNOTSUPP;
+		bm_err("the kernel cannot share BPF global data with userspace (mmap of BPF "
+		       "arrays, Linux 5.5): bpfmeter needs it");
+		goto fail;
+	}
+	s->accts_fd = bpf_map__fd(s->skel->maps.accts);
+	s->fixed_fd = bpf_map__fd(s->skel->maps.fixed);
 	s->stats_fd = bpf_map__fd(s->skel->maps.stats);
 	s->flush_fd = bpf_program__fd(s->skel->progs.flush);
-	probe_batch(s, cfg);
-
-	s->procs_fd = cfg->by_process ? bpf_map__fd(s->skel->maps.procs) : -1;
-	err = create_fixed_entries(s, s->acct_fd);
-	if (!err && cfg->by_process)
-		err = create_fixed_entries(s, s->procs_fd);
+	s->by_process = cfg->by_process;
+	err = create_acct_maps(s, cfg);
 	if (!err)
 		err = fill_event_array(s);
+	if (!err)
+		probe_batch(s, cfg);
 	if (err) {
 		bm_err("cannot set up the BPF maps: %s", strerror(-err));
 		goto fail;
@@ -392,10 +465,15 @@ int sensor_open(struct sensor *s, struct bm_topology *topo, const struct sensor_
 	attach_cpuhp(s);
 	err = probe_flush(s, cfg);
 	/* Pending sums reach the map at each flush: without one they could wait for ever. */
-	if (!err && s->flush_ok && s->skel->bss)
+	if (!err && s->flush_ok)
 		s->skel->bss->slot_cache = true;
+	/* The baseline: what ran before it counts in no interval. */
 	if (!err)
 		err = sensor_flush(s);
+	if (!err)
+		err = sensor_read(s, NULL, NULL);
+	if (!err && s->by_process)
+		err = sensor_read_procs(s, NULL, NULL);
 	if (err)
 		goto fail;
 	bm_debug("kernel: hook %s/sched_switch, batch map lookups %s, BPF_PROG_TEST_RUN on a CPU "
@@ -426,6 +504,9 @@ void sensor_close(struct sensor *s)
 	bpf_link__destroy(s->cpuhp_link);
 	bpf_link__destroy(s->link);
 	bpfmeter_bpf__destroy(s->skel);
+	for (int i = 0; i < BM_NR_KINDS * 2; i++)
+		if (s->acct[i].fd > 0)
+			close(s->acct[i].fd);
 	if (s->fds)
 		for (int i = 0; i < s->nr_req * (s->topo ? s->topo->nr_cpus : 0); i++)
 			if (s->fds[i] >= 0)
@@ -551,6 +632,9 @@ int sensor_update_cpus(struct sensor *s, const struct sensor_cpus **changes)
 
 int sensor_flush(struct sensor *s)
 {
+	/* Every CPU from now on charges the other generation: the one just closed is read next. */
+	s->skel->bss->epoch++;
+	s->gen = (int)(s->skel->bss->epoch & 1);
 	if (!s->flush_ok)
 		return 0;
 	for (int cpu = 0; cpu < s->topo->nr_cpus; cpu++) {
@@ -574,43 +658,63 @@ int sensor_flush(struct sensor *s)
 	return 0;
 }
 
-static int read_one_by_one(struct sensor *s, int fd, sensor_entry_fn fn, void *ctx)
+static void give(sensor_entry_fn fn, void *ctx, const struct bm_key *k, const void *val)
 {
-	uint64_t key, next;
-	void *val = bm_calloc((size_t)s->topo->nr_cpus, s->stride);
-	int err = 0;
-	bool first = true;
+	if (fn)
+		fn(k->id, (int)k->cpu, val, ctx);
+}
 
-	while (!bpf_map_get_next_key(fd, first ? NULL : &key, &next)) {
-		first = false;
+/* Without batch operations (before Linux 5.6): the keys first, then each one out. */
+static int drain_one_by_one(struct sensor *s, int fd, sensor_entry_fn fn, void *ctx, uint32_t *n)
+{
+	struct bm_key key, next;
+	void *val = bm_calloc(1, s->value_size);
+	size_t nkeys = 0, cap = 0;
+	struct bm_key *keys = NULL;
+	int err = 0;
+
+	for (bool first = true; !bpf_map_get_next_key(fd, first ? NULL : &key, &next);
+	     first = false) {
 		key = next;
-		if (bpf_map_lookup_elem(fd, &key, val))
-			continue; /* deleted meanwhile */
-		fn(key, val, ctx);
+		if (nkeys == cap) {
+			cap = cap ? 2 * cap : 256;
+			keys = bm_realloc_array(keys, cap, sizeof(*keys));
+		}
+		keys[nkeys++] = key;
 	}
 	if (errno != ENOENT)
 		err = -errno;
+	for (size_t i = 0; i < nkeys; i++) {
+		if (bpf_map_lookup_elem(fd, &keys[i], val))
+			continue;
+		bpf_map_delete_elem(fd, &keys[i]);
+		give(fn, ctx, &keys[i], val);
+	}
+	*n = (uint32_t)nkeys;
+	free(keys);
 	free(val);
 	return err;
 }
 
-static int read_map(struct sensor *s, int fd, sensor_entry_fn fn, void *ctx)
+/* Empty one accounting map into fn, with batch operations where the kernel has them. */
+static int drain(struct sensor *s, int fd, sensor_entry_fn fn, void *ctx, uint32_t *n)
 {
 	LIBBPF_OPTS(bpf_map_batch_opts, opts);
-	uint64_t in_batch = 0, out_batch = 0;
+	struct bm_key in_batch, out_batch;
 	bool first = true;
 
+	*n = 0;
 	if (!s->batch_ok)
-		return read_one_by_one(s, fd, fn, ctx);
+		return drain_one_by_one(s, fd, fn, ctx, n);
 	if (!s->batch_cap) {
 		s->batch_cap = 256;
 		s->keys = bm_calloc(s->batch_cap, sizeof(*s->keys));
-		s->vals = bm_calloc((size_t)s->batch_cap * (size_t)s->topo->nr_cpus, s->stride);
+		s->vals = bm_calloc(s->batch_cap, s->value_size);
 	}
 	for (;;) {
 		__u32 count = s->batch_cap;
-		int err = bpf_map_lookup_batch(fd, first ? NULL : &in_batch, &out_batch, s->keys,
-					       s->vals, &count, &opts);
+		int err = bpf_map_lookup_and_delete_batch(fd, first ? NULL : &in_batch, &out_batch,
+							  s->keys, s->vals, &count, &opts);
 
 		err = err ? -errno : 0;
 		if (err == -ENOSPC && count == 0) {
@@ -619,24 +723,23 @@ static int read_map(struct sensor *s, int fd, sensor_entry_fn fn, void *ctx)
 			free(s->keys);
 			free(s->vals);
 			s->keys = bm_calloc(s->batch_cap, sizeof(*s->keys));
-			s->vals = bm_calloc((size_t)s->batch_cap * (size_t)s->topo->nr_cpus,
-					    s->stride);
+			s->vals = bm_calloc(s->batch_cap, s->value_size);
 			continue;
 		}
 		if (err && err != -ENOENT) {
 			if (first && (err == -EINVAL || err == -ENOTSUP || err == -EOPNOTSUPP)) {
-				bm_debug("batch map lookups unavailable (%s): reading keys one by "
-					 "one",
+				bm_debug("batch map operations unavailable (%s): reading keys one "
+					 "by one",
 					 strerror(-err));
 				s->batch_ok = false;
-				return read_one_by_one(s, fd, fn, ctx);
+				return drain_one_by_one(s, fd, fn, ctx, n);
 			}
 			bm_err("cannot read the accounting map: %s", strerror(-err));
 			return err;
 		}
 		for (__u32 i = 0; i < count; i++)
-			fn(s->keys[i], (char *)s->vals + (size_t)i * s->topo->nr_cpus * s->stride,
-			   ctx);
+			give(fn, ctx, &s->keys[i], (char *)s->vals + (size_t)i * s->value_size);
+		*n += count;
 		if (err == -ENOENT)
 			return 0;
 		in_batch = out_batch;
@@ -644,24 +747,94 @@ static int read_map(struct sensor *s, int fd, sensor_entry_fn fn, void *ctx)
 	}
 }
 
+/* Idle, steal and overflow of the generation, per CPU, into fn; then back to zero. */
+static int drain_fixed(struct sensor *s, int kind, int gen, sensor_entry_fn fn, void *ctx)
+{
+	static const uint64_t keys[BM_NR_FIXED] = {
+		[BM_FIXED_IDLE] = BM_KEY_IDLE,
+		[BM_FIXED_STEAL] = BM_KEY_STEAL,
+		[BM_FIXED_OVERFLOW] = BM_KEY_OVERFLOW,
+	};
+	size_t size = (size_t)s->topo->nr_cpus * s->stride;
+	char *val = bm_calloc(2, size), *zero = val + size;
+	int err = 0;
+
+	for (int w = 0; w < BM_NR_FIXED && !err; w++) {
+		__u32 slot = BM_FIXED_SLOT(kind, gen, w);
+
+		if (bpf_map_lookup_elem(s->fixed_fd, &slot, val) ||
+		    bpf_map_update_elem(s->fixed_fd, &slot, zero, BPF_ANY)) {
+			err = -errno;
+			bm_err("cannot read the accounting map of idle, steal and overflow: %s",
+			       strerror(-err));
+			break;
+		}
+		for (int cpu = 0; fn && cpu < s->topo->nr_cpus; cpu++)
+			fn(keys[w], cpu, (const void *)(val + (size_t)cpu * s->stride), ctx);
+	}
+	free(val);
+	return err;
+}
+
+/*
+ * After a drain of n entries: a map three quarters full (or full: slices went to overflow)
+ * doubles, and one below an eighth for ACCTS_SHRINK_AFTER drains halves, so the kernel's
+ * memory follows the pairs that run. The new map takes the slot now, while it is not in use.
+ */
+static void resize(struct sensor *s, int kind, int gen, uint32_t n)
+{
+	struct sensor_acct_map *m = &s->acct[BM_ACCTS_SLOT(kind, gen)];
+	uint32_t want = m->entries;
+	int err;
+
+	if ((uint64_t)n * 4 >= (uint64_t)m->entries * 3 && m->entries < s->max_entries) {
+		want = pow2_at_least(2 * (uint64_t)n);
+		if (want <= m->entries)
+			want = m->entries * 2;
+		if (want > s->max_entries)
+			want = s->max_entries;
+	} else if ((uint64_t)n * 8 < m->entries && m->entries > ACCTS_MIN_ENTRIES &&
+		   ++m->low >= ACCTS_SHRINK_AFTER) {
+		want = m->entries / 2;
+	} else {
+		if ((uint64_t)n * 8 >= m->entries)
+			m->low = 0;
+		return;
+	}
+	err = acct_map_replace(s, kind, gen, want);
+	if (err && !s->grow_warned) {
+		bm_warn("cannot resize the accounting map to %u entries (%s): what does not fit "
+			"is charged to \"overflow\"",
+			want, strerror(-err));
+		s->grow_warned = true;
+	}
+	if (!err)
+		bm_debug("accounting map %d/%d: %u pairs ran, now %u entries", kind, gen, n, want);
+}
+
+static int read_kind(struct sensor *s, int kind, sensor_entry_fn fn, void *ctx)
+{
+	int gen = s->gen ^ 1;
+	int slot = BM_ACCTS_SLOT(kind, gen);
+	uint32_t n = 0;
+	int err = drain(s, s->acct[slot].fd, fn, ctx, &n);
+
+	if (!err)
+		err = drain_fixed(s, kind, gen, fn, ctx);
+	if (!err)
+		resize(s, kind, gen, n);
+	s->acct[slot].used = n;
+	return err;
+}
+
 int sensor_read(struct sensor *s, sensor_entry_fn fn, void *ctx)
 {
-	return read_map(s, s->acct_fd, fn, ctx);
+	return read_kind(s, BM_KIND_CGROUP, fn, ctx);
 }
 
 int sensor_read_procs(struct sensor *s, sensor_entry_fn fn, void *ctx)
 {
-	return read_map(s, s->procs_fd, fn, ctx);
-}
-
-int sensor_delete(struct sensor *s, uint64_t key)
-{
-	return bpf_map_delete_elem(s->acct_fd, &key) ? -errno : 0;
-}
-
-int sensor_delete_proc(struct sensor *s, uint64_t tgid)
-{
-	return bpf_map_delete_elem(s->procs_fd, &tgid) ? -errno : 0;
+	return read_kind(s, BM_KIND_PROC, fn, ctx);
 }
 
 /* Sum one field of the per-CPU statistics of the BPF side over the CPUs. */

@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "bpfmeter.h"
 #include "events.h"
 #include "topology.h"
 
@@ -47,11 +48,22 @@ struct sensor {
 	const char *attach_kind; /* "tp_btf" or "raw_tp" */
 	struct bpf_link *link;
 	struct bpf_link *cpuhp_link; /* the bringup hook, where cpuhp_ok */
-	int acct_fd, flush_fd, stats_fd;
-	int procs_fd; /* -1 unless by_process */
-	size_t stride;
-	/* batch lookup buffers */
-	uint64_t *keys;
+	int accts_fd, fixed_fd, flush_fd, stats_fd;
+	/* The hashes of (target, CPU) pairs, at BM_ACCTS_SLOT(kind, gen) (bpfmeter.h). */
+	struct sensor_acct_map {
+		int fd; /* -1 where unused (the process maps without --by process) */
+		uint32_t entries; /* its size */
+		uint32_t used; /* the pairs it held at its last drain */
+		uint32_t low; /* drains in a row it was mostly empty */
+	} acct[BM_NR_KINDS * 2];
+	uint32_t max_entries; /* the most entries a map grows to: max_cgroups x CPUs */
+	int gen; /* the generation the CPUs charge since the last flush */
+	bool by_process;
+	bool grow_warned;
+	size_t value_size; /* bm_acct_size(nr_events) */
+	size_t stride; /* bytes per CPU in a per-CPU map value */
+	/* batch buffers */
+	struct bm_key *keys;
 	void *vals;
 	uint32_t batch_cap;
 	bool batch_ok; /* batch map lookups work (Linux 5.6) */
@@ -72,7 +84,8 @@ enum {
 struct sensor_config {
 	const struct bm_event *events;
 	int nr_events;
-	uint64_t max_cgroups;
+	uint64_t max_cgroups; /* the maps grow to max_cgroups on every CPU at the most */
+	uint64_t expected_targets; /* targets that exist at the start: the maps' first size */
 	const char *btf_path; /* NULL: the kernel's own */
 	bool by_process; /* also charge per process (tgid), up to max_cgroups of them */
 	bool kernel_btf; /* /sys/kernel/btf/vmlinux exists: tp_btf can attach */
@@ -111,13 +124,16 @@ int sensor_flush(struct sensor *s);
  * CPUs cannot be read (nothing changed then).
  */
 int sensor_update_cpus(struct sensor *s, const struct sensor_cpus **changes);
-/* Call fn for every key with its per-CPU cumulative values (s->stride bytes apart). */
-typedef void (*sensor_entry_fn)(uint64_t key, const void *percpu, void *ctx);
+/*
+ * Empty the accounting maps of the generation the last sensor_flush() closed into fn: one call
+ * per (key, CPU) pair that ran, with its sums over that interval (struct bm_acct of the
+ * sensor's nr_events), and for each CPU the idle, steal and overflow keys. The map is then
+ * resized to what ran. fn NULL drops them (the baseline).
+ */
+typedef void (*sensor_entry_fn)(uint64_t key, int cpu, const struct bm_acct *sums, void *ctx);
 int sensor_read(struct sensor *s, sensor_entry_fn fn, void *ctx);
-int sensor_delete(struct sensor *s, uint64_t key);
-/* The same for the per-process map (--by process): keys are tgids, 0 idle. */
+/* The same for the per-process maps (--by process): keys are tgids, 0 idle. */
 int sensor_read_procs(struct sensor *s, sensor_entry_fn fn, void *ctx);
-int sensor_delete_proc(struct sensor *s, uint64_t tgid);
 /* Slices charged to "overflow" because the cgroup map was full, since the start. */
 uint64_t sensor_overflows(struct sensor *s);
 /* The same for the process map (--by process). */

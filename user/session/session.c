@@ -168,7 +168,7 @@ static int resolve_group_live(const char *key, uint64_t *id, void *ctx)
 	return 0;
 }
 
-/* Free the map entries of cgroups that are gone, once their last interval is out. */
+/* Forget the cgroups that are gone, once their last interval is out. */
 static void reap_gone(struct session *s)
 {
 	for (size_t i = 0; i < s->acct.targets.n;) {
@@ -180,8 +180,8 @@ static void reap_gone(struct session *s)
 			i++;
 			continue;
 		}
-		bm_debug("cgroup %llu is gone: freeing its entry", (unsigned long long)id);
-		sensor_delete(&s->sensor, id);
+		bm_debug("cgroup %llu is gone: its last interval is out, forgotten",
+			 (unsigned long long)id);
 		session_target_gone(s, &s->acct, &s->cgroups, id);
 		cgroup_names_forget(&s->names, id);
 	}
@@ -195,14 +195,13 @@ static void reap_gone(struct session *s)
 			i++;
 			continue;
 		}
-		sensor_delete_proc(&s->sensor, id);
 		session_target_gone(s, &s->pacct, &s->procs, id);
 	}
 }
 
-static void on_entry(uint64_t key, const void *percpu, void *ctx)
+static void on_entry(uint64_t key, int cpu, const struct bm_acct *sums, void *ctx)
 {
-	account_update(ctx, key, percpu);
+	account_charge(ctx, key, cpu, sums);
 }
 
 /*
@@ -776,6 +775,7 @@ static int session_start(struct session *s)
 	}
 	if (cgroup_names_scan(&s->names))
 		bm_warn("cannot walk the cgroup2 tree at %s: %s", mount, strerror(errno));
+	cfg.expected_targets = s->names.ids.n;
 
 	/*
 	 * Outputs first: a file that cannot take our rows, a port in use or a web config that
@@ -812,11 +812,11 @@ static int session_start(struct session *s)
 	if (sensor_open(&s->sensor, &s->topo, &cfg))
 		return 1;
 	describe_missing(s);
-	bm_debug("attached %s/sched_switch; %d of %d events counting; accounting map: %llu entries "
-		 "x %d CPUs x %u bytes",
+	bm_debug("attached %s/sched_switch; %d of %d events counting; accounting maps: 2 x %u "
+		 "(cgroup, CPU) pairs of %u bytes, growing to %u",
 		 s->sensor.attach_kind, s->sensor.nr_events, o->nr_events,
-		 (unsigned long long)o->max_cgroups + 2, s->topo.nr_cpus,
-		 bm_acct_size((__u32)s->sensor.nr_events));
+		 s->sensor.acct[0].entries, bm_acct_size((__u32)s->sensor.nr_events),
+		 s->sensor.max_entries);
 
 	for (int e = 0; e < o->nr_events; e++)
 		s->sample_index[e] = s->sensor.bpf_index[e];
