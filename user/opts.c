@@ -18,7 +18,7 @@ static const struct bm_opts defaults = {
 	.interval_s = 1.0,
 	.duration_s = 0,
 	.events_arg = BM_DEFAULT_EVENTS,
-	.max_cgroups = 4096,
+	.max_cgroups = 65536,
 	.energy_kind = ENERGY_AUTO,
 	.spool_dir = "/var/lib/bpfmeter/spool",
 	.spool_max = 64ull << 20,
@@ -70,8 +70,9 @@ static void usage(FILE *f)
 		"                           (default 5m, or 3 intervals where longer)\n"
 		"      --web-config FILE    TLS and basic auth for -o prometheus, as Prometheus's\n"
 		"                           web config (tls_server_config, basic_auth_users)\n"
-		"      --max-cgroups N      cgroups tracked at once (default %llu); more are\n"
-		"                           charged to the target \"overflow\" and counted\n"
+		"      --max-cgroups N      room for N cgroups on every CPU at the most (default\n"
+		"                           %llu); the maps grow with what runs, up to that,\n"
+		"                           and what does not fit is charged to \"overflow\"\n"
 		"      --by process         targets are processes (tgid, with their command name)\n"
 		"                           instead of cgroups; a second map, only loaded then\n"
 		"      --group-by HOW       roll targets up: cgroup (default), container, pod, "

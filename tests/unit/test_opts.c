@@ -64,7 +64,7 @@ static void test_defaults(void)
 	CHECK_STR(err.text, "");
 	CHECK(near(o.interval_s, 1.0));
 	CHECK(near(o.duration_s, 0));
-	CHECK_EQ_U64(o.max_cgroups, 4096);
+	CHECK_EQ_U64(o.max_cgroups, 65536);
 	CHECK(!o.csv);
 	CHECK(!o.verbose);
 	CHECK(o.btf_path == NULL);
@@ -167,7 +167,7 @@ static void test_other_options(void)
 	CHECK_EQ_U64(o.max_cgroups, 1048576);
 	/* Defaults come back on the next parse. */
 	CHECK_EQ_U64(PARSE(&o, &err), OPTS_OK);
-	CHECK(!o.csv && !o.verbose && o.btf_path == NULL && o.max_cgroups == 4096);
+	CHECK(!o.csv && !o.verbose && o.btf_path == NULL && o.max_cgroups == 65536);
 }
 
 static void test_help_and_version(void)
