@@ -93,20 +93,21 @@ static int open_events(struct sensor *s)
 	return 0;
 }
 
-/* Entries a new accounting map gets: room for what exists, grown or shrunk as pairs run. */
+/* The fewest entries of an accounting map (they are grown and shrunk as pairs run). */
 #define ACCTS_MIN_ENTRIES 1024u
 /* The most entries of one accounting map, whatever --max-cgroups says. */
 #define ACCTS_MAX_ENTRIES (1u << 26)
-/* Drains in a row below an eighth of the map's size before it is halved. */
+/* Drains in a row below a quarter of the map's size before it shrinks. */
 #define ACCTS_SHRINK_AFTER 30
 
-static uint32_t pow2_at_least(uint64_t n)
+/* n entries and half as many again, in whole pages of entries. */
+static uint32_t room_for(uint64_t n, uint32_t max)
 {
-	uint32_t p = 1;
+	uint64_t want = (n + n / 2 + 255) & ~(uint64_t)255;
 
-	while (p < n && p < ACCTS_MAX_ENTRIES)
-		p <<= 1;
-	return p;
+	if (want < ACCTS_MIN_ENTRIES)
+		want = ACCTS_MIN_ENTRIES;
+	return want > max ? max : (uint32_t)want;
 }
 
 /* A preallocated hash of (target, CPU) pairs, as the template the BPF side was loaded with. */
@@ -143,12 +144,9 @@ static int acct_map_replace(struct sensor *s, int kind, int gen, uint32_t entrie
 
 static int create_acct_maps(struct sensor *s, const struct sensor_config *cfg)
 {
-	uint32_t entries = pow2_at_least(2 * cfg->expected_targets);
+	/* One pair for each cgroup there is, until the first drains say what runs. */
+	uint32_t entries = room_for(cfg->expected_targets, s->max_entries);
 
-	if (entries < ACCTS_MIN_ENTRIES)
-		entries = ACCTS_MIN_ENTRIES;
-	if (entries > s->max_entries)
-		entries = s->max_entries;
 	for (int kind = 0; kind < BM_NR_KINDS; kind++) {
 		if (kind == BM_KIND_PROC && !cfg->by_process)
 			continue;
@@ -777,9 +775,11 @@ static int drain_fixed(struct sensor *s, int kind, int gen, sensor_entry_fn fn, 
 }
 
 /*
- * After a drain of n entries: a map three quarters full (or full: slices went to overflow)
- * doubles, and one below an eighth for ACCTS_SHRINK_AFTER drains halves, so the kernel's
- * memory follows the pairs that run. The new map takes the slot now, while it is not in use.
+ * After a drain of n entries: a map that was full (slices went to overflow) doubles, one
+ * past seven eighths gets room for half as many again, and one below a quarter for
+ * ACCTS_SHRINK_AFTER drains in a row shrinks to that, so the kernel's memory follows the pairs
+ * that run: 1.1 to 1.5 times them, once steady. The new map takes the slot now, while it is
+ * not in use.
  */
 static void resize(struct sensor *s, int kind, int gen, uint32_t n)
 {
@@ -787,20 +787,16 @@ static void resize(struct sensor *s, int kind, int gen, uint32_t n)
 	uint32_t want = m->entries;
 	int err;
 
-	if ((uint64_t)n * 4 >= (uint64_t)m->entries * 3 && m->entries < s->max_entries) {
-		want = pow2_at_least(2 * (uint64_t)n);
-		if (want <= m->entries)
-			want = m->entries * 2;
-		if (want > s->max_entries)
-			want = s->max_entries;
-	} else if ((uint64_t)n * 8 < m->entries && m->entries > ACCTS_MIN_ENTRIES &&
-		   ++m->low >= ACCTS_SHRINK_AFTER) {
-		want = m->entries / 2;
-	} else {
-		if ((uint64_t)n * 8 >= m->entries)
-			m->low = 0;
+	if (n >= m->entries)
+		want = room_for(2 * (uint64_t)m->entries, s->max_entries);
+	else if ((uint64_t)n * 8 >= (uint64_t)m->entries * 7)
+		want = room_for(n, s->max_entries);
+	else if ((uint64_t)n * 4 < m->entries && ++m->low >= ACCTS_SHRINK_AFTER)
+		want = room_for(n, s->max_entries);
+	if ((uint64_t)n * 4 >= m->entries)
+		m->low = 0;
+	if (want == m->entries)
 		return;
-	}
 	err = acct_map_replace(s, kind, gen, want);
 	if (err && !s->grow_warned) {
 		bm_warn("cannot resize the accounting map to %u entries (%s): what does not fit "

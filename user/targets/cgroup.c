@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: BSD-2-Clause
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
+#include <dirent.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,7 +67,8 @@ int cgroup_find_mount(FILE *mountinfo, char *out, size_t size)
 	return ret;
 }
 
-int cgroup_id_of(const char *path, uint64_t *id)
+/* The id of the cgroup directory at dirfd/path (path "" for dirfd itself). */
+static int id_at(int dirfd, const char *path, uint64_t *id)
 {
 	struct {
 		struct file_handle fh;
@@ -79,16 +80,21 @@ int cgroup_id_of(const char *path, uint64_t *id)
 	/* The file handle of a kernfs directory is its 64-bit node id, as the kernel's BPF
 	 * selftests read it. */
 	h.fh.handle_bytes = sizeof(h.id);
-	if (name_to_handle_at(AT_FDCWD, path, &h.fh, &mount_id, 0) == 0 &&
+	if (name_to_handle_at(dirfd, path, &h.fh, &mount_id, *path ? 0 : AT_EMPTY_PATH) == 0 &&
 	    h.fh.handle_bytes == sizeof(h.id)) {
 		memcpy(id, h.fh.f_handle, sizeof(*id));
 		return 0;
 	}
 	/* On 64-bit kernels the inode number is the same id. */
-	if (stat(path, &st))
+	if (fstatat(dirfd, path, &st, *path ? 0 : AT_EMPTY_PATH))
 		return -errno;
 	*id = (uint64_t)st.st_ino;
 	return 0;
+}
+
+int cgroup_id_of(const char *path, uint64_t *id)
+{
+	return id_at(AT_FDCWD, path, id);
 }
 
 int cgroup_names_init(struct cgroup_names *c, const char *mount)
@@ -121,38 +127,73 @@ static void put(struct cgroup_names *c, uint64_t id, const char *rel)
 	e->unresolved = false;
 }
 
-/* nftw has no user pointer. */
-static struct cgroup_names *scan_target;
+/* A path relative to the mount, grown as the walk goes deeper: no PATH_MAX limit. */
+struct walk_path {
+	char *buf;
+	size_t len, cap;
+};
 
-static int scan_one(const char *fpath, const struct stat *sb, int type, struct FTW *ftw)
+/*
+ * Learn every cgroup below the directory fd (whose path is p), depth first. Directories are
+ * opened relative to their parent and told apart by the type readdir gives (cgroupfs has
+ * it), so no entry is looked up by a whole path and no file is stat'ed: a cgroup has a
+ * dozen or more files for each directory. Takes fd.
+ */
+static void walk(struct cgroup_names *c, int fd, struct walk_path *p)
 {
-	size_t mlen = strlen(scan_target->mount);
-	const char *rel;
-	uint64_t id;
+	DIR *d = fdopendir(fd);
+	struct dirent *de;
 
-	(void)sb;
-	(void)ftw;
-	if (type != FTW_D)
-		return 0;
-	if (cgroup_id_of(fpath, &id))
-		return 0; /* removed while we walked */
-	rel = fpath + mlen;
-	if (!*rel)
-		rel = "/";
-	put(scan_target, id, rel);
-	return 0;
+	if (!d) {
+		close(fd);
+		return;
+	}
+	while ((de = readdir(d))) {
+		size_t n = strlen(de->d_name), len = p->len;
+		uint64_t id;
+		int sub;
+
+		if (de->d_type != DT_DIR && de->d_type != DT_UNKNOWN)
+			continue;
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		sub = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+		if (sub < 0)
+			continue; /* not a directory, or removed while we walked */
+		if (len + n + 2 > p->cap) {
+			p->cap = 2 * (len + n + 2);
+			p->buf = bm_realloc_array(p->buf, p->cap, 1);
+		}
+		p->buf[len] = '/';
+		memcpy(p->buf + len + 1, de->d_name, n + 1);
+		p->len = len + 1 + n;
+		if (!id_at(sub, "", &id))
+			put(c, id, p->buf);
+		walk(c, sub, p);
+		p->len = len;
+		p->buf[len] = '\0';
+	}
+	closedir(d);
 }
 
 int cgroup_names_scan(struct cgroup_names *c)
 {
-	int err;
+	struct walk_path p = { .cap = 256 };
+	double t0 = bm_now_mono();
+	uint64_t id;
+	int fd;
 
-	scan_target = c;
 	c->scans++;
-	/* FTW_PHYS: cgroupfs has no symlinks, and we never follow one out of it. */
-	err = nftw(c->mount, scan_one, 32, FTW_PHYS | FTW_MOUNT);
-	scan_target = NULL;
-	return err ? -errno : 0;
+	fd = open(c->mount, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (!id_at(fd, "", &id))
+		put(c, id, "/");
+	p.buf = bm_calloc(p.cap, 1);
+	walk(c, fd, &p);
+	free(p.buf);
+	c->scan_s = bm_now_mono() - t0;
+	return 0;
 }
 
 const char *cgroup_names_get(struct cgroup_names *c, uint64_t id)
@@ -160,9 +201,11 @@ const char *cgroup_names_get(struct cgroup_names *c, uint64_t id)
 	struct cgroup_entry *e = idvec_find(&c->ids, id);
 	char buf[32];
 
-	if (!e && c->may_rescan) {
+	/* At most one walk per interval, and 2 % of the time: a walk of a big tree is costly. */
+	if (!e && c->may_rescan && bm_now_mono() >= c->next_scan) {
 		c->may_rescan = false;
 		cgroup_names_scan(c);
+		c->next_scan = bm_now_mono() + 49 * c->scan_s;
 		e = idvec_find(&c->ids, id);
 	}
 	if (!e) {

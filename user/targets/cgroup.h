@@ -31,6 +31,8 @@ struct cgroup_names {
 	struct idvec ids; /* of struct cgroup_entry */
 	unsigned int scans;
 	bool may_rescan; /* set by the caller once per interval: at most one walk each */
+	double scan_s; /* how long the last walk took */
+	double next_scan; /* no walk for an unknown id before then (monotonic s) */
 };
 
 int cgroup_names_init(struct cgroup_names *c, const char *mount);
@@ -38,7 +40,8 @@ void cgroup_names_free(struct cgroup_names *c);
 /* Walk the whole hierarchy and learn every cgroup's id. Returns 0 or a negative errno. */
 int cgroup_names_scan(struct cgroup_names *c);
 /*
- * The name of id. An unknown id walks the tree again (when may_rescan, which this clears);
+ * The name of id. An unknown id walks the tree again (when may_rescan, which this clears,
+ * and walks take at most 2 % of the time);
  * one still not found is remembered as "cgroup-<id>". The string stays valid until the next
  * walk or cgroup_names_forget().
  */
