@@ -444,6 +444,49 @@ int BPF_PROG(flush)
 	return 0;
 }
 
+/* Paths of new cgroups for userspace, which reads them each interval. */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 256 * 1024);
+} mkdirs SEC(".maps");
+
+/* Room for one path, to send only its length of it. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct bm_mkdir);
+} mkdir_scratch SEC(".maps");
+
+/*
+ * A cgroup made on the cgroup2 hierarchy (hierarchy id 0): its id and path, so that userspace
+ * names it even when it is gone before userspace could walk the tree to it.
+ */
+SEC("tp_btf/cgroup_mkdir")
+int BPF_PROG(cgroup_mkdir, struct cgroup *cgrp, const char *path)
+{
+	struct bm_mkdir *m;
+	struct bm_stats *s;
+	__u32 zero = 0;
+	long n;
+
+	if (cgrp->root->hierarchy_id != 0)
+		return 0;
+	m = bpf_map_lookup_elem(&mkdir_scratch, &zero);
+	if (!m)
+		return 0;
+	m->id = cgrp->kn->id;
+	n = bpf_probe_read_kernel_str(m->path, sizeof(m->path), path);
+	if (n <= 0 || n > BM_PATH_MAX)
+		return 0;
+	if (bpf_ringbuf_output(&mkdirs, m, sizeof(m->id) + n, 0)) {
+		s = bpf_map_lookup_elem(&stats, &zero);
+		if (s)
+			s->mkdir_lost++;
+	}
+	return 0;
+}
+
 /*
  * The hotplug steps that bring a CPU up and run on another CPU (the prepare steps, and the
  * one that starts it) come before the new CPU runs anything. Its state is from before it went

@@ -68,6 +68,13 @@ struct bm_acct {
 	struct bm_counter ev[BM_MAX_EVENTS];
 };
 
+/* A cgroup made on the cgroup2 hierarchy, as the cgroup_mkdir hook passes it on. */
+#define BM_PATH_MAX 4096
+struct bm_mkdir {
+	__u64 id;
+	char path[BM_PATH_MAX]; /* from the hierarchy's root, "/a/b"; only its length is sent */
+};
+
 /* Per-CPU statistics of the BPF side itself. */
 struct bm_stats {
 	__u64 overflow; /* slices charged to the overflow key because the cgroup map was full */
@@ -75,6 +82,7 @@ struct bm_stats {
 	__u64 read_fail; /* counter reads that failed (the slice kept its time, lost that delta) */
 	__u64 cpu_up; /* hotplug steps run to bring this CPU up: it came (back) online */
 	__u64 missed; /* slices not charged: the task leaving is not the one seen coming in */
+	__u64 mkdir_lost; /* cgroups made whose path did not fit in the ring buffer */
 };
 
 static inline __u32 bm_acct_size(__u32 nr_events)

@@ -204,6 +204,9 @@ static int load(struct sensor *s, const struct sensor_config *cfg, bool use_btf)
 	bpf_program__set_autoload(skel->progs.switch_btf, use_btf);
 	bpf_program__set_autoload(skel->progs.switch_raw, !use_btf);
 	bpf_program__set_autoload(skel->progs.cpu_bringup, s->cpuhp_ok);
+	bpf_program__set_autoload(skel->progs.cgroup_mkdir, s->mkdir_ok);
+	bpf_map__set_autocreate(skel->maps.mkdirs, s->mkdir_ok);
+	bpf_map__set_autocreate(skel->maps.mkdir_scratch, s->mkdir_ok);
 	/* The verifier checks the accesses against the template's value size. */
 	tmpl = acct_map_create(s, BM_KIND_CGROUP, 1);
 	if (tmpl < 0 || bpf_map__set_inner_map_fd(skel->maps.accts, tmpl)) {
@@ -307,6 +310,71 @@ static bool probe_cpuhp(const struct sensor_config *cfg)
 			 "is not counted in the interval it came in",
 			 why);
 	return ret == 1;
+}
+
+/*
+ * The cgroup_mkdir hook passes each new cgroup's path on through a ring buffer (Linux 5.8):
+ * without it, a cgroup is named by a walk of the tree, which one that lived less than an
+ * interval may escape (it is then "cgroup-<id>").
+ */
+static bool probe_mkdir(const struct sensor_config *cfg, bool use_btf)
+{
+	const char *why = NULL;
+
+	if (!use_btf)
+		why = "no tp_btf";
+	else if (libbpf_find_vmlinux_btf_id("cgroup_mkdir", BPF_TRACE_RAW_TP) < 0)
+		why = "no cgroup_mkdir tracepoint in the kernel's BTF";
+	else if (libbpf_probe_bpf_map_type(BPF_MAP_TYPE_RINGBUF, NULL) != 1)
+		why = "no BPF ring buffer (Linux 5.8)";
+	(void)cfg;
+	if (why)
+		bm_debug("kernel: no cgroup_mkdir hook (%s): new cgroups are named by walking the "
+			 "tree",
+			 why);
+	return !why;
+}
+
+static int on_mkdir(void *ctx, void *data, size_t size)
+{
+	struct sensor *s = ctx;
+	struct bm_mkdir *m = data;
+
+	/* The path comes with its NUL, as bpf_probe_read_kernel_str() counts it. */
+	if (s->mkdir_fn && size > sizeof(m->id) && size <= sizeof(*m) && !((char *)data)[size - 1])
+		s->mkdir_fn(m->id, m->path, s->mkdir_ctx);
+	return 0;
+}
+
+static void attach_mkdir(struct sensor *s)
+{
+	if (!s->mkdir_ok)
+		return;
+	s->mkdir_link = bpf_program__attach(s->skel->progs.cgroup_mkdir);
+	if (s->mkdir_link)
+		s->mkdir_rb =
+			ring_buffer__new(bpf_map__fd(s->skel->maps.mkdirs), on_mkdir, s, NULL);
+	if (!s->mkdir_rb) {
+		bm_debug("kernel: cannot attach tp_btf/cgroup_mkdir (%s): new cgroups are named by "
+			 "walking the tree",
+			 strerror(errno));
+		bpf_link__destroy(s->mkdir_link);
+		s->mkdir_link = NULL;
+		s->mkdir_ok = false;
+	}
+}
+
+int sensor_poll_cgroups(struct sensor *s, sensor_mkdir_fn fn, void *ctx)
+{
+	int n;
+
+	if (!s->mkdir_rb)
+		return 0;
+	s->mkdir_fn = fn;
+	s->mkdir_ctx = ctx;
+	n = ring_buffer__consume(s->mkdir_rb);
+	s->mkdir_fn = NULL;
+	return n < 0 ? n : 0;
 }
 
 /* Attach the bringup hook and take the bringup counts so far; without it, the fallback. */
@@ -422,6 +490,7 @@ int sensor_open(struct sensor *s, struct bm_topology *topo, const struct sensor_
 			why);
 	s->attach_kind = use_btf ? "tp_btf" : "raw_tp";
 	s->cpuhp_ok = probe_cpuhp(cfg);
+	s->mkdir_ok = probe_mkdir(cfg, use_btf);
 	err = load(s, cfg, use_btf);
 	if (err == -EPERM || err == -EACCES)
 		goto refused;
@@ -461,6 +530,7 @@ int sensor_open(struct sensor *s, struct bm_topology *topo, const struct sensor_
 		goto fail;
 	}
 	attach_cpuhp(s);
+	attach_mkdir(s);
 	err = probe_flush(s, cfg);
 	/* Pending sums reach the map at each flush: without one they could wait for ever. */
 	if (!err && s->flush_ok)
@@ -475,9 +545,9 @@ int sensor_open(struct sensor *s, struct bm_topology *topo, const struct sensor_
 	if (err)
 		goto fail;
 	bm_debug("kernel: hook %s/sched_switch, batch map lookups %s, BPF_PROG_TEST_RUN on a CPU "
-		 "%s, CPU bringup hook %s",
+		 "%s, CPU bringup hook %s, cgroup_mkdir hook %s",
 		 s->attach_kind, s->batch_ok ? "yes" : "no", s->flush_ok ? "yes" : "no",
-		 s->cpuhp_ok ? "yes" : "no");
+		 s->cpuhp_ok ? "yes" : "no", s->mkdir_ok ? "yes" : "no");
 	return 0;
 refused:
 	/* The privileges were checked: name what the kernel really holds against us. */
@@ -499,6 +569,8 @@ void sensor_close(struct sensor *s)
 		bm_debug("sensor: %llu counter reads failed, %llu slices charged to overflow",
 			 (unsigned long long)sensor_read_failures(s),
 			 (unsigned long long)sensor_overflows(s));
+	ring_buffer__free(s->mkdir_rb);
+	bpf_link__destroy(s->mkdir_link);
 	bpf_link__destroy(s->cpuhp_link);
 	bpf_link__destroy(s->link);
 	bpfmeter_bpf__destroy(s->skel);

@@ -10,6 +10,7 @@
 #include "topology.h"
 
 struct bpfmeter_bpf;
+struct ring_buffer;
 
 /* Why an event could not be opened, for the one message that lists them. */
 struct sensor_missing {
@@ -48,6 +49,10 @@ struct sensor {
 	const char *attach_kind; /* "tp_btf" or "raw_tp" */
 	struct bpf_link *link;
 	struct bpf_link *cpuhp_link; /* the bringup hook, where cpuhp_ok */
+	struct bpf_link *mkdir_link; /* the cgroup_mkdir hook, where mkdir_ok */
+	struct ring_buffer *mkdir_rb;
+	void (*mkdir_fn)(uint64_t id, const char *path, void *ctx);
+	void *mkdir_ctx;
 	int accts_fd, fixed_fd, flush_fd, stats_fd;
 	/* The hashes of (target, CPU) pairs, at BM_ACCTS_SLOT(kind, gen) (bpfmeter.h). */
 	struct sensor_acct_map {
@@ -69,6 +74,7 @@ struct sensor {
 	bool batch_ok; /* batch map lookups work (Linux 5.6) */
 	bool flush_ok; /* BPF_PROG_TEST_RUN on a chosen CPU works (Linux 5.10) */
 	bool cpuhp_ok; /* the CPU bringup hook is attached (Linux 5.19) */
+	bool mkdir_ok; /* the cgroup_mkdir hook passes new cgroups on (Linux 5.8) */
 	uint64_t *cpu_up; /* [nr_cpus] the bringup counts of the BPF side, as last read */
 	struct sensor_cpus cpus;
 };
@@ -134,6 +140,13 @@ typedef void (*sensor_entry_fn)(uint64_t key, int cpu, const struct bm_acct *sum
 int sensor_read(struct sensor *s, sensor_entry_fn fn, void *ctx);
 /* The same for the per-process maps (--by process): keys are tgids, 0 idle. */
 int sensor_read_procs(struct sensor *s, sensor_entry_fn fn, void *ctx);
+/*
+ * The cgroups made on the cgroup2 hierarchy since the last call, where the cgroup_mkdir hook
+ * is attached: fn(id, path from the hierarchy's root, ctx) for each. Returns 0 or a negative
+ * errno.
+ */
+typedef void (*sensor_mkdir_fn)(uint64_t id, const char *path, void *ctx);
+int sensor_poll_cgroups(struct sensor *s, sensor_mkdir_fn fn, void *ctx);
 /* Slices charged to "overflow" because the cgroup map was full, since the start. */
 uint64_t sensor_overflows(struct sensor *s);
 /* The same for the process map (--by process). */

@@ -124,8 +124,14 @@ static void name_process(struct session *s, struct bm_target *t)
  * Name the targets that ran this interval. Every cgroup name is looked up before any is
  * copied: a walk of the tree for a new id may rename the entries seen before it.
  */
+static void learn_cgroup(uint64_t id, const char *path, void *ctx)
+{
+	cgroup_names_learn(ctx, id, path);
+}
+
 static void name_targets(struct session *s, struct account *a, struct targets *ts)
 {
+	sensor_poll_cgroups(&s->sensor, learn_cgroup, &s->names);
 	s->names.may_rescan = true;
 	for (size_t i = 0; i < a->targets.n && ts->kind == BM_TARGET_CGROUP; i++) {
 		struct account_target *t = idvec_at(&a->targets, i);
@@ -811,6 +817,9 @@ static int session_start(struct session *s)
 	}
 	if (sensor_open(&s->sensor, &s->topo, &cfg))
 		return 1;
+	/* The cgroups made between the walk and the cgroup_mkdir hook's attach. */
+	if (s->sensor.mkdir_ok)
+		cgroup_names_scan(&s->names);
 	describe_missing(s);
 	bm_debug("attached %s/sched_switch; %d of %d events counting; accounting maps: 2 x %u "
 		 "(cgroup, CPU) pairs of %u bytes, growing to %u",

@@ -187,13 +187,21 @@ int cgroup_names_scan(struct cgroup_names *c)
 	fd = open(c->mount, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	if (!id_at(fd, "", &id))
+	if (!id_at(fd, "", &id)) {
 		put(c, id, "/");
+		c->at_root = id == 1;
+	}
 	p.buf = bm_calloc(p.cap, 1);
 	walk(c, fd, &p);
 	free(p.buf);
 	c->scan_s = bm_now_mono() - t0;
 	return 0;
+}
+
+void cgroup_names_learn(struct cgroup_names *c, uint64_t id, const char *path)
+{
+	if (c->at_root && path[0] == '/' && path[1])
+		put(c, id, path);
 }
 
 const char *cgroup_names_get(struct cgroup_names *c, uint64_t id)

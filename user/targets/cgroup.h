@@ -32,6 +32,7 @@ struct cgroup_names {
 	unsigned int scans;
 	bool may_rescan; /* set by the caller once per interval: at most one walk each */
 	double scan_s; /* how long the last walk took */
+	bool at_root; /* the mount is the hierarchy's root (id 1): its paths are the kernel's */
 	double next_scan; /* no walk for an unknown id before then (monotonic s) */
 };
 
@@ -46,6 +47,12 @@ int cgroup_names_scan(struct cgroup_names *c);
  * walk or cgroup_names_forget().
  */
 const char *cgroup_names_get(struct cgroup_names *c, uint64_t id);
+/*
+ * A cgroup the kernel made, with its path from the hierarchy's root (the cgroup_mkdir hook).
+ * Taken where the mount is that root (a cgroup namespace would see other paths), else left
+ * to the walk.
+ */
+void cgroup_names_learn(struct cgroup_names *c, uint64_t id, const char *path);
 /* True when the cgroup directory of a known id is gone (checked now, remembered). */
 bool cgroup_names_is_gone(struct cgroup_names *c, uint64_t id);
 /* Forget an id whose last interval has been reported. */
