@@ -63,14 +63,14 @@ struct {
 } events SEC(".maps");
 
 /*
- * The accounting maps (bpfmeter.h): BM_ACCTS_SLOT(kind, gen) -> a preallocated hash of
- * struct bm_key -> struct bm_acct. Userspace creates the inner maps, sized for the pairs that
- * run in an interval (it grows and shrinks them between intervals), with value_size
+ * The accounting maps (bpfmeter.h): kind -> a preallocated hash of struct bm_key -> struct
+ * bm_acct. Userspace creates the inner maps, sized for the pairs that run in an interval (it
+ * replaces them with bigger or smaller ones between intervals), with value_size
  * bm_acct_size(nr_events), and sets the template before load.
  */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
-	__uint(max_entries, BM_NR_KINDS * 2);
+	__uint(max_entries, BM_NR_KINDS);
 	__uint(key_size, sizeof(__u32));
 	__uint(value_size, sizeof(__u32));
 } accts SEC(".maps");
@@ -124,8 +124,7 @@ static __always_inline struct bm_acct *fixed_get(const struct cpu_state *st, __u
  */
 static __always_inline struct bm_acct *acct_get(const struct cpu_state *st, __u32 kind, __u64 key)
 {
-	struct bm_key k = { .id = key, .cpu = bpf_get_smp_processor_id() };
-	__u32 slot = BM_ACCTS_SLOT(kind, st->gen & 1);
+	struct bm_key k = { .id = key, .cpu = bpf_get_smp_processor_id(), .gen = st->gen & 1 };
 	struct bm_stats *s;
 	struct bm_acct *a;
 	__u32 zero = 0;
@@ -133,7 +132,7 @@ static __always_inline struct bm_acct *acct_get(const struct cpu_state *st, __u3
 
 	if (key == BM_KEY_IDLE)
 		return fixed_get(st, kind, BM_FIXED_IDLE);
-	map = bpf_map_lookup_elem(&accts, &slot);
+	map = bpf_map_lookup_elem(&accts, &kind);
 	if (map) {
 		a = bpf_map_lookup_elem(map, &k);
 		if (a)

@@ -20,25 +20,27 @@
 #define BM_KEY_STEAL (~0ULL - 1)
 
 /*
- * Key of the accounting maps: what ran (a cgroup id, or a tgid with --by process) and on
- * which CPU. The BPF side only ever writes the entries of the CPU it runs on, so they need
- * no atomics, and a map holds the (target, CPU) pairs that ran, not every target on every CPU.
+ * Key of the accounting maps: what ran (a cgroup id, or a tgid with --by process), on which
+ * CPU, in which generation (interval). The BPF side only ever writes the entries of the CPU it
+ * runs on, so they need no atomics, and a map holds the (target, CPU) pairs that ran, not
+ * every target on every CPU.
  */
 struct bm_key {
 	__u64 id;
 	__u32 cpu;
-	__u32 pad; /* zero: the key is hashed as 16 bytes */
+	__u32 gen; /* 0 or 1 */
 };
 
 /*
- * The accounting maps are double buffered: the map-in-map "accts" holds, for each kind (cgroups,
- * processes) and generation, a hash of struct bm_key -> struct bm_acct that the flush empties
- * into userspace. Index kind * 2 + gen.
+ * One accounting map per kind (cgroups, processes) in the map-in-map "accts", at the kind's
+ * index: a hash of struct bm_key -> struct bm_acct. Each CPU charges its current generation
+ * until the flush moves it to the other; userspace then takes the entries of the generation
+ * closed out of the map (the next interval's are few by then, so one map holds about one
+ * interval's pairs).
  */
 #define BM_KIND_CGROUP 0
 #define BM_KIND_PROC 1
 #define BM_NR_KINDS 2
-#define BM_ACCTS_SLOT(kind, gen) ((kind) * 2 + (gen))
 
 /*
  * Targets that are not in the hash maps, so a full map never takes them: each kind and
@@ -48,7 +50,7 @@ struct bm_key {
 #define BM_FIXED_STEAL 1
 #define BM_FIXED_OVERFLOW 2
 #define BM_NR_FIXED 3
-#define BM_FIXED_SLOT(kind, gen, which) (((kind) * 2 + (gen)) * BM_NR_FIXED + (which))
+#define BM_FIXED_SLOT(kind, gen, which) (((kind)*2 + (gen)) * BM_NR_FIXED + (which))
 #define BM_NR_FIXED_SLOTS (BM_NR_KINDS * 2 * BM_NR_FIXED)
 
 /* One event's running sums, as bpf_perf_event_read_value() reports them. */

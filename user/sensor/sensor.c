@@ -119,11 +119,14 @@ static int acct_map_create(const struct sensor *s, int kind, uint32_t entries)
 			      (__u32)s->value_size, entries, NULL);
 }
 
-/* Put a new map of entries pairs in the slot (kind, gen); the old one is freed. */
-static int acct_map_replace(struct sensor *s, int kind, int gen, uint32_t entries)
+/*
+ * Put a new map of entries pairs in the kind's slot. The one it replaces may still be written
+ * until the next flush round: it is kept, to be emptied and closed at the next read.
+ */
+static int acct_map_replace(struct sensor *s, int kind, uint32_t entries)
 {
-	int slot = BM_ACCTS_SLOT(kind, gen);
-	__u32 key = (__u32)slot;
+	struct sensor_acct_map *m = &s->acct[kind];
+	__u32 key = (__u32)kind;
 	int fd = acct_map_create(s, kind, entries);
 
 	if (fd < 0)
@@ -134,11 +137,10 @@ static int acct_map_replace(struct sensor *s, int kind, int gen, uint32_t entrie
 		close(fd);
 		return err;
 	}
-	if (s->acct[slot].fd >= 0)
-		close(s->acct[slot].fd);
-	s->acct[slot].fd = fd;
-	s->acct[slot].entries = entries;
-	s->acct[slot].low = 0;
+	m->old_fd = m->fd;
+	m->fd = fd;
+	m->entries = entries;
+	m->low = 0;
 	return 0;
 }
 
@@ -148,14 +150,13 @@ static int create_acct_maps(struct sensor *s, const struct sensor_config *cfg)
 	uint32_t entries = room_for(cfg->expected_targets, s->max_entries);
 
 	for (int kind = 0; kind < BM_NR_KINDS; kind++) {
+		int err;
+
 		if (kind == BM_KIND_PROC && !cfg->by_process)
 			continue;
-		for (int gen = 0; gen < 2; gen++) {
-			int err = acct_map_replace(s, kind, gen, entries);
-
-			if (err)
-				return err;
-		}
+		err = acct_map_replace(s, kind, entries);
+		if (err)
+			return err;
 	}
 	return 0;
 }
@@ -408,8 +409,8 @@ static void probe_batch(struct sensor *s, const struct sensor_config *cfg)
 
 	if (cfg->disable & SENSOR_NO_BATCH)
 		err = -EOPNOTSUPP;
-	else if (bpf_map_lookup_batch(s->acct[BM_ACCTS_SLOT(BM_KIND_CGROUP, 0)].fd, NULL,
-				      &out_batch, &key, val, &count, &opts))
+	else if (bpf_map_lookup_batch(s->acct[BM_KIND_CGROUP].fd, NULL, &out_batch, &key, val,
+				      &count, &opts))
 		err = -errno;
 	free(val);
 	s->batch_ok = !unsupported(err);
@@ -454,8 +455,8 @@ int sensor_open(struct sensor *s, struct bm_topology *topo, const struct sensor_
 	int err;
 
 	memset(s, 0, sizeof(*s));
-	for (int i = 0; i < BM_NR_KINDS * 2; i++)
-		s->acct[i].fd = -1;
+	for (int i = 0; i < BM_NR_KINDS; i++)
+		s->acct[i].fd = s->acct[i].old_fd = -1;
 	s->topo = topo;
 	s->req = cfg->events;
 	s->nr_req = cfg->nr_events;
@@ -574,9 +575,12 @@ void sensor_close(struct sensor *s)
 	bpf_link__destroy(s->cpuhp_link);
 	bpf_link__destroy(s->link);
 	bpfmeter_bpf__destroy(s->skel);
-	for (int i = 0; i < BM_NR_KINDS * 2; i++)
+	for (int i = 0; i < BM_NR_KINDS; i++) {
 		if (s->acct[i].fd > 0)
 			close(s->acct[i].fd);
+		if (s->acct[i].old_fd > 0)
+			close(s->acct[i].old_fd);
+	}
 	if (s->fds)
 		for (int i = 0; i < s->nr_req * (s->topo ? s->topo->nr_cpus : 0); i++)
 			if (s->fds[i] >= 0)
@@ -584,6 +588,7 @@ void sensor_close(struct sensor *s)
 	free(s->fds);
 	free(s->keys);
 	free(s->vals);
+	free(s->del);
 	free(s->cpu_up);
 	free(s->cpus.up);
 	memset(s, 0, sizeof(*s));
@@ -702,6 +707,29 @@ int sensor_update_cpus(struct sensor *s, const struct sensor_cpus **changes)
 
 int sensor_flush(struct sensor *s)
 {
+	/*
+	 * A map to replace is replaced first: what the CPUs charge until their flush goes to the
+	 * new one, in the generation this round closes, and the old one is read whole next.
+	 */
+	for (int kind = 0; kind < BM_NR_KINDS; kind++) {
+		struct sensor_acct_map *m = &s->acct[kind];
+		int err;
+
+		if (!m->want || m->old_fd >= 0)
+			continue;
+		err = acct_map_replace(s, kind, m->want);
+		if (err && !s->grow_warned) {
+			bm_warn("cannot resize the accounting map to %u entries (%s): what does "
+				"not "
+				"fit is charged to \"overflow\"",
+				m->want, strerror(-err));
+			s->grow_warned = true;
+		}
+		if (!err)
+			bm_debug("accounting map %d: %u pairs ran, now %u entries", kind, m->used,
+				 m->want);
+		m->want = 0;
+	}
 	/* Every CPU from now on charges the other generation: the one just closed is read next. */
 	s->skel->bss->epoch++;
 	s->gen = (int)(s->skel->bss->epoch & 1);
@@ -728,14 +756,15 @@ int sensor_flush(struct sensor *s)
 	return 0;
 }
 
-static void give(sensor_entry_fn fn, void *ctx, const struct bm_key *k, const void *val)
+/* Whether to take a key out: every key (all), or those of the generation gen. */
+static bool wanted(const struct bm_key *k, int gen, bool all)
 {
-	if (fn)
-		fn(k->id, (int)k->cpu, val, ctx);
+	return all || k->gen == (__u32)gen;
 }
 
-/* Without batch operations (before Linux 5.6): the keys first, then each one out. */
-static int drain_one_by_one(struct sensor *s, int fd, sensor_entry_fn fn, void *ctx, uint32_t *n)
+/* Without batch operations (before Linux 5.6): the keys first, then each one taken out. */
+static int drain_one_by_one(struct sensor *s, int fd, int gen, bool all, sensor_entry_fn fn,
+			    void *ctx, uint32_t *n)
 {
 	struct bm_key key, next;
 	void *val = bm_calloc(1, s->value_size);
@@ -746,6 +775,8 @@ static int drain_one_by_one(struct sensor *s, int fd, sensor_entry_fn fn, void *
 	for (bool first = true; !bpf_map_get_next_key(fd, first ? NULL : &key, &next);
 	     first = false) {
 		key = next;
+		if (!wanted(&key, gen, all))
+			continue;
 		if (nkeys == cap) {
 			cap = cap ? 2 * cap : 256;
 			keys = bm_realloc_array(keys, cap, sizeof(*keys));
@@ -758,42 +789,52 @@ static int drain_one_by_one(struct sensor *s, int fd, sensor_entry_fn fn, void *
 		if (bpf_map_lookup_elem(fd, &keys[i], val))
 			continue;
 		bpf_map_delete_elem(fd, &keys[i]);
-		give(fn, ctx, &keys[i], val);
+		if (fn)
+			fn(keys[i].id, (int)keys[i].cpu, val, ctx);
 	}
-	*n = (uint32_t)nkeys;
+	*n += (uint32_t)nkeys;
 	free(keys);
 	free(val);
 	return err;
 }
 
-/* Empty one accounting map into fn, with batch operations where the kernel has them. */
-static int drain(struct sensor *s, int fd, sensor_entry_fn fn, void *ctx, uint32_t *n)
+/* Room for cap entries in the batch buffers. */
+static void batch_room(struct sensor *s, uint32_t cap)
+{
+	free(s->keys);
+	free(s->vals);
+	free(s->del);
+	s->batch_cap = cap;
+	s->keys = bm_calloc(cap, sizeof(*s->keys));
+	s->del = bm_calloc(cap, sizeof(*s->del));
+	s->vals = bm_calloc(cap, s->value_size);
+}
+
+/*
+ * Take the entries of generation gen (every entry with all) out of one accounting map into
+ * fn: nothing writes them any more, while the CPUs may be adding entries of the other
+ * generation, which stay. With batch operations where the kernel has them.
+ */
+static int drain(struct sensor *s, int fd, int gen, bool all, sensor_entry_fn fn, void *ctx,
+		 uint32_t *n)
 {
 	LIBBPF_OPTS(bpf_map_batch_opts, opts);
 	struct bm_key in_batch, out_batch;
 	bool first = true;
 
-	*n = 0;
 	if (!s->batch_ok)
-		return drain_one_by_one(s, fd, fn, ctx, n);
-	if (!s->batch_cap) {
-		s->batch_cap = 256;
-		s->keys = bm_calloc(s->batch_cap, sizeof(*s->keys));
-		s->vals = bm_calloc(s->batch_cap, s->value_size);
-	}
+		return drain_one_by_one(s, fd, gen, all, fn, ctx, n);
+	if (!s->batch_cap)
+		batch_room(s, 256);
 	for (;;) {
-		__u32 count = s->batch_cap;
-		int err = bpf_map_lookup_and_delete_batch(fd, first ? NULL : &in_batch, &out_batch,
-							  s->keys, s->vals, &count, &opts);
+		__u32 count = s->batch_cap, ndel = 0;
+		int err = bpf_map_lookup_batch(fd, first ? NULL : &in_batch, &out_batch, s->keys,
+					       s->vals, &count, &opts);
 
 		err = err ? -errno : 0;
 		if (err == -ENOSPC && count == 0) {
 			/* A hash bucket holds more keys than the buffer: grow it and retry. */
-			s->batch_cap *= 2;
-			free(s->keys);
-			free(s->vals);
-			s->keys = bm_calloc(s->batch_cap, sizeof(*s->keys));
-			s->vals = bm_calloc(s->batch_cap, s->value_size);
+			batch_room(s, 2 * s->batch_cap);
 			continue;
 		}
 		if (err && err != -ENOENT) {
@@ -802,14 +843,28 @@ static int drain(struct sensor *s, int fd, sensor_entry_fn fn, void *ctx, uint32
 					 "by one",
 					 strerror(-err));
 				s->batch_ok = false;
-				return drain_one_by_one(s, fd, fn, ctx, n);
+				return drain_one_by_one(s, fd, gen, all, fn, ctx, n);
 			}
 			bm_err("cannot read the accounting map: %s", strerror(-err));
 			return err;
 		}
-		for (__u32 i = 0; i < count; i++)
-			give(fn, ctx, &s->keys[i], (char *)s->vals + (size_t)i * s->value_size);
-		*n += count;
+		for (__u32 i = 0; i < count; i++) {
+			const struct bm_key *k = &s->keys[i];
+
+			if (!wanted(k, gen, all))
+				continue;
+			s->del[ndel++] = *k;
+			if (fn)
+				fn(k->id, (int)k->cpu,
+				   (const void *)((char *)s->vals + (size_t)i * s->value_size),
+				   ctx);
+		}
+		if (ndel && bpf_map_delete_batch(fd, s->del, &ndel, &opts)) {
+			err = -errno;
+			bm_err("cannot empty the accounting map: %s", strerror(-err));
+			return err;
+		}
+		*n += ndel;
 		if (err == -ENOENT)
 			return 0;
 		in_batch = out_batch;
@@ -847,17 +902,16 @@ static int drain_fixed(struct sensor *s, int kind, int gen, sensor_entry_fn fn, 
 }
 
 /*
- * After a drain of n entries: a map that was full (slices went to overflow) doubles, one
- * past seven eighths gets room for half as many again, and one below a quarter for
- * ACCTS_SHRINK_AFTER drains in a row shrinks to that, so the kernel's memory follows the pairs
- * that run: 1.1 to 1.5 times them, once steady. The new map takes the slot now, while it is
- * not in use.
+ * After a drain of the n pairs that ran in an interval: a map that was full (slices went to
+ * overflow) triples, one past seven eighths gets room for half as many again, and one below
+ * a quarter for ACCTS_SHRINK_AFTER drains in a row shrinks to that, so the kernel's memory
+ * follows the pairs that run: 1.1 to 1.5 times them, once steady. The next flush puts the new
+ * map in place.
  */
-static void resize(struct sensor *s, int kind, int gen, uint32_t n)
+static void plan_resize(struct sensor *s, int kind, uint32_t n)
 {
-	struct sensor_acct_map *m = &s->acct[BM_ACCTS_SLOT(kind, gen)];
+	struct sensor_acct_map *m = &s->acct[kind];
 	uint32_t want = m->entries;
-	int err;
 
 	if (n >= m->entries)
 		want = room_for(2 * (uint64_t)m->entries, s->max_entries);
@@ -867,31 +921,28 @@ static void resize(struct sensor *s, int kind, int gen, uint32_t n)
 		want = room_for(n, s->max_entries);
 	if ((uint64_t)n * 4 >= m->entries)
 		m->low = 0;
-	if (want == m->entries)
-		return;
-	err = acct_map_replace(s, kind, gen, want);
-	if (err && !s->grow_warned) {
-		bm_warn("cannot resize the accounting map to %u entries (%s): what does not fit "
-			"is charged to \"overflow\"",
-			want, strerror(-err));
-		s->grow_warned = true;
-	}
-	if (!err)
-		bm_debug("accounting map %d/%d: %u pairs ran, now %u entries", kind, gen, n, want);
+	m->want = want != m->entries ? want : 0;
 }
 
 static int read_kind(struct sensor *s, int kind, sensor_entry_fn fn, void *ctx)
 {
-	int gen = s->gen ^ 1;
-	int slot = BM_ACCTS_SLOT(kind, gen);
+	struct sensor_acct_map *m = &s->acct[kind];
+	int gen = s->gen ^ 1, err = 0;
 	uint32_t n = 0;
-	int err = drain(s, s->acct[slot].fd, fn, ctx, &n);
 
+	/* A map replaced at the flush holds only the closed generation: all of it, then away. */
+	if (m->old_fd >= 0) {
+		err = drain(s, m->old_fd, gen, true, fn, ctx, &n);
+		close(m->old_fd);
+		m->old_fd = -1;
+	}
+	if (!err)
+		err = drain(s, m->fd, gen, false, fn, ctx, &n);
 	if (!err)
 		err = drain_fixed(s, kind, gen, fn, ctx);
 	if (!err)
-		resize(s, kind, gen, n);
-	s->acct[slot].used = n;
+		plan_resize(s, kind, n);
+	m->used = n;
 	return err;
 }
 

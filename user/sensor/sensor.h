@@ -54,13 +54,15 @@ struct sensor {
 	void (*mkdir_fn)(uint64_t id, const char *path, void *ctx);
 	void *mkdir_ctx;
 	int accts_fd, fixed_fd, flush_fd, stats_fd;
-	/* The hashes of (target, CPU) pairs, at BM_ACCTS_SLOT(kind, gen) (bpfmeter.h). */
+	/* The hashes of (target, CPU, generation), at the kind's index (bpfmeter.h). */
 	struct sensor_acct_map {
-		int fd; /* -1 where unused (the process maps without --by process) */
+		int fd; /* -1 where unused (the process map without --by process) */
+		int old_fd; /* the map it replaced at the last flush, read whole next; or -1 */
 		uint32_t entries; /* its size */
-		uint32_t used; /* the pairs it held at its last drain */
+		uint32_t want; /* the size to replace it with at the next flush, or 0 */
+		uint32_t used; /* the pairs of the last interval drained */
 		uint32_t low; /* drains in a row it was mostly empty */
-	} acct[BM_NR_KINDS * 2];
+	} acct[BM_NR_KINDS];
 	uint32_t max_entries; /* the most entries a map grows to: max_cgroups x CPUs */
 	int gen; /* the generation the CPUs charge since the last flush */
 	bool by_process;
@@ -68,7 +70,7 @@ struct sensor {
 	size_t value_size; /* bm_acct_size(nr_events) */
 	size_t stride; /* bytes per CPU in a per-CPU map value */
 	/* batch buffers */
-	struct bm_key *keys;
+	struct bm_key *keys, *del;
 	void *vals;
 	uint32_t batch_cap;
 	bool batch_ok; /* batch map lookups work (Linux 5.6) */

@@ -821,8 +821,8 @@ static int session_start(struct session *s)
 	if (s->sensor.mkdir_ok)
 		cgroup_names_scan(&s->names);
 	describe_missing(s);
-	bm_debug("attached %s/sched_switch; %d of %d events counting; accounting maps: 2 x %u "
-		 "(cgroup, CPU) pairs of %u bytes, growing to %u",
+	bm_debug("attached %s/sched_switch; %d of %d events counting; accounting map: %u "
+		 "(cgroup, CPU) pairs of %u bytes, resized to what runs up to %u",
 		 s->sensor.attach_kind, s->sensor.nr_events, o->nr_events,
 		 s->sensor.acct[0].entries, bm_acct_size((__u32)s->sensor.nr_events),
 		 s->sensor.max_entries);
