@@ -158,14 +158,80 @@ static void lead_of(struct lead *l, const struct bm_interval *iv)
 	l->len += (size_t)bm_fmt_fixed(l->s + l->len, iv->interval_s, 6);
 }
 
-static void target_line(struct bm_text *b, const struct bm_meta *m, const struct bm_interval *iv,
-			const struct lead *lead, const struct bm_row *r, int domain)
+/*
+ * A target's name and label fields, as target_lines() writes them: built once, on its first
+ * line (targets_set_name() drops them with the name), then copied. The text is a copy of what
+ * put_field() and label_fields() write, so the lines are the same.
+ */
+static const char *target_fields(struct bm_target *t)
+{
+	struct bm_text f = { 0 };
+
+	if (t->csv)
+		return t->csv;
+	put_field(&f, t->name);
+	t->csv_name_len = f.len;
+	label_fields(&f, &t->labels);
+	t->csv_len = f.len;
+	t->csv = bm_realloc_array(f.p, f.len ? f.len : 1, 1);
+	return t->csv;
+}
+
+/* b's bytes [from, to) again at its end. */
+static void put_again(struct bm_text *b, size_t from, size_t to)
+{
+	char *p = reserve(b, to - from);
+
+	memcpy(p, b->p + from, to - from);
+	b->len += to - from;
+}
+
+/* The fields of a line of a domain after the counters, up to the labels. */
+static void domain_fields(struct bm_text *b, const struct bm_interval *iv, const struct bm_row *r,
+			  int domain)
 {
 	double total, j;
 
+	if (domain < 0) {
+		/* No energy: the share of the socket's CPU time. */
+		put_fixed(b, r->share, 6);
+		put_str(b, ",,,,,,,,,,");
+		return;
+	}
+	total = report_measured(iv, r->socket, domain);
+	j = r->s.energy_j[domain];
+	put_fixed(b, total > 0 ? j / total : r->share, 6);
+	put_fixed(b, j, 6);
+	put_fixed(b, iv->interval_s > 0 ? j / iv->interval_s : 0, 6);
+	put(b, ",", 1);
+	put_str(b, report_estimate_name(r, domain));
+	put_u64(b, r->model_id[domain]);
+	put_str(b, ",,,,,,");
+}
+
+/*
+ * A row's lines, one per domain (or one with no domain): what the row and its target are is
+ * the same on each, so the first line's text of it is copied to the others, and only each
+ * domain's own fields are formatted.
+ */
+static void target_lines(struct bm_text *b, const struct bm_meta *m, const struct bm_interval *iv,
+			 const struct lead *lead, const struct bm_row *r)
+{
+	const char *fields = target_fields(r->target);
+	size_t head, head_end, counts, counts_end, labels, labels_end;
+	unsigned int left = r->domains & ((1u << BM_NR_DOMAINS) - 1);
+	int domain = -1;
+
+	if (r->domains && !left)
+		return;
+	if (left) {
+		domain = __builtin_ctz(left);
+		left &= left - 1;
+	}
+	head = b->len;
 	put(b, lead->s, lead->len);
 	put_str(b, ",target,");
-	put_field(b, r->target->name);
+	put(b, fields, r->target->csv_name_len);
 	/* Processes (--by process) and special targets have no cgroup id. */
 	if (target_is_cgroup(r->target))
 		put_u64(b, r->target->id);
@@ -173,8 +239,10 @@ static void target_line(struct bm_text *b, const struct bm_meta *m, const struct
 		put(b, ",", 1);
 	put_i64(b, m->package_id[r->socket]);
 	put(b, ",", 1);
+	head_end = b->len;
 	if (domain >= 0)
 		put_str(b, energy_domain_name((enum bm_domain)domain));
+	counts = b->len;
 	put_u64(b, r->s.cpu_ns);
 	for (int e = 0; e < m->nr_events; e++) {
 		int k = m->sample_index[e];
@@ -184,24 +252,23 @@ static void target_line(struct bm_text *b, const struct bm_meta *m, const struct
 		else
 			put_u64(b, r->s.ev[k]);
 	}
-	if (domain < 0) {
-		/* No energy: the share of the socket's CPU time. */
-		put_fixed(b, r->share, 6);
-		put_str(b, ",,,,,,,,,,");
-	} else {
-		total = report_measured(iv, r->socket, domain);
-		j = r->s.energy_j[domain];
-		put_fixed(b, total > 0 ? j / total : r->share, 6);
-		put_fixed(b, j, 6);
-		put_fixed(b, iv->interval_s > 0 ? j / iv->interval_s : 0, 6);
-		put(b, ",", 1);
-		put_str(b, report_estimate_name(r, domain));
-		put_u64(b, r->model_id[domain]);
-		put_str(b, ",,,,,,");
-	}
-	label_fields(b, &r->target->labels);
+	counts_end = b->len;
+	domain_fields(b, iv, r, domain);
+	labels = b->len;
+	put(b, fields + r->target->csv_name_len, r->target->csv_len - r->target->csv_name_len);
 	put_i64(b, iv->nr_online);
+	labels_end = b->len;
 	co2e_field(b, iv, domain < 0 ? -1 : r->s.energy_j[domain]);
+	while (left) {
+		domain = __builtin_ctz(left);
+		left &= left - 1;
+		put_again(b, head, head_end);
+		put_str(b, energy_domain_name((enum bm_domain)domain));
+		put_again(b, counts, counts_end);
+		domain_fields(b, iv, r, domain);
+		put_again(b, labels, labels_end);
+		co2e_field(b, iv, r->s.energy_j[domain]);
+	}
 }
 
 /* The model columns of a measured row: what the model predicted and what it is. */
@@ -241,15 +308,8 @@ void csv_text(struct bm_text *b, const struct bm_meta *m, const struct bm_interv
 	struct lead lead;
 
 	lead_of(&lead, iv);
-	for (size_t i = 0; i < iv->n; i++) {
-		const struct bm_row *r = &iv->rows[i];
-
-		if (!r->domains)
-			target_line(b, m, iv, &lead, r, -1);
-		for (int d = 0; d < BM_NR_DOMAINS; d++)
-			if (r->domains & (1u << d))
-				target_line(b, m, iv, &lead, r, d);
-	}
+	for (size_t i = 0; i < iv->n; i++)
+		target_lines(b, m, iv, &lead, &iv->rows[i]);
 	for (int i = 0; i < iv->nenergy; i++) {
 		const struct energy_reading *e = &iv->energy[i];
 

@@ -45,6 +45,7 @@ static void target_free(struct bm_target *t)
 {
 	if (t) {
 		free(t->name);
+		free(t->csv);
 		free(t);
 	}
 }
@@ -82,6 +83,8 @@ static void name_target(struct bm_target *t, const char *name)
 	free(t->name);
 	t->name = bm_strdup(name);
 	labels_parse(t->name, &t->labels);
+	free(t->csv);
+	t->csv = NULL;
 }
 
 struct bm_target *targets_get(struct targets *ts, uint64_t id, bool *created)

@@ -34,6 +34,10 @@ struct bm_target {
 	struct bm_sample total; /* over the reported intervals of the session */
 	bool group_pending; /* a group whose cgroup id is to be resolved (again) */
 	bool gone; /* ended; kept for the session summary only */
+	/* The CSV sink's text of the name and labels, as it quotes them: made there on first
+	 * use, the same on every line of the target, dropped with the name. NULL: not made. */
+	char *csv;
+	size_t csv_name_len, csv_len; /* the name's field; it and the five label fields */
 };
 
 /* The targets of one kind of key (cgroups or processes), and the groups they roll up to. */
