@@ -59,7 +59,7 @@ static inline char *reserve(struct bm_text *b, size_t more)
 	return b->p + b->len;
 }
 
-static void put(struct bm_text *b, const char *s, size_t len)
+static inline void put(struct bm_text *b, const char *s, size_t len)
 {
 	memcpy(reserve(b, len), s, len);
 	b->len += len;
@@ -69,6 +69,9 @@ static void put_str(struct bm_text *b, const char *s)
 {
 	put(b, s, strlen(s));
 }
+
+/* A string literal: its length known here, and its copy a few moves. */
+#define put_lit(b, s) put(b, "" s, sizeof(s) - 1)
 
 /* ",v": a comma, then v with prec decimals, as "%.*f" writes it. */
 static void put_fixed(struct bm_text *b, double v, int prec)
@@ -195,7 +198,7 @@ static void domain_fields(struct bm_text *b, const struct bm_interval *iv, const
 	if (domain < 0) {
 		/* No energy: the share of the socket's CPU time. */
 		put_fixed(b, r->share, 6);
-		put_str(b, ",,,,,,,,,,");
+		put_lit(b, ",,,,,,,,,,");
 		return;
 	}
 	total = report_measured(iv, r->socket, domain);
@@ -206,7 +209,7 @@ static void domain_fields(struct bm_text *b, const struct bm_interval *iv, const
 	put(b, ",", 1);
 	put_str(b, report_estimate_name(r, domain));
 	put_u64(b, r->model_id[domain]);
-	put_str(b, ",,,,,,");
+	put_lit(b, ",,,,,,");
 }
 
 /*
@@ -230,7 +233,7 @@ static void target_lines(struct bm_text *b, const struct bm_meta *m, const struc
 	}
 	head = b->len;
 	put(b, lead->s, lead->len);
-	put_str(b, ",target,");
+	put_lit(b, ",target,");
 	put(b, fields, r->target->csv_name_len);
 	/* Processes (--by process) and special targets have no cgroup id. */
 	if (target_is_cgroup(r->target))
@@ -280,7 +283,7 @@ static void model_fields(struct bm_text *b, const struct bm_meta *m,
 		put_fixed(b, rec->predicted_w, 6);
 		put_fixed(b, rec->error_w, 6);
 	} else {
-		put_str(b, ",,");
+		put_lit(b, ",,");
 	}
 	if (rec->layer_mhz >= 0)
 		put_i64(b, rec->layer_mhz);
@@ -288,7 +291,7 @@ static void model_fields(struct bm_text *b, const struct bm_meta *m,
 		put(b, ",", 1);
 	put_i64(b, rec->samples);
 	if (!rec->model_id) {
-		put_str(b, ",,");
+		put_lit(b, ",,");
 		return;
 	}
 	put_fixed(b, rec->intercept_w, 6);
@@ -314,7 +317,7 @@ void csv_text(struct bm_text *b, const struct bm_meta *m, const struct bm_interv
 		const struct energy_reading *e = &iv->energy[i];
 
 		put(b, lead.s, lead.len);
-		put_str(b, ",energy,,");
+		put_lit(b, ",energy,,");
 		put_i64(b, m->package_id[e->socket]);
 		put(b, ",", 1);
 		put_str(b, energy_domain_name(e->domain));
@@ -328,8 +331,8 @@ void csv_text(struct bm_text *b, const struct bm_meta *m, const struct bm_interv
 		if (iv->models)
 			model_fields(b, m, &iv->models[i]);
 		else
-			put_str(b, ",,,,,,,");
-		put_str(b, ",,,,,");
+			put_lit(b, ",,,,,,,");
+		put_lit(b, ",,,,,");
 		put_i64(b, iv->nr_online);
 		co2e_field(b, iv, e->joules);
 	}
