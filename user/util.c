@@ -287,16 +287,18 @@ static inline void digits_backwards(char *end, uint64_t v, int n)
 		*--end = (char)('0' + w);
 }
 
-/* How many digits v has. */
+/* How many digits v has: from its bit length (x 1233 / 4096, about x log10(2)), then one
+ * comparison with a power of 10. */
 static inline int digit_count(uint64_t v)
 {
-	static const uint64_t pow10[] = { 1e1,	1e2,  1e3,  1e4,  1e5,	1e6,  1e7,  1e8,  1e9, 1e10,
-					  1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19 };
-	int n = 1;
+	static const uint64_t pow10[] = {
+		1e0,  1e1,  1e2,  1e3,	1e4,  1e5,  1e6,  1e7,	1e8,  1e9,
+		1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19
+	};
+	uint64_t x = v | 1; /* 0 has a digit */
+	int n = (64 - __builtin_clzll(x)) * 1233 >> 12;
 
-	while (n < 20 && v >= pow10[n - 1])
-		n++;
-	return n;
+	return n + 1 - (x < pow10[n]);
 }
 
 int bm_fmt_u64(char *buf, uint64_t v)
@@ -336,9 +338,13 @@ int bm_fmt_fixed(char *buf, double v, int prec)
 	i = (int64_t)a;
 	frac = a - (double)i;
 	hi = frac * scale[prec];
-	lo = fma(frac, scale[prec], -hi);
 	n = (int64_t)hi;
-	e = (hi - (double)n - 0.5) + lo;
+	e = hi - (double)n - 0.5;
+	/* |lo| is at most half an ulp of hi, 2^-24 below 10^9: only near a half can it decide. */
+	if (fabs(e) < 0x1p-20) {
+		lo = fma(frac, scale[prec], -hi);
+		e += lo;
+	}
 	/* A tie goes to the even last digit: the fraction's, or with no digits the integer's. */
 	f = n + (e > 0 || (e == 0 && (prec ? n : i) & 1));
 	if (f == (int64_t)scale[prec]) {
@@ -347,7 +353,10 @@ int bm_fmt_fixed(char *buf, double v, int prec)
 	}
 	if (signbit(v))
 		buf[len++] = '-';
-	len += bm_fmt_u64(buf + len, (uint64_t)i);
+	if (i < 10)
+		buf[len++] = (char)('0' + i);
+	else
+		len += bm_fmt_u64(buf + len, (uint64_t)i);
 	if (prec) {
 		/* f < 10^prec: zeros before its digits, up to prec of them. */
 		buf[len] = '.';
