@@ -30,6 +30,7 @@ void interval_free(struct interval *iv)
 	free(iv->records);
 	free(iv->estimated);
 	free(iv->rows);
+	free(iv->sort.keys);
 	memset(iv, 0, sizeof(*iv));
 }
 
@@ -263,7 +264,7 @@ void interval_run(struct interval *iv, const struct interval_inputs *measured,
 			if (iv->rows[i].target->kind == BM_TARGET_GROUP)
 				add_total(iv->rows[i].target, &iv->rows[i].s);
 	}
-	report_sort(iv->rows, iv->nrows);
+	report_sort_with(iv->rows, iv->nrows, &iv->sort);
 	*out = (struct bm_interval){
 		.ts_real =
 			(double)(in->ts_ns / 1000000000) + (double)(in->ts_ns % 1000000000) * 1e-9,
