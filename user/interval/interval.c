@@ -138,7 +138,8 @@ static void split_estimates(struct interval *iv, const struct interval_inputs *i
 /* Each measured socket and domain through its model, and the split that conserves energy. */
 static void apply_models(struct interval *iv, const struct interval_inputs *in)
 {
-	double dt = in->dt;
+	double dt = in->dt, x[BM_MODEL_MAX_FEATURES];
+	int layer = -1, x_socket = -1;
 
 	iv->any_model = false;
 	for (int i = 0; i < in->nenergy; i++) {
@@ -146,8 +147,13 @@ static void apply_models(struct interval *iv, const struct interval_inputs *in)
 		struct model *m = &iv->models[e->socket * BM_NR_DOMAINS + e->domain];
 		struct bm_model_record *rec = &iv->records[i];
 		struct model_step_result res;
-		double x[BM_MODEL_MAX_FEATURES];
-		int layer = interval_socket_inputs(&iv->cfg, iv->rows, iv->nrows, e->socket, dt, x);
+
+		/* A socket's domains come one after another and share its inputs: once. */
+		if (e->socket != x_socket) {
+			layer = interval_socket_inputs(&iv->cfg, iv->rows, iv->nrows, e->socket, dt,
+						       x);
+			x_socket = e->socket;
+		}
 
 		model_step(m, layer, x, dt > 0 ? e->joules / dt : 0, &res);
 		*rec = (struct bm_model_record){
