@@ -112,6 +112,39 @@ static void put_field(struct bm_text *b, const char *s)
 	b->len += csv_write(reserve(b, n), n, s, len);
 }
 
+/*
+ * Appends at p into room reserve()d for them all, a line's stretch at a time rather than
+ * field by field: each returns the end, which becomes b->len after the stretch.
+ */
+#define FIELD_INT (1 + BM_FMT_INT_MAX) /* a comma and an integer */
+#define FIELD_FIXED (1 + BM_FMT_FIXED_MAX) /* a comma and a fixed-point number */
+
+static inline char *cat(char *p, const char *s, size_t len)
+{
+	memcpy(p, s, len);
+	return p + len;
+}
+
+#define cat_lit(p, s) cat(p, "" s, sizeof(s) - 1)
+
+static inline char *cat_u64(char *p, uint64_t v)
+{
+	*p = ',';
+	return p + 1 + bm_fmt_u64(p + 1, v);
+}
+
+static inline char *cat_i64(char *p, int64_t v)
+{
+	*p = ',';
+	return p + 1 + bm_fmt_i64(p + 1, v);
+}
+
+static inline char *cat_fixed(char *p, double v, int prec)
+{
+	*p = ',';
+	return p + 1 + bm_fmt_fixed(p + 1, v, prec);
+}
+
 int csv_header(FILE *f, const struct bm_meta *m)
 {
 	fputs("timestamp,interval_s,kind,target,cgroup_id,socket,domain,cpu_ns", f);
@@ -139,13 +172,15 @@ static void label_fields(struct bm_text *b, const struct bm_labels *l)
 /* The last field: grams CO2e of joules, empty where no intensity (or no energy) applies. */
 static void co2e_field(struct bm_text *b, const struct bm_interval *iv, double joules)
 {
+	char *p = reserve(b, FIELD_FIXED + 1);
 	double g;
 
 	if (joules >= 0 && report_co2e(iv, joules, &g))
-		put_fixed(b, g, 9);
+		p = cat_fixed(p, g, 9);
 	else
-		put(b, ",", 1);
-	put(b, "\n", 1);
+		*p++ = ',';
+	*p++ = '\n';
+	b->len = (size_t)(p - b->p);
 }
 
 /* The first two fields, the same on every line of an interval: its end and length. */
@@ -193,23 +228,28 @@ static void put_again(struct bm_text *b, size_t from, size_t to)
 static void domain_fields(struct bm_text *b, const struct bm_interval *iv, const struct bm_row *r,
 			  int domain)
 {
+	char *p = reserve(b, 3 * FIELD_FIXED + 1);
 	double total, j;
 
 	if (domain < 0) {
 		/* No energy: the share of the socket's CPU time. */
-		put_fixed(b, r->share, 6);
-		put_lit(b, ",,,,,,,,,,");
+		p = cat_fixed(p, r->share, 6);
+		p = cat_lit(p, ",,,,,,,,,,");
+		b->len = (size_t)(p - b->p);
 		return;
 	}
 	total = report_measured(iv, r->socket, domain);
 	j = r->s.energy_j[domain];
-	put_fixed(b, total > 0 ? j / total : r->share, 6);
-	put_fixed(b, j, 6);
-	put_fixed(b, iv->interval_s > 0 ? j / iv->interval_s : 0, 6);
-	put(b, ",", 1);
+	p = cat_fixed(p, total > 0 ? j / total : r->share, 6);
+	p = cat_fixed(p, j, 6);
+	p = cat_fixed(p, iv->interval_s > 0 ? j / iv->interval_s : 0, 6);
+	*p++ = ',';
+	b->len = (size_t)(p - b->p);
 	put_str(b, report_estimate_name(r, domain));
-	put_u64(b, r->model_id[domain]);
-	put_lit(b, ",,,,,,");
+	p = reserve(b, FIELD_INT + 6);
+	p = cat_u64(p, r->model_id[domain]);
+	p = cat_lit(p, ",,,,,,");
+	b->len = (size_t)(p - b->p);
 }
 
 /*
@@ -220,8 +260,10 @@ static void domain_fields(struct bm_text *b, const struct bm_interval *iv, const
 static void target_lines(struct bm_text *b, const struct bm_meta *m, const struct bm_interval *iv,
 			 const struct lead *lead, const struct bm_row *r)
 {
-	const char *fields = target_fields(r->target);
+	struct bm_target *t = r->target;
+	const char *fields = target_fields(t);
 	size_t head, head_end, counts, counts_end, labels, labels_end;
+	char *p;
 	unsigned int left = r->domains & ((1u << BM_NR_DOMAINS) - 1);
 	int domain = -1;
 
@@ -232,35 +274,38 @@ static void target_lines(struct bm_text *b, const struct bm_meta *m, const struc
 		left &= left - 1;
 	}
 	head = b->len;
-	put(b, lead->s, lead->len);
-	put_lit(b, ",target,");
-	put(b, fields, r->target->csv_name_len);
+	p = reserve(b, lead->len + 8 + t->csv_name_len + 2 * FIELD_INT + 1);
+	p = cat(p, lead->s, lead->len);
+	p = cat_lit(p, ",target,");
+	p = cat(p, fields, t->csv_name_len);
 	/* Processes (--by process) and special targets have no cgroup id. */
-	if (target_is_cgroup(r->target))
-		put_u64(b, r->target->id);
+	if (target_is_cgroup(t))
+		p = cat_u64(p, t->id);
 	else
-		put(b, ",", 1);
-	put_i64(b, m->package_id[r->socket]);
-	put(b, ",", 1);
-	head_end = b->len;
+		*p++ = ',';
+	p = cat_i64(p, m->package_id[r->socket]);
+	*p++ = ',';
+	b->len = head_end = (size_t)(p - b->p);
 	if (domain >= 0)
 		put_str(b, energy_domain_name((enum bm_domain)domain));
 	counts = b->len;
-	put_u64(b, r->s.cpu_ns);
+	p = reserve(b, (size_t)(1 + m->nr_events) * FIELD_INT);
+	p = cat_u64(p, r->s.cpu_ns);
 	for (int e = 0; e < m->nr_events; e++) {
 		int k = m->sample_index[e];
 
 		if (k < 0)
-			put(b, ",", 1); /* not measured: empty, never a made-up 0 */
+			*p++ = ','; /* not measured: empty, never a made-up 0 */
 		else
-			put_u64(b, r->s.ev[k]);
+			p = cat_u64(p, r->s.ev[k]);
 	}
-	counts_end = b->len;
+	b->len = counts_end = (size_t)(p - b->p);
 	domain_fields(b, iv, r, domain);
 	labels = b->len;
-	put(b, fields + r->target->csv_name_len, r->target->csv_len - r->target->csv_name_len);
-	put_i64(b, iv->nr_online);
-	labels_end = b->len;
+	p = reserve(b, t->csv_len - t->csv_name_len + FIELD_INT);
+	p = cat(p, fields + t->csv_name_len, t->csv_len - t->csv_name_len);
+	p = cat_i64(p, iv->nr_online);
+	b->len = labels_end = (size_t)(p - b->p);
 	co2e_field(b, iv, domain < 0 ? -1 : r->s.energy_j[domain]);
 	while (left) {
 		domain = __builtin_ctz(left);
