@@ -46,15 +46,16 @@ static struct bm_row *push_row(struct bm_row **rows, size_t *n, size_t *cap)
 size_t interval_gather(const struct account *a, const struct targets *ts, int nr_sockets,
 		       struct bm_row **rows, size_t *cap)
 {
-	size_t n = 0;
+	size_t n = 0, pos = 0;
 
+	/* Both by id, in ascending order: the targets are found walking along. */
 	for (size_t i = 0; i < a->targets.n; i++) {
 		const struct account_target *t = idvec_at(&a->targets, i);
 		struct bm_target *target;
 
 		if (!t->active)
 			continue;
-		target = targets_find(ts, t->id);
+		target = targets_find_next(ts, t->id, &pos);
 		for (int k = 0; target && k < nr_sockets; k++) {
 			bool any = t->cur[k].cpu_ns;
 
