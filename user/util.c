@@ -261,37 +261,51 @@ int bm_parse_cpulist(const char *s, bool *set, int nbits)
 	}
 }
 
-/* Digits from the right end of buf backwards, two at a time; returns the first. */
-static char *digits_backwards(char *end, uint64_t v)
+static const char digit_pairs[201] = "00010203040506070809101112131415161718192021222324"
+				     "25262728293031323334353637383940414243444546474849"
+				     "50515253545556575859606162636465666768697071727374"
+				     "75767778798081828384858687888990919293949596979899";
+
+/*
+ * The n digits of v (v < 10^n, zeros in front where it has fewer) backwards from end, two at
+ * a time; in 32 bits where they fit, whose division by 100 is cheaper than 64 bits'.
+ */
+static inline void digits_backwards(char *end, uint64_t v, int n)
 {
-	static const char pairs[201] = "00010203040506070809101112131415161718192021222324"
-				       "25262728293031323334353637383940414243444546474849"
-				       "50515253545556575859606162636465666768697071727374"
-				       "75767778798081828384858687888990919293949596979899";
-	char *p = end;
+	uint32_t w;
 
-	while (v >= 100) {
-		unsigned int r = (unsigned int)(v % 100);
-
+	while (v > UINT32_MAX && n >= 2) {
+		memcpy(end -= 2, digit_pairs + 2 * (v % 100), 2);
 		v /= 100;
-		p -= 2;
-		memcpy(p, pairs + 2 * r, 2);
+		n -= 2;
 	}
-	if (v >= 10) {
-		p -= 2;
-		memcpy(p, pairs + 2 * v, 2);
-	} else {
-		*--p = (char)('0' + v);
+	for (w = (uint32_t)v; n >= 2; n -= 2) {
+		memcpy(end -= 2, digit_pairs + 2 * (w % 100), 2);
+		w /= 100;
 	}
-	return p;
+	if (n)
+		*--end = (char)('0' + w);
+}
+
+/* How many digits v has: from its bit length (x 1233 / 4096, about x log10(2)), then one
+ * comparison with a power of 10. */
+static inline int digit_count(uint64_t v)
+{
+	static const uint64_t pow10[] = {
+		1e0,  1e1,  1e2,  1e3,	1e4,  1e5,  1e6,  1e7,	1e8,  1e9,
+		1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19
+	};
+	uint64_t x = v | 1; /* 0 has a digit */
+	int n = (64 - __builtin_clzll(x)) * 1233 >> 12;
+
+	return n + 1 - (x < pow10[n]);
 }
 
 int bm_fmt_u64(char *buf, uint64_t v)
 {
-	char tmp[BM_FMT_INT_MAX], *p = digits_backwards(tmp + sizeof(tmp) - 1, v);
-	int n = (int)(tmp + sizeof(tmp) - 1 - p);
+	int n = digit_count(v);
 
-	memcpy(buf, p, (size_t)n);
+	digits_backwards(buf + n, v, n);
 	buf[n] = '\0';
 	return n;
 }
@@ -315,34 +329,39 @@ int bm_fmt_fixed(char *buf, double v, int prec)
 {
 	static const double scale[] = { 1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9 };
 	double a = fabs(v), frac, hi, lo, e;
-	uint64_t i, n, f;
+	int64_t i, n, f;
 	int len = 0;
 
 	if (!(a < 0x1p53) || prec < 0 || prec > 9)
 		return snprintf(buf, BM_FMT_FIXED_MAX, "%.*f", prec, v);
-	i = (uint64_t)a;
+	/* Signed conversions, both ways: one instruction each, where unsigned ones branch. */
+	i = (int64_t)a;
 	frac = a - (double)i;
 	hi = frac * scale[prec];
-	lo = fma(frac, scale[prec], -hi);
-	n = (uint64_t)hi;
-	e = (hi - (double)n - 0.5) + lo;
+	n = (int64_t)hi;
+	e = hi - (double)n - 0.5;
+	/* |lo| is at most half an ulp of hi, 2^-24 below 10^9: only near a half can it decide. */
+	if (fabs(e) < 0x1p-20) {
+		lo = fma(frac, scale[prec], -hi);
+		e += lo;
+	}
 	/* A tie goes to the even last digit: the fraction's, or with no digits the integer's. */
 	f = n + (e > 0 || (e == 0 && (prec ? n : i) & 1));
-	if (f == (uint64_t)scale[prec]) {
+	if (f == (int64_t)scale[prec]) {
 		f = 0;
 		i++;
 	}
 	if (signbit(v))
 		buf[len++] = '-';
-	len += bm_fmt_u64(buf + len, i);
+	if (i < 10)
+		buf[len++] = (char)('0' + i);
+	else
+		len += bm_fmt_u64(buf + len, (uint64_t)i);
 	if (prec) {
-		char *end = buf + len + 1 + prec, *p = digits_backwards(end, f);
-
-		/* Zeros before the fraction's digits, up to prec of them. */
-		while (p > buf + len + 1)
-			*--p = '0';
+		/* f < 10^prec: zeros before its digits, up to prec of them. */
 		buf[len] = '.';
 		len += 1 + prec;
+		digits_backwards(buf + len, (uint64_t)f, prec);
 	}
 	buf[len] = '\0';
 	return len;

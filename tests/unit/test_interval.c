@@ -12,6 +12,7 @@
 #include "interval.h"
 #include "targets.h"
 #include "unit.h"
+#include "util.h"
 
 #define NR_CPUS 2
 
@@ -342,7 +343,36 @@ static void test_co2e_totals_follow_each_interval_intensity(void)
 	pipe_free(&p);
 }
 
+/* targets_find_next() finds what targets_find() does, in any order of ids, gaps and all. */
+static void test_find_next_is_find_in_any_order(void)
+{
+	static const uint64_t asc[] = { 1, 3, 3, 4, 40, 41, 90, 97, 200, 300, 999 };
+	struct targets ts;
+	size_t pos = 0;
+	int bad = 0;
+
+	targets_init(&ts, BM_TARGET_CGROUP, GROUP_BY_CGROUP, 0);
+	for (uint64_t id = 3; id < 300; id += id % 7 + 1)
+		targets_get(&ts, id, NULL);
+	for (size_t i = 0; i < ARRAY_SIZE(asc); i++)
+		bad += targets_find_next(&ts, asc[i], &pos) != targets_find(&ts, asc[i]);
+	/* Backwards, and in steps of every size, from a position kept or not. */
+	for (size_t i = ARRAY_SIZE(asc); i-- > 0;)
+		bad += targets_find_next(&ts, asc[i], &pos) != targets_find(&ts, asc[i]);
+	for (uint64_t step = 1; step < 60; step += 7) {
+		pos = 0;
+		for (uint64_t id = 0; id < 320; id += step)
+			bad += targets_find_next(&ts, id, &pos) != targets_find(&ts, id);
+	}
+	pos = 12345;
+	bad += targets_find_next(&ts, 3, &pos) != targets_find(&ts, 3);
+	CHECK(targets_find(&ts, 3) != NULL);
+	CHECK(bad == 0);
+	targets_free(&ts);
+}
+
 const struct unit_test interval_tests[] = {
+	{ "interval/find_next_is_find_in_any_order", test_find_next_is_find_in_any_order },
 	{ "interval/co2e_totals_follow_each_interval_intensity",
 	  test_co2e_totals_follow_each_interval_intensity },
 	{ "interval/split_conserves_the_measured_energy",

@@ -246,6 +246,19 @@ static void test_fmt_int_is_snprintf(void)
 	}
 	CHECK(bm_fmt_u64(got, UINT64_MAX) == 20);
 	CHECK_STR(got, "18446744073709551615");
+	/* Where the digit count changes, by powers of 10 and of 2 (bit length), and around. */
+	for (int k = 0; k < 64; k++) {
+		for (int d = -1; d <= 1; d++) {
+			uint64_t p10 = 1, v;
+
+			for (int j = 0; j < k % 20; j++)
+				p10 *= 10;
+			v = (k < 20 ? p10 : 1ULL << k) + (uint64_t)d;
+			bm_fmt_u64(got, v);
+			snprintf(want, sizeof(want), "%llu", (unsigned long long)v);
+			CHECK_STR(got, want);
+		}
+	}
 	for (int i = 0; i < 10000; i++) {
 		uint64_t v = (uint64_t)rand_r(&seed) << (i % 40) ^ (uint64_t)rand_r(&seed);
 

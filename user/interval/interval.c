@@ -30,6 +30,7 @@ void interval_free(struct interval *iv)
 	free(iv->records);
 	free(iv->estimated);
 	free(iv->rows);
+	free(iv->sort.keys);
 	memset(iv, 0, sizeof(*iv));
 }
 
@@ -45,15 +46,16 @@ static struct bm_row *push_row(struct bm_row **rows, size_t *n, size_t *cap)
 size_t interval_gather(const struct account *a, const struct targets *ts, int nr_sockets,
 		       struct bm_row **rows, size_t *cap)
 {
-	size_t n = 0;
+	size_t n = 0, pos = 0;
 
+	/* Both by id, in ascending order: the targets are found walking along. */
 	for (size_t i = 0; i < a->targets.n; i++) {
 		const struct account_target *t = idvec_at(&a->targets, i);
 		struct bm_target *target;
 
 		if (!t->active)
 			continue;
-		target = targets_find(ts, t->id);
+		target = targets_find_next(ts, t->id, &pos);
 		for (int k = 0; target && k < nr_sockets; k++) {
 			bool any = t->cur[k].cpu_ns;
 
@@ -137,7 +139,8 @@ static void split_estimates(struct interval *iv, const struct interval_inputs *i
 /* Each measured socket and domain through its model, and the split that conserves energy. */
 static void apply_models(struct interval *iv, const struct interval_inputs *in)
 {
-	double dt = in->dt;
+	double dt = in->dt, x[BM_MODEL_MAX_FEATURES];
+	int layer = -1, x_socket = -1;
 
 	iv->any_model = false;
 	for (int i = 0; i < in->nenergy; i++) {
@@ -145,8 +148,13 @@ static void apply_models(struct interval *iv, const struct interval_inputs *in)
 		struct model *m = &iv->models[e->socket * BM_NR_DOMAINS + e->domain];
 		struct bm_model_record *rec = &iv->records[i];
 		struct model_step_result res;
-		double x[BM_MODEL_MAX_FEATURES];
-		int layer = interval_socket_inputs(&iv->cfg, iv->rows, iv->nrows, e->socket, dt, x);
+
+		/* A socket's domains come one after another and share its inputs: once. */
+		if (e->socket != x_socket) {
+			layer = interval_socket_inputs(&iv->cfg, iv->rows, iv->nrows, e->socket, dt,
+						       x);
+			x_socket = e->socket;
+		}
 
 		model_step(m, layer, x, dt > 0 ? e->joules / dt : 0, &res);
 		*rec = (struct bm_model_record){
@@ -263,7 +271,7 @@ void interval_run(struct interval *iv, const struct interval_inputs *measured,
 			if (iv->rows[i].target->kind == BM_TARGET_GROUP)
 				add_total(iv->rows[i].target, &iv->rows[i].s);
 	}
-	report_sort(iv->rows, iv->nrows);
+	report_sort_with(iv->rows, iv->nrows, &iv->sort);
 	*out = (struct bm_interval){
 		.ts_real =
 			(double)(in->ts_ns / 1000000000) + (double)(in->ts_ns % 1000000000) * 1e-9,

@@ -60,6 +60,7 @@ struct interval {
 	struct energy_reading *estimated; /* [nr_sockets] with cfg.estimate: this interval's */
 	struct bm_row *rows;
 	size_t nrows, cap;
+	struct report_sort_buf sort; /* the rows' sort keys, kept */
 	double measured_j[BM_NR_DOMAINS]; /* over the session, all sockets */
 	double measured_co2e_g[BM_NR_DOMAINS]; /* the same's grams CO2e, where estimated */
 	unsigned int intervals, carbon_intervals; /* run; of them with a carbon intensity */

@@ -18,20 +18,89 @@ int report_hw_index(const struct bm_event *events, int nr_events, const int *sam
 	return -1;
 }
 
-static int cmp_rows(const void *pa, const void *pb)
-{
-	const struct bm_row *a = pa, *b = pb;
+/*
+ * The sort key of a row: what orders it, and where it was. Rows are large and their targets
+ * elsewhere in memory; these are sorted instead, in a merge sort whose comparisons inline.
+ */
+struct report_sort_key {
+	uint64_t cpu_ns;
+	int socket;
+	uint32_t i;
+	const char *name;
+};
 
-	if (a->s.cpu_ns != b->s.cpu_ns)
-		return a->s.cpu_ns > b->s.cpu_ns ? -1 : 1;
+/* Whether a goes before b: by CPU time, most first, then socket and name, then as they were. */
+static inline bool key_before(const struct report_sort_key *a, const struct report_sort_key *b)
+{
+	int c;
+
+	if (a->cpu_ns != b->cpu_ns)
+		return a->cpu_ns > b->cpu_ns;
 	if (a->socket != b->socket)
-		return a->socket - b->socket;
-	return strcmp(a->target->name, b->target->name);
+		return a->socket < b->socket;
+	c = strcmp(a->name, b->name);
+	return c ? c < 0 : a->i < b->i;
+}
+
+void report_sort_with(struct bm_row *rows, size_t n, struct report_sort_buf *buf)
+{
+	struct report_sort_key *k, *t, *swap;
+	struct bm_row tmp;
+
+	if (n < 2)
+		return;
+	if (buf->cap < n) {
+		free(buf->keys);
+		buf->cap = n;
+		buf->keys = bm_calloc(2 * n, sizeof(*buf->keys));
+	}
+	k = buf->keys;
+	t = k + n;
+	for (size_t i = 0; i < n; i++)
+		k[i] = (struct report_sort_key){ rows[i].s.cpu_ns, rows[i].socket, (uint32_t)i,
+						 rows[i].target->name };
+	/* Bottom up, runs of w merged into runs of 2w, from k into t and back. */
+	for (size_t w = 1; w < n; w *= 2) {
+		for (size_t lo = 0; lo < n; lo += 2 * w) {
+			size_t mid = lo + w < n ? lo + w : n, hi = lo + 2 * w < n ? lo + 2 * w : n;
+			size_t a = lo, b = mid, o = lo;
+
+			while (a < mid && b < hi)
+				t[o++] = key_before(&k[b], &k[a]) ? k[b++] : k[a++];
+			while (a < mid)
+				t[o++] = k[a++];
+			while (b < hi)
+				t[o++] = k[b++];
+		}
+		swap = k;
+		k = t;
+		t = swap;
+	}
+	/* The rows to their places, cycle by cycle: the place j takes the row k[j].i. */
+	for (size_t i = 0; i < n; i++) {
+		size_t j = i;
+
+		if (k[i].i == i)
+			continue;
+		tmp = rows[i];
+		while (k[j].i != i) {
+			size_t from = k[j].i;
+
+			rows[j] = rows[from];
+			k[j].i = (uint32_t)j;
+			j = from;
+		}
+		rows[j] = tmp;
+		k[j].i = (uint32_t)j;
+	}
 }
 
 void report_sort(struct bm_row *rows, size_t n)
 {
-	qsort(rows, n, sizeof(*rows), cmp_rows);
+	struct report_sort_buf buf = { 0 };
+
+	report_sort_with(rows, n, &buf);
+	free(buf.keys);
 }
 
 void report_split_by_cpu(struct bm_row *rows, size_t n, int nr_sockets,

@@ -11,6 +11,8 @@
 #include "model.h"
 #include "targets.h"
 
+struct report_sort_key;
+
 /* What every output needs to know about the session. */
 struct bm_meta {
 	const char *host;
@@ -114,8 +116,14 @@ struct bm_co2e_summary {
 	unsigned int intervals, with_intensity; /* reported; of them with an intensity */
 };
 
-/* Sort rows by CPU time, most first (ties by target name), for stable output. */
+/* Sort rows by CPU time, most first (ties by socket, then target name), for stable output. */
 void report_sort(struct bm_row *rows, size_t n);
+/* The same with its keys in buf, kept from one sort to the next (zeroed at first). */
+struct report_sort_buf {
+	struct report_sort_key *keys;
+	size_t cap;
+};
+void report_sort_with(struct bm_row *rows, size_t n, struct report_sort_buf *buf);
 
 /*
  * Split each socket's measured energy between the targets that ran there, in proportion to

@@ -59,7 +59,7 @@ static inline char *reserve(struct bm_text *b, size_t more)
 	return b->p + b->len;
 }
 
-static void put(struct bm_text *b, const char *s, size_t len)
+static inline void put(struct bm_text *b, const char *s, size_t len)
 {
 	memcpy(reserve(b, len), s, len);
 	b->len += len;
@@ -69,6 +69,9 @@ static void put_str(struct bm_text *b, const char *s)
 {
 	put(b, s, strlen(s));
 }
+
+/* A string literal: its length known here, and its copy a few moves. */
+#define put_lit(b, s) put(b, "" s, sizeof(s) - 1)
 
 /* ",v": a comma, then v with prec decimals, as "%.*f" writes it. */
 static void put_fixed(struct bm_text *b, double v, int prec)
@@ -109,6 +112,39 @@ static void put_field(struct bm_text *b, const char *s)
 	b->len += csv_write(reserve(b, n), n, s, len);
 }
 
+/*
+ * Appends at p into room reserve()d for them all, a line's stretch at a time rather than
+ * field by field: each returns the end, which becomes b->len after the stretch.
+ */
+#define FIELD_INT (1 + BM_FMT_INT_MAX) /* a comma and an integer */
+#define FIELD_FIXED (1 + BM_FMT_FIXED_MAX) /* a comma and a fixed-point number */
+
+static inline char *cat(char *p, const char *s, size_t len)
+{
+	memcpy(p, s, len);
+	return p + len;
+}
+
+#define cat_lit(p, s) cat(p, "" s, sizeof(s) - 1)
+
+static inline char *cat_u64(char *p, uint64_t v)
+{
+	*p = ',';
+	return p + 1 + bm_fmt_u64(p + 1, v);
+}
+
+static inline char *cat_i64(char *p, int64_t v)
+{
+	*p = ',';
+	return p + 1 + bm_fmt_i64(p + 1, v);
+}
+
+static inline char *cat_fixed(char *p, double v, int prec)
+{
+	*p = ',';
+	return p + 1 + bm_fmt_fixed(p + 1, v, prec);
+}
+
 int csv_header(FILE *f, const struct bm_meta *m)
 {
 	fputs("timestamp,interval_s,kind,target,cgroup_id,socket,domain,cpu_ns", f);
@@ -136,13 +172,15 @@ static void label_fields(struct bm_text *b, const struct bm_labels *l)
 /* The last field: grams CO2e of joules, empty where no intensity (or no energy) applies. */
 static void co2e_field(struct bm_text *b, const struct bm_interval *iv, double joules)
 {
+	char *p = reserve(b, FIELD_FIXED + 1);
 	double g;
 
 	if (joules >= 0 && report_co2e(iv, joules, &g))
-		put_fixed(b, g, 9);
+		p = cat_fixed(p, g, 9);
 	else
-		put(b, ",", 1);
-	put(b, "\n", 1);
+		*p++ = ',';
+	*p++ = '\n';
+	b->len = (size_t)(p - b->p);
 }
 
 /* The first two fields, the same on every line of an interval: its end and length. */
@@ -158,50 +196,127 @@ static void lead_of(struct lead *l, const struct bm_interval *iv)
 	l->len += (size_t)bm_fmt_fixed(l->s + l->len, iv->interval_s, 6);
 }
 
-static void target_line(struct bm_text *b, const struct bm_meta *m, const struct bm_interval *iv,
-			const struct lead *lead, const struct bm_row *r, int domain)
+/*
+ * A target's name and label fields, as target_lines() writes them: built once, on its first
+ * line (targets_set_name() drops them with the name), then copied. The text is a copy of what
+ * put_field() and label_fields() write, so the lines are the same.
+ */
+static const char *target_fields(struct bm_target *t)
 {
+	struct bm_text f = { 0 };
+
+	if (t->csv)
+		return t->csv;
+	put_field(&f, t->name);
+	t->csv_name_len = f.len;
+	label_fields(&f, &t->labels);
+	t->csv_len = f.len;
+	t->csv = bm_realloc_array(f.p, f.len ? f.len : 1, 1);
+	return t->csv;
+}
+
+/* b's bytes [from, to) again at its end. */
+static void put_again(struct bm_text *b, size_t from, size_t to)
+{
+	char *p = reserve(b, to - from);
+
+	memcpy(p, b->p + from, to - from);
+	b->len += to - from;
+}
+
+/* The fields of a line of a domain after the counters, up to the labels. */
+static void domain_fields(struct bm_text *b, const struct bm_interval *iv, const struct bm_row *r,
+			  int domain)
+{
+	char *p = reserve(b, 3 * FIELD_FIXED + 1);
 	double total, j;
 
-	put(b, lead->s, lead->len);
-	put_str(b, ",target,");
-	put_field(b, r->target->name);
+	if (domain < 0) {
+		/* No energy: the share of the socket's CPU time. */
+		p = cat_fixed(p, r->share, 6);
+		p = cat_lit(p, ",,,,,,,,,,");
+		b->len = (size_t)(p - b->p);
+		return;
+	}
+	total = report_measured(iv, r->socket, domain);
+	j = r->s.energy_j[domain];
+	p = cat_fixed(p, total > 0 ? j / total : r->share, 6);
+	p = cat_fixed(p, j, 6);
+	p = cat_fixed(p, iv->interval_s > 0 ? j / iv->interval_s : 0, 6);
+	*p++ = ',';
+	b->len = (size_t)(p - b->p);
+	put_str(b, report_estimate_name(r, domain));
+	p = reserve(b, FIELD_INT + 6);
+	p = cat_u64(p, r->model_id[domain]);
+	p = cat_lit(p, ",,,,,,");
+	b->len = (size_t)(p - b->p);
+}
+
+/*
+ * A row's lines, one per domain (or one with no domain): what the row and its target are is
+ * the same on each, so the first line's text of it is copied to the others, and only each
+ * domain's own fields are formatted.
+ */
+static void target_lines(struct bm_text *b, const struct bm_meta *m, const struct bm_interval *iv,
+			 const struct lead *lead, const struct bm_row *r)
+{
+	struct bm_target *t = r->target;
+	const char *fields = target_fields(t);
+	size_t head, head_end, counts, counts_end, labels, labels_end;
+	char *p;
+	unsigned int left = r->domains & ((1u << BM_NR_DOMAINS) - 1);
+	int domain = -1;
+
+	if (r->domains && !left)
+		return;
+	if (left) {
+		domain = __builtin_ctz(left);
+		left &= left - 1;
+	}
+	head = b->len;
+	p = reserve(b, lead->len + 8 + t->csv_name_len + 2 * FIELD_INT + 1);
+	p = cat(p, lead->s, lead->len);
+	p = cat_lit(p, ",target,");
+	p = cat(p, fields, t->csv_name_len);
 	/* Processes (--by process) and special targets have no cgroup id. */
-	if (target_is_cgroup(r->target))
-		put_u64(b, r->target->id);
+	if (target_is_cgroup(t))
+		p = cat_u64(p, t->id);
 	else
-		put(b, ",", 1);
-	put_i64(b, m->package_id[r->socket]);
-	put(b, ",", 1);
+		*p++ = ',';
+	p = cat_i64(p, m->package_id[r->socket]);
+	*p++ = ',';
+	b->len = head_end = (size_t)(p - b->p);
 	if (domain >= 0)
 		put_str(b, energy_domain_name((enum bm_domain)domain));
-	put_u64(b, r->s.cpu_ns);
+	counts = b->len;
+	p = reserve(b, (size_t)(1 + m->nr_events) * FIELD_INT);
+	p = cat_u64(p, r->s.cpu_ns);
 	for (int e = 0; e < m->nr_events; e++) {
 		int k = m->sample_index[e];
 
 		if (k < 0)
-			put(b, ",", 1); /* not measured: empty, never a made-up 0 */
+			*p++ = ','; /* not measured: empty, never a made-up 0 */
 		else
-			put_u64(b, r->s.ev[k]);
+			p = cat_u64(p, r->s.ev[k]);
 	}
-	if (domain < 0) {
-		/* No energy: the share of the socket's CPU time. */
-		put_fixed(b, r->share, 6);
-		put_str(b, ",,,,,,,,,,");
-	} else {
-		total = report_measured(iv, r->socket, domain);
-		j = r->s.energy_j[domain];
-		put_fixed(b, total > 0 ? j / total : r->share, 6);
-		put_fixed(b, j, 6);
-		put_fixed(b, iv->interval_s > 0 ? j / iv->interval_s : 0, 6);
-		put(b, ",", 1);
-		put_str(b, report_estimate_name(r, domain));
-		put_u64(b, r->model_id[domain]);
-		put_str(b, ",,,,,,");
-	}
-	label_fields(b, &r->target->labels);
-	put_i64(b, iv->nr_online);
+	b->len = counts_end = (size_t)(p - b->p);
+	domain_fields(b, iv, r, domain);
+	labels = b->len;
+	p = reserve(b, t->csv_len - t->csv_name_len + FIELD_INT);
+	p = cat(p, fields + t->csv_name_len, t->csv_len - t->csv_name_len);
+	p = cat_i64(p, iv->nr_online);
+	b->len = labels_end = (size_t)(p - b->p);
 	co2e_field(b, iv, domain < 0 ? -1 : r->s.energy_j[domain]);
+	while (left) {
+		domain = __builtin_ctz(left);
+		left &= left - 1;
+		put_again(b, head, head_end);
+		put_str(b, energy_domain_name((enum bm_domain)domain));
+		put_again(b, counts, counts_end);
+		domain_fields(b, iv, r, domain);
+		put_again(b, labels, labels_end);
+		co2e_field(b, iv, r->s.energy_j[domain]);
+	}
 }
 
 /* The model columns of a measured row: what the model predicted and what it is. */
@@ -213,7 +328,7 @@ static void model_fields(struct bm_text *b, const struct bm_meta *m,
 		put_fixed(b, rec->predicted_w, 6);
 		put_fixed(b, rec->error_w, 6);
 	} else {
-		put_str(b, ",,");
+		put_lit(b, ",,");
 	}
 	if (rec->layer_mhz >= 0)
 		put_i64(b, rec->layer_mhz);
@@ -221,7 +336,7 @@ static void model_fields(struct bm_text *b, const struct bm_meta *m,
 		put(b, ",", 1);
 	put_i64(b, rec->samples);
 	if (!rec->model_id) {
-		put_str(b, ",,");
+		put_lit(b, ",,");
 		return;
 	}
 	put_fixed(b, rec->intercept_w, 6);
@@ -241,20 +356,13 @@ void csv_text(struct bm_text *b, const struct bm_meta *m, const struct bm_interv
 	struct lead lead;
 
 	lead_of(&lead, iv);
-	for (size_t i = 0; i < iv->n; i++) {
-		const struct bm_row *r = &iv->rows[i];
-
-		if (!r->domains)
-			target_line(b, m, iv, &lead, r, -1);
-		for (int d = 0; d < BM_NR_DOMAINS; d++)
-			if (r->domains & (1u << d))
-				target_line(b, m, iv, &lead, r, d);
-	}
+	for (size_t i = 0; i < iv->n; i++)
+		target_lines(b, m, iv, &lead, &iv->rows[i]);
 	for (int i = 0; i < iv->nenergy; i++) {
 		const struct energy_reading *e = &iv->energy[i];
 
 		put(b, lead.s, lead.len);
-		put_str(b, ",energy,,");
+		put_lit(b, ",energy,,");
 		put_i64(b, m->package_id[e->socket]);
 		put(b, ",", 1);
 		put_str(b, energy_domain_name(e->domain));
@@ -268,8 +376,8 @@ void csv_text(struct bm_text *b, const struct bm_meta *m, const struct bm_interv
 		if (iv->models)
 			model_fields(b, m, &iv->models[i]);
 		else
-			put_str(b, ",,,,,,,");
-		put_str(b, ",,,,,");
+			put_lit(b, ",,,,,,,");
+		put_lit(b, ",,,,,");
 		put_i64(b, iv->nr_online);
 		co2e_field(b, iv, e->joules);
 	}

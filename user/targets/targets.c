@@ -45,6 +45,7 @@ static void target_free(struct bm_target *t)
 {
 	if (t) {
 		free(t->name);
+		free(t->csv);
 		free(t);
 	}
 }
@@ -70,6 +71,30 @@ struct bm_target *targets_find(const struct targets *ts, uint64_t id)
 	return r ? r->t : NULL;
 }
 
+struct bm_target *targets_find_next(const struct targets *ts, uint64_t id, size_t *pos)
+{
+	const struct target_ref *v = ts->ids.v;
+	size_t n = ts->ids.n, i = *pos < n ? *pos : n, lo, hi;
+
+	/* Out of order: from the start. */
+	if (i && v[i - 1].id >= id)
+		i = 0;
+	/* The next id is most often near: a few steps, then halving what is left. */
+	for (int k = 0; k < 8 && i < n && v[i].id < id; k++)
+		i++;
+	for (lo = i, hi = n; lo < hi && v[lo].id < id;) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (v[mid].id < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	i = lo;
+	*pos = i;
+	return i < n && v[i].id == id ? v[i].t : NULL;
+}
+
 struct bm_target *targets_at(const struct targets *ts, size_t i)
 {
 	return ((struct target_ref *)idvec_at(&ts->ids, i))->t;
@@ -82,6 +107,8 @@ static void name_target(struct bm_target *t, const char *name)
 	free(t->name);
 	t->name = bm_strdup(name);
 	labels_parse(t->name, &t->labels);
+	free(t->csv);
+	t->csv = NULL;
 }
 
 struct bm_target *targets_get(struct targets *ts, uint64_t id, bool *created)

@@ -28,12 +28,18 @@ enum bm_target_kind {
 struct bm_target {
 	uint64_t id; /* cgroup id, tgid, BM_KEY_IDLE, BM_KEY_STEAL, BM_KEY_OVERFLOW; a group's id */
 	enum bm_target_kind kind;
-	char *name; /* a cgroup path, "comm[tgid]", "idle", "steal", "overflow", a group's key */
-	struct bm_labels labels; /* of name */
-	struct bm_target *group; /* the group it rolls up to under --group-by; NULL: none */
-	struct bm_sample total; /* over the reported intervals of the session */
 	bool group_pending; /* a group whose cgroup id is to be resolved (again) */
 	bool gone; /* ended; kept for the session summary only */
+	char *name; /* a cgroup path, "comm[tgid]", "idle", "steal", "overflow", a group's key */
+	struct bm_target *group; /* the group it rolls up to under --group-by; NULL: none */
+	/* The CSV sink's text of the name and labels, as it quotes them: made there on first
+	 * use, the same on every line of the target, dropped with the name. NULL: not made. */
+	char *csv;
+	size_t csv_name_len, csv_len; /* the name's field; it and the five label fields */
+	struct bm_sample total; /* over the reported intervals of the session */
+	/* Of name. Last: it is most of the target's size, and an interval reads what is above
+	 * (of every target, at each step), so that that takes few cache lines. */
+	struct bm_labels labels;
 };
 
 /* The targets of one kind of key (cgroups or processes), and the groups they roll up to. */
@@ -52,6 +58,12 @@ struct targets {
 void targets_init(struct targets *ts, enum bm_target_kind kind, enum group_by g, int depth);
 void targets_free(struct targets *ts);
 struct bm_target *targets_find(const struct targets *ts, uint64_t id);
+/*
+ * The same for ids in ascending order, from one call to the next (*pos: 0 at first, then
+ * kept): each looks on from where the last one ended, so a pass over n ids in order takes
+ * about n steps rather than n binary searches. Any order is right, only slower.
+ */
+struct bm_target *targets_find_next(const struct targets *ts, uint64_t id, size_t *pos);
 /* The i-th live target, in id order (i < ts->ids.n). */
 struct bm_target *targets_at(const struct targets *ts, size_t i);
 /* The target of id, created without a name (special ids get theirs) when new. */
