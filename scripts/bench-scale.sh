@@ -154,12 +154,12 @@ usages() {
 
 # Sum of the schedstat run time (ns) of process $1's tasks.
 run_ns() {
-	cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{ s += $1 } END { printf "%d\n", s }'
+	{ cat /proc/"$1"/task/*/schedstat 2>/dev/null || true; } | awk '{ s += $1 } END { printf "%d\n", s }'
 }
 
 # utime+stime of process $1, in ms.
 ticks_ms() {
-	awk -v hz="$hz" '{ sub(/^.*\) /, ""); printf "%d\n", ($12 + $13) * 1000 / hz }' "/proc/$1/stat" 2>/dev/null
+	awk -v hz="$hz" '{ sub(/^.*\) /, ""); printf "%d\n", ($12 + $13) * 1000 / hz }' "/proc/$1/stat" 2>/dev/null || echo -
 }
 
 # The BPF maps that process $1 holds: "ID TYPE MEMLOCK NAME HOW" lines in $2.
@@ -199,10 +199,11 @@ bpf_kb() {
 # Run tool $1 (arm name) at N=$2 as the command "${@:3}", which exits by itself after D
 # seconds; samples it and appends its row to the table.
 measure() {
-	local arm=$1 n=$2 pid t0 now el st hwm=- rss=- thr=- fds=- w0= w1= r0= r1= s0= start_ms=- kb=n/a kb256=n/a
+	local arm=$1 n=$2 pid t0 now el st status v hwm=- rss=- thr=- fds=- w0= w1= r0= r1= s0= start_ms=- kb=n/a kb256=n/a
 	local steady_at rows mapped=0
 	shift 2
 	steady_at=$((dur / 4 > 2 ? dur / 4 : 2))
+	rm -f "$tmp/$arm.csv" # bpfmeter appends to a CSV file that exists
 	"$@" >"$tmp/$arm.out" 2>"$tmp/$arm.err" &
 	tool_pid=$!
 	pid=$tool_pid
@@ -212,14 +213,17 @@ measure() {
 		[ -n "$st" ] && [ "$st" != Z ] || break
 		now=$(date +%s%N)
 		el=$(((now - t0) / 1000000))
-		if status=$(cat "/proc/$pid/status" 2>/dev/null); then
+		status=$(cat "/proc/$pid/status" 2>/dev/null || true)
+		# An exiting process has no memory left to show: its last sample stands.
+		v=$(awk '/^VmRSS/ { print $2 }' <<<"$status")
+		[ -z "$v" ] || {
+			rss=$v
 			hwm=$(awk '/^VmHWM/ { print $2 }' <<<"$status")
-			rss=$(awk '/^VmRSS/ { print $2 }' <<<"$status")
 			thr=$(awk '/^Threads/ { print $2 }' <<<"$status")
-		fi
-		r1=$(run_ns "$pid")
-		w1=$now
-		if [ -z "$w0" ] && [ "$el" -ge $((steady_at * 1000)) ]; then
+			v=$(run_ns "$pid")
+			[ "$v" -eq 0 ] || { r1=$v w1=$now; }
+		}
+		if [ -z "$w0" ] && [ -n "$r1" ] && [ "$el" -ge $((steady_at * 1000)) ]; then
 			w0=$now r0=$r1
 			s0=$(ticks_ms "$pid")
 			start_ms=$s0
@@ -296,14 +300,15 @@ round=0
 for n in "${sizes[@]}"; do
 	mkdir "$cg"
 	(cd "$cg" && seq 0 $((n - 1)) | xargs mkdir)
+	: >"$tmp/load.out"
 	"$repo/.output/cgload" steady "$cg" "$n" "$period" "$work" >"$tmp/load.out" 2>"$tmp/load.err" &
 	load_pid=$!
 	for ((i = 0; i < 600; i++)); do
-		grep -q '^ready' "$tmp/load.out" && break
+		grep -qx "ready $n" "$tmp/load.out" && break
 		kill -0 "$load_pid" 2>/dev/null || die "cgload failed at N=$n: $(tail -n 1 "$tmp/load.err")"
 		sleep 0.1
 	done
-	grep -q '^ready' "$tmp/load.out" || die "cgload did not start its $n workers within 60 s"
+	grep -qx "ready $n" "$tmp/load.out" || die "cgload did not start its $n workers within 60 s"
 	sleep 1
 	usages | sort >"$tmp/u0"
 	order=
