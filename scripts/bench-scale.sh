@@ -5,9 +5,11 @@
 #   [BPFMETER=PATH] [BEFORE=PATH] [DURATION=S] bench-scale.sh [-v] [-d SECONDS] [N...]
 #
 # For each N (default 100 1000 10000), .output/cgload (make bench-tools) puts one worker
-# process in each of N leaf cgroups (clone3 CLONE_INTO_CGROUP); each wakes every 250 ms
-# (PERIOD_MS) at a phase of its own and spins 20 us (WORK_US) of CPU, so that every cgroup
-# is active in every 1 s interval. On that load, one after the other, for D seconds each
+# process in each of N leaf cgroups (clone3 CLONE_INTO_CGROUP, at nice 10); each wakes every
+# 250 ms (PERIOD_MS) at a phase of its own and spins 20 us (WORK_US) of CPU, so that every
+# cgroup is active in every 1 s interval. Past 2,000 cgroups the defaults are 900 ms and
+# 5 us: on a 2-CPU VM 10,000 workers waking 4 times a second take both CPUs by their
+# wake-ups alone (load average in the thousands), and the arms would measure starvation. On that load, one after the other, for D seconds each
 # (DURATION or -d, default 10):
 #   bpfmeter     $BPFMETER -o csv:FILE -i 1 -d D -e ''   (time only; --max-cgroups N+64
 #                when N+64 is past its default of 4096)
@@ -63,8 +65,6 @@ repo=$(cd "$(dirname "$0")/.." && pwd)
 bpfmeter=${BPFMETER:-$repo/bpfmeter}
 before=${BEFORE:-}
 dur=${DURATION:-10}
-period=${PERIOD_MS:-250}
-work=${WORK_US:-20}
 verbose=0
 sizes=()
 while [ $# -gt 0 ]; do
@@ -230,7 +230,7 @@ measure() {
 		fi
 		if [ "$mapped" -eq 0 ] && [ "$el" -ge $(((dur - 2) * 1000)) ]; then
 			mapped=1
-			fds=$(ls "/proc/$pid/fd" 2>/dev/null | wc -l)
+			fds=$({ ls "/proc/$pid/fd" 2>/dev/null || true; } | wc -l)
 			if [[ $arm != perf ]]; then
 				bpf_maps "$pid" "$tmp/$arm.maps"
 				read -r kb kb256 <<<"$(bpf_kb "$tmp/$arm.maps")"
@@ -300,6 +300,8 @@ round=0
 for n in "${sizes[@]}"; do
 	mkdir "$cg"
 	(cd "$cg" && seq 0 $((n - 1)) | xargs mkdir)
+	period=${PERIOD_MS:-$([ "$n" -le 2000 ] && echo 250 || echo 900)}
+	work=${WORK_US:-$([ "$n" -le 2000 ] && echo 20 || echo 5)}
 	: >"$tmp/load.out"
 	"$repo/.output/cgload" steady "$cg" "$n" "$period" "$work" >"$tmp/load.out" 2>"$tmp/load.err" &
 	load_pid=$!
