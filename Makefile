@@ -186,7 +186,7 @@ distclean: clean
 # that does nothing, to show the fixed cost of any hook there.
 .PHONY: bench-tools
 bench-tools: $(OUTPUT)/empty-hook $(OUTPUT)/bench-model-fit $(OUTPUT)/bench-prometheus \
-	$(OUTPUT)/bench-interval
+	$(OUTPUT)/bench-interval $(OUTPUT)/cgload
 
 $(OUTPUT)/bench:
 	$(Q)mkdir -p $@
@@ -216,6 +216,12 @@ $(OUTPUT)/bench-prometheus: scripts/bench/prometheus.c $(patsubst user/%.c,$(OUT
 $(OUTPUT)/bench-interval: scripts/bench/interval.c $(patsubst user/%.c,$(OUTPUT)/%.o,$(LIB_SRCS)) $(OUTPUT)/cpus_table.o
 	$(call msg,CCLD,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) $^ $(LIBS) -o $@
+
+# scripts/bench-scale.sh and bench-churn.sh: N steady cgroups with a worker each, or a churn
+# of short-lived cgroups.
+$(OUTPUT)/cgload: scripts/bench/cgload.c | $(OUTPUT)
+	$(call msg,CCLD,$@)
+	$(Q)$(CC) $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE $< -o $@
 
 # The RAPL simulator for the energy tests: drives copies of tests/fixtures/powercap trees with
 # known power, since most test machines (VMs, CI) have no RAPL of their own.

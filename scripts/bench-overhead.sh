@@ -22,6 +22,19 @@
 #
 # Note: bpf_stats itself adds two clock reads per program run, so the throughputs with a
 # hook include that cost; --no-bpf-stats measures the throughput without it (and no ns/call).
+#
+# A fourth arm, perfcg (on by default, --no-perf-cgroup leaves it out and restores the three
+# arms' rotation), measures the mechanism of PowerAPI's sensor instead of a BPF hook: the
+# ping-pong's two processes each in a cgroup of its own (perf bench sched pipe has no
+# option for it in perf 6.1: its worker is moved to the second cgroup as soon as it is
+# forked, within some ms of a ~3 s run), while perf stat -a --for-each-cgroup cg1,cg2 and
+# 98 idle cgroups counts task-clock (cycles where it opens; --perf-events overrides) in
+# them: 100 cgroup events per CPU, which perf switches at every switch between cgroups.
+# --for-each-cgroup expands to what -G cg1,cg2,... with the event repeated 100 times
+# would. The rotation then runs over the four arms; each round's line gains perfcg_ops,
+# ratio_perfcg (perfcg/without) and perfcg_vs_bpfmeter (perfcg/bpfmeter), and the summary
+# their medians. warmup_split_ops is one run of the two cgroups without perf stat, to tell
+# what the placement alone costs.
 set -euo pipefail
 
 usage() {
@@ -40,6 +53,11 @@ Options:
   -e, --events LIST    passed to bpfmeter -e (default: bpfmeter's default events)
       --by-process     run bpfmeter with --by process (the per-process map too)
       --no-bpf-stats   leave kernel.bpf_stats_enabled alone (no ns/call figures)
+      --perf-cgroup    include the perfcg arm (the default): perf stat counting per
+                       cgroup, the ping-pong's two processes in two of 100 cgroups
+      --no-perf-cgroup leave the perfcg arm out (the three arms of before)
+      --perf-events L  the events of the perfcg arm (default cycles where it opens,
+                       else task-clock)
   -h, --help           show this help
 
 Environment: BPFMETER is the bpfmeter binary (default ./bpfmeter at the top of the repo).
@@ -68,6 +86,8 @@ events=
 events_set=0
 use_stats=1
 by_process=0
+perf_cgroup=1
+perf_events=
 target=0.97
 
 while [ $# -gt 0 ]; do
@@ -109,6 +129,23 @@ while [ $# -gt 0 ]; do
 		use_stats=0
 		shift
 		;;
+	--perf-cgroup)
+		perf_cgroup=1
+		shift
+		;;
+	--no-perf-cgroup)
+		perf_cgroup=0
+		shift
+		;;
+	--perf-events)
+		[ $# -ge 2 ] || bad_usage "$1 needs a value"
+		perf_events=$2
+		shift 2
+		;;
+	--perf-events=*)
+		perf_events=${1#*=}
+		shift
+		;;
 	-h | --help)
 		usage
 		exit 0
@@ -132,7 +169,9 @@ done
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/bench-overhead.XXXXXX")
 bm_pid=
 eh_pid=
+ps_pid=
 stats_saved=
+pcg=
 
 # Whether process $1 is still running (not gone, not a zombie waiting to be reaped).
 running() {
@@ -181,6 +220,18 @@ cleanup() {
 	trap - EXIT INT TERM
 	stop_bpfmeter
 	stop_empty
+	stop_process "$ps_pid" "perf stat"
+	if [ -n "$pcg" ] && [ -d "$pcg" ]; then
+		# A ping-pong cut short leaves its two processes in cg1 and cg2.
+		for i in 1 2 3 4 5; do
+			p=$(cat "$pcg"/cg1/cgroup.procs "$pcg"/cg2/cgroup.procs 2>/dev/null || true)
+			[ -n "$p" ] || break
+			kill -KILL $p 2>/dev/null || true
+			sleep 0.1
+		done
+		find "$pcg" -mindepth 1 -depth -type d -exec rmdir {} + 2>/dev/null || true
+		rmdir "$pcg" 2>/dev/null || echo "bench-overhead: cannot remove $pcg" >&2
+	fi
 	if [ -n "$stats_saved" ]; then
 		sysctl -q "kernel.bpf_stats_enabled=$stats_saved" ||
 			echo "bench-overhead: cannot restore kernel.bpf_stats_enabled=$stats_saved" >&2
@@ -376,6 +427,52 @@ run_without() {
 	echo "$without_ops" >>"$tmp/without"
 }
 
+# One ping-pong run with its two processes in the cgroups $pcg/cg1 (perf bench, the
+# parent) and $pcg/cg2 (its forked worker, moved there once it shows); prints ops/sec.
+pingpong_cg() {
+	local n=$1 i c= ops pp
+	(echo "$BASHPID" >"$pcg/cg1/cgroup.procs" && exec taskset -c 0 perf bench sched pipe -l "$n") >"$tmp/pp.out" 2>&1 &
+	pp=$!
+	for ((i = 0; i < 1000; i++)); do
+		c=$(cat "/proc/$pp/task/$pp/children" 2>/dev/null || true)
+		[ -z "$c" ] || break
+		sleep 0.005
+	done
+	[ -n "$c" ] && echo "$c" >"$pcg/cg2/cgroup.procs" 2>/dev/null || echo "bench-overhead: warning: the ping-pong's worker was not moved to cg2" >&2
+	wait "$pp" || die "perf bench sched pipe failed in the cgroups: $(tail -n 1 "$tmp/pp.out")"
+	ops=$(awk '$2 == "ops/sec" { print $1; exit }' "$tmp/pp.out")
+	[ -n "$ops" ] || die "no ops/sec in the output of perf bench sched pipe: $(tail -n 1 "$tmp/pp.out")"
+	echo "$ops"
+}
+
+# Start perf stat counting in the 100 cgroups and wait until it holds its events.
+start_perf_stat() {
+	local i want
+	want=$(($(nproc) * 100 * $(awk -F, '{ print NF }' <<<"$perf_events")))
+	perf stat -a --for-each-cgroup "$perf_list" -e "$perf_events" -x, -o "$tmp/perfstat.csv" >/dev/null 2>"$tmp/perfstat.err" &
+	ps_pid=$!
+	for ((i = 0; i < 200; i++)); do
+		running "$ps_pid" || die "perf stat exited before counting: $(tail -n 1 "$tmp/perfstat.err")"
+		[ "$(find "/proc/$ps_pid/fd" -lname 'anon_inode:*perf_event*' 2>/dev/null | wc -l)" -lt "$want" ] || return 0
+		sleep 0.05
+	done
+	die "perf stat did not open its $want events within 10 s"
+}
+
+# One run with perf stat counting per cgroup; appends to the result files, sets perfcg_ops.
+run_perfcg() {
+	check_other_hooks 0
+	start_perf_stat
+	perfcg_ops=$(pingpong_cg "$loops")
+	stop_process "$ps_pid" "perf stat"
+	ps_pid=
+	# Both halves of the ping-pong should have been counted in their cgroups.
+	if ! awk -F, '$4 ~ /cg[12]$/ && $1 + 0 > 0 { n[$4] = 1 } END { exit length(n) != 2 }' "$tmp/perfstat.csv"; then
+		echo "bench-overhead: warning: perf stat did not count both cg1 and cg2: $(grep -v '^#' "$tmp/perfstat.csv" | head -n 2 | tr '\n' ' ')" >&2
+	fi
+	echo "$perfcg_ops" >>"$tmp/perfcg"
+}
+
 # --- The benchmark -----------------------------------------------------------------------
 # The empty hook is built here, before anything is changed on the machine; make's progress
 # lines go to a log so that stdout stays "key value" lines.
@@ -399,6 +496,28 @@ echo "loops $loops"
 echo "rounds $rounds"
 echo "bpf_stats $([ "$use_stats" -eq 1 ] && echo on || echo off)"
 echo "by_process $by_process"
+if [ "$perf_cgroup" -eq 1 ]; then
+	mnt=$(awk '$9 == "cgroup2" { print $5; exit }' /proc/self/mountinfo)
+	[ -n "$mnt" ] || die "no cgroup2 mount in /proc/self/mountinfo (--no-perf-cgroup runs without it)"
+	pcg=$mnt/bench-overhead-$$
+	rel=${pcg#"$mnt"/}
+	mkdir "$pcg" "$pcg/cg1" "$pcg/cg2" || die "cannot make the cgroups under $pcg"
+	perf_list=$rel/cg1,$rel/cg2
+	for ((i = 1; i <= 98; i++)); do
+		mkdir "$pcg/idle$i"
+		perf_list+=,$rel/idle$i
+	done
+	if [ -z "$perf_events" ]; then
+		perf_events=task-clock
+		if perf stat -e cycles -x, true 2>&1 >/dev/null | grep -q ',cycles' &&
+			! perf stat -e cycles -x, true 2>&1 >/dev/null | grep -q 'not supported\|not counted'; then
+			perf_events=cycles
+		fi
+	fi
+	echo "perf_cgroup on events $perf_events cgroups 100"
+else
+	echo "perf_cgroup off"
+fi
 
 # Warm-up, not counted: first runs of the ping-pong, of the empty hook and of bpfmeter (page
 # cache, CPU frequency) tend to be outliers. It also checks that all work before the long part.
@@ -414,18 +533,30 @@ ops=$(pingpong "$warm")
 stop_bpfmeter
 echo "warmup_with_ops $ops"
 echo "hook $prog_name"
+if [ "$perf_cgroup" -eq 1 ]; then
+	start_perf_stat
+	ops=$(pingpong_cg "$warm")
+	stop_process "$ps_pid" "perf stat"
+	ps_pid=
+	echo "warmup_perfcg_ops $ops"
+	# The same placement without perf stat: what the two cgroups alone cost, for reference.
+	echo "warmup_split_ops $(pingpong_cg "$warm")"
+fi
 
-# The arms in their order of round 1; round r starts at arm (r - 1) % 3.
+# The arms in their order of round 1; round r starts at arm (r - 1) % (number of arms).
 arms=(without empty bpfmeter)
+[ "$perf_cgroup" -eq 0 ] || arms+=(perfcg)
+na=${#arms[@]}
 for ((r = 1; r <= rounds; r++)); do
 	order=
-	for ((k = 0; k < 3; k++)); do
-		arm=${arms[(r - 1 + k) % 3]}
+	for ((k = 0; k < na; k++)); do
+		arm=${arms[(r - 1 + k) % na]}
 		order+=${order:+,}$arm
 		case $arm in
 		without) run_without ;;
 		empty) run_empty ;;
 		bpfmeter) run_with ;;
+		perfcg) run_perfcg ;;
 		esac
 	done
 	ratio=$(awk -v a="$with_ops" -v b="$without_ops" 'BEGIN { printf "%.3f", a / b }')
@@ -440,10 +571,18 @@ for ((r = 1; r <= rounds; r++)); do
 	else
 		ns_over=n/a
 	fi
+	pc=
+	if [ "$perf_cgroup" -eq 1 ]; then
+		ratio_perfcg=$(awk -v a="$perfcg_ops" -v b="$without_ops" 'BEGIN { printf "%.3f", a / b }')
+		perfcg_vs=$(awk -v a="$perfcg_ops" -v b="$with_ops" 'BEGIN { printf "%.3f", a / b }')
+		echo "$ratio_perfcg" >>"$tmp/ratio_perfcg"
+		echo "$perfcg_vs" >>"$tmp/perfcg_vs"
+		pc=" perfcg_ops $perfcg_ops ratio_perfcg $ratio_perfcg perfcg_vs_bpfmeter $perfcg_vs"
+	fi
 	echo "round $r order $order without_ops $without_ops empty_ops $empty_ops with_ops $with_ops" \
 		"ratio $ratio ratio_empty $ratio_empty ratio_vs_empty $ratio_vs_empty" \
 		"bpf_ns_per_call $ns empty_ns_per_call $empty_ns ns_over_empty $ns_over" \
-		"run_cnt $cnt empty_run_cnt $empty_cnt"
+		"run_cnt $cnt empty_run_cnt $empty_cnt$pc"
 done
 
 # Median of the numbers in file $1, with three decimals.
@@ -483,6 +622,11 @@ if [ -s "$tmp/ns_over" ]; then
 	echo "bpfmeter_ns_over_empty_median $(median <"$tmp/ns_over" | awk '{ printf "%.0f", $1 }')"
 else
 	echo "bpfmeter_ns_over_empty_median n/a"
+fi
+if [ "$perf_cgroup" -eq 1 ]; then
+	echo "perfcg_ops_median $(median <"$tmp/perfcg")"
+	echo "ratio_perfcg_median $(median3 "$tmp/ratio_perfcg")"
+	echo "perfcg_vs_bpfmeter_median $(median3 "$tmp/perfcg_vs")"
 fi
 if awk -v r="$ratio_empty_median" -v t="$target" 'BEGIN { exit !(r < t) }'; then
 	judge=ratio_vs_empty_median
