@@ -339,6 +339,6 @@ for n in "${sizes[@]}"; do
 	round=$((round + 1))
 done
 
-echo "note bpf_kb_256 assumes the same entries at 256 CPUs; perf's kernel memory is its perf events (fds), not counted"
+echo "note bpf_kb_256 assumes the same entries at 256 CPUs (bpfmeter's accounting hash holds (cgroup, CPU) pairs: where cgroups run on more CPUs it holds more; scripts/bench-kmem.sh extrapolates that); perf's kernel memory is its perf events (fds), not counted"
 printf "%-6s %-12s %6s %7s %8s %8s %8s %7s %7s %7s %8s %10s\n" N tool fds threads peak_kb rss_kb start_ms cpu_pct ms_iv rows_iv bpf_kb bpf_kb_256
 cat "$tmp/table"

@@ -9,6 +9,7 @@ ROOT_TESTS=(cli/no_cgroup2_mount_is_a_clear_error
 	cli/missing_pmu_events_reported_once_and_left_empty cli/no_kernel_btf_needs_btf_option_then_uses_raw_tp
 	cli/overflow_target_when_map_is_full cli/sigint_reports_last_interval
 	cli/terminal_live_view_and_summary cli/removed_cgroup_keeps_name_and_is_freed
+	cli/short_lived_cgroups_keep_their_names
 	cli/check_lists_features_and_fallbacks)
 
 # --- Without root ------------------------------------------------------------------------
@@ -298,6 +299,29 @@ if [ -n "$gone_id" ] && grep -q "cgroup $gone_id is gone: its last interval is o
 	pass cli/removed_cgroup_keeps_name_and_is_freed
 else
 	fail cli/removed_cgroup_keeps_name_and_is_freed "id '$gone_id': $(grep -v '^libbpf' "$TMP/gone.err" | tail -3)"
+fi
+
+# Cgroups that live 50 ms each, made and removed within an interval: each one's CPU time is
+# reported under its path (the cgroup_mkdir hook passes it on as it is made), none as
+# cgroup-<id>. Where the kernel has no such hook (bpfmeter -v says), the walk may miss them.
+start_bpfmeter "$TMP/short.csv" "$TMP/short.err" -v -i 1 --csv -e ''
+for i in $(seq 20); do
+	d=$(make_cgroup "short$i")
+	bash -c 'echo $$ >"$0/cgroup.procs" && i=0 && while [ $i -lt 20000 ]; do i=$((i + 1)); done' "$d"
+	rmdir "$d"
+done
+sleep 1.5
+stop_bpfmeter
+c_t=$(csv_col "$TMP/short.csv" target)
+c_c=$(csv_col "$TMP/short.csv" cpu_ns)
+named=$(awk -F, -v ct="$c_t" -v cc="$c_c" -v b="$(target_of "$CG_BASE")" \
+	'index($ct, b "/short") == 1 && $cc > 0 { n[$ct] = 1 } END { print length(n) }' "$TMP/short.csv")
+if grep -q 'cgroup_mkdir hook no' "$TMP/short.err"; then
+	skip cli/short_lived_cgroups_keep_their_names "no cgroup_mkdir hook on this kernel (Linux 5.8, tp_btf): $named of 20 named"
+elif [ "$named" -eq 20 ]; then
+	pass cli/short_lived_cgroups_keep_their_names
+else
+	fail cli/short_lived_cgroups_keep_their_names "$named of 20 short-lived cgroups reported under their path"
 fi
 
 # bpfmeter check: a line per feature, the fallbacks forced here named as such.
