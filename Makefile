@@ -73,6 +73,21 @@ $(OUTPUT)/%.o: user/%.c $(USER_HDRS) bpf/bpfmeter.h | $(OUTPUT)
 
 $(OUTPUT)/sensor/sensor.o: $(OUTPUT)/bpfmeter.skel.h
 
+# The kernel types and members the programs' CO-RE relocations name: bpftool gen min_core_btf
+# run against the programs' own BTF (vmlinux.h's types) is a template, kernel-neutral, that
+# the loader fills in from the running kernel's BTF (user/sensor/kbtf.c) for libbpf to relocate
+# against in place of all of it.
+$(OUTPUT)/core_btf.h: $(OUTPUT)/bpfmeter.bpf.o
+	$(call msg,GEN,$@)
+	$(Q)$(BPFTOOL) gen min_core_btf $< $(OUTPUT)/core.btf $<
+	$(Q){ echo '/* Generated from $(OUTPUT)/core.btf by the Makefile. */'; \
+	  echo 'static const unsigned char bm_core_btf[] = {'; \
+	  od -An -v -tx1 $(OUTPUT)/core.btf | sed -e 's/ *\([0-9a-f][0-9a-f]\)/0x\1,/g' -e 's/^/\t/'; \
+	  echo '};'; } >$@
+
+$(OUTPUT)/sensor/sensor.o $(OUTPUT)/asan/sensor/sensor.o $(OUTPUT)/static/sensor/sensor.o: \
+	$(OUTPUT)/core_btf.h
+
 # The version (git describe) is compiled into these: they are built again when it changes.
 .PHONY: FORCE
 $(OUTPUT)/version: FORCE | $(OUTPUT)

@@ -13,6 +13,8 @@
 #include "bpfmeter.h"
 #include "bpfmeter.skel.h"
 #include "caps.h"
+#include "core_btf.h"
+#include "kbtf.h"
 #include "sensor.h"
 #include "util.h"
 
@@ -132,15 +134,37 @@ static int read_stats(struct sensor *s, struct bm_stats *st)
 	return bpf_map_lookup_elem(s->stats_fd, &zero, st) ? -errno : 0;
 }
 
-static int load(struct sensor *s, const struct sensor_config *cfg, bool use_btf)
+/*
+ * With the kernel's BTF at hand (kbtf), libbpf relocates against the part of it the programs
+ * name (in a memory file), and finds the tp_btf hook's type through btf_id: it parses the
+ * whole BTF for neither, which took 11 MB at the peak of a start.
+ */
+static int load(struct sensor *s, const struct sensor_config *cfg, bool use_btf,
+		const struct kbtf *kbtf, int btf_id)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, oo, .btf_custom_path = cfg->btf_path);
 	struct bpfmeter_bpf *skel;
-	int err;
+	char core_path[32];
+	int err, core_fd = -1;
 
+	if (kbtf && !cfg->btf_path)
+		core_fd = kbtf_min_core(kbtf, bm_core_btf, sizeof(bm_core_btf));
+	if (core_fd >= 0) {
+		snprintf(core_path, sizeof(core_path), "/proc/self/fd/%d", core_fd);
+		oo.btf_custom_path = core_path;
+	} else if (kbtf) {
+		bm_debug("kernel BTF: no minimal BTF (%s): libbpf parses the whole",
+			 strerror(-core_fd));
+	}
+	if (use_btf && btf_id > 0)
+		kbtf_tp_btf_handler("tp_btf/sched_switch", btf_id);
 	skel = bpfmeter_bpf__open_opts(&oo);
-	if (!skel)
-		return -errno;
+	if (!skel) {
+		err = -errno;
+		if (core_fd >= 0)
+			close(core_fd);
+		return err;
+	}
 	skel->rodata->nr_events = (__u32)s->nr_events;
 	skel->rodata->nr_cpu_slots = (__u32)s->topo->nr_cpus;
 	bpf_map__set_max_entries(skel->maps.events,
@@ -156,6 +180,8 @@ static int load(struct sensor *s, const struct sensor_config *cfg, bool use_btf)
 	bpf_program__set_autoload(skel->progs.switch_raw, !use_btf);
 	bpf_program__set_autoload(skel->progs.cpu_bringup, s->cpuhp_ok);
 	err = bpfmeter_bpf__load(skel);
+	if (core_fd >= 0)
+		close(core_fd);
 	if (err) {
 		bpfmeter_bpf__destroy(skel);
 		return err;
@@ -206,7 +232,7 @@ static bool unsupported(int err)
  * tracepoint's BTF id: a trial load of the real program would take a verifier failure of it
  * for a missing feature and hide it behind the fallback.
  */
-static int probe_tp_btf(void)
+static int probe_tp_btf(const struct kbtf *kbtf, int *btf_id)
 {
 	LIBBPF_OPTS(bpf_prog_load_opts, opts, .expected_attach_type = BPF_TRACE_RAW_TP);
 	const struct bpf_insn insns[] = {
@@ -215,9 +241,14 @@ static int probe_tp_btf(void)
 	};
 	int id, fd;
 
-	id = libbpf_find_vmlinux_btf_id("sched_switch", BPF_TRACE_RAW_TP);
+	/* libbpf_find_vmlinux_btf_id() would parse the kernel's BTF again, all of it. */
+	if (kbtf)
+		id = kbtf_find(kbtf, "btf_trace_sched_switch", BTF_KIND_TYPEDEF);
+	else
+		id = libbpf_find_vmlinux_btf_id("sched_switch", BPF_TRACE_RAW_TP);
 	if (id < 0)
 		return id;
+	*btf_id = id;
 	opts.attach_btf_id = (__u32)id;
 	fd = bpf_prog_load(BPF_PROG_TYPE_TRACING, NULL, "GPL", insns, ARRAY_SIZE(insns), &opts);
 	if (fd < 0)
@@ -322,8 +353,9 @@ int sensor_open(struct sensor *s, struct bm_topology *topo, const struct sensor_
 	char missing[128], refused[512];
 	struct bpf_program *prog;
 	const char *why = NULL;
+	struct kbtf *kbtf = NULL;
 	bool use_btf = false;
-	int err;
+	int err, btf_id = 0;
 
 	memset(s, 0, sizeof(*s));
 	s->topo = topo;
@@ -344,9 +376,15 @@ int sensor_open(struct sensor *s, struct bm_topology *topo, const struct sensor_
 	} else if (!cfg->kernel_btf) {
 		why = "no kernel BTF";
 	} else {
-		err = probe_tp_btf();
-		if (err == -EPERM || err == -EACCES)
+		kbtf = kbtf_open("/sys/kernel/btf/vmlinux");
+		if (!kbtf)
+			bm_debug("kernel BTF: cannot read it in place (%s): libbpf parses it",
+				 strerror(errno));
+		err = probe_tp_btf(kbtf, &btf_id);
+		if (err == -EPERM || err == -EACCES) {
+			kbtf_close(kbtf);
 			goto refused;
+		}
 		use_btf = !err;
 		why = strerror(-err);
 	}
@@ -356,7 +394,8 @@ int sensor_open(struct sensor *s, struct bm_topology *topo, const struct sensor_
 			why);
 	s->attach_kind = use_btf ? "tp_btf" : "raw_tp";
 	s->cpuhp_ok = probe_cpuhp(cfg);
-	err = load(s, cfg, use_btf);
+	err = load(s, cfg, use_btf, kbtf, btf_id);
+	kbtf_close(kbtf);
 	if (err == -EPERM || err == -EACCES)
 		goto refused;
 	if (err) {
