@@ -31,9 +31,12 @@ PROM_PKGS := libmicrohttpd yaml-0.1 libcrypt
 # Readiness for Type=notify: libsystemd's sd_notify (user/session/notify.c).
 NOTIFY_PKGS := libsystemd
 # libcap-ng: the capability sets read and dropped after the start (user/caps.c).
+# libcurl, libmicrohttpd and libsystemd are not linked: user/dynlib.c loads each at its first
+# call (-ldl), as a session that uses none of them had 7 MB of RSS of them.
+DYN_PKGS := libcurl libmicrohttpd $(NOTIFY_PKGS)
 LIBS := $(shell $(PKG_CONFIG) --libs libbpf) -lz -lcsv $(shell $(PKG_CONFIG) --libs gsl) -lm \
 	$(shell $(PKG_CONFIG) --libs libcap-ng) \
-	$(shell $(PKG_CONFIG) --libs libcurl $(PROM_PKGS) $(NOTIFY_PKGS)) -lpthread
+	$(shell $(PKG_CONFIG) --libs $(filter-out $(DYN_PKGS),$(PROM_PKGS))) -ldl -lpthread
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -I vmlinux/$(ARCH) -I bpf \
 	$(CLANG_BPF_SYS_INCLUDES) -Wall -Werror
 
@@ -145,7 +148,7 @@ $(OUTPUT)/unit-tests-asan: $(UNIT_SRCS) $(patsubst user/%.c,$(OUTPUT)/asan/%.o,$
 # Debian ships no libsystemd.a: no readiness notifications either (-DBPFMETER_NO_SYSTEMD:
 # notify_none.c instead of notify.c; such a bpfmeter runs under Type=simple).
 MHD_STATIC := $(OUTPUT)/mhd
-STATIC_SRCS := $(filter-out user/output/out_http.c user/session/notify.c,$(USER_SRCS))
+STATIC_SRCS := $(filter-out user/output/out_http.c user/session/notify.c user/dynlib.c,$(USER_SRCS))
 STATIC_LIBS := $(MHD_STATIC)/lib/libmicrohttpd.a $(shell $(PKG_CONFIG) --static --libs libbpf) \
 	-lcsv $(shell $(PKG_CONFIG) --static --libs gsl yaml-0.1 libcrypt libcap-ng) -lm -lpthread
 
