@@ -31,9 +31,12 @@ PROM_PKGS := libmicrohttpd yaml-0.1 libcrypt
 # Readiness for Type=notify: libsystemd's sd_notify (user/session/notify.c).
 NOTIFY_PKGS := libsystemd
 # libcap-ng: the capability sets read and dropped after the start (user/caps.c).
+# libcurl, libmicrohttpd and libsystemd are not linked: user/dynlib.c loads each at its first
+# call (-ldl), as a session that uses none of them had 7 MB of RSS of them.
+DYN_PKGS := libcurl libmicrohttpd $(NOTIFY_PKGS)
 LIBS := $(shell $(PKG_CONFIG) --libs libbpf) -lz -lcsv $(shell $(PKG_CONFIG) --libs gsl) -lm \
 	$(shell $(PKG_CONFIG) --libs libcap-ng) \
-	$(shell $(PKG_CONFIG) --libs libcurl $(PROM_PKGS) $(NOTIFY_PKGS)) -lpthread
+	$(shell $(PKG_CONFIG) --libs $(filter-out $(DYN_PKGS),$(PROM_PKGS))) -ldl -lpthread
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -I vmlinux/$(ARCH) -I bpf \
 	$(CLANG_BPF_SYS_INCLUDES) -Wall -Werror
 
@@ -72,6 +75,21 @@ $(OUTPUT)/%.o: user/%.c $(USER_HDRS) bpf/bpfmeter.h | $(OUTPUT)
 	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
 
 $(OUTPUT)/sensor/sensor.o: $(OUTPUT)/bpfmeter.skel.h
+
+# The kernel types and members the programs' CO-RE relocations name: bpftool gen min_core_btf
+# run against the programs' own BTF (vmlinux.h's types) is a template, kernel-neutral, that
+# the loader fills in from the running kernel's BTF (user/sensor/kbtf.c) for libbpf to relocate
+# against in place of all of it.
+$(OUTPUT)/core_btf.h: $(OUTPUT)/bpfmeter.bpf.o
+	$(call msg,GEN,$@)
+	$(Q)$(BPFTOOL) gen min_core_btf $< $(OUTPUT)/core.btf $<
+	$(Q){ echo '/* Generated from $(OUTPUT)/core.btf by the Makefile. */'; \
+	  echo 'static const unsigned char bm_core_btf[] = {'; \
+	  od -An -v -tx1 $(OUTPUT)/core.btf | sed -e 's/ *\([0-9a-f][0-9a-f]\)/0x\1,/g' -e 's/^/\t/'; \
+	  echo '};'; } >$@
+
+$(OUTPUT)/sensor/sensor.o $(OUTPUT)/asan/sensor/sensor.o $(OUTPUT)/static/sensor/sensor.o: \
+	$(OUTPUT)/core_btf.h
 
 # The version (git describe) is compiled into these: they are built again when it changes.
 .PHONY: FORCE
@@ -130,7 +148,7 @@ $(OUTPUT)/unit-tests-asan: $(UNIT_SRCS) $(patsubst user/%.c,$(OUTPUT)/asan/%.o,$
 # Debian ships no libsystemd.a: no readiness notifications either (-DBPFMETER_NO_SYSTEMD:
 # notify_none.c instead of notify.c; such a bpfmeter runs under Type=simple).
 MHD_STATIC := $(OUTPUT)/mhd
-STATIC_SRCS := $(filter-out user/output/out_http.c user/session/notify.c,$(USER_SRCS))
+STATIC_SRCS := $(filter-out user/output/out_http.c user/session/notify.c user/dynlib.c,$(USER_SRCS))
 STATIC_LIBS := $(MHD_STATIC)/lib/libmicrohttpd.a $(shell $(PKG_CONFIG) --static --libs libbpf) \
 	-lcsv $(shell $(PKG_CONFIG) --static --libs gsl yaml-0.1 libcrypt libcap-ng) -lm -lpthread
 

@@ -53,6 +53,13 @@ printf 'bpfmeter (%s) unstable; urgency=medium\n\n  * Built from %s.\n\n -- %s  
 # dpkg-shlibdeps reads the package list of a debian/control; a minimal one does.
 printf 'Source: bpfmeter\n\nPackage: bpfmeter\nArchitecture: any\n' >"$work/debian/control"
 shlibs=$(cd "$work" && dpkg-shlibdeps -O debian/bpfmeter/usr/bin/bpfmeter | sed -n 's/^shlibs:Depends=//p')
+# The libraries user/dynlib.c loads at their first call are not linked: dpkg-shlibdeps does not
+# see them. Their packages, as installed here.
+for so in $(sed -n 's/.*\.soname = "\(.*\)".*/\1/p' "$repo/user/dynlib.c"); do
+	p=$(dpkg-query -S "*/$so" 2>/dev/null | sed -n '1s/:.*//p')
+	[ -n "$p" ] || { echo "mkdeb: no installed package holds $so" >&2; exit 1; }
+	shlibs="$shlibs, $p"
+done
 
 for s in postinst prerm postrm; do
 	install -m 755 "$deploy/debian/$s" "$pkg/DEBIAN/$s"

@@ -13,6 +13,8 @@
 #include "bpfmeter.h"
 #include "bpfmeter.skel.h"
 #include "caps.h"
+#include "core_btf.h"
+#include "kbtf.h"
 #include "sensor.h"
 #include "util.h"
 
@@ -187,15 +189,39 @@ static int read_stats(struct sensor *s, struct bm_stats *st)
 	return bpf_map_lookup_elem(s->stats_fd, &zero, st) ? -errno : 0;
 }
 
-static int load(struct sensor *s, const struct sensor_config *cfg, bool use_btf)
+/*
+ * With the kernel's BTF at hand (kbtf), libbpf relocates against the part of it the programs
+ * name (in a memory file), and finds the tp_btf hook's type through btf_id: it parses the
+ * whole BTF for neither, which took 11 MB at the peak of a start.
+ */
+static int load(struct sensor *s, const struct sensor_config *cfg, bool use_btf,
+		const struct kbtf *kbtf, int btf_id, int mkdir_id)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, oo, .btf_custom_path = cfg->btf_path);
 	struct bpfmeter_bpf *skel;
-	int err, tmpl;
+	char core_path[32];
+	int err, tmpl, core_fd = -1;
 
+	if (kbtf && !cfg->btf_path)
+		core_fd = kbtf_min_core(kbtf, bm_core_btf, sizeof(bm_core_btf));
+	if (core_fd >= 0) {
+		snprintf(core_path, sizeof(core_path), "/proc/self/fd/%d", core_fd);
+		oo.btf_custom_path = core_path;
+	} else if (kbtf) {
+		bm_debug("kernel BTF: no minimal BTF (%s): libbpf parses the whole",
+			 strerror(-core_fd));
+	}
+	if (use_btf && btf_id > 0)
+		kbtf_tp_btf_handler("tp_btf/sched_switch", btf_id);
+	if (s->mkdir_ok && mkdir_id > 0)
+		kbtf_tp_btf_handler("tp_btf/cgroup_mkdir", mkdir_id);
 	skel = bpfmeter_bpf__open_opts(&oo);
-	if (!skel)
-		return -errno;
+	if (!skel) {
+		err = -errno;
+		if (core_fd >= 0)
+			close(core_fd);
+		return err;
+	}
 	skel->rodata->nr_events = (__u32)s->nr_events;
 	skel->rodata->nr_cpu_slots = (__u32)s->topo->nr_cpus;
 	bpf_map__set_max_entries(skel->maps.events,
@@ -219,6 +245,8 @@ static int load(struct sensor *s, const struct sensor_config *cfg, bool use_btf)
 	}
 	err = bpfmeter_bpf__load(skel);
 	close(tmpl);
+	if (core_fd >= 0)
+		close(core_fd);
 	if (err) {
 		bpfmeter_bpf__destroy(skel);
 		return err;
@@ -269,7 +297,7 @@ static bool unsupported(int err)
  * tracepoint's BTF id: a trial load of the real program would take a verifier failure of it
  * for a missing feature and hide it behind the fallback.
  */
-static int probe_tp_btf(void)
+static int probe_tp_btf(const struct kbtf *kbtf, int *btf_id)
 {
 	LIBBPF_OPTS(bpf_prog_load_opts, opts, .expected_attach_type = BPF_TRACE_RAW_TP);
 	const struct bpf_insn insns[] = {
@@ -278,9 +306,14 @@ static int probe_tp_btf(void)
 	};
 	int id, fd;
 
-	id = libbpf_find_vmlinux_btf_id("sched_switch", BPF_TRACE_RAW_TP);
+	/* libbpf_find_vmlinux_btf_id() would parse the kernel's BTF again, all of it. */
+	if (kbtf)
+		id = kbtf_find(kbtf, "btf_trace_sched_switch", BTF_KIND_TYPEDEF);
+	else
+		id = libbpf_find_vmlinux_btf_id("sched_switch", BPF_TRACE_RAW_TP);
 	if (id < 0)
 		return id;
+	*btf_id = id;
 	opts.attach_btf_id = (__u32)id;
 	fd = bpf_prog_load(BPF_PROG_TYPE_TRACING, NULL, "GPL", insns, ARRAY_SIZE(insns), &opts);
 	if (fd < 0)
@@ -318,17 +351,20 @@ static bool probe_cpuhp(const struct sensor_config *cfg)
  * without it, a cgroup is named by a walk of the tree, which one that lived less than an
  * interval may escape (it is then "cgroup-<id>").
  */
-static bool probe_mkdir(const struct sensor_config *cfg, bool use_btf)
+static bool probe_mkdir(const struct kbtf *kbtf, bool use_btf, int *btf_id)
 {
 	const char *why = NULL;
 
+	/* libbpf_find_vmlinux_btf_id() would parse the kernel's BTF again, all of it. */
+	*btf_id = !use_btf ? -ENOENT
+		  : kbtf   ? kbtf_find(kbtf, "btf_trace_cgroup_mkdir", BTF_KIND_TYPEDEF)
+			   : libbpf_find_vmlinux_btf_id("cgroup_mkdir", BPF_TRACE_RAW_TP);
 	if (!use_btf)
 		why = "no tp_btf";
-	else if (libbpf_find_vmlinux_btf_id("cgroup_mkdir", BPF_TRACE_RAW_TP) < 0)
+	else if (*btf_id < 0)
 		why = "no cgroup_mkdir tracepoint in the kernel's BTF";
 	else if (libbpf_probe_bpf_map_type(BPF_MAP_TYPE_RINGBUF, NULL) != 1)
 		why = "no BPF ring buffer (Linux 5.8)";
-	(void)cfg;
 	if (why)
 		bm_debug("kernel: no cgroup_mkdir hook (%s): new cgroups are named by walking the "
 			 "tree",
@@ -451,8 +487,9 @@ int sensor_open(struct sensor *s, struct bm_topology *topo, const struct sensor_
 	char missing[128], refused[512];
 	struct bpf_program *prog;
 	const char *why = NULL;
+	struct kbtf *kbtf = NULL;
 	bool use_btf = false;
-	int err;
+	int err, btf_id = 0, mkdir_id = 0;
 
 	memset(s, 0, sizeof(*s));
 	for (int i = 0; i < BM_NR_KINDS; i++)
@@ -479,9 +516,15 @@ int sensor_open(struct sensor *s, struct bm_topology *topo, const struct sensor_
 	} else if (!cfg->kernel_btf) {
 		why = "no kernel BTF";
 	} else {
-		err = probe_tp_btf();
-		if (err == -EPERM || err == -EACCES)
+		kbtf = kbtf_open("/sys/kernel/btf/vmlinux");
+		if (!kbtf)
+			bm_debug("kernel BTF: cannot read it in place (%s): libbpf parses it",
+				 strerror(errno));
+		err = probe_tp_btf(kbtf, &btf_id);
+		if (err == -EPERM || err == -EACCES) {
+			kbtf_close(kbtf);
 			goto refused;
+		}
 		use_btf = !err;
 		why = strerror(-err);
 	}
@@ -491,8 +534,9 @@ int sensor_open(struct sensor *s, struct bm_topology *topo, const struct sensor_
 			why);
 	s->attach_kind = use_btf ? "tp_btf" : "raw_tp";
 	s->cpuhp_ok = probe_cpuhp(cfg);
-	s->mkdir_ok = probe_mkdir(cfg, use_btf);
-	err = load(s, cfg, use_btf);
+	s->mkdir_ok = probe_mkdir(kbtf, use_btf, &mkdir_id);
+	err = load(s, cfg, use_btf, kbtf, btf_id, mkdir_id);
+	kbtf_close(kbtf);
 	if (err == -EPERM || err == -EACCES)
 		goto refused;
 	if (err) {
