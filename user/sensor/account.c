@@ -57,8 +57,10 @@ struct account_target *account_charge(struct account *a, uint64_t id, int cpu,
 		return NULL;
 	socket = topo->socket[cpu];
 	t = idvec_get(&a->targets, id, &created);
-	if (created)
+	if (created) {
 		t->cur = bm_calloc((size_t)topo->nr_sockets, sizeof(*t->cur));
+		t->fresh = true;
+	}
 	s = &t->cur[socket];
 	s->cpu_ns += sums->cpu_ns;
 	if (sums->cpu_ns)

@@ -26,6 +26,7 @@ struct account_target {
 	uint64_t id; /* accounting key: cgroup id, BM_KEY_IDLE or BM_KEY_OVERFLOW */
 	struct bm_sample *cur; /* [nr_sockets] this interval */
 	bool active; /* charged anything this interval */
+	bool fresh; /* new since the caller last cleared it (the session, once it is named) */
 };
 
 /*

@@ -868,8 +868,11 @@ static int drain(struct sensor *s, int fd, int gen, bool all, sensor_entry_fn fn
 
 	if (!s->batch_ok)
 		return drain_one_by_one(s, fd, gen, all, fn, ctx, n);
-	if (!s->batch_cap)
-		batch_room(s, 256);
+	/* Batches of an eighth of the map, 256 to 4096 entries: few calls, small buffers. */
+	if (!s->batch_cap || (s->batch_cap < 4096 && s->batch_cap * 8 < s->acct[0].entries))
+		batch_room(s, s->acct[0].entries / 8 < 256    ? 256
+			      : s->acct[0].entries / 8 > 4096 ? 4096
+							      : s->acct[0].entries / 8);
 	for (;;) {
 		__u32 count = s->batch_cap, ndel = 0;
 		int err = bpf_map_lookup_batch(fd, first ? NULL : &in_batch, &out_batch, s->keys,

@@ -131,22 +131,27 @@ static void learn_cgroup(uint64_t id, const char *path, void *ctx)
 
 static void name_targets(struct session *s, struct account *a, struct targets *ts)
 {
+	/* Names only change for new targets, or where a cgroup's path did: not every interval. */
+	bool changed = s->names_version != s->names.version;
+
 	sensor_poll_cgroups(&s->sensor, learn_cgroup, &s->names);
 	s->names.may_rescan = true;
 	for (size_t i = 0; i < a->targets.n && ts->kind == BM_TARGET_CGROUP; i++) {
 		struct account_target *t = idvec_at(&a->targets, i);
 
-		if (t->active && targets_special_kind(t->id) < 0)
+		if (t->active && t->fresh && targets_special_kind(t->id) < 0)
 			cgroup_names_get(&s->names, t->id);
 	}
+	changed |= s->names_version != s->names.version;
 	for (size_t i = 0; i < a->targets.n; i++) {
 		struct account_target *at = idvec_at(&a->targets, i);
 		bool created;
 		struct bm_target *t;
 
-		if (!at->active)
+		if (!at->active || !(at->fresh || changed))
 			continue;
 		t = targets_get(ts, at->id, &created);
+		at->fresh = false;
 		if (targets_special_kind(at->id) >= 0)
 			continue;
 		if (ts->kind == BM_TARGET_PROCESS) {
@@ -156,6 +161,7 @@ static void name_targets(struct session *s, struct account *a, struct targets *t
 			targets_set_name(ts, t, cgroup_names_get(&s->names, at->id));
 		}
 	}
+	s->names_version = s->names.version;
 }
 
 /* Live: a group's cgroup id from the tree, recorded where it is new. */

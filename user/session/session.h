@@ -62,6 +62,7 @@ struct session {
 
 	/* Live only. */
 	struct cgroup_names names;
+	unsigned long names_version; /* names.version when the targets were last named */
 	struct sensor sensor;
 	struct energy_source energy;
 	struct powercap_export export; /* --export-powercap; export.dir NULL: none */

@@ -122,6 +122,7 @@ static void put(struct cgroup_names *c, uint64_t id, const char *rel)
 	if (created || strcmp(e->path, rel)) {
 		free(e->path);
 		e->path = bm_strdup(rel);
+		c->version++;
 	}
 	e->gone = false;
 	e->unresolved = false;
@@ -247,4 +248,5 @@ void cgroup_names_forget(struct cgroup_names *c, uint64_t id)
 		return;
 	free(e->path);
 	idvec_remove(&c->ids, id);
+	c->version++;
 }

@@ -34,6 +34,7 @@ struct cgroup_names {
 	double scan_s; /* how long the last walk took */
 	bool at_root; /* the mount is the hierarchy's root (id 1): its paths are the kernel's */
 	double next_scan; /* no walk for an unknown id before then (monotonic s) */
+	unsigned long version; /* grows whenever a known id's path changes or one is forgotten */
 };
 
 int cgroup_names_init(struct cgroup_names *c, const char *mount);
