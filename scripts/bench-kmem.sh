@@ -24,22 +24,17 @@ ks=${KS:-1 2 4 8 16}
 [ "$(id -u)" -eq 0 ] || { echo "bench-kmem: run as root" >&2; exit 1; }
 command -v bpftool >/dev/null || { echo "bench-kmem: no bpftool (apt-get install bpftool)" >&2; exit 1; }
 out=$(mktemp -d)
-cg= walker= pid=
+. scripts/bench/walker.sh
+pid=
 cleanup() {
 	[ -z "$pid" ] || kill "$pid" 2>/dev/null || :
-	[ -z "$walker" ] || { kill "$walker" 2>/dev/null; wait "$walker" 2>/dev/null || :; }
-	[ -z "$cg" ] || find "$cg" -mindepth 1 -depth -type d -exec rmdir {} + 2>/dev/null || :
-	[ -z "$cg" ] || rmdir "$cg" 2>/dev/null || :
+	walker_stop
 	rm -rf "$out"
 }
 trap cleanup EXIT
 n=${CGROUPS:-1000}
 if [ "$n" -gt 0 ]; then
-	mnt=$(awk '$9 == "cgroup2" { print $5; exit }' /proc/self/mountinfo)
-	cg=$mnt/bpfmeter-bench-kmem-$$
-	for i in $(seq "$n"); do mkdir -p "$cg/c$i"; done
-	bash -c 'while :; do for d in "$0"/c*/; do echo $BASHPID >"$d/cgroup.procs"; /bin/true; done; done' "$cg" &
-	walker=$!
+	walker_start kmem "$n"
 fi
 "$bin" -o "csv:$out/x.csv" -i 1 -d 6 -e cpu-clock,task-clock,page-faults,context-switches 2>"$out/err" &
 pid=$!

@@ -18,20 +18,14 @@ cd "$(dirname "$0")/.."
 bin=${1:-./bpfmeter}
 [ $# -gt 0 ] && shift
 out=$(mktemp -d)
-cg= walker=
+. scripts/bench/walker.sh
 cleanup() {
-	[ -z "$walker" ] || { kill "$walker" 2>/dev/null; wait "$walker" 2>/dev/null || :; }
-	[ -z "$cg" ] || find "$cg" -mindepth 1 -depth -type d -exec rmdir {} + 2>/dev/null
-	[ -z "$cg" ] || rmdir "$cg" 2>/dev/null || :
+	walker_stop
 	rm -rf "$out"
 }
 trap cleanup EXIT
 if [ "${CGROUPS:-0}" -gt 0 ]; then
-	mnt=$(awk '$9 == "cgroup2" { print $5; exit }' /proc/self/mountinfo)
-	cg=$mnt/bpfmeter-bench-rss-$$
-	for i in $(seq "$CGROUPS"); do mkdir -p "$cg/c$i"; done
-	bash -c 'while :; do for d in "$0"/c*/; do echo $BASHPID >"$d/cgroup.procs"; /bin/true; done; done' "$cg" &
-	walker=$!
+	walker_start rss "${CGROUPS:-0}"
 fi
 "$bin" -o "csv:$out/x.csv" -i 1 -d 5 -e '' "$@" 2>"$out/err" &
 pid=$!
