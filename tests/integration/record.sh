@@ -15,6 +15,8 @@ T_EXIST=record/an_existing_file_is_never_overwritten
 T_BAD=record/a_truncated_recording_gets_one_error_and_no_output
 T_OPT=record/replay_refuses_options_that_change_what_was_measured
 T_REN=record/a_target_renamed_midway_replays_under_its_newest_name
+T_NOTGT=record/an_interval_without_target_rows_replays_with_its_energy
+T_ORDER=record/a_gone_row_before_the_settings_is_one_error
 
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
 SIM=$REPO/.output/rapl-sim
@@ -159,6 +161,37 @@ if [ "$nrc" -eq 0 ] && grep -q ",$ta-renamed," "$TMP/ren-out.csv" && grep -q ",$
 	pass $T_REN
 else
 	fail $T_REN "exit $nrc: $(head -c 300 "$TMP/ren.err")"
+fi
+
+# An interval without a target row: its energy is reported, measured, nothing attributed;
+# the sanitizer build once aborted there (qsort of no rows).
+printf '%s\n' 'kind,ts_ns,interval_s,socket,id,name,value,cpu_ns' \
+	'meta,,,,,format,bpfmeter-recording-1,' 'meta,,,,,sockets,1,' \
+	'meta,,,,,energy_source,powercap,' 'meta,,,,,domains,package,' \
+	'interval,1000000000,1,,,,0,' 'energy,1000000000,1,0,,package,3,' \
+	'interval,2000000000,1,,,,0,' 'energy,2000000000,1,0,,package,3,' \
+	'target,2000000000,1,0,0,idle,,500000000' >"$TMP/notgt.csv"
+"$BPFMETER" replay "$TMP/notgt.csv" --csv >"$TMP/notgt-out.csv" 2>"$TMP/notgt.err"
+nrc=$?
+if [ "$nrc" -eq 0 ] && grep -q '^1\.000,1\.000000,energy,,,0,package,,,3\.000000,3\.000000,measured,' "$TMP/notgt-out.csv" &&
+	[ "$(grep -c '^[^,]*,[^,]*,target,' "$TMP/notgt-out.csv")" -eq 1 ]; then
+	pass $T_NOTGT
+else
+	fail $T_NOTGT "exit $nrc: $(head -c 300 "$TMP/notgt.err") $(head -c 600 "$TMP/notgt-out.csv")"
+fi
+
+# Rows before the settings they are read with (replay once ran with 0 sockets and wrote past
+# its readings): one FILE:LINE:COLUMN error, exit 2, no output.
+printf '%s\n' 'kind,ts_ns,interval_s,socket,id,name,value,cpu_ns' \
+	'meta,,,,,format,bpfmeter-recording-1,' 'gone,,,,7,,,' 'meta,,,,,sockets,1,' \
+	'interval,1000000000,1,,,,0,' 'energy,1000000000,1,0,,package,3,' >"$TMP/order.csv"
+"$BPFMETER" replay "$TMP/order.csv" --csv >"$TMP/order-out.csv" 2>"$TMP/order.err"
+nrc=$?
+if [ "$nrc" -eq 2 ] && [ ! -s "$TMP/order-out.csv" ] &&
+	grep -qx "bpfmeter: $TMP/order.csv:3:1: a gone row before the meta sockets and event rows" "$TMP/order.err"; then
+	pass $T_ORDER
+else
+	fail $T_ORDER "exit $nrc: $(head -c 300 "$TMP/order.err")"
 fi
 
 [ $from != session ] || set -- "$rec" "$TMP/live.csv" "$TMP/live.lp" "$TMP/names.sh"

@@ -179,6 +179,25 @@ static void test_malformed(void)
 		  "F:6:7: 0 CPUs online is out of range" },
 		{ HEAD "cpus,,,,,cpu 1 went offline,1,,\n",
 		  "F:5:1: a cpus row before the first interval row" },
+		/* Rows read with settings that had not come yet (replay ran with 0 sockets). */
+		{ "kind,ts_ns,interval_s,socket,id,name,value,cpu_ns,cycles\n"
+		  "meta,,,,,format,bpfmeter-recording-1,,\n"
+		  "event,,,,1,cycles,0:0,,\n"
+		  "group,,,,7,/g,,,\n"
+		  "meta,,,,,sockets,2,,\n",
+		  "F:4:1: a group row before the meta sockets and event rows" },
+		{ "kind,ts_ns,interval_s,socket,id,name,value,cpu_ns,cycles\n"
+		  "meta,,,,,format,bpfmeter-recording-1,,\n"
+		  "meta,,,,,sockets,2,,\n"
+		  "gone,,,,7,,,,\n"
+		  "event,,,,1,cycles,0:0,,\n",
+		  "F:4:1: a gone row before the meta sockets and event rows" },
+		{ HEAD "gone,,,,7,,,,\nmeta,,,,,energy_source,powercap,,\n",
+		  "F:6:1: a meta row after the first interval, group or gone row: the meta and "
+		  "event rows come first" },
+		{ HEAD IV "event,,,,1,instructions,0:1,,\n",
+		  "F:6:1: an event row after the first interval, group or gone row: the meta and "
+		  "event rows come first" },
 		{ "", "F: empty, no header" },
 	};
 	char msg[512];

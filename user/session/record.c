@@ -280,6 +280,7 @@ struct reader {
 	int nevent_rows, ncounted;
 	int sample_index[BM_MAX_EVENTS];
 	int sockets; /* from the meta row, 0 until then */
+	bool body; /* past the meta and event rows */
 	bool *energy_seen; /* [sockets x domains] in the current interval */
 	bool header_done, format_seen, in_interval, ended;
 	int64_t last_ts;
@@ -451,6 +452,26 @@ static bool parse_row(struct reader *p, struct record_row *row)
 		bm_fail_at(&p->at, C_KIND + 1, "a %s row after the end row", kind);
 		return false;
 	}
+	/*
+	 * The settings (meta and event rows) come first, whole: what follows is read with them,
+	 * and a setting after it would have come too late for the rows before.
+	 */
+	if (row->kind == REC_META || row->kind == REC_EVENT) {
+		if (p->body) {
+			bm_fail_at(
+				&p->at, C_KIND + 1,
+				"a%s %s row after the first interval, group or gone row: the meta "
+				"and event rows come first",
+				strchr("aeiou", kind[0]) ? "n" : "", kind);
+			return false;
+		}
+	} else if (p->nevent_rows != p->nr_events || !p->sockets) {
+		bm_fail_at(&p->at, C_KIND + 1, "a%s %s row before the meta sockets and event rows",
+			   strchr("aeiou", kind[0]) ? "n" : "", kind);
+		return false;
+	} else {
+		p->body = true;
+	}
 	switch (row->kind) {
 	case REC_META:
 		if (!get_empty(p, C_TS, C_NAME) || !get_empty(p, C_CPU, p->ncols))
@@ -520,11 +541,6 @@ static bool parse_row(struct reader *p, struct record_row *row)
 	case REC_INTERVAL: {
 		uint64_t overflow;
 
-		if (p->nevent_rows != p->nr_events || !p->sockets) {
-			bm_fail_at(&p->at, C_KIND + 1,
-				   "an interval before the meta sockets and event rows");
-			return false;
-		}
 		if (!get_interval_cols(p, row) || !get_empty(p, C_SOCKET, C_VALUE) ||
 		    !get_u64(p, C_VALUE, false, &overflow) || !get_empty(p, C_CPU, p->ncols))
 			return false;
