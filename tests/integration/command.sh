@@ -9,7 +9,8 @@ T_UID=command/runs_as_sudo_caller_without_root
 T_SIG=command/sigterm_forwarded_to_the_command
 T_GONE=command/cgroup_removed_after
 T_MISS=command/missing_command_exit_127
-need_root_and_cgroup2 $T_CPU $T_EXIT $T_UID $T_SIG $T_GONE $T_MISS
+T_KILL=command/after_kill_9_the_next_start_names_then_removes_the_cgroup_left
+need_root_and_cgroup2 $T_CPU $T_EXIT $T_UID $T_SIG $T_GONE $T_MISS $T_KILL
 
 # The command prints its own cgroup's usage_usec as its last act: the kernel's truth (the
 # scheduler's runtime, as bpfmeter's: both leave out the time the hypervisor stole).
@@ -54,3 +55,30 @@ left=$(find "$CG_MOUNT" -maxdepth 1 -name "bpfmeter-cmd-*" | wc -l)
 rc=$?
 [ $rc -eq 127 ] && grep -q "cannot run /nonexistent/cmd" "$TMP/miss.err" && pass $T_MISS ||
 	fail $T_MISS "rc $rc: $(cat "$TMP/miss.err")"
+
+# bpfmeter killed outright leaves its command's cgroup (and the command, which runs on): the
+# next bpfmeter names the cgroup while the command still runs there, and removes it once the
+# command has ended, saying so each time.
+"$BPFMETER" -e '' -- sleep 60 >/dev/null 2>"$TMP/kill.err" &
+bm=$!
+for i in $(seq 50); do
+	cmd=$(pgrep -P "$bm" -x sleep) && break
+	sleep 0.1
+done
+kill -KILL "$bm"
+wait "$bm" 2>/dev/null
+left=$CG_MOUNT/bpfmeter-cmd-$bm
+"$BPFMETER" -e '' -- true >/dev/null 2>"$TMP/busy.err"
+rc1=$?
+[ -n "$cmd" ] && kill -KILL "$cmd" 2>/dev/null
+sleep 0.3
+"$BPFMETER" -e '' -- true >/dev/null 2>"$TMP/next.err"
+rc2=$?
+if [ -n "$cmd" ] && [ $rc1 -eq 0 ] && [ $rc2 -eq 0 ] && [ ! -d "$left" ] &&
+	grep -q "the cgroup $left of bpfmeter -- CMD, left by process $bm, which is gone, cannot be removed" "$TMP/busy.err" &&
+	grep -q "removed the cgroup $left of bpfmeter -- CMD, left by process $bm, which is gone" "$TMP/next.err"; then
+	pass $T_KILL
+else
+	rmdir "$left" 2>/dev/null
+	fail $T_KILL "command pid ${cmd:-none}, exits $rc1 $rc2: $(grep -v '^libbpf' "$TMP/busy.err" "$TMP/next.err" | head -c 400)"
+fi

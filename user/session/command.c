@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: BSD-2-Clause
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -70,6 +71,62 @@ static void child(struct command *c, int go, uid_t uid, gid_t gid, bool drop)
 	execvp(c->argv[0], c->argv);
 	fprintf(stderr, "bpfmeter: cannot run %s: %s\n", c->argv[0], strerror(errno));
 	_exit(errno == ENOENT ? 127 : 126);
+}
+
+/* A bpfmeter-cmd-PID cgroup's PID, when that process is gone or is no bpfmeter; else 0. */
+static pid_t stale_owner(const char *name)
+{
+	char path[64], comm[32] = "";
+	uint64_t pid;
+	FILE *f;
+
+	if (strncmp(name, "bpfmeter-cmd-", 13) || bm_parse_u64(name + 13, 1, INT32_MAX, &pid) ||
+	    (pid_t)pid == getpid())
+		return 0;
+	snprintf(path, sizeof(path), "/proc/%llu/comm", (unsigned long long)pid);
+	f = fopen(path, "r");
+	if (f) {
+		if (!fgets(comm, sizeof(comm), f))
+			comm[0] = '\0';
+		fclose(f);
+	}
+	/* The binary may be bpfmeter, bpfmeter-static or bpfmeter-asan. */
+	return strncmp(comm, "bpfmeter", 8) ? (pid_t)pid : 0;
+}
+
+int command_clean_stale(const char *mount)
+{
+	DIR *d = opendir(mount);
+	struct dirent *de;
+	int n = 0;
+
+	if (!d)
+		return 0;
+	while ((de = readdir(d))) {
+		char path[PATH_MAX];
+		pid_t pid = stale_owner(de->d_name);
+
+		if (!pid || de->d_type != DT_DIR)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", mount, de->d_name);
+		if (!rmdir(path)) {
+			bm_warn("removed the cgroup %s of bpfmeter -- CMD, left by process %d, "
+				"which "
+				"is gone",
+				path, (int)pid);
+			n++;
+		} else if (errno == EACCES || errno == EPERM || errno == EROFS) {
+			bm_debug("cannot remove the stale cgroup %s: %s", path, strerror(errno));
+		} else {
+			bm_warn("the cgroup %s of bpfmeter -- CMD, left by process %d, which is "
+				"gone, "
+				"cannot be removed (%s): processes of its command may still run "
+				"there (see its cgroup.procs)",
+				path, (int)pid, strerror(errno));
+		}
+	}
+	closedir(d);
+	return n;
 }
 
 int command_prepare(struct command *c, const char *mount, char *const *argv)

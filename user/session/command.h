@@ -25,6 +25,12 @@ struct command {
  * Returns 0, or -1 after a one-line message.
  */
 int command_prepare(struct command *c, const char *mount, char *const *argv);
+/*
+ * Remove the cgroups bpfmeter -- CMD made at the top of the cgroup2 mount for sessions that
+ * are gone (killed outright), saying so for each; one still holding processes is named and
+ * left. Returns how many were removed.
+ */
+int command_clean_stale(const char *mount);
 /* Let the command run. */
 void command_start(struct command *c);
 /* Reap the command if it exited; true once it has and its cgroup holds no process. */

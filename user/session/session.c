@@ -780,6 +780,8 @@ static int session_start(struct session *s)
 		return 1;
 	if (preflight_sensor_config(o, &cfg))
 		return 2;
+	/* What a bpfmeter -- CMD killed outright left behind. */
+	command_clean_stale(mount);
 	if (o->command) {
 		if (command_prepare(&s->cmd, mount, o->command))
 			return 1;
