@@ -9,7 +9,7 @@ ROOT_TESTS=(cli/no_cgroup2_mount_is_a_clear_error
 	cli/missing_pmu_events_reported_once_and_left_empty cli/no_kernel_btf_needs_btf_option_then_uses_raw_tp
 	cli/overflow_target_when_map_is_full cli/sigint_reports_last_interval
 	cli/terminal_live_view_and_summary cli/removed_cgroup_keeps_name_and_is_freed
-	cli/short_lived_cgroups_keep_their_names
+	cli/short_lived_cgroups_keep_their_names cli/a_stall_is_one_long_interval_then_back_on_schedule
 	cli/check_lists_features_and_fallbacks)
 
 # --- Without root ------------------------------------------------------------------------
@@ -299,6 +299,31 @@ if [ -n "$gone_id" ] && grep -q "cgroup $gone_id is gone: its last interval is o
 	pass cli/removed_cgroup_keeps_name_and_is_freed
 else
 	fail cli/removed_cgroup_keeps_name_and_is_freed "id '$gone_id': $(grep -v '^libbpf' "$TMP/gone.err" | tail -3)"
+fi
+
+# Stopped for 2 s (or starved of CPU): one long interval, then back on schedule, never a run
+# of back-to-back intervals of microseconds to catch up with repeated timestamps.
+start_bpfmeter "$TMP/stall.csv" "$TMP/stall.err" -i 0.5 -d 5 --csv -e ''
+sleep 1.2
+kill -STOP "$BPFMETER_PID"
+sleep 2
+kill -CONT "$BPFMETER_PID"
+wait "$BPFMETER_PID"
+src=$?
+c_i=$(csv_col "$TMP/stall.csv" interval_s)
+c_s=$(csv_col "$TMP/stall.csv" timestamp)
+c_t=$(csv_col "$TMP/stall.csv" target)
+# The idle row of socket 0: one per interval, whatever ran.
+res=$(awk -F, -v ci="$c_i" -v cs="$c_s" -v ct="$c_t" 'NR > 1 && $ct == "idle" && $(ct + 2) == 0 {
+	n++; if ($ci < 0.3) short++; if ($ci > 1.8) long++; if (n > 1 && $cs + 0 <= last + 0) back++; last = $cs }
+	END { printf "%d %d %d %d", n, short, long, back }' "$TMP/stall.csv")
+read -r n short long back <<<"$res"
+# The last interval may be cut short by --duration: one short one at the most.
+if [ "$src" -eq 0 ] && [ "$long" -eq 1 ] && [ "$short" -le 1 ] && [ "$back" -eq 0 ] &&
+	grep -q "the measuring loop was stalled" "$TMP/stall.err"; then
+	pass cli/a_stall_is_one_long_interval_then_back_on_schedule
+else
+	fail cli/a_stall_is_one_long_interval_then_back_on_schedule "exit $src; intervals $n, under 0.3 s $short, over 1.8 s $long, timestamps not increasing $back"
 fi
 
 # Cgroups that live 50 ms each, made and removed within an interval: each one's CPU time is

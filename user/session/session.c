@@ -559,6 +559,28 @@ int session_use_estimate(struct session *s)
  * Sleep until the end of the interval (or a signal). Long intervals are cut into polls of
  * the energy counters, so no counter wraps twice between two reads.
  */
+/*
+ * After a stall (the process stopped, or starved of CPU) the deadlines that went by are
+ * skipped: the interval just measured is one long one, and the next ends on schedule, not a
+ * run of back-to-back intervals of microseconds to catch up.
+ */
+static void skip_missed(struct session *s, double *next)
+{
+	double iv = s->opts->interval_s, late = bm_now_mono() - *next;
+	double missed = floor(late / iv);
+
+	if (missed < 1)
+		return;
+	*next += missed * iv;
+	if (!s->stall_warned)
+		bm_warn("the measuring loop was stalled %.3f s (stopped, or starved of CPU): one "
+			"interval of that length, %.0f deadline%s skipped",
+			late, missed, missed == 1 ? "" : "s");
+	else
+		bm_debug("stalled %.3f s: %.0f deadlines skipped", late, missed);
+	s->stall_warned = true;
+}
+
 static int sleep_until(struct session *s, double deadline)
 {
 	double poll = s->have_energy && s->energy.max_poll_s > 0 ? s->energy.max_poll_s / 2 : 0;
@@ -900,6 +922,7 @@ int session_run(struct session *s)
 		}
 		/* Interrupted or not, measure: the partial last interval is data too. */
 		err = measure_interval(s, &t_prev);
+		skip_missed(s, &next);
 		s->state_dirty = true;
 		if (!err && t_prev >= s->state_next)
 			state_keep(s);

@@ -63,6 +63,7 @@ struct session {
 	/* Live only. */
 	struct cgroup_names names;
 	unsigned long names_version; /* names.version when the targets were last named */
+	bool stall_warned; /* the loop was stalled once: said */
 	struct sensor sensor;
 	struct energy_source energy;
 	struct powercap_export export; /* --export-powercap; export.dir NULL: none */
