@@ -47,6 +47,7 @@ done <<'LIST'
 --nope|--nope
 --interval|-i
 stray|stray
+-o influx+http|-o influx+http://:99999/write?db=x
 LIST
 [ $ok = 1 ] && pass cli/bad_option_values_exit_2_naming_the_option ||
 	fail cli/bad_option_values_exit_2_naming_the_option "$detail"

@@ -204,6 +204,16 @@ int outputs_check(struct outputs *o, const struct bm_meta *m, const struct outpu
 		struct sink *s = &o->v[i];
 		char *dir;
 
+		/* A URL that will not do is bad input: said before anything is loaded. */
+		if (s->kind == SINK_HTTP) {
+			char url[4096], err[1024];
+
+			if (http_write_url(s->path, url, sizeof(url), err, sizeof(err)) < 0) {
+				bm_err("-o %s: %s", s->spec, err);
+				return -1;
+			}
+			continue;
+		}
 		if ((s->kind != SINK_CSV && s->kind != SINK_INFLUX) || !s->path)
 			continue;
 		if (!access(s->path, F_OK)) {
