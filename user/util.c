@@ -459,3 +459,97 @@ int bm_replace_file(const char *path, const char *tmp, const void *buf, size_t l
 		unlink(tmp);
 	return err;
 }
+
+/* The next UTF-8 character of s: its code point and length, or -1 for a byte that is none. */
+static int32_t utf8_next(const unsigned char *s, int *len)
+{
+	int n = s[0] < 0x80		? 1
+		: (s[0] & 0xe0) == 0xc0 ? 2
+		: (s[0] & 0xf0) == 0xe0 ? 3
+		: (s[0] & 0xf8) == 0xf0 ? 4
+					: 0;
+	int32_t c = n == 1 ? s[0] : n == 2 ? s[0] & 0x1f : n == 3 ? s[0] & 0x0f : s[0] & 0x07;
+
+	*len = 1;
+	if (!n)
+		return -1;
+	for (int i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return -1;
+		c = (c << 6) | (s[i] & 0x3f);
+	}
+	/* Overlong forms, surrogates and past U+10FFFF are no characters either. */
+	if ((n == 2 && c < 0x80) || (n == 3 && c < 0x800) || (n == 4 && c < 0x10000) ||
+	    (c >= 0xd800 && c <= 0xdfff) || c > 0x10ffff)
+		return -1;
+	*len = n;
+	return c;
+}
+
+/* Columns a printable character takes on a terminal: 0 combining, 2 wide (East Asian, emoji). */
+static int char_width(int32_t c)
+{
+	if ((c >= 0x300 && c <= 0x36f) || (c >= 0x200b && c <= 0x200f) ||
+	    (c >= 0xfe00 && c <= 0xfe0f))
+		return 0;
+	if ((c >= 0x1100 && c <= 0x115f) || (c >= 0x2e80 && c <= 0xa4cf) ||
+	    (c >= 0xac00 && c <= 0xd7a3) || (c >= 0xf900 && c <= 0xfaff) ||
+	    (c >= 0xfe30 && c <= 0xfe4f) || (c >= 0xff00 && c <= 0xff60) ||
+	    (c >= 0xffe0 && c <= 0xffe6) || (c >= 0x1f300 && c <= 0x1f64f) ||
+	    (c >= 0x1f900 && c <= 0x1f9ff) || (c >= 0x20000 && c <= 0x3fffd))
+		return 2;
+	return 1;
+}
+
+int bm_term_fit(char *out, size_t size, const char *s, int width)
+{
+	size_t n = strlen(s), nu = 0, total = 0, len = 0;
+	/* Each unit: where its text starts in esc, and its columns. */
+	char *esc = bm_calloc(4 * n + 1, 1);
+	size_t *at = bm_calloc(n + 1, sizeof(*at));
+	int *cols = bm_calloc(n + 1, sizeof(*cols));
+	size_t first = 0, cut = 0;
+	int used = 0;
+
+	for (size_t i = 0; i < n;) {
+		int l;
+		int32_t c = utf8_next((const unsigned char *)s + i, &l);
+
+		at[nu] = len;
+		/* Control characters (C0, DEL, C1) and bytes that are no UTF-8: shown escaped. */
+		if (c < 0x20 || c == 0x7f || (c >= 0x80 && c < 0xa0)) {
+			unsigned char b = (unsigned char)s[i];
+
+			len += (size_t)snprintf(esc + len, 5,
+						b == '\t'   ? "\\t"
+						: b == '\n' ? "\\n"
+							    : "\\x%02x",
+						b);
+			l = 1;
+		} else {
+			memcpy(esc + len, s + i, (size_t)l);
+			len += (size_t)l;
+		}
+		cols[nu] = c < 0x20 || c == 0x7f || (c >= 0x80 && c < 0xa0) ? (int)(len - at[nu])
+									    : char_width(c);
+		total += (size_t)cols[nu++];
+		i += (size_t)l;
+	}
+	at[nu] = len;
+	/* Too wide: "..." and as much of the end as fits (the end names the container). */
+	if (total > (size_t)width && width > 3) {
+		first = nu;
+		while (first > 0 && used + cols[first - 1] <= width - 3)
+			used += cols[--first];
+		cut = 1;
+	} else if (total > (size_t)width) {
+		first = nu;
+	} else {
+		used = (int)total;
+	}
+	snprintf(out, size, "%s%.*s", cut ? "..." : "", (int)(len - at[first]), esc + at[first]);
+	free(esc);
+	free(at);
+	free(cols);
+	return used + (cut ? 3 : 0);
+}

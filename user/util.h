@@ -70,6 +70,13 @@ int bm_parse_cpulist(const char *s, bool *set, int nbits);
  */
 #define BM_FMT_INT_MAX 21 /* buf size: "18446744073709551615" or "-9223372036854775808", NUL */
 #define BM_FMT_FIXED_MAX 330 /* buf size: "%.9f" of -DBL_MAX and its NUL */
+/*
+ * s as a terminal may show it in width columns: control characters and bytes that are not
+ * UTF-8 escaped (\t, \n, \xHH: a cgroup name cannot move the cursor or recolour the screen),
+ * wide characters counted as two columns; too wide, "..." and the end of it. Into out (size at
+ * least 4 x strlen(s) + 4). Returns the columns it takes.
+ */
+int bm_term_fit(char *out, size_t size, const char *s, int width);
 int bm_fmt_u64(char *buf, uint64_t v);
 int bm_fmt_i64(char *buf, int64_t v);
 int bm_fmt_fixed(char *buf, double v, int prec);

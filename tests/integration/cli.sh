@@ -10,6 +10,7 @@ ROOT_TESTS=(cli/no_cgroup2_mount_is_a_clear_error
 	cli/overflow_target_when_map_is_full cli/sigint_reports_last_interval
 	cli/terminal_live_view_and_summary cli/removed_cgroup_keeps_name_and_is_freed
 	cli/short_lived_cgroups_keep_their_names cli/a_stall_is_one_long_interval_then_back_on_schedule
+	cli/live_view_escapes_a_hostile_cgroup_name
 	cli/check_lists_features_and_fallbacks)
 
 # --- Without root ------------------------------------------------------------------------
@@ -283,6 +284,24 @@ if command -v script >/dev/null; then
 	fi
 else
 	skip cli/terminal_live_view_and_summary "script (util-linux) is not installed"
+fi
+
+# A cgroup named with escape sequences (anyone with a delegated subtree can name one) and a
+# TAB: the live view shows them escaped, it does not clear or recolour the screen with them.
+if command -v script >/dev/null; then
+	evil=$(make_cgroup "$(printf 'evil\033[2J\033[31mred\tx')")
+	run_in_cgroup "$evil" stress-ng --cpu 1 --cpu-load 50 --timeout 3s --quiet
+	script -qec "'$BPFMETER' -d 2.5 -e ''" /dev/null >"$TMP/etty" 2>&1
+	rc=$?
+	wait "$BG_PID"
+	if [ $rc -eq 0 ] && grep -qF 'evil\x1b[2J\x1b[31mred\tx' "$TMP/etty" &&
+		! grep -qF "$(printf 'evil\033[2J')" "$TMP/etty" && ! grep -qF "$(printf 'red\tx')" "$TMP/etty"; then
+		pass cli/live_view_escapes_a_hostile_cgroup_name
+	else
+		fail cli/live_view_escapes_a_hostile_cgroup_name "rc $rc: $(grep -a evil "$TMP/etty" | head -c 300 | od -c | head -5)"
+	fi
+else
+	skip cli/live_view_escapes_a_hostile_cgroup_name "script (util-linux) is not installed"
 fi
 
 # A cgroup removed during the run: its rows keep its name, then it is forgotten (its map

@@ -332,7 +332,34 @@ static void test_realloc_array_overflow_dies(void)
 	CHECK_STR(msg, "");
 }
 
+/* Cgroup names on the live view: nothing a name holds moves the cursor; columns by width. */
+static void test_term_fit_escapes_and_counts_columns(void)
+{
+	char out[256];
+
+	CHECK_EQ_U64(bm_term_fit(out, sizeof(out), "/plain", 40), 6);
+	CHECK_STR(out, "/plain");
+	/* ESC [2J clears the screen, ESC [31m recolours it: shown, not done. */
+	CHECK_EQ_U64(bm_term_fit(out, sizeof(out), "/x\x1b[2J\x1b[31m", 40), 17);
+	CHECK_STR(out, "/x\\x1b[2J\\x1b[31m");
+	CHECK_EQ_U64(bm_term_fit(out, sizeof(out), "/a\tb\nc", 40), 8);
+	CHECK_STR(out, "/a\\tb\\nc");
+	/* A byte that is no UTF-8, and a C1 control (CSI, U+009B) spelled in UTF-8. */
+	CHECK_EQ_U64(bm_term_fit(out, sizeof(out), "/\xff\xc2\x9b", 40), 13);
+	CHECK_STR(out, "/\\xff\\xc2\\x9b");
+	/* UTF-8 takes its columns, not its bytes: é one, each CJK character two. */
+	CHECK_EQ_U64(bm_term_fit(out, sizeof(out), "/caf\xc3\xa9", 40), 5);
+	CHECK_EQ_U64(bm_term_fit(out, sizeof(out), "/\xe5\xae\xb9\xe5\x99\xa8", 40), 5);
+	/* Too wide: "..." and the end, by columns; a wide character is never cut in half. */
+	CHECK_EQ_U64(bm_term_fit(out, sizeof(out), "/system.slice/docker-0123456789.scope", 20),
+		     20);
+	CHECK_STR(out, "...-0123456789.scope");
+	CHECK_EQ_U64(bm_term_fit(out, sizeof(out), "/\xe5\xae\xb9\xe5\x99\xa8\xe5\xae\xb9", 6), 5);
+	CHECK_STR(out, "...\xe5\xae\xb9");
+}
+
 const struct unit_test util_tests[] = {
+	{ "util/term_fit_escapes_and_counts_columns", test_term_fit_escapes_and_counts_columns },
 	{ "util/u64_decimal_never_octal_hex_where_asked", test_u64_decimal_never_octal },
 	{ "util/u64_rejects_sign_space_junk_empty_overflow", test_u64_rejects_junk_and_range },
 	{ "util/write_all_over_short_writes_and_eintr", test_write_all_short_writes_and_eintr },

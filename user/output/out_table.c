@@ -4,6 +4,7 @@
 
 #include "carbon.h"
 #include "report.h"
+#include "util.h"
 
 #define TARGET_WIDTH 40
 
@@ -18,18 +19,6 @@ static void si(char *buf, size_t len, double v)
 		i++;
 	}
 	snprintf(buf, len, i ? "%.2f%s" : "%.0f%s", v, sfx[i]);
-}
-
-/* Long cgroup paths keep their end, which names the container or unit. */
-static void fit(char *buf, size_t len, const char *name)
-{
-	size_t n = strlen(name);
-
-	if (n < len) {
-		memcpy(buf, name, n + 1);
-		return;
-	}
-	snprintf(buf, len, "...%s", name + n - (len - 4));
 }
 
 /* A rate column is as wide as its heading ("name/s"), at least 10. */
@@ -93,18 +82,21 @@ static void data_row(FILE *f, const struct bm_meta *m, const struct bm_row *r, d
 		     double cpu_value, int cyc, int ins, unsigned int domains, double energy_div,
 		     const struct co2e_col *co2e)
 {
-	char name[TARGET_WIDTH + 1], num[32];
+	char name[4 * TARGET_WIDTH + 8], num[32];
+	int cols;
 
 	const struct bm_labels *l = &r->target->labels;
 
 	/* Short ids for containers and pods; the full labels are in CSV and Influx. */
-	fit(name, sizeof(name),
-	    (l->kind == BM_KIND_CONTAINER || l->kind == BM_KIND_CONMON || l->kind == BM_KIND_POD ||
-	     l->kind == BM_KIND_VM) &&
-			    l->short_name[0]
-		    ? l->short_name
-		    : r->target->name);
-	fprintf(f, "%-*s %8.1f", TARGET_WIDTH, name, cpu_value);
+	cols = bm_term_fit(name, sizeof(name),
+			   (l->kind == BM_KIND_CONTAINER || l->kind == BM_KIND_CONMON ||
+			    l->kind == BM_KIND_POD || l->kind == BM_KIND_VM) &&
+					   l->short_name[0]
+				   ? l->short_name
+				   : r->target->name,
+			   TARGET_WIDTH);
+	/* Padded by columns, not bytes: a name of UTF-8 keeps the columns in line. */
+	fprintf(f, "%s%*s %8.1f", name, TARGET_WIDTH - cols, "", cpu_value);
 	for (int d = 0; d < BM_NR_DOMAINS; d++)
 		if (domains & (1u << d))
 			fprintf(f, " %10.2f", energy_div > 0 ? r->s.energy_j[d] / energy_div : 0);
