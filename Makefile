@@ -88,7 +88,8 @@ $(OUTPUT)/core_btf.h: $(OUTPUT)/bpfmeter.bpf.o
 	  od -An -v -tx1 $(OUTPUT)/core.btf | sed -e 's/ *\([0-9a-f][0-9a-f]\)/0x\1,/g' -e 's/^/\t/'; \
 	  echo '};'; } >$@
 
-$(OUTPUT)/sensor/sensor.o $(OUTPUT)/asan/sensor/sensor.o $(OUTPUT)/static/sensor/sensor.o: \
+$(OUTPUT)/sensor/sensor.o $(OUTPUT)/asan/sensor/sensor.o $(OUTPUT)/static/sensor/sensor.o \
+	$(OUTPUT)/fuzz/sensor/sensor.o: \
 	$(OUTPUT)/core_btf.h
 
 # The version (git describe) is compiled into these: they are built again when it changes.
@@ -184,6 +185,28 @@ image: bpfmeter-static
 	$(Q)strip -o $(OUTPUT)/image/bpfmeter bpfmeter-static
 	$(Q)$(PODMAN) build -q -f scripts/deploy/Containerfile -t $(IMAGE) $(OUTPUT)/image >/dev/null
 test: bpfmeter-static
+
+# libFuzzer targets over the parsers of outside input (tests/fuzz/*.c), with ASan and UBSan:
+# clang and its fuzzer runtime (libclang-rt-14-dev). scripts/fuzz.sh runs them.
+FUZZ_SRCS := $(wildcard tests/fuzz/*.c)
+FUZZ_CFLAGS := $(ALL_CFLAGS) -O1 -fno-omit-frame-pointer -fsanitize=address,undefined
+FUZZ_OBJS := $(patsubst user/%.c,$(OUTPUT)/fuzz/%.o,$(LIB_SRCS)) $(OUTPUT)/fuzz/cpus_table.o
+.PHONY: fuzz
+fuzz: $(patsubst tests/fuzz/%.c,$(OUTPUT)/fuzz-%,$(FUZZ_SRCS))
+
+$(OUTPUT)/fuzz/%.o: user/%.c $(USER_HDRS) bpf/bpfmeter.h $(OUTPUT)/bpfmeter.skel.h
+	$(call msg,CC-FUZZ,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+
+$(OUTPUT)/fuzz/cpus_table.o: $(CPU_TABLE) user/energy/estimate.h
+	$(call msg,CC-FUZZ,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+
+$(OUTPUT)/fuzz-%: tests/fuzz/%.c tests/fuzz/fuzz.h $(FUZZ_OBJS)
+	$(call msg,LINK,$@)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer $< $(FUZZ_OBJS) $(LIBS) -o $@
 
 unit: $(OUTPUT)/unit-tests
 

@@ -49,5 +49,8 @@ done
 run_suite fallback/attribution env BPFMETER_DISABLE=tp_btf,test_run,batch TEST_PREFIX=fallback/ \
 	bash tests/integration/attribution.sh
 
+# Every parser of outside input under libFuzzer, a few seconds each (scripts/fuzz.sh runs longer).
+run_suite fuzz scripts/fuzz.sh "${FUZZ_SECONDS:-3}"
+
 echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]
