@@ -17,6 +17,7 @@
 
 #include "out_http.h"
 #include "output.h"
+#include "spool.h"
 #include "util.h"
 
 static const struct {
@@ -221,6 +222,12 @@ int outputs_check(struct outputs *o, const struct bm_meta *m, const struct outpu
 
 	if (check_prometheus(o, cfg))
 		return -1;
+	for (int i = 0; i < o->n; i++) {
+		if (o->v[i].kind == SINK_HTTP && spool_check(cfg->spool_dir, err, sizeof(err))) {
+			bm_err("-o %s: %s", o->v[i].spec, err);
+			return -1;
+		}
+	}
 	for (int i = 0; i < o->n; i++) {
 		struct sink *s = &o->v[i];
 		char *dir;
