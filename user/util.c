@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: BSD-2-Clause
 #include <ctype.h>
+#include <libgen.h>
 #include <limits.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -430,6 +431,30 @@ char *bm_strndup(const char *s, size_t n)
 	if (!d)
 		out_of_memory();
 	return d;
+}
+
+int bm_symlink_check(const char *path, char *err, size_t errlen)
+{
+	struct stat link, dir;
+	char *copy, *parent;
+	int ret = 0;
+
+	if (lstat(path, &link) || !S_ISLNK(link.st_mode) || !link.st_uid)
+		return 0;
+	copy = strdup(path);
+	if (!copy)
+		return 0;
+	parent = dirname(copy);
+	if (!stat(parent, &dir) && (dir.st_mode & (S_ISVTX | S_IWOTH)) == (S_ISVTX | S_IWOTH) &&
+	    dir.st_uid != link.st_uid) {
+		snprintf(err, errlen,
+			 "%s: a symlink of uid %u in the sticky world-writable directory %s, not "
+			 "followed (another user may have put it there): give a path of your own",
+			 path, (unsigned int)link.st_uid, parent);
+		ret = -1;
+	}
+	free(copy);
+	return ret;
 }
 
 int bm_replace_file(const char *path, const char *tmp, const void *buf, size_t len,

@@ -46,6 +46,20 @@ int bm_parse_seconds(const char *s, double min, double max, double *out);
 
 /* dir and the directories above it that are missing, with mode: 0 or -errno. */
 int bm_mkdir_p(const char *dir, mode_t mode);
+/*
+ * Who may read what bpfmeter writes: energy per interval is a side channel on other tenants
+ * (Platypus, CVE-2020-8694), so outputs and recordings are root's and a group's, the spool
+ * and the model state root's alone.
+ */
+#define BM_OUTPUT_MODE 0640
+#define BM_PRIVATE_MODE 0600
+/*
+ * Whether path may be followed by root: not a symlink, or one the kernel's protected_symlinks
+ * would follow (owned by root or by the directory's owner, or in a directory that is not
+ * sticky and world-writable), so that another user cannot point our output at a file of
+ * root's. 0, or -1 with a reason in err.
+ */
+int bm_symlink_check(const char *path, char *err, size_t errlen);
 /* All of buf to fd, over short writes and EINTR: 0, or -errno of the write that failed. */
 int bm_write_all(int fd, const void *buf, size_t len);
 /*

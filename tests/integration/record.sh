@@ -17,13 +17,15 @@ T_OPT=record/replay_refuses_options_that_change_what_was_measured
 T_REN=record/a_target_renamed_midway_replays_under_its_newest_name
 T_NOTGT=record/an_interval_without_target_rows_replays_with_its_energy
 T_ORDER=record/a_gone_row_before_the_settings_is_one_error
+T_MODE=record/a_recording_is_made_0640
+T_FULL=record/a_full_disk_cuts_the_recording_to_whole_intervals_that_replay_plain_and_gzip
 
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
 SIM=$REPO/.output/rapl-sim
 rec=$TMP/rec.csv
 # The CSV the replays with other settings are compared with: the live session's when there is one.
 ref=$TMP/live.csv
-if root_only $T_SAME $T_MODEL; then
+if root_only $T_SAME $T_MODEL $T_FULL $T_MODE; then
 	from=session
 	[ -x "$SIM" ] || make -s -C "$REPO" sim >/dev/null
 	a=$(make_cgroup a)
@@ -80,6 +82,41 @@ if [ $from != data ]; then
 	else
 		pass $T_SAME
 		echo "    $(grep -c . "$TMP/live.csv") CSV lines, $(grep -c . "$TMP/live.lp") points, $(grep -c '^interval,' "$rec") intervals recorded"
+	fi
+fi
+
+# Energy per interval is a side channel (Platypus): root's and a group's only.
+if [ $from = session ]; then
+	m=$(stat -c %a "$rec")
+	if [ "$m" = 640 ]; then
+		pass $T_MODE
+	else
+		fail $T_MODE "the recording's mode is $m"
+	fi
+fi
+
+# A disk that fills while recording: one warning, the recording cut back to its last whole
+# interval, which replays (gzip'd too) to what the live session wrote for those intervals.
+if [ $from = session ]; then
+	why=
+	for f in full.csv full.csv.gz; do
+		unshare -m bash -c "mkdir -p '$TMP/tiny' && mount -t tmpfs -o size=8k none '$TMP/tiny' &&
+			'$BPFMETER' -i 0.02 -d 3 -e cpu-clock --powercap-root '$TMP/pc' \
+				-o csv:'$TMP/$f.live' --record '$TMP/tiny/$f' 2>'$TMP/$f.err';
+			cp '$TMP/tiny/$f' '$TMP/$f'" >/dev/null
+		"$BPFMETER" replay "$TMP/$f" -o csv:"$TMP/$f.rep" 2>"$TMP/$f.reperr"
+		frc=$?
+		n=$(grep -c '^' "$TMP/$f.rep" 2>/dev/null)
+		warned=$(grep -c "cannot write the recording $TMP/tiny/$f: No space left on device" "$TMP/$f.err")
+		if [ "$frc" -ne 0 ] || [ "$warned" -ne 1 ] || [ "${n:-0}" -lt 3 ] ||
+			! head -n "$n" "$TMP/$f.live" | cmp -s - "$TMP/$f.rep"; then
+			why="$why$f: replay exit $frc, $warned warnings, $n lines replayed$(head -n "${n:-0}" "$TMP/$f.live" | cmp -s - "$TMP/$f.rep" || echo ', not the live rows'): $(head -c 200 "$TMP/$f.reperr"); "
+		fi
+	done
+	if [ -z "$why" ]; then
+		pass $T_FULL
+	else
+		fail $T_FULL "$why"
 	fi
 fi
 

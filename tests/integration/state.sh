@@ -16,7 +16,8 @@ T_BAD=state/a_damaged_or_truncated_state_is_one_warning_and_exit_0
 T_LOCK=state/a_second_bpfmeter_on_the_dir_reads_it_but_keeps_nothing
 T_UNWR=state/a_state_dir_that_cannot_be_made_is_one_warning_and_measuring_goes_on
 T_OFF=state/an_empty_state_dir_reads_and_writes_nothing
-need_root_and_cgroup2 $T_SAVED $T_RELOAD $T_REC $T_IDS $T_OTHER $T_BAD $T_LOCK $T_UNWR $T_OFF
+T_MODE=state/the_state_file_is_made_0600
+need_root_and_cgroup2 $T_SAVED $T_RELOAD $T_REC $T_IDS $T_OTHER $T_BAD $T_LOCK $T_UNWR $T_OFF $T_MODE
 
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
 SIM=$REPO/.output/rapl-sim
@@ -85,6 +86,14 @@ if [ "$rc" -eq 0 ] && [ "$early" = absent ] && [ "${fitted:-0}" -ge 1 ] && [ "${
 	pass $T_SAVED
 else
 	fail $T_SAVED "exit $rc, state file before the end: $early, fitted layers '${fitted:-}', next_id '${id1:-}' (last model id in the CSV $last1): $(head -c 300 "$TMP/1.err")"
+fi
+
+# The models are fitted on energy readings: root's alone.
+m=$(stat -c %a "$file" 2>/dev/null)
+if [ "$m" = 600 ]; then
+	pass $T_MODE
+else
+	fail $T_MODE "the state file's mode is '$m'"
 fi
 
 # --- 2: the same settings, stopped by SIGINT: a loaded model splits the first interval ---

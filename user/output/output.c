@@ -8,6 +8,7 @@
 #include <inttypes.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,7 @@
 
 #include "out_http.h"
 #include "output.h"
+#include "spool.h"
 #include "util.h"
 
 static const struct {
@@ -129,21 +131,39 @@ static int interval_text(int (*fmt)(FILE *, const struct bm_meta *, const struct
 	return 0;
 }
 
-/* Whether the file's first line is another CSV header than ours: 1, 0 (or empty), -errno. */
+/*
+ * Whether the file's first line is another CSV header than ours: 1, 0 (or empty), -errno.
+ * Only a regular file is read, and no more of it than our header: a FIFO, a pipe (our own
+ * stdout) or a device (/dev/zero) is written to, never read.
+ */
 static int csv_header_differs(const char *path, const struct bm_meta *m)
 {
-	size_t len, cap = 0;
-	char *want = header_text(m, &len), *line = NULL;
-	FILE *f = fopen(path, "re");
-	int ret = 0;
+	size_t len;
+	char *want = header_text(m, &len), *got = NULL;
+	struct stat st;
+	ssize_t n;
+	int fd, ret = 0;
 
-	if (!want || !f)
+	if (!want)
+		return -ENOMEM;
+	if (stat(path, &st) || !S_ISREG(st.st_mode)) {
+		free(want);
+		return 0;
+	}
+	fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st)) {
 		ret = -errno;
-	else if (getline(&line, &cap, f) > 0 && strcmp(line, want))
-		ret = 1;
-	if (f)
-		fclose(f);
-	free(line);
+	} else if (S_ISREG(st.st_mode) && st.st_size > 0) {
+		got = bm_calloc(1, len);
+		n = pread(fd, got, len, 0);
+		if (n < 0)
+			ret = -errno;
+		else
+			ret = (size_t)n != len || memcmp(got, want, len);
+	}
+	if (fd >= 0)
+		close(fd);
+	free(got);
 	free(want);
 	return ret;
 }
@@ -198,8 +218,16 @@ static int check_prometheus(struct outputs *o, const struct output_config *cfg)
 
 int outputs_check(struct outputs *o, const struct bm_meta *m, const struct output_config *cfg)
 {
+	char err[PATH_MAX + 256];
+
 	if (check_prometheus(o, cfg))
 		return -1;
+	for (int i = 0; i < o->n; i++) {
+		if (o->v[i].kind == SINK_HTTP && spool_check(cfg->spool_dir, err, sizeof(err))) {
+			bm_err("-o %s: %s", o->v[i].spec, err);
+			return -1;
+		}
+	}
 	for (int i = 0; i < o->n; i++) {
 		struct sink *s = &o->v[i];
 		char *dir;
@@ -216,6 +244,10 @@ int outputs_check(struct outputs *o, const struct bm_meta *m, const struct outpu
 		}
 		if ((s->kind != SINK_CSV && s->kind != SINK_INFLUX) || !s->path)
 			continue;
+		if (bm_symlink_check(s->path, err, sizeof(err))) {
+			bm_err("-o %s: %s", s->spec, err);
+			return -1;
+		}
 		if (!access(s->path, F_OK)) {
 			if (access(s->path, W_OK)) {
 				bm_err("cannot write to %s: %s", s->path, strerror(errno));
@@ -239,7 +271,7 @@ int outputs_check(struct outputs *o, const struct bm_meta *m, const struct outpu
 /* One interval's text to a file sink: all of it, or nothing. */
 static int sink_write(struct sink *s, const char *buf, size_t len)
 {
-	off_t start = s->path ? lseek(s->fd, 0, SEEK_END) : -1;
+	off_t start = s->regular ? lseek(s->fd, 0, SEEK_END) : -1;
 	int err = bm_write_all(s->fd, buf, len);
 
 	if (err && start >= 0 && ftruncate(s->fd, start))
@@ -276,23 +308,55 @@ static void publish_prometheus(struct outputs *o, const struct bm_meta *m)
 	prom_snapshot_put(snap);
 }
 
-/* One file sink (or stdout) opened; a CSV file without a header gets one. 0 or -1, said. */
+/*
+ * A file sink's file for appending, created BM_OUTPUT_MODE where new, and whether it is a
+ * regular file. O_NONBLOCK for the open alone: a FIFO that no one reads is an error, not a
+ * wait. The fd, or -1 with the reason in err.
+ */
+static int open_output(struct sink *s, char *err, size_t errlen)
+{
+	struct stat st;
+	int fd;
+
+	if (bm_symlink_check(s->path, err, errlen))
+		return -1;
+	fd = open(s->path, O_WRONLY | O_CREAT | O_APPEND | O_NONBLOCK | O_NOCTTY | O_CLOEXEC,
+		  BM_OUTPUT_MODE);
+	if (fd >= 0 && !fstat(fd, &st) && !fcntl(fd, F_SETFL, O_APPEND)) {
+		s->regular = S_ISREG(st.st_mode);
+		return fd;
+	}
+	if (errno == ENXIO)
+		snprintf(err, errlen, "%s: a FIFO that no process reads: start its reader first",
+			 s->path);
+	else
+		snprintf(err, errlen, "%s: %s", s->path, strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	return -1;
+}
+
+/*
+ * One file sink (or stdout) opened; a CSV file without a header gets one, and so does a file
+ * that is not a regular one (a FIFO, a pipe, a device). 0 or -1, said.
+ */
 static int open_file_sink(struct sink *s, const struct bm_meta *m)
 {
 	bool need_header = true;
+	char err[PATH_MAX + 256];
 	size_t len;
 	char *hdr;
 
 	if (!s->path) {
 		s->fd = STDOUT_FILENO;
 	} else {
-		s->fd = open(s->path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+		s->fd = open_output(s, err, sizeof(err));
 		if (s->fd < 0) {
-			bm_err("cannot open %s for -o %s: %s", s->path, s->spec, strerror(errno));
+			bm_err("-o %s: cannot open %s", s->spec, err);
 			return -1;
 		}
 		/* outputs_check() saw the header of a file that has one. */
-		need_header = lseek(s->fd, 0, SEEK_END) == 0;
+		need_header = !s->regular || lseek(s->fd, 0, SEEK_END) == 0;
 	}
 	s->opened = true;
 	if (s->kind != SINK_CSV || !need_header)
@@ -369,57 +433,62 @@ int outputs_open(struct outputs *o, const struct bm_meta *m, const struct output
 
 /*
  * A file sink's file again (it was moved away, as logrotate does): a new file gets the CSV
- * header; an existing one is appended to when its header is ours. Returns the new fd, or
- * -errno (-EILSEQ: another header).
+ * header, and so does one that is not a regular file; an existing one is appended to when its
+ * header is ours. Returns the new fd, or -1 with the reason in err.
  */
-static int reopen_file(const struct sink *s, const struct bm_meta *m)
+static int reopen_file(struct sink *s, const struct bm_meta *m, char *err, size_t errlen)
 {
-	int fd = open(s->path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0644), err = 0;
-	off_t end;
+	int fd = open_output(s, err, errlen), ret = 0;
+	off_t end = 0;
 	size_t len;
 	char *hdr;
 
 	if (fd < 0)
-		return -errno;
-	end = lseek(fd, 0, SEEK_END);
+		return -1;
+	if (s->regular)
+		end = lseek(fd, 0, SEEK_END);
 	if (end < 0) {
-		err = -errno;
+		ret = -errno;
 	} else if (s->kind == SINK_CSV && end > 0) {
-		err = csv_header_differs(s->path, m);
-		err = err > 0 ? -EILSEQ : err;
+		ret = csv_header_differs(s->path, m);
+		if (ret > 0) {
+			snprintf(err, errlen,
+				 "%s: it has another CSV header (move it away and send SIGHUP "
+				 "again)",
+				 s->path);
+			close(fd);
+			return -1;
+		}
 	} else if (s->kind == SINK_CSV) {
 		hdr = header_text(m, &len);
-		err = hdr ? bm_write_all(fd, hdr, len) : -ENOMEM;
+		ret = hdr ? bm_write_all(fd, hdr, len) : -ENOMEM;
 		free(hdr);
 	}
-	if (err) {
+	if (ret) {
+		snprintf(err, errlen, "%s: %s", s->path, strerror(-ret));
 		close(fd);
-		return err;
+		return -1;
 	}
 	return fd;
 }
 
 void outputs_reopen(struct outputs *o, const struct bm_meta *m)
 {
+	char err[PATH_MAX + 256];
+
 	for (int i = 0; i < o->n; i++) {
 		struct sink *s = &o->v[i];
 		int fd;
 
 		if ((s->kind != SINK_CSV && s->kind != SINK_INFLUX) || !s->path)
 			continue;
-		fd = reopen_file(s, m);
+		fd = reopen_file(s, m, err, sizeof(err));
 		if (s->fd >= 0)
 			close(s->fd);
-		s->fd = fd >= 0 ? fd : -1;
+		s->fd = fd;
 		s->failed = fd < 0;
-		if (fd == -EILSEQ)
-			bm_warn("cannot reopen %s: it has another CSV header; going on without "
-				"this "
-				"output (move it away and send SIGHUP again)",
-				s->path);
-		else if (fd < 0)
-			bm_warn("cannot reopen %s: %s; going on without this output", s->path,
-				strerror(-fd));
+		if (fd < 0)
+			bm_warn("cannot reopen %s; going on without this output", err);
 		else
 			bm_debug("reopened %s", s->path);
 	}

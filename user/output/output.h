@@ -28,6 +28,7 @@ struct sink {
 	int fd;
 	bool opened; /* the file sink's file is open (outputs_open_files()) */
 	bool failed; /* a write failed: said once, skipped since */
+	bool regular; /* a regular file: checked, read and cut back; else only written */
 	struct http_sink *http;
 	struct prom_addr listen; /* SINK_PROMETHEUS */
 	struct prom_server *prom; /* serving from outputs_check() on */

@@ -125,13 +125,69 @@ static int scan(struct spool *s, char *err, size_t errlen)
 
 static int probe_write(const struct spool *s)
 {
-	int fd = openat(s->dirfd, PROBE_NAME, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	int fd = openat(s->dirfd, PROBE_NAME, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
+			BM_PRIVATE_MODE);
 
 	if (fd < 0)
 		return -errno;
 	close(fd);
 	unlinkat(s->dirfd, PROBE_NAME, 0);
 	return 0;
+}
+
+int spool_check(const char *dir, char *err, size_t errlen)
+{
+	char *at, *slash;
+	struct stat st;
+	int ret = -1, fd;
+
+	if (!dir || !*dir) {
+		snprintf(err, errlen, "no spool dir given: give --spool-dir DIR");
+		return -1;
+	}
+	at = bm_strdup(dir);
+	/* The spool itself, or the nearest directory above it that exists, to make it in. */
+	while (stat(at, &st)) {
+		if (errno != ENOENT) {
+			snprintf(err, errlen,
+				 "spool dir %s: %s: give a directory bpfmeter can make and write",
+				 dir, strerror(errno));
+			goto out;
+		}
+		slash = strrchr(at, '/');
+		if (!slash)
+			strcpy(at, ".");
+		else
+			slash[slash == at] = '\0';
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		snprintf(err, errlen,
+			 "spool dir %s: %s is not a directory: give a directory "
+			 "bpfmeter can make and write",
+			 dir, at);
+		goto out;
+	}
+	if (access(at, W_OK | X_OK)) {
+		snprintf(err, errlen, "%s spool dir %s: %s%s%s: give one bpfmeter can write",
+			 strcmp(at, dir) ? "cannot make the" : "cannot write to the", dir,
+			 strcmp(at, dir) ? at : "", strcmp(at, dir) ? ": " : "", strerror(errno));
+		goto out;
+	}
+	ret = 0;
+	/* Two senders on one spool would send and delete each other's batches. */
+	fd = strcmp(at, dir) ? -1 : open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) && errno == EWOULDBLOCK) {
+		snprintf(err, errlen,
+			 "spool dir %s: in use by another process: give each "
+			 "bpfmeter its own --spool-dir",
+			 dir);
+		ret = -1;
+	}
+	if (fd >= 0)
+		close(fd);
+out:
+	free(at);
+	return ret;
 }
 
 int spool_open(struct spool *s, const char *dir, char *err, size_t errlen)
@@ -200,7 +256,8 @@ int spool_put(struct spool *s, const char *data, size_t len)
 
 	batch_name(name, sizeof(name), seq);
 	temp_name(tmp, sizeof(tmp), seq);
-	fd = openat(s->dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	fd = openat(s->dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
+		    BM_PRIVATE_MODE);
 	if (fd < 0)
 		return -errno;
 	ret = bm_write_all(fd, data, len);

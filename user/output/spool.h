@@ -28,6 +28,12 @@ struct spool {
 	uint64_t next_seq;
 };
 
+/*
+ * Before anything is loaded: whether spool_open() can use dir (an existing directory that
+ * root can write and no other process spools in, or one it can make in the nearest directory
+ * that exists). Nothing is made. 0, or -1 with a one-line reason in err.
+ */
+int spool_check(const char *dir, char *err, size_t errlen);
 /* Create dir (mode 0700, parents too) if missing, check it is writable, index what it holds. */
 int spool_open(struct spool *s, const char *dir, char *err, size_t errlen);
 void spool_close(struct spool *s);

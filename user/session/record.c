@@ -89,13 +89,29 @@ static FILE *open_read(const char *path)
 	return fd < 0 ? NULL : gz_file(fd, "r", NULL);
 }
 
+/*
+ * Said once; the file is cut back to its last whole interval (a recording that ends there
+ * replays, as one of a killed session does, gzip'd or not: record_flush() ends each interval
+ * at a gzip sync point), and what stdio and zlib still hold goes to /dev/null from here on.
+ */
 static void write_failed(struct recorder *r)
 {
+	int err = errno, null;
+
 	if (r->failed)
 		return;
 	r->failed = true;
-	bm_warn("cannot write the recording %s: %s; measuring goes on without it", r->path,
-		strerror(errno));
+	if (ftruncate(r->fd, r->whole))
+		bm_warn("cannot cut the recording %s back to its last whole interval: %s", r->path,
+			strerror(errno));
+	null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	if (null >= 0) {
+		dup2(null, r->fd);
+		close(null);
+	}
+	bm_warn("cannot write the recording %s: %s; measuring goes on without it (it ends at "
+		"its last whole interval)",
+		r->path, strerror(err));
 }
 
 static void empty_events(struct recorder *r)
@@ -115,7 +131,8 @@ int record_open(struct recorder *r, const char *path, const struct bm_event *eve
 	r->path = path;
 	r->nr_events = nr_events;
 	r->sample_index = sample_index;
-	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	r->fd = -1;
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, BM_OUTPUT_MODE);
 	if (fd < 0) {
 		if (errno == EEXIST)
 			bm_err("--record %s: the file exists; a recording is never overwritten: "
@@ -125,6 +142,7 @@ int record_open(struct recorder *r, const char *path, const struct bm_event *eve
 			bm_err("--record %s: %s", path, strerror(errno));
 		return -1;
 	}
+	r->fd = fd;
 	if (len > 3 && !strcmp(path + len - 3, ".gz")) {
 		r->f = gz_file(fd, "w", (gzFile *)&r->gz);
 	} else {
@@ -134,6 +152,7 @@ int record_open(struct recorder *r, const char *path, const struct bm_event *eve
 	}
 	if (!r->f) {
 		bm_err("--record %s: %s", path, strerror(errno ? errno : ENOMEM));
+		unlink(path);
 		return -1;
 	}
 	for (int i = 0; i < NR_FIXED; i++)
@@ -244,9 +263,17 @@ void record_cpus(struct recorder *r, int nr_online, const char *note)
 
 void record_flush(struct recorder *r)
 {
-	if (!r->failed &&
-	    (fflush(r->f) || ferror(r->f) || (r->gz && gzflush(r->gz, Z_SYNC_FLUSH) != Z_OK)))
+	off_t end;
+
+	if (r->failed)
+		return;
+	if (fflush(r->f) || ferror(r->f) || (r->gz && gzflush(r->gz, Z_SYNC_FLUSH) != Z_OK)) {
 		write_failed(r);
+		return;
+	}
+	end = lseek(r->fd, 0, SEEK_CUR);
+	if (end >= 0)
+		r->whole = end;
 }
 
 int record_close(struct recorder *r, double elapsed_s)

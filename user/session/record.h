@@ -55,6 +55,8 @@ struct recorder {
 	FILE *f;
 	void *gz; /* the gzFile under f where the name ends in .gz, else NULL */
 	const char *path;
+	int fd; /* the file's, under f (and gz) */
+	off_t whole; /* the file's length up to the last whole interval (record_flush()) */
 	int nr_events; /* requested: the event columns */
 	const int *sample_index; /* requested event -> bm_sample.ev index, or -1 */
 	int64_t ts_ns; /* of the current interval */

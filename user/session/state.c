@@ -478,7 +478,8 @@ int state_save(const char *dir, const struct state_identity *id, const struct in
 	}
 	/* O_EXCL | O_NOFOLLOW: never through a link someone left under the temporary name. */
 	unlinkat(dfd, TEMP_FILE, 0);
-	fd = openat(dfd, TEMP_FILE, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+	fd = openat(dfd, TEMP_FILE, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+		    BM_PRIVATE_MODE);
 	if (fd < 0) {
 		ret = -errno;
 		fail(why, whylen, ret, "cannot create %s/%s: %s", dir, TEMP_FILE, strerror(-ret));
