@@ -59,6 +59,8 @@ struct energy_counter {
 	bool dead; /* failed to read, or stopped: its (socket, domain) is no longer reported */
 	bool counted; /* advanced since its first read */
 	bool moved; /* advanced since the last take */
+	bool glitched; /* a reading was dropped as impossible since the last take */
+	bool glitch_warned; /* the first dropped reading was warned about */
 	double first_t, moved_t; /* monotonic: the first read, the last advance */
 	double pending_j;
 };
@@ -159,9 +161,10 @@ uint64_t energy_wrap_delta(uint64_t prev, uint64_t cur, uint64_t modulus);
 
 /*
  * Read every counter and add what it advanced since the last poll to its pending energy.
- * A delta over BM_ENERGY_MAX_W x dt is dropped and counted. A counter that cannot be read,
- * that has not advanced BM_ENERGY_GRACE_S after its first read, or that stopped advancing
- * for stall_s, is warned about once and then left out. now is monotonic seconds.
+ * A delta over BM_ENERGY_MAX_W x dt is dropped and counted (the first one of each counter
+ * warned about): its interval has no reading of that domain. A counter that cannot be read,
+ * that has not advanced BM_ENERGY_GRACE_S after its first read, or that stopped advancing for
+ * stall_s, is warned about once and then left out. now is monotonic seconds.
  */
 void energy_poll(struct energy_source *s, double now);
 
@@ -171,7 +174,8 @@ void energy_poll(struct energy_source *s, double now);
  * is left out, and so is one with a counter that has not advanced yet since its first read,
  * or none of whose counters advanced since the last take: standing still is not a measured
  * 0. One of several counters standing still (an idle core's, in a deep C-state) adds 0 to
- * its domain's sum. Returns the number of readings.
+ * its domain's sum. A domain one of whose readings was dropped since the last take is left
+ * out too: what it would sum to is not what was spent. Returns the number of readings.
  */
 int energy_take(struct energy_source *s, struct energy_reading *out);
 

@@ -48,6 +48,9 @@ void session_free(struct session *s)
 	if (s->state_on)
 		close(s->state_lock_fd);
 	sensor_close(&s->sensor);
+	if (s->energy.dropped)
+		bm_debug("energy: %llu impossible readings dropped",
+			 (unsigned long long)s->energy.dropped);
 	energy_close(&s->energy);
 	export_powercap_free(&s->export);
 	free(s->readings);
