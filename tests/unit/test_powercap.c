@@ -190,6 +190,43 @@ static void test_garbage_energy_names_the_file(void)
 	CHECK(fixture_rmtree(root) == 0);
 }
 
+/* 10^26 is a number, past 64 bits: "out of range", at the start and at run time. */
+static void test_huge_energy_is_out_of_range(void)
+{
+	char root[64], why[512] = "";
+	struct energy_source s;
+	struct bm_topology t;
+	int err;
+
+	if (!fixture_mkdtemp(root, sizeof(root), "powercap"))
+		return;
+	fixture_put(root, "intel-rapl:0/name", "package-0\n");
+	fixture_put(root, "intel-rapl:0/max_energy_range_uj", "262143328850\n");
+	fixture_put(root, "intel-rapl:0/energy_uj", "100000000000000000000000000\n");
+	topo_init(&t, 1);
+	memset(&s, 0, sizeof(s));
+	err = powercap_open(&s, root, &t, why, sizeof(why));
+	CHECK(err == -ERANGE);
+	CHECK(strstr(why, "intel-rapl:0/energy_uj: out of range (above 18446744073709551615") !=
+	      NULL);
+	CHECK(strstr(why, "not a number") == NULL);
+	energy_close(&s);
+
+	fixture_put(root, "intel-rapl:0/energy_uj", "1000\n");
+	memset(&s, 0, sizeof(s));
+	err = powercap_open(&s, root, &t, why, sizeof(why));
+	CHECK(err == 0 && s.n == 1);
+	s.nr_sockets = 1;
+	energy_poll(&s, 1.0);
+	fixture_put(root, "intel-rapl:0/energy_uj", "100000000000000000000000000\n");
+	energy_poll(&s, 2.0);
+	CHECK(s.c[0].dead);
+	CHECK(strstr(s.dropped_why, "intel-rapl:0/energy_uj: out of range (above") != NULL);
+	energy_close(&s);
+	topology_free(&t);
+	CHECK(fixture_rmtree(root) == 0);
+}
+
 const struct unit_test powercap_tests[] = {
 	{ "powercap/two_socket_server", test_two_socket_server },
 	{ "powercap/nested_layout", test_nested_layout },
@@ -199,5 +236,6 @@ const struct unit_test powercap_tests[] = {
 	  test_package_without_cpus_becomes_a_socket },
 	{ "powercap/missing_and_empty_roots", test_missing_and_empty_roots },
 	{ "powercap/garbage_energy_names_the_file", test_garbage_energy_names_the_file },
+	{ "powercap/huge_energy_is_out_of_range", test_huge_energy_is_out_of_range },
 	{ NULL, NULL },
 };

@@ -158,6 +158,15 @@ static bool check_advance(struct energy_source *s, struct energy_counter *c, uin
 	return true;
 }
 
+const char *energy_read_errstr(int err)
+{
+	if (err == -EINVAL)
+		return "not a number";
+	if (err == -ERANGE)
+		return "out of range (above 18446744073709551615, the largest 64-bit count)";
+	return strerror(-err);
+}
+
 /* A reading of c no power could make: dropped, its interval has none of c's domain. */
 static void drop_reading(struct energy_source *s, struct energy_counter *c, double j, double dt)
 {
@@ -188,7 +197,7 @@ void energy_poll(struct energy_source *s, double now)
 		err = s->ops->read(s, c, &raw);
 		if (err) {
 			snprintf(why, sizeof(why), "cannot read %s: %s", c->label,
-				 err == -EINVAL ? "not a number" : strerror(-err));
+				 energy_read_errstr(err));
 			drop_counter(s, c, why);
 			continue;
 		}

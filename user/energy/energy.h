@@ -160,6 +160,12 @@ struct energy_counter *energy_add_counter(struct energy_source *s, int socket, e
 uint64_t energy_wrap_delta(uint64_t prev, uint64_t cur, uint64_t modulus);
 
 /*
+ * What a backend's read error means, for messages: "not a number", "out of range (...)" (a
+ * parse's -EINVAL, -ERANGE), else strerror.
+ */
+const char *energy_read_errstr(int err);
+
+/*
  * Read every counter and add what it advanced since the last poll to its pending energy.
  * A delta over BM_ENERGY_MAX_W x dt is dropped and counted (the first one of each counter
  * warned about): its interval has no reading of that domain. A counter that cannot be read,

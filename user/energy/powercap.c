@@ -27,7 +27,7 @@ static int read_u64_file(const char *path, uint64_t *out)
 
 	if (err)
 		return err;
-	return bm_parse_u64(buf, 0, UINT64_MAX, out) ? -EINVAL : 0;
+	return bm_parse_u64(buf, 0, UINT64_MAX, out); /* -EINVAL, or -ERANGE past 64 bits */
 }
 
 /*
@@ -54,7 +54,7 @@ static int powercap_read(struct energy_source *s, struct energy_counter *c, uint
 	err = bm_pread_text(c->fd, buf, sizeof(buf));
 	if (err)
 		return err;
-	return bm_parse_u64(buf, 0, UINT64_MAX, raw) ? -EINVAL : 0;
+	return bm_parse_u64(buf, 0, UINT64_MAX, raw);
 }
 
 static const struct energy_ops powercap_ops = {
@@ -155,15 +155,13 @@ static int add_zone(struct energy_source *s, const char *root, const char *rel,
 	snprintf(path, sizeof(path), "%s/%s/max_energy_range_uj", root, rel);
 	err = read_u64_file(path, &max);
 	if (err) {
-		snprintf(why, whylen, "cannot read %s: %s", path,
-			 err == -EINVAL ? "not a number" : strerror(-err));
+		snprintf(why, whylen, "cannot read %s: %s", path, energy_read_errstr(err));
 		return err;
 	}
 	snprintf(path, sizeof(path), "%s/%s/energy_uj", root, rel);
 	err = read_u64_file(path, &probe);
 	if (err) {
-		snprintf(why, whylen, "cannot read %s: %s%s", path,
-			 err == -EINVAL ? "not a number" : strerror(-err),
+		snprintf(why, whylen, "cannot read %s: %s%s", path, energy_read_errstr(err),
 			 err == -EACCES ? " (energy_uj is root-only since Linux 5.10: run as root)"
 					: "");
 		return err;
