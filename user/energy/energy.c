@@ -104,7 +104,7 @@ static void compute_max_poll(struct energy_source *s)
 		const struct energy_counter *c = &s->c[i];
 		double range_s;
 
-		if (!c->modulus)
+		if (!c->modulus || c->dead)
 			continue;
 		range_s = (double)c->modulus * c->joules_per_unit / BM_ENERGY_MAX_W;
 		if (!s->max_poll_s || range_s < s->max_poll_s)

@@ -27,6 +27,14 @@ const char *energy_domain_name(enum bm_domain d);
 #define BM_ENERGY_MAX_W 2000.0
 
 /*
+ * RAPL updates its counters about every millisecond: polls faster than that see nothing new.
+ * A counter whose range would need them (it would wrap within two of them at
+ * BM_ENERGY_MAX_W: a range of 0, or a few joules) is no counter, and is refused.
+ */
+#define BM_ENERGY_MIN_POLL_S 0.001
+#define BM_ENERGY_MIN_RANGE_J (2 * BM_ENERGY_MIN_POLL_S * BM_ENERGY_MAX_W)
+
+/*
  * A RAPL counter advances about every millisecond, idle or not. One that has not advanced
  * this many seconds after its first read is not counting (VMs that offer RAPL and leave it at
  * 0): it is dropped.

@@ -461,7 +461,7 @@ int session_open_energy(struct session *s)
 	enum energy_kind kind = o->energy_kind;
 	char why[900], what[512] = "";
 	size_t off = 0;
-	int err;
+	int err, live = 0;
 
 	if (o->estimate_only)
 		return session_use_estimate(s);
@@ -496,8 +496,10 @@ int session_open_energy(struct session *s)
 		return err;
 	/* After the source: it may have added sockets. */
 	s->readings = bm_calloc((size_t)s->topo.nr_sockets * BM_NR_DOMAINS, sizeof(*s->readings));
-	for (int i = 0; i < s->energy.n; i++)
+	for (int i = 0; i < s->energy.n; i++) {
 		s->energy_domains |= 1u << s->energy.c[i].domain;
+		live += !s->energy.c[i].dead; /* a zone left out is kept dead (powercap) */
+	}
 	for (int d = 0; d < BM_NR_DOMAINS; d++) {
 		if (!(s->energy_domains & (1u << d)))
 			continue;
@@ -507,7 +509,7 @@ int session_open_energy(struct session *s)
 	fprintf(stderr, "bpfmeter: energy from %s%s%s%s: %s on %d socket%s (%d counters)\n",
 		s->energy.ops->name, s->energy.from_host[0] ? " (passed through from host " : "",
 		s->energy.from_host, s->energy.from_host[0] ? ")" : "", what, s->topo.nr_sockets,
-		s->topo.nr_sockets > 1 ? "s" : "", s->energy.n);
+		s->topo.nr_sockets > 1 ? "s" : "", live);
 	return 0;
 }
 
