@@ -506,10 +506,10 @@ int session_open_energy(struct session *s)
 		off += (size_t)snprintf(what + off, sizeof(what) - off, "%s%s", off ? ", " : "",
 					energy_domain_name((enum bm_domain)d));
 	}
-	fprintf(stderr, "bpfmeter: energy from %s%s%s%s: %s on %d socket%s (%d counters)\n",
+	fprintf(stderr, "bpfmeter: energy from %s%s%s%s: %s on %d socket%s (%d counter%s)\n",
 		s->energy.ops->name, s->energy.from_host[0] ? " (passed through from host " : "",
 		s->energy.from_host, s->energy.from_host[0] ? ")" : "", what, s->topo.nr_sockets,
-		s->topo.nr_sockets > 1 ? "s" : "", live);
+		s->topo.nr_sockets > 1 ? "s" : "", live, live > 1 ? "s" : "");
 	return 0;
 }
 
