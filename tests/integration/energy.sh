@@ -11,7 +11,9 @@ T_PERM=energy/unreadable_energy_uj_names_the_file
 T_LIVE=energy/garbage_and_vanished_zone_at_run_time
 T_NONE=energy/no_source_says_so_once_and_shows_cpu_shares
 T_EXPL=energy/explicit_source_missing_is_an_error
-need_root_and_cgroup2 $T_SIM $T_CONS $T_DOM $T_PERM $T_LIVE $T_NONE $T_EXPL
+T_BACK=energy/backwards_counter_no_reading_named_once
+T_RANGE=energy/zero_max_energy_range_zone_left_out
+need_root_and_cgroup2 $T_SIM $T_CONS $T_DOM $T_PERM $T_LIVE $T_NONE $T_EXPL $T_BACK $T_RANGE
 
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
 FIX=$REPO/tests/fixtures/powercap
@@ -130,6 +132,72 @@ if [ $rc -eq 0 ] && grep -q "intel-rapl:0:0/energy_uj: not a number" "$TMP/live.
 	pass $T_LIVE
 else
 	fail $T_LIVE "rc $rc, last interval's readings '$last': $(cat "$TMP/live.err")"
+fi
+
+# --- A counter going backwards by 1 J every 0.1 s: every reading of it dropped -------------
+# Dropped is no value: no energy row of its socket, no field in line protocol, not a 0 J
+# measured row each interval; and one warning, not one a reading.
+cp -r "$FIX/amd-epyc" "$TMP/back"
+"$SIM" --root "$TMP/back" intel-rapl:0=const:30 >"$TMP/back-sim.out" 2>&1 &
+SIM_PID=$!
+BG_PIDS+=("$SIM_PID")
+for _ in $(seq 50); do grep -q ready "$TMP/back-sim.out" && break; sleep 0.1; done
+(
+	trap - EXIT # the test's cleanup is not this loop's
+	uj=$(cat "$TMP/back/intel-rapl:1/energy_uj")
+	for _ in $(seq 50); do
+		uj=$((uj - 1000000))
+		echo "$uj" >"$TMP/back/intel-rapl:1/energy.tmp"
+		mv "$TMP/back/intel-rapl:1/energy.tmp" "$TMP/back/intel-rapl:1/energy_uj"
+		sleep 0.1
+	done
+) &
+BACK_PID=$!
+BG_PIDS+=("$BACK_PID")
+"$BPFMETER" -i 0.5 -d 3 -e '' --powercap-root "$TMP/back" -o "csv:$TMP/back.csv" \
+	-o "influx:$TMP/back.lp" >/dev/null 2>"$TMP/back.err"
+rc=$?
+kill -TERM "$SIM_PID" "$BACK_PID" 2>/dev/null
+wait "$SIM_PID" "$BACK_PID" 2>/dev/null
+csv=$TMP/back.csv
+socks=$(awk -F, -v ck="$(csv_col "$csv" kind)" -v cs="$(csv_col "$csv" socket)" -v ce="$(csv_col "$csv" energy_j)" \
+	'NR > 1 && $ck == "energy" { n[$cs]++ } NR > 1 && $cs == 1 && $ce != "" { bad++ }
+	END { printf "%d %d %d", n[0] + 0, n[1] + 0, bad + 0 }' "$csv")
+read -r s0 s1 bad <<<"$socks"
+lp1=$(grep -c 'socket=1,.*energy_j=' "$TMP/back.lp")
+warned=$(grep -c 'dropped an impossible reading' "$TMP/back.err")
+if [ $rc -eq 0 ] && [ "$s0" -ge 4 ] && [ "$s1" -eq 0 ] && [ "$bad" -eq 0 ] && [ "$lp1" -eq 0 ] &&
+	[ "$warned" -eq 1 ] && grep -q 'impossible reading of .*intel-rapl:1/energy_uj: .*package energy of socket 1 is not reported' "$TMP/back.err"; then
+	pass $T_BACK
+else
+	fail $T_BACK "rc $rc, energy rows socket 0: $s0, socket 1: $s1, socket-1 rows with energy $bad, line protocol $lp1, $warned warnings: $(grep -v '^libbpf' "$TMP/back.err" | head -c 400)"
+fi
+
+# --- max_energy_range_uj = 0: that zone left out, said once, the other measured ------------
+# Accepted, it made the poll period 0.25 ns: most of a CPU spent on "impossible" readings.
+cp -r "$FIX/amd-epyc" "$TMP/range"
+echo 0 >"$TMP/range/intel-rapl:1/max_energy_range_uj"
+"$SIM" --root "$TMP/range" intel-rapl:0=const:30 >"$TMP/range-sim.out" 2>&1 &
+SIM_PID=$!
+BG_PIDS+=("$SIM_PID")
+for _ in $(seq 50); do grep -q ready "$TMP/range-sim.out" && break; sleep 0.1; done
+TIMEFORMAT='%U %S'
+{ time "$BPFMETER" --csv -i 0.5 -d 3 -e '' --powercap-root "$TMP/range" >"$TMP/range.csv" 2>"$TMP/range.err"; } 2>"$TMP/range.time"
+rc=$?
+unset TIMEFORMAT
+kill -TERM "$SIM_PID"
+wait "$SIM_PID"
+cpu=$(awk '{ print $1 + $2 }' "$TMP/range.time")
+csv=$TMP/range.csv
+socks=$(awk -F, -v ck="$(csv_col "$csv" kind)" -v cs="$(csv_col "$csv" socket)" \
+	'NR > 1 && $ck == "energy" { n[$cs]++ } END { printf "%d %d", n[0] + 0, n[1] + 0 }' "$csv")
+read -r s0 s1 <<<"$socks"
+said=$(grep -c 'intel-rapl:1/max_energy_range_uj is 0, no counter.s range (want the counter.s range in microjoules, 4000000 or more): zone left out; package energy of socket 1 is not reported' "$TMP/range.err")
+if [ $rc -eq 0 ] && [ "$said" -eq 1 ] && ! grep -q 'impossible' "$TMP/range.err" && [ "$s0" -ge 4 ] &&
+	[ "$s1" -eq 0 ] && awk -v c="$cpu" 'BEGIN { exit !(c < 0.3) }'; then
+	pass $T_RANGE
+else
+	fail $T_RANGE "rc $rc, said $said, energy rows socket 0: $s0, socket 1: $s1, CPU $cpu s: $(grep -v '^libbpf' "$TMP/range.err" | head -c 400)"
 fi
 
 # --- No energy source at all (this kind of VM): said once, CPU shares, no watts -----------

@@ -109,13 +109,63 @@ static void test_impossible_reading_dropped_and_counted(void)
 	energy_poll(&s, 1.0);
 	n = energy_take(&s, out);
 	CHECK_EQ_U64(s.dropped, 1);
-	CHECK(reading(out, n, 1, BM_DOMAIN_PACKAGE) == 0);
+	/* Dropped: no reading of the domain this interval, rather than a measured 0 J. */
+	CHECK(reading(out, n, 1, BM_DOMAIN_PACKAGE) == -1);
 	CHECK(fabs(reading(out, n, 1, BM_DOMAIN_DRAM) - 5.0) < 1e-9);
 	/* The counter goes on from the new value. */
 	fake_raw[2] = (1u << 31) + 1000;
 	energy_poll(&s, 2.0);
 	n = energy_take(&s, out);
 	CHECK(fabs(reading(out, n, 1, BM_DOMAIN_PACKAGE) - 1.0) < 1e-9);
+	energy_close(&s);
+}
+
+/*
+ * A counter going backwards by 1 J every 0.1 s: every reading is dropped, and no interval has
+ * a reading of its domain (not a 0 J one); the other domains go on. A dropped reading of one
+ * die leaves its package out of that interval, whose sum would lack it.
+ */
+static void test_backwards_counter_has_no_reading(void)
+{
+	struct energy_reading out[2 * BM_NR_DOMAINS];
+	struct energy_source s;
+	double t = 0;
+	int n;
+
+	fake_source(&s);
+	fake_raw[0] = fake_raw[1] = 500000;
+	fake_raw[2] = 1000000;
+	energy_poll(&s, t);
+	energy_take(&s, out);
+	for (int iv = 0; iv < 5; iv++) {
+		for (int p = 0; p < 5; p++) {
+			t += 0.1;
+			fake_raw[0] += 1000;
+			fake_raw[1] += 1000;
+			fake_raw[2] -= 1000; /* 1 J back, in mJ */
+			fake_raw[3] += 100;
+			energy_poll(&s, t);
+		}
+		n = energy_take(&s, out);
+		CHECK(n == 2);
+		CHECK(reading(out, n, 1, BM_DOMAIN_PACKAGE) == -1);
+		CHECK(fabs(reading(out, n, 1, BM_DOMAIN_DRAM) - 0.5) < 1e-9);
+		CHECK(fabs(reading(out, n, 0, BM_DOMAIN_PACKAGE) - 0.01) < 1e-9);
+	}
+	CHECK_EQ_U64(s.dropped, 25);
+	CHECK(!s.c[2].dead);
+
+	/* One die back by 10 uJ (a 1 J wrap in 0.1 ms): no package reading that interval. */
+	fake_raw[0] += 1000;
+	fake_raw[1] -= 10;
+	energy_poll(&s, t += 0.0001);
+	n = energy_take(&s, out);
+	CHECK(reading(out, n, 0, BM_DOMAIN_PACKAGE) == -1);
+	fake_raw[0] += 1000;
+	fake_raw[1] += 1000;
+	energy_poll(&s, t += 0.5);
+	n = energy_take(&s, out);
+	CHECK(fabs(reading(out, n, 0, BM_DOMAIN_PACKAGE) - 0.002) < 1e-9);
 	energy_close(&s);
 }
 
@@ -297,6 +347,7 @@ const struct unit_test energy_tests[] = {
 	{ "energy/poll_take_sums_dies_and_wraps", test_poll_take_sums_dies_and_wraps },
 	{ "energy/impossible_reading_dropped_and_counted",
 	  test_impossible_reading_dropped_and_counted },
+	{ "energy/backwards_counter_has_no_reading", test_backwards_counter_has_no_reading },
 	{ "energy/dead_counter_leaves_domain_out", test_dead_counter_leaves_domain_out },
 	{ "energy/never_advancing_counter_dropped_after_grace",
 	  test_never_advancing_counter_dropped_after_grace },

@@ -4,12 +4,14 @@
  * (tests/fixtures/powercap; the tests run from the repository's top directory).
  */
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "energy.h"
 #include "fixture.h"
 #include "unit.h"
+#include "util.h"
 
 #define FIXTURES "tests/fixtures/powercap"
 
@@ -190,6 +192,122 @@ static void test_garbage_energy_names_the_file(void)
 	CHECK(fixture_rmtree(root) == 0);
 }
 
+/* 10^26 is a number, past 64 bits: "out of range", at the start and at run time. */
+static void test_huge_energy_is_out_of_range(void)
+{
+	char root[64], why[512] = "";
+	struct energy_source s;
+	struct bm_topology t;
+	int err;
+
+	if (!fixture_mkdtemp(root, sizeof(root), "powercap"))
+		return;
+	fixture_put(root, "intel-rapl:0/name", "package-0\n");
+	fixture_put(root, "intel-rapl:0/max_energy_range_uj", "262143328850\n");
+	fixture_put(root, "intel-rapl:0/energy_uj", "100000000000000000000000000\n");
+	topo_init(&t, 1);
+	memset(&s, 0, sizeof(s));
+	err = powercap_open(&s, root, &t, why, sizeof(why));
+	CHECK(err == -ERANGE);
+	CHECK(strstr(why, "intel-rapl:0/energy_uj: out of range (above 18446744073709551615") !=
+	      NULL);
+	CHECK(strstr(why, "not a number") == NULL);
+	energy_close(&s);
+
+	fixture_put(root, "intel-rapl:0/energy_uj", "1000\n");
+	memset(&s, 0, sizeof(s));
+	err = powercap_open(&s, root, &t, why, sizeof(why));
+	CHECK(err == 0 && s.n == 1);
+	s.nr_sockets = 1;
+	energy_poll(&s, 1.0);
+	fixture_put(root, "intel-rapl:0/energy_uj", "100000000000000000000000000\n");
+	energy_poll(&s, 2.0);
+	CHECK(s.c[0].dead);
+	CHECK(strstr(s.dropped_why, "intel-rapl:0/energy_uj: out of range (above") != NULL);
+	energy_close(&s);
+	topology_free(&t);
+	CHECK(fixture_rmtree(root) == 0);
+}
+
+/* Two package zones in a fresh tree: intel-rapl:1's max_energy_range_uj is range1. */
+static int open_ranges(char *root, size_t rootlen, const char *range0, const char *range1,
+		       struct energy_source *s, struct bm_topology *t, char *why, size_t whylen)
+{
+	struct energy_paths paths = energy_default_paths;
+
+	if (!fixture_mkdtemp(root, rootlen, "powercap"))
+		return -EIO;
+	fixture_put(root, "intel-rapl:0/name", "package-0\n");
+	fixture_put(root, "intel-rapl:0/max_energy_range_uj", range0);
+	fixture_put(root, "intel-rapl:0/energy_uj", "1000\n");
+	fixture_put(root, "intel-rapl:1/name", "package-1\n");
+	fixture_put(root, "intel-rapl:1/max_energy_range_uj", range1);
+	fixture_put(root, "intel-rapl:1/energy_uj", "1000\n");
+	topo_init(t, 2);
+	paths.powercap = root;
+	return energy_open(s, ENERGY_POWERCAP, &paths, t, why, whylen);
+}
+
+/*
+ * A max_energy_range_uj of 0 (which made the poll period 0.25 ns), too small for any counter,
+ * not a number or past 64 bits: the zone is left out, said with the file and the value, and
+ * the poll period comes from the zones kept. 2^64 - 1 is a 64-bit counter.
+ */
+static void test_bad_range_zone_left_out(void)
+{
+	static const struct {
+		const char *range, *says;
+	} bad[] = {
+		{ "0\n", "intel-rapl:1/max_energy_range_uj is 0, no counter's range" },
+		{ "3999999\n", "intel-rapl:1/max_energy_range_uj is 3999999, no counter's range" },
+		{ "12abc\n", "intel-rapl:1/max_energy_range_uj is not a number" },
+		{ "100000000000000000000000000\n",
+		  "intel-rapl:1/max_energy_range_uj is out of range (above 18446744073709551615" },
+	};
+	char root[64], why[512];
+	struct energy_source s;
+	struct bm_topology t;
+	int err;
+
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		why[0] = '\0';
+		err = open_ranges(root, sizeof(root), "262143328850\n", bad[i].range, &s, &t, why,
+				  sizeof(why));
+		CHECK(err == 0);
+		if (err) {
+			printf("    %s: %s\n", bad[i].range, why);
+		} else {
+			CHECK(s.n == 2 && !s.c[0].dead && s.c[1].dead);
+			CHECK(energy_domains_left(&s) == 1);
+			CHECK(strstr(s.dropped_why, bad[i].says) != NULL);
+			CHECK(strstr(s.dropped_why, "zone left out") != NULL);
+			/* intel-rapl:0's 262 kJ at 2000 W: 131 s, not the refused zone's. */
+			CHECK(fabs(s.max_poll_s - 262143328851e-6 / BM_ENERGY_MAX_W) < 1e-6);
+		}
+		energy_close(&s);
+		topology_free(&t);
+		CHECK(fixture_rmtree(root) == 0);
+	}
+
+	/* Every zone left out: no source, and why says so. */
+	err = open_ranges(root, sizeof(root), "0\n", "0\n", &s, &t, why, sizeof(why));
+	CHECK(err == -ENODEV);
+	CHECK(strstr(why, "every zone under") != NULL);
+	CHECK(strstr(why, "max_energy_range_uj is 0, no counter's range") != NULL);
+	energy_close(&s);
+	topology_free(&t);
+	CHECK(fixture_rmtree(root) == 0);
+
+	/* The largest 64-bit value: a counter wrapping at 2^64, kept. */
+	err = open_ranges(root, sizeof(root), "262143328850\n", "18446744073709551615\n", &s, &t,
+			  why, sizeof(why));
+	CHECK(err == 0 && s.n == 2 && !s.c[1].dead);
+	CHECK(s.n == 2 && s.c[1].modulus == 0);
+	energy_close(&s);
+	topology_free(&t);
+	CHECK(fixture_rmtree(root) == 0);
+}
+
 const struct unit_test powercap_tests[] = {
 	{ "powercap/two_socket_server", test_two_socket_server },
 	{ "powercap/nested_layout", test_nested_layout },
@@ -199,5 +317,7 @@ const struct unit_test powercap_tests[] = {
 	  test_package_without_cpus_becomes_a_socket },
 	{ "powercap/missing_and_empty_roots", test_missing_and_empty_roots },
 	{ "powercap/garbage_energy_names_the_file", test_garbage_energy_names_the_file },
+	{ "powercap/huge_energy_is_out_of_range", test_huge_energy_is_out_of_range },
+	{ "powercap/bad_range_zone_left_out", test_bad_range_zone_left_out },
 	{ NULL, NULL },
 };

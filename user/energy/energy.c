@@ -104,7 +104,7 @@ static void compute_max_poll(struct energy_source *s)
 		const struct energy_counter *c = &s->c[i];
 		double range_s;
 
-		if (!c->modulus)
+		if (!c->modulus || c->dead)
 			continue;
 		range_s = (double)c->modulus * c->joules_per_unit / BM_ENERGY_MAX_W;
 		if (!s->max_poll_s || range_s < s->max_poll_s)
@@ -158,6 +158,29 @@ static bool check_advance(struct energy_source *s, struct energy_counter *c, uin
 	return true;
 }
 
+const char *energy_read_errstr(int err)
+{
+	if (err == -EINVAL)
+		return "not a number";
+	if (err == -ERANGE)
+		return "out of range (above 18446744073709551615, the largest 64-bit count)";
+	return strerror(-err);
+}
+
+/* A reading of c no power could make: dropped, its interval has none of c's domain. */
+static void drop_reading(struct energy_source *s, struct energy_counter *c, double j, double dt)
+{
+	s->dropped++;
+	c->glitched = true;
+	if (c->glitch_warned)
+		return;
+	c->glitch_warned = true;
+	bm_warn("dropped an impossible reading of %s: %.1f J in %.3f s (a reset or a glitch); %s "
+		"energy of socket %d is not reported for an interval with one (further ones are "
+		"counted, not warned about)",
+		c->label, j, dt, energy_domain_name(c->domain), c->socket);
+}
+
 void energy_poll(struct energy_source *s, double now)
 {
 	double dt = now - s->last_poll;
@@ -174,7 +197,7 @@ void energy_poll(struct energy_source *s, double now)
 		err = s->ops->read(s, c, &raw);
 		if (err) {
 			snprintf(why, sizeof(why), "cannot read %s: %s", c->label,
-				 err == -EINVAL ? "not a number" : strerror(-err));
+				 energy_read_errstr(err));
 			drop_counter(s, c, why);
 			continue;
 		}
@@ -183,15 +206,10 @@ void energy_poll(struct energy_source *s, double now)
 		if (c->primed) {
 			j = (double)energy_wrap_delta(c->last, raw, c->modulus) *
 			    c->joules_per_unit;
-			if (j > BM_ENERGY_MAX_W * dt) {
-				s->dropped++;
-				bm_warn("dropped an impossible reading of %s: %.1f J in %.3f s "
-					"(%llu "
-					"dropped so far)",
-					c->label, j, dt, (unsigned long long)s->dropped);
-			} else {
+			if (j > BM_ENERGY_MAX_W * dt)
+				drop_reading(s, c, j, dt);
+			else
 				c->pending_j += j;
-			}
 		}
 		c->last = raw;
 		c->primed = true;
@@ -207,6 +225,7 @@ int energy_take(struct energy_source *s, struct energy_reading *out)
 	for (int k = 0; k < s->nr_sockets; k++) {
 		bool present[BM_NR_DOMAINS] = { false }, dead[BM_NR_DOMAINS] = { false };
 		bool uncounted[BM_NR_DOMAINS] = { false }, moved[BM_NR_DOMAINS] = { false };
+		bool glitched[BM_NR_DOMAINS] = { false };
 
 		memset(sum, 0, sizeof(sum));
 		for (int i = 0; i < s->n; i++) {
@@ -218,18 +237,21 @@ int energy_take(struct energy_source *s, struct energy_reading *out)
 			dead[c->domain] |= c->dead;
 			uncounted[c->domain] |= !c->counted;
 			moved[c->domain] |= c->moved;
+			glitched[c->domain] |= c->glitched;
 			sum[c->domain] += c->pending_j;
 			c->pending_j = 0;
-			c->moved = false;
+			c->moved = c->glitched = false;
 		}
 		for (int d = 0; d < BM_NR_DOMAINS; d++) {
 			/* A part of the domain missing would make the sum a wrong number. */
 			/*
 			 * A counter that never advanced is no measurement, nor is a domain none of
 			 * whose counters moved this interval (RAPL advances every millisecond); one
-			 * of several standing still (an idle core's, in a deep C-state) adds 0.
+			 * of several standing still (an idle core's, in a deep C-state) adds 0. A
+			 * reading dropped as impossible leaves the interval without one: a sum
+			 * short of it would be a wrong number, and 0 J is no measurement.
 			 */
-			if (!present[d] || dead[d] || uncounted[d] || !moved[d])
+			if (!present[d] || dead[d] || uncounted[d] || !moved[d] || glitched[d])
 				continue;
 			out[n++] = (struct energy_reading){ .socket = k,
 							    .domain = (enum bm_domain)d,

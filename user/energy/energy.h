@@ -27,6 +27,14 @@ const char *energy_domain_name(enum bm_domain d);
 #define BM_ENERGY_MAX_W 2000.0
 
 /*
+ * RAPL updates its counters about every millisecond: polls faster than that see nothing new.
+ * A counter whose range would need them (it would wrap within two of them at
+ * BM_ENERGY_MAX_W: a range of 0, or a few joules) is no counter, and is refused.
+ */
+#define BM_ENERGY_MIN_POLL_S 0.001
+#define BM_ENERGY_MIN_RANGE_J (2 * BM_ENERGY_MIN_POLL_S * BM_ENERGY_MAX_W)
+
+/*
  * A RAPL counter advances about every millisecond, idle or not. One that has not advanced
  * this many seconds after its first read is not counting (VMs that offer RAPL and leave it at
  * 0): it is dropped.
@@ -59,6 +67,8 @@ struct energy_counter {
 	bool dead; /* failed to read, or stopped: its (socket, domain) is no longer reported */
 	bool counted; /* advanced since its first read */
 	bool moved; /* advanced since the last take */
+	bool glitched; /* a reading was dropped as impossible since the last take */
+	bool glitch_warned; /* the first dropped reading was warned about */
 	double first_t, moved_t; /* monotonic: the first read, the last advance */
 	double pending_j;
 };
@@ -158,10 +168,17 @@ struct energy_counter *energy_add_counter(struct energy_source *s, int socket, e
 uint64_t energy_wrap_delta(uint64_t prev, uint64_t cur, uint64_t modulus);
 
 /*
+ * What a backend's read error means, for messages: "not a number", "out of range (...)" (a
+ * parse's -EINVAL, -ERANGE), else strerror.
+ */
+const char *energy_read_errstr(int err);
+
+/*
  * Read every counter and add what it advanced since the last poll to its pending energy.
- * A delta over BM_ENERGY_MAX_W x dt is dropped and counted. A counter that cannot be read,
- * that has not advanced BM_ENERGY_GRACE_S after its first read, or that stopped advancing
- * for stall_s, is warned about once and then left out. now is monotonic seconds.
+ * A delta over BM_ENERGY_MAX_W x dt is dropped and counted (the first one of each counter
+ * warned about): its interval has no reading of that domain. A counter that cannot be read,
+ * that has not advanced BM_ENERGY_GRACE_S after its first read, or that stopped advancing for
+ * stall_s, is warned about once and then left out. now is monotonic seconds.
  */
 void energy_poll(struct energy_source *s, double now);
 
@@ -171,7 +188,8 @@ void energy_poll(struct energy_source *s, double now);
  * is left out, and so is one with a counter that has not advanced yet since its first read,
  * or none of whose counters advanced since the last take: standing still is not a measured
  * 0. One of several counters standing still (an idle core's, in a deep C-state) adds 0 to
- * its domain's sum. Returns the number of readings.
+ * its domain's sum. A domain one of whose readings was dropped since the last take is left
+ * out too: what it would sum to is not what was spent. Returns the number of readings.
  */
 int energy_take(struct energy_source *s, struct energy_reading *out);
 

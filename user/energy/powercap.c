@@ -27,7 +27,7 @@ static int read_u64_file(const char *path, uint64_t *out)
 
 	if (err)
 		return err;
-	return bm_parse_u64(buf, 0, UINT64_MAX, out) ? -EINVAL : 0;
+	return bm_parse_u64(buf, 0, UINT64_MAX, out); /* -EINVAL, or -ERANGE past 64 bits */
 }
 
 /*
@@ -54,7 +54,7 @@ static int powercap_read(struct energy_source *s, struct energy_counter *c, uint
 	err = bm_pread_text(c->fd, buf, sizeof(buf));
 	if (err)
 		return err;
-	return bm_parse_u64(buf, 0, UINT64_MAX, raw) ? -EINVAL : 0;
+	return bm_parse_u64(buf, 0, UINT64_MAX, raw);
 }
 
 static const struct energy_ops powercap_ops = {
@@ -125,13 +125,32 @@ static int zone_domain(const char *name, const char *parent_name, struct bm_topo
 	return 0;
 }
 
+/*
+ * A zone whose max_energy_range_uj is no counter's range: warned about, and kept as a dead
+ * counter, so that its (socket, domain) is not reported (a package's other dies alone would
+ * sum to a wrong number) and check names it. what: how the file is wrong.
+ */
+static void leave_out(struct energy_source *s, int socket, enum bm_domain domain,
+		      const char *energy_path, const char *range_path, const char *what)
+{
+	struct energy_counter *c;
+
+	c = energy_add_counter(s, socket, domain, 1e-6, 0, "%s", energy_path);
+	c->dead = true;
+	snprintf(s->dropped_why, sizeof(s->dropped_why),
+		 "%s %s (want the counter's range in microjoules, %.0f or more): zone left out",
+		 range_path, what, BM_ENERGY_MIN_RANGE_J * 1e6);
+	bm_warn("%s; %s energy of socket %d is not reported", s->dropped_why,
+		energy_domain_name(domain), socket);
+}
+
 /* rel is intel-rapl:N, intel-rapl:N:M (flat listing) or intel-rapl:N/intel-rapl:N:M (nested). */
 static int add_zone(struct energy_source *s, const char *root, const char *rel,
 		    struct bm_topology *topo, char *why, size_t whylen)
 {
 	const char *base = strrchr(rel, '/') ? strrchr(rel, '/') + 1 : rel;
 	const char *sub = strchr(base + strlen(ZONE_PREFIX), ':');
-	char path[PATH_MAX], name[64], parent_name[64];
+	char path[PATH_MAX], range_path[PATH_MAX], name[64], parent_name[64], what[128];
 	struct energy_counter *c;
 	enum bm_domain domain;
 	uint64_t max, probe;
@@ -152,22 +171,33 @@ static int add_zone(struct energy_source *s, const char *root, const char *rel,
 		bm_debug("powercap: skipping zone %s/%s named '%s'", root, rel, name);
 		return 0;
 	}
-	snprintf(path, sizeof(path), "%s/%s/max_energy_range_uj", root, rel);
-	err = read_u64_file(path, &max);
+	snprintf(range_path, sizeof(range_path), "%s/%s/max_energy_range_uj", root, rel);
+	snprintf(path, sizeof(path), "%s/%s/energy_uj", root, rel);
+	err = read_u64_file(range_path, &max);
+	if (err == -EINVAL || err == -ERANGE) {
+		snprintf(what, sizeof(what), "is %s", energy_read_errstr(err));
+		leave_out(s, socket, domain, path, range_path, what);
+		return 0;
+	}
 	if (err) {
-		snprintf(why, whylen, "cannot read %s: %s", path,
-			 err == -EINVAL ? "not a number" : strerror(-err));
+		snprintf(why, whylen, "cannot read %s: %s", range_path, energy_read_errstr(err));
 		return err;
 	}
-	snprintf(path, sizeof(path), "%s/%s/energy_uj", root, rel);
+	/* 0, or a few joules: the poll period would be nanoseconds to a millisecond. */
+	if ((double)max * 1e-6 < BM_ENERGY_MIN_RANGE_J) {
+		snprintf(what, sizeof(what), "is %llu, no counter's range",
+			 (unsigned long long)max);
+		leave_out(s, socket, domain, path, range_path, what);
+		return 0;
+	}
 	err = read_u64_file(path, &probe);
 	if (err) {
-		snprintf(why, whylen, "cannot read %s: %s%s", path,
-			 err == -EINVAL ? "not a number" : strerror(-err),
+		snprintf(why, whylen, "cannot read %s: %s%s", path, energy_read_errstr(err),
 			 err == -EACCES ? " (energy_uj is root-only since Linux 5.10: run as root)"
 					: "");
 		return err;
 	}
+	/* 2^64 - 1, a 64-bit counter: max + 1 is 0, wrapping at 2^64. */
 	c = energy_add_counter(s, socket, domain, 1e-6, max + 1, "%s", path);
 	c->path = bm_strdup(path);
 	/* Kept for when the capability that opened it is dropped (see powercap_read). */
@@ -189,6 +219,15 @@ static void read_marker(struct energy_source *s, const char *root)
 	else
 		snprintf(s->from_host, sizeof(s->from_host), "%.*s", (int)sizeof(s->from_host) - 1,
 			 text + 5);
+}
+
+static int live_counters(const struct energy_source *s)
+{
+	int n = 0;
+
+	for (int i = 0; i < s->n; i++)
+		n += !s->c[i].dead;
+	return n;
 }
 
 int powercap_open(struct energy_source *s, const char *root, struct bm_topology *topo, char *why,
@@ -243,5 +282,9 @@ int powercap_open(struct energy_source *s, const char *root, struct bm_topology 
 	free(ents);
 	if (!err && !s->n)
 		snprintf(why, whylen, "no RAPL zones under %s", root);
+	if (!err && s->n && !live_counters(s)) {
+		snprintf(why, whylen, "every zone under %s left out (%s)", root, s->dropped_why);
+		err = -ENODEV;
+	}
 	return err;
 }

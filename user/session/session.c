@@ -48,6 +48,9 @@ void session_free(struct session *s)
 	if (s->state_on)
 		close(s->state_lock_fd);
 	sensor_close(&s->sensor);
+	if (s->energy.dropped)
+		bm_debug("energy: %llu impossible readings dropped",
+			 (unsigned long long)s->energy.dropped);
 	energy_close(&s->energy);
 	export_powercap_free(&s->export);
 	free(s->readings);
@@ -458,7 +461,7 @@ int session_open_energy(struct session *s)
 	enum energy_kind kind = o->energy_kind;
 	char why[900], what[512] = "";
 	size_t off = 0;
-	int err;
+	int err, live = 0;
 
 	if (o->estimate_only)
 		return session_use_estimate(s);
@@ -493,18 +496,20 @@ int session_open_energy(struct session *s)
 		return err;
 	/* After the source: it may have added sockets. */
 	s->readings = bm_calloc((size_t)s->topo.nr_sockets * BM_NR_DOMAINS, sizeof(*s->readings));
-	for (int i = 0; i < s->energy.n; i++)
+	for (int i = 0; i < s->energy.n; i++) {
 		s->energy_domains |= 1u << s->energy.c[i].domain;
+		live += !s->energy.c[i].dead; /* a zone left out is kept dead (powercap) */
+	}
 	for (int d = 0; d < BM_NR_DOMAINS; d++) {
 		if (!(s->energy_domains & (1u << d)))
 			continue;
 		off += (size_t)snprintf(what + off, sizeof(what) - off, "%s%s", off ? ", " : "",
 					energy_domain_name((enum bm_domain)d));
 	}
-	fprintf(stderr, "bpfmeter: energy from %s%s%s%s: %s on %d socket%s (%d counters)\n",
+	fprintf(stderr, "bpfmeter: energy from %s%s%s%s: %s on %d socket%s (%d counter%s)\n",
 		s->energy.ops->name, s->energy.from_host[0] ? " (passed through from host " : "",
 		s->energy.from_host, s->energy.from_host[0] ? ")" : "", what, s->topo.nr_sockets,
-		s->topo.nr_sockets > 1 ? "s" : "", s->energy.n);
+		s->topo.nr_sockets > 1 ? "s" : "", live, live > 1 ? "s" : "");
 	return 0;
 }
 
