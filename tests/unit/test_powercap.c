@@ -169,6 +169,23 @@ static void test_missing_and_empty_roots(void)
 	fixture_rmtree(root);
 }
 
+/*
+ * A tree of one package zone whose energy_uj holds energy, opened on one socket: the error
+ * of powercap_open() (why says what), or 1 where no temporary directory could be made.
+ */
+static int open_one_zone(char *root, size_t rlen, struct bm_topology *t, struct energy_source *s,
+			 const char *energy, char *why, size_t wlen)
+{
+	if (!fixture_mkdtemp(root, rlen, "powercap"))
+		return 1;
+	fixture_put(root, "intel-rapl:0/name", "package-0\n");
+	fixture_put(root, "intel-rapl:0/max_energy_range_uj", "262143328850\n");
+	fixture_put(root, "intel-rapl:0/energy_uj", energy);
+	topo_init(t, 1);
+	memset(s, 0, sizeof(*s));
+	return powercap_open(s, root, t, why, wlen);
+}
+
 static void test_garbage_energy_names_the_file(void)
 {
 	char root[64], why[512] = "";
@@ -176,14 +193,9 @@ static void test_garbage_energy_names_the_file(void)
 	struct bm_topology t;
 	int err;
 
-	if (!fixture_mkdtemp(root, sizeof(root), "powercap"))
+	err = open_one_zone(root, sizeof(root), &t, &s, "12abc\n", why, sizeof(why));
+	if (err == 1)
 		return;
-	fixture_put(root, "intel-rapl:0/name", "package-0\n");
-	fixture_put(root, "intel-rapl:0/max_energy_range_uj", "262143328850\n");
-	fixture_put(root, "intel-rapl:0/energy_uj", "12abc\n");
-	topo_init(&t, 1);
-	memset(&s, 0, sizeof(s));
-	err = powercap_open(&s, root, &t, why, sizeof(why));
 	CHECK(err == -EINVAL);
 	CHECK(strstr(why, "intel-rapl:0/energy_uj") != NULL);
 	CHECK(strstr(why, "not a number") != NULL);
@@ -200,14 +212,10 @@ static void test_huge_energy_is_out_of_range(void)
 	struct bm_topology t;
 	int err;
 
-	if (!fixture_mkdtemp(root, sizeof(root), "powercap"))
+	err = open_one_zone(root, sizeof(root), &t, &s, "100000000000000000000000000\n", why,
+			    sizeof(why));
+	if (err == 1)
 		return;
-	fixture_put(root, "intel-rapl:0/name", "package-0\n");
-	fixture_put(root, "intel-rapl:0/max_energy_range_uj", "262143328850\n");
-	fixture_put(root, "intel-rapl:0/energy_uj", "100000000000000000000000000\n");
-	topo_init(&t, 1);
-	memset(&s, 0, sizeof(s));
-	err = powercap_open(&s, root, &t, why, sizeof(why));
 	CHECK(err == -ERANGE);
 	CHECK(strstr(why, "intel-rapl:0/energy_uj: out of range (above 18446744073709551615") !=
 	      NULL);
