@@ -193,6 +193,8 @@ FUZZ_CFLAGS := $(ALL_CFLAGS) -O1 -fno-omit-frame-pointer -fsanitize=address,unde
 FUZZ_OBJS := $(patsubst user/%.c,$(OUTPUT)/fuzz/%.o,$(LIB_SRCS)) $(OUTPUT)/fuzz/cpus_table.o
 .PHONY: fuzz
 fuzz: $(patsubst tests/fuzz/%.c,$(OUTPUT)/fuzz-%,$(FUZZ_SRCS))
+# Made by a pattern rule for a pattern rule: kept, not removed as intermediates.
+.SECONDARY: $(FUZZ_OBJS)
 
 $(OUTPUT)/fuzz/%.o: user/%.c $(USER_HDRS) bpf/bpfmeter.h $(OUTPUT)/bpfmeter.skel.h
 	$(call msg,CC-FUZZ,$@)

@@ -28,7 +28,8 @@ for n in "${names[@]}"; do
 	[ -x "$bin" ] || { echo "fuzz: no target '$n' (tests/fuzz/$n.c)" >&2; exit 2; }
 	mkdir -p "$work/$n/corpus" "$work/$n/art"
 	cp tests/fuzz/corpus/"$n"/* "$work/$n/corpus/" 2>/dev/null || :
-	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	TMPDIR=$work/$n ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+		UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 		"$bin" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -max_len=65536 -close_fd_mask=3 \
 		-artifact_prefix="$work/$n/art/" "$work/$n/corpus" >"$work/$n/log" 2>&1
 	rc=$?
