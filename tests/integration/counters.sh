@@ -49,12 +49,19 @@ ok=1 detail=
 # cpu-clock is the clock while a task runs, stolen time included, and stops across the switch
 # itself; cpu_ns is the scheduler's runtime, which leaves steal out and counts the switch (about
 # 2 % of the ping-pong's 400,000 switches): 3 %, and the share stolen.
+# Each time the spinner is switched out the switch itself lands on either side of the line:
+# in the next task's runtime (its clock starts before sched_switch fires), in the leaving
+# task's cpu-clock. Between the two cgroups that is up to some microseconds per switch of the
+# spinner: a few in a release run, over 13,000 when the sanitizer build of bpfmeter keeps
+# preempting it (2-5 % then): 8 us per switch of the spinner on top.
 steal=$(steal_pct)
+read -r _ _ spin_cs < <(sums "$(target_of "$spin")")
 for cg in "$spin" "$pingpong"; do
 	read -r cpu clk cs < <(sums "$(target_of "$cg")")
 	detail+="$(basename "$cg"): cpu_ns $cpu cpu-clock $clk context-switches $cs; "
 	# cpu-clock counts the nanoseconds its CPU ran, so per cgroup it is the on-CPU time.
-	[ "${cpu:-0}" -gt 100000000 ] && within "$clk" "$cpu" $((3 + steal)) || ok=0
+	[ "${cpu:-0}" -gt 100000000 ] && awk -v a="$clk" -v b="$cpu" -v p=$((3 + steal)) -v n="${spin_cs:-0}" \
+		'BEGIN { d = a - b; if (d < 0) d = -d; exit !(d <= b * p / 100 + n * 8000) }' || ok=0
 done
 echo "    steal ${steal}%; $detail"
 [ $ok = 1 ] && pass $T_CLOCK || fail $T_CLOCK "$detail"
