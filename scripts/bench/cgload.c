@@ -6,8 +6,8 @@
  *     One worker process in each of the cgroups DIR/0 .. DIR/N-1 (made by the caller), put
  *     there at its birth by clone3(CLONE_INTO_CGROUP) (fork and a write to cgroup.procs
  *     where clone3 cannot), at nice 10. Each wakes every PERIOD_MS (default 250) at a phase
- *     of its own, spins WORK_US (default 20) of CPU and sleeps again. Prints "ready N" once all run,
- *     then waits for SIGTERM or SIGINT, kills and reaps the workers and exits 0.
+ *     of its own, spins WORK_US (default 20) of CPU and sleeps again. Prints "ready N" once all
+ * run, then waits for SIGTERM or SIGINT, kills and reaps the workers and exits 0.
  *
  *   cgload churn DIR RATE SECONDS [WORK_MS]
  *     RATE times a second for SECONDS: makes the cgroup DIR/gK, starts in it a child that
@@ -139,7 +139,8 @@ static int steady(const char *dir, long n, long period_ms, long work_us)
 
 			child_setup();
 			/* Below the parent and the tools measured: at 10,000 workers the wake-ups
-			 * alone can take both CPUs of a small VM, and the parent must finish forking. */
+			 * alone can take both CPUs of a small VM, and the parent must finish
+			 * forking. */
 			if (nice(10) == -1 && errno)
 				_exit(3);
 			while (!stop) {
@@ -153,7 +154,8 @@ static int steady(const char *dir, long n, long period_ms, long work_us)
 		}
 		close(fd);
 		if (pids[i] < 0) {
-			fprintf(stderr, "cgload: cannot start a worker in %s: %s\n", path, strerror(errno));
+			fprintf(stderr, "cgload: cannot start a worker in %s: %s\n", path,
+				strerror(errno));
 			rc = 1;
 			break;
 		}
@@ -251,7 +253,8 @@ static int churn(const char *dir, long rate, long seconds, long work_ms)
 		if (stop)
 			break;
 		snprintf(path, sizeof(path), "%s/g%ld", dir, k);
-		if (mkdir(path, 0755) || (fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+		if (mkdir(path, 0755) ||
+		    (fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
 			fprintf(stderr, "cgload: cannot make %s: %s\n", path, strerror(errno));
 			rc = 1;
 			break;
@@ -267,7 +270,8 @@ static int churn(const char *dir, long rate, long seconds, long work_ms)
 		}
 		close(fd);
 		if (pid < 0) {
-			fprintf(stderr, "cgload: cannot start a child in %s: %s\n", path, strerror(errno));
+			fprintf(stderr, "cgload: cannot start a child in %s: %s\n", path,
+				strerror(errno));
 			rmdir(path);
 			rc = 1;
 			break;
@@ -319,7 +323,8 @@ int main(int argc, char **argv)
 		return steady(argv[2], arg(argv[3], 1), argc > 4 ? arg(argv[4], 1) : 250,
 			      argc > 5 ? arg(argv[5], 0) : 20);
 	if (argc >= 5 && argc <= 6 && !strcmp(argv[1], "churn"))
-		return churn(argv[2], arg(argv[3], 1), arg(argv[4], 1), argc > 5 ? arg(argv[5], 0) : 5);
+		return churn(argv[2], arg(argv[3], 1), arg(argv[4], 1),
+			     argc > 5 ? arg(argv[5], 0) : 5);
 	fprintf(stderr, "usage: cgload steady DIR N [PERIOD_MS [WORK_US]]\n"
 			"       cgload churn DIR RATE SECONDS [WORK_MS]\n");
 	return 2;
