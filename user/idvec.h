@@ -7,11 +7,16 @@
 
 /*
  * A vector of fixed-size elements kept sorted by a uint64_t id that is each element's first
- * member: O(log n) lookups, inserts move the tail (new ids are rare next to lookups).
+ * member: O(log n) lookups, inserts move the tail (new ids are rare next to lookups). An
+ * index built by idvec_index() (a hash of the ids to their places) makes lookups O(1) until
+ * the next insert or removal, which leaves it stale until it is built again.
  */
 struct idvec {
 	void *v;
 	size_t n, cap, elem;
+	uint32_t *index; /* [index_mask + 1] place + 1 of an id, 0 for none */
+	size_t index_mask;
+	int index_ok;
 };
 
 void idvec_init(struct idvec *iv, size_t elem_size);
@@ -21,5 +26,7 @@ void *idvec_find(const struct idvec *iv, uint64_t id);
 void *idvec_get(struct idvec *iv, uint64_t id, int *created);
 void idvec_remove(struct idvec *iv, uint64_t id);
 void *idvec_at(const struct idvec *iv, size_t i);
+/* Build the index (cheap when it is current): before a run of lookups. */
+void idvec_index(struct idvec *iv);
 
 #endif

@@ -216,11 +216,82 @@ static void test_growth(void)
 	free(ids);
 }
 
+/* Every id found, and none that is not there: by the index, or by search where it is stale. */
+static size_t lookups_wrong(const struct idvec *iv, const uint64_t *ids, size_t n, size_t keep_mod)
+{
+	size_t wrong = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		const struct elem *e = idvec_find(iv, ids[i]);
+		int want = keep_mod ? i % keep_mod != 0 : 1;
+
+		if (want ? !e || e->id != ids[i] || e->val != i : e != NULL)
+			wrong++;
+	}
+	return wrong;
+}
+
+static void test_index(void)
+{
+	enum {
+		N = 5000
+	};
+	uint64_t *ids = calloc(N, sizeof(*ids));
+	struct idvec iv;
+	int created;
+
+	if (!ids) {
+		unit_failed_checks++;
+		return;
+	}
+	/* Dense ids as cgroup inodes are, and some that collide in the low bits. */
+	for (size_t i = 0; i < N; i++)
+		ids[i] = i < N / 2 ? 1000 + i : (uint64_t)i << 32;
+	idvec_init(&iv, sizeof(struct elem));
+	for (size_t i = 0; i < 10; i++)
+		((struct elem *)idvec_get(&iv, ids[i], NULL))->val = (uint32_t)i;
+	idvec_index(&iv); /* too few: none */
+	CHECK(!iv.index_ok);
+	for (size_t i = 10; i < N; i++)
+		((struct elem *)idvec_get(&iv, ids[i], NULL))->val = (uint32_t)i;
+	idvec_index(&iv);
+	CHECK(iv.index_ok);
+	CHECK(iv.index_mask + 1 >= 2 * (size_t)N);
+	CHECK_EQ_U64(lookups_wrong(&iv, ids, N, 0), 0);
+	CHECK(idvec_find(&iv, 999) == NULL);
+	CHECK(idvec_find(&iv, 3ull << 40) == NULL);
+	/* A get of one that is there keeps the index current. */
+	CHECK(idvec_get(&iv, ids[7], &created) == idvec_find(&iv, ids[7]));
+	CHECK_EQ_U64(created, 0);
+	CHECK(iv.index_ok);
+	/* An insert moves the places after it: stale, and lookups search until it is built. */
+	idvec_get(&iv, 1, &created);
+	CHECK_EQ_U64(created, 1);
+	CHECK(!iv.index_ok);
+	CHECK_EQ_U64(lookups_wrong(&iv, ids, N, 0), 0);
+	idvec_index(&iv);
+	CHECK(idvec_find(&iv, 1) != NULL);
+	CHECK_EQ_U64(lookups_wrong(&iv, ids, N, 0), 0);
+	/* Removals the same. */
+	for (size_t i = 0; i < N; i += 3)
+		idvec_remove(&iv, ids[i]);
+	CHECK(!iv.index_ok);
+	CHECK_EQ_U64(lookups_wrong(&iv, ids, N, 3), 0);
+	idvec_index(&iv);
+	CHECK(iv.index_ok);
+	CHECK_EQ_U64(lookups_wrong(&iv, ids, N, 3), 0);
+	CHECK(sorted(&iv));
+	idvec_free(&iv);
+	CHECK(iv.index == NULL && !iv.index_ok);
+	free(ids);
+}
+
 const struct unit_test idvec_tests[] = {
 	{ "idvec/insert_out_of_order", test_insert_out_of_order },
 	{ "idvec/get_existing", test_get_existing },
 	{ "idvec/find_missing", test_find_missing },
 	{ "idvec/remove", test_remove },
 	{ "idvec/growth", test_growth },
+	{ "idvec/index_finds_every_id_and_goes_stale_on_insert_and_remove", test_index },
 	{ NULL, NULL },
 };

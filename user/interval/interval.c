@@ -242,11 +242,15 @@ void interval_run(struct interval *iv, const struct interval_inputs *measured,
 	const struct interval_inputs *in = measured;
 	bool grouped = false;
 
-	iv->nrows = 0;
-	for (size_t i = 0; i < in->nrows; i++) {
-		*push_row(&iv->rows, &iv->nrows, &iv->cap) = in->rows[i];
-		grouped |= in->rows[i].target->group != NULL;
+	if (in->rows == iv->rows) {
+		iv->nrows = in->nrows; /* gathered in place */
+	} else {
+		iv->nrows = 0;
+		for (size_t i = 0; i < in->nrows; i++)
+			*push_row(&iv->rows, &iv->nrows, &iv->cap) = in->rows[i];
 	}
+	for (size_t i = 0; i < iv->nrows; i++)
+		grouped |= iv->rows[i].target->group != NULL;
 	/* Nothing measured: the estimate stands in, labelled as such all the way out. */
 	if (iv->cfg.estimate) {
 		est = *measured;

@@ -78,7 +78,8 @@ size_t interval_gather(const struct account *a, const struct targets *ts, int nr
 		       struct bm_row **rows, size_t *cap);
 /*
  * Run one interval: out holds the report rows (valid until the next run) and points at the
- * inputs' energy; the targets' totals grow by what the rows report.
+ * inputs' energy; the targets' totals grow by what the rows report. in->rows may be the
+ * interval's own rows (gathered into &iv->rows, &iv->cap): they are worked on in place.
  */
 void interval_run(struct interval *iv, const struct interval_inputs *in, struct bm_interval *out);
 /*

@@ -21,6 +21,7 @@ int report_hw_index(const struct bm_event *events, int nr_events, const int *sam
 /*
  * The sort key of a row: what orders it, and where it was. Rows are large and their targets
  * elsewhere in memory; these are sorted instead, in a merge sort whose comparisons inline.
+ * name is NULL where ties keep the rows' order instead of going by name.
  */
 struct report_sort_key {
 	uint64_t cpu_ns;
@@ -29,7 +30,7 @@ struct report_sort_key {
 	const char *name;
 };
 
-/* Whether a goes before b: by CPU time, most first, then socket and name, then as they were. */
+/* Whether a goes before b: by CPU time, most first, then socket (and name), then as they were. */
 static inline bool key_before(const struct report_sort_key *a, const struct report_sort_key *b)
 {
 	int c;
@@ -38,11 +39,11 @@ static inline bool key_before(const struct report_sort_key *a, const struct repo
 		return a->cpu_ns > b->cpu_ns;
 	if (a->socket != b->socket)
 		return a->socket < b->socket;
-	c = strcmp(a->name, b->name);
+	c = a->name ? strcmp(a->name, b->name) : 0;
 	return c ? c < 0 : a->i < b->i;
 }
 
-void report_sort_with(struct bm_row *rows, size_t n, struct report_sort_buf *buf)
+static void sort_rows(struct bm_row *rows, size_t n, struct report_sort_buf *buf, bool by_name)
 {
 	struct report_sort_key *k, *t, *swap;
 	struct bm_row tmp;
@@ -58,7 +59,7 @@ void report_sort_with(struct bm_row *rows, size_t n, struct report_sort_buf *buf
 	t = k + n;
 	for (size_t i = 0; i < n; i++)
 		k[i] = (struct report_sort_key){ rows[i].s.cpu_ns, rows[i].socket, (uint32_t)i,
-						 rows[i].target->name };
+						 by_name ? rows[i].target->name : NULL };
 	/* Bottom up, runs of w merged into runs of 2w, from k into t and back. */
 	for (size_t w = 1; w < n; w *= 2) {
 		for (size_t lo = 0; lo < n; lo += 2 * w) {
@@ -95,11 +96,16 @@ void report_sort_with(struct bm_row *rows, size_t n, struct report_sort_buf *buf
 	}
 }
 
+void report_sort_with(struct bm_row *rows, size_t n, struct report_sort_buf *buf)
+{
+	sort_rows(rows, n, buf, false);
+}
+
 void report_sort(struct bm_row *rows, size_t n)
 {
 	struct report_sort_buf buf = { 0 };
 
-	report_sort_with(rows, n, &buf);
+	sort_rows(rows, n, &buf, true);
 	free(buf.keys);
 }
 

@@ -118,7 +118,11 @@ struct bm_co2e_summary {
 
 /* Sort rows by CPU time, most first (ties by socket, then target name), for stable output. */
 void report_sort(struct bm_row *rows, size_t n);
-/* The same with its keys in buf, kept from one sort to the next (zeroed at first). */
+/*
+ * An interval's rows the same way, but ties by socket keep the rows' order (by target id, as
+ * they are gathered), with the keys in buf, kept from one sort to the next (zeroed at first):
+ * a name is a pointer away from its row, and thousands of cgroups tie at times.
+ */
 struct report_sort_buf {
 	struct report_sort_key *keys;
 	size_t cap;

@@ -33,10 +33,14 @@ void account_begin(struct account *a)
 	for (size_t i = 0; i < a->targets.n; i++) {
 		struct account_target *t = idvec_at(&a->targets, i);
 
-		memset(t->cur, 0, (size_t)a->topo->nr_sockets * sizeof(*t->cur));
+		/* One that was not charged holds zeros still. */
+		if (t->active)
+			memset(t->cur, 0, (size_t)a->topo->nr_sockets * sizeof(*t->cur));
 		t->active = false;
 	}
 	memset(a->reset, 0, (size_t)a->topo->nr_cpus * sizeof(*a->reset));
+	/* A charge per (target, CPU) pair follows: found by hash, not by binary search. */
+	idvec_index(&a->targets);
 }
 
 void account_reset_cpus(struct account *a, const bool *cpus)

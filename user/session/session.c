@@ -56,7 +56,6 @@ void session_free(struct session *s)
 	free(s->readings);
 	free(s->socket_cpus);
 	interval_free(&s->iv);
-	free(s->in_rows);
 	account_free(&s->acct);
 	account_free(&s->pacct);
 	targets_free(&s->cgroups);

@@ -51,8 +51,6 @@ struct session {
 	bool overflow_warned, cgroup_overflow_warned, read_fail_warned;
 	char cpus_note[512]; /* CPUs that came or went this interval; "" when none */
 	struct interval iv;
-	struct bm_row *in_rows; /* the interval's inputs */
-	size_t in_cap;
 	bool recording; /* --record: each interval's inputs go to rec */
 	struct recorder rec;
 	struct carbon carbon; /* --carbon-intensity, --carbon-intensity-file */
