@@ -225,6 +225,90 @@ static void test_spool_names_out_of_range(void)
 	fixture_rmtree(root);
 }
 
+/*
+ * A batch numbered UINT64_MAX (no run of ours names one) made the next number 0: the batch
+ * after it, named 00000000000000000000.lp, was no batch at the next start, and a scan that
+ * met the name before smaller ones numbered the next batch over one of those.
+ */
+static void test_spool_last_numbers(void)
+{
+	char root[64], dir[128], err[512] = "";
+	struct spool s;
+
+	if (!fixture_mkdtemp(root, sizeof(root), "spool"))
+		return;
+	snprintf(dir, sizeof(dir), "%s/spool", root);
+	fixture_put(root, "spool/18446744073709551615.lp", "m v=max\n");
+	fixture_put(root, "spool/00000000000000000003.lp", "m v=3\n");
+	CHECK(spool_open(&s, dir, err, sizeof(err)) == 0);
+	CHECK_EQ_U64(s.n, 1);
+	CHECK_EQ_U64(s.next_seq, 4);
+	CHECK(spool_put(&s, "m v=4\n", 6) == 0);
+	check_batch(dir, 4, "m v=4\n");
+	spool_close(&s);
+	CHECK(spool_open(&s, dir, err, sizeof(err)) == 0);
+	CHECK_EQ_U64(s.n, 2);
+	CHECK_EQ_U64(s.next_seq, 5);
+	spool_close(&s);
+	fixture_rmtree(root);
+
+	/* After the largest number: nothing more while it waits, from 1 again once it went. */
+	if (!fixture_mkdtemp(root, sizeof(root), "spool"))
+		return;
+	snprintf(dir, sizeof(dir), "%s/spool", root);
+	fixture_put(root, "spool/18446744073709551614.lp", "m v=last\n");
+	CHECK(spool_open(&s, dir, err, sizeof(err)) == 0);
+	CHECK_EQ_U64(s.n, 1);
+	CHECK(s.next_seq == UINT64_MAX);
+	CHECK(spool_put(&s, "m v=1\n", 6) == -EOVERFLOW);
+	CHECK_EQ_U64(s.n, 1);
+	spool_remove(&s, UINT64_MAX - 1);
+	CHECK(spool_put(&s, "m v=1\n", 6) == 0);
+	CHECK_EQ_U64(s.n, 1);
+	CHECK_EQ_U64(s.b[0].seq, 1);
+	check_batch(dir, 1, "m v=1\n");
+	spool_close(&s);
+	fixture_rmtree(root);
+}
+
+/* What the server's answer means for the batch, and the reason logged. */
+static void test_answer_verdicts(void)
+{
+	static const struct {
+		long status;
+		const char *body;
+		enum http_verdict v;
+		const char *reason;
+	} cases[] = {
+		{ 204, "", HTTP_SENT, "HTTP 204" },
+		{ 400, "{\"code\":\"invalid\",\n\"message\":\"bad\"}\n", HTTP_REJECTED,
+		  "HTTP 400: {\"code\":\"invalid\", \"message\":\"bad\"}" },
+		{ 413, "  too large\r\n", HTTP_REJECTED, "HTTP 413: too large" },
+		{ 401, "unauthorized", HTTP_RETRY, "HTTP 401: unauthorized" },
+		{ 404, "", HTTP_RETRY, "HTTP 404" },
+		{ 429, "slow down", HTTP_RETRY, "HTTP 429: slow down" },
+		{ 503, "", HTTP_RETRY, "HTTP 503" },
+		{ 0, "", HTTP_RETRY, "HTTP 0" },
+	};
+	char body[1024], reason[600], big[2000];
+	size_t len = 0;
+
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		snprintf(body, sizeof(body), "%s", cases[i].body);
+		CHECK(http_answer(cases[i].status, body, reason, sizeof(reason)) == cases[i].v);
+		CHECK_STR(reason, cases[i].reason);
+	}
+	/* The body's start is kept, up to the buffer, and the reason shows 300 bytes of it. */
+	memset(big, 'x', sizeof(big));
+	CHECK_EQ_U64(http_body_keep(body, sizeof(body), &len, big, 700), 700);
+	CHECK_EQ_U64(http_body_keep(body, sizeof(body), &len, big, 700), 700);
+	CHECK_EQ_U64(len, sizeof(body) - 1);
+	CHECK_EQ_U64(strlen(body), sizeof(body) - 1);
+	CHECK(http_answer(500, body, reason, sizeof(reason)) == HTTP_RETRY);
+	CHECK_EQ_U64(strlen(reason), strlen("HTTP 500: ") + 300);
+	CHECK_HAS(reason, "xxx...");
+}
+
 static void test_spool_errors(void)
 {
 	char root[64], dir[128], err[512] = "";
@@ -419,6 +503,8 @@ const struct unit_test http_tests[] = {
 	{ "http/credentials_only_from_environment", test_credentials },
 	{ "http/spool_sequence_continues_in_order", test_spool_sequence },
 	{ "http/spool_names_out_of_range_are_no_batches", test_spool_names_out_of_range },
+	{ "http/spool_last_numbers_never_wrap_to_0", test_spool_last_numbers },
+	{ "http/answer_status_verdict_and_one_line_reason", test_answer_verdicts },
 	{ "http/spool_dir_not_creatable_or_in_use", test_spool_errors },
 	{ "http/spool_trim_drops_oldest_counting", test_spool_trim },
 	{ "http/sink_keeps_batches_for_next_start", test_sink_keeps_batches_for_next_start },

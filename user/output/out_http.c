@@ -31,9 +31,10 @@
 	"http(s)://HOST[:PORT]/api/v2/write?org=ORG&bucket=BUCKET (InfluxDB 2.x)"
 
 enum outcome {
-	SENT,
-	REJECTED, /* 4xx: the data is bad, sending it again would not help */
-	RETRY, /* no answer, 5xx, 401, 403, 404, 408 or 429: the server may take it later */
+	SENT = HTTP_SENT,
+	REJECTED = HTTP_REJECTED, /* 4xx: the data is bad, sending it again would not help */
+	/* no answer, 5xx, 401, 403, 404, 408 or 429: the server may take it later */
+	RETRY = HTTP_RETRY,
 	STOPPED, /* close() cut the transfer short */
 	UNREADABLE, /* the spool file is gone or broken */
 };
@@ -207,17 +208,23 @@ int http_write_url(const char *url, char *out, size_t outlen, char *err, size_t 
 	return ret;
 }
 
-static size_t keep_body(char *ptr, size_t size, size_t nmemb, void *arg)
+size_t http_body_keep(char *body, size_t size, size_t *len, const char *ptr, size_t n)
 {
-	struct http_sink *h = arg;
-	size_t n = size * nmemb, room = sizeof(h->body) - 1 - h->body_len;
+	size_t room = size - 1 - *len;
 
 	if (n < room)
 		room = n;
-	memcpy(h->body + h->body_len, ptr, room);
-	h->body_len += room;
-	h->body[h->body_len] = '\0';
+	memcpy(body + *len, ptr, room);
+	*len += room;
+	body[*len] = '\0';
 	return n;
+}
+
+static size_t keep_body(char *ptr, size_t size, size_t nmemb, void *arg)
+{
+	struct http_sink *h = arg;
+
+	return http_body_keep(h->body, sizeof(h->body), &h->body_len, ptr, size * nmemb);
 }
 
 /* Lets close() cut a transfer to a slow server short instead of waiting out its timeout. */
@@ -354,6 +361,22 @@ static void one_line(char *s)
 	memmove(s, s + n, strlen(s + n) + 1);
 }
 
+enum http_verdict http_answer(long status, char *body, char *reason, size_t rlen)
+{
+	one_line(body);
+	snprintf(reason, rlen, "HTTP %ld%s%s", status, body[0] ? ": " : "", body);
+	if (status >= 200 && status < 300)
+		return HTTP_SENT;
+	/*
+	 * 401, 403 and 404 (a wrong token, a database not made yet) are the server's set-up, not
+	 * the data: keep the batches spooled until it is fixed, as for a server that is down.
+	 */
+	if (status >= 400 && status < 500 && status != 408 && status != 429 && status != 401 &&
+	    status != 403 && status != 404)
+		return HTTP_REJECTED;
+	return HTTP_RETRY;
+}
+
 /* Post batch b; runs without the lock. *status: the HTTP status, 0 without an answer. */
 static enum outcome post(struct http_sink *h, const struct spool_batch *b, char *reason,
 			 size_t rlen, long *status)
@@ -383,18 +406,7 @@ static enum outcome post(struct http_sink *h, const struct spool_batch *b, char 
 		return RETRY;
 	}
 	curl_easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE, status);
-	one_line(h->body);
-	snprintf(reason, rlen, "HTTP %ld%s%s", *status, h->body[0] ? ": " : "", h->body);
-	if (*status >= 200 && *status < 300)
-		return SENT;
-	/*
-	 * 401, 403 and 404 (a wrong token, a database not made yet) are the server's set-up, not
-	 * the data: keep the batches spooled until it is fixed, as for a server that is down.
-	 */
-	if (*status >= 400 && *status < 500 && *status != 408 && *status != 429 && *status != 401 &&
-	    *status != 403 && *status != 404)
-		return REJECTED;
-	return RETRY;
+	return (enum outcome)http_answer(*status, h->body, reason, rlen);
 }
 
 /* What the answer to batch b means for the queue; under the lock. */

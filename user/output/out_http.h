@@ -56,4 +56,25 @@ void http_timeouts(const struct http_config *cfg, long *connect_ms, long *total_
  */
 int http_write_url(const char *url, char *out, size_t outlen, char *err, size_t errlen);
 
+/*
+ * The server's answer to a post, apart from libcurl: its status (curl's CURLINFO_RESPONSE_CODE)
+ * and the start of its body. The sink reads no header of it.
+ */
+enum http_verdict {
+	HTTP_SENT, /* 2xx: the batch is removed */
+	HTTP_REJECTED, /* other 4xx: the data is bad, the batch is dropped */
+	HTTP_RETRY, /* anything else, and 401, 403, 404, 408, 429: kept, sent again later */
+};
+
+/*
+ * Append n bytes of a body to body (size bytes, NUL-terminated, *len of them used), keeping
+ * its start: what does not fit is dropped. Returns n, as libcurl's write callback takes all.
+ */
+size_t http_body_keep(char *body, size_t size, size_t *len, const char *ptr, size_t n);
+/*
+ * What status with body means for the batch, and a one-line reason for the log ("HTTP 400:
+ * BODY"); body is made one line in place (control characters as spaces, at most 300 bytes).
+ */
+enum http_verdict http_answer(long status, char *body, char *reason, size_t rlen);
+
 #endif

@@ -15,6 +15,7 @@
 #include "util.h"
 
 #define SEQ_DIGITS 20 /* UINT64_MAX has 20 digits */
+#define SEQ_MAX (UINT64_MAX - 1) /* the largest batch number, so that next_seq never wraps */
 #define NAME_LEN (SEQ_DIGITS + 3)
 #define PROBE_NAME ".write-test"
 
@@ -37,8 +38,11 @@ static int parse_batch_name(const char *name, uint64_t *seq)
 		return -EINVAL;
 	memcpy(digits, name, SEQ_DIGITS);
 	digits[SEQ_DIGITS] = '\0';
-	/* Sequence numbers start at 1; twenty digits can also say more than UINT64_MAX. */
-	return bm_parse_u64(digits, 1, UINT64_MAX, seq);
+	/*
+	 * Sequence numbers start at 1; twenty digits can also say more than UINT64_MAX. The
+	 * largest, UINT64_MAX, is no batch either: the next one after it would be number 0.
+	 */
+	return bm_parse_u64(digits, 1, SEQ_MAX, seq);
 }
 
 uint64_t spool_count_points(const char *data, size_t len)
@@ -254,6 +258,15 @@ int spool_put(struct spool *s, const char *data, size_t len)
 	uint64_t seq = s->next_seq;
 	int fd, ret;
 
+	/*
+	 * Numbers run out only after a file an earlier run cannot have named (some other
+	 * process's): an empty queue numbers from 1 again, a full one takes nothing more.
+	 */
+	if (seq > SEQ_MAX) {
+		if (s->n)
+			return -EOVERFLOW;
+		seq = s->next_seq = 1;
+	}
 	batch_name(name, sizeof(name), seq);
 	temp_name(tmp, sizeof(tmp), seq);
 	fd = openat(s->dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
