@@ -31,8 +31,9 @@ for pkg in "$@"; do
 	[ -e "$dest/.unpacked" ] && continue
 	ver=$(dpkg-query -W -f='${Version}' "$pkg" 2>/dev/null || true)
 	[ -n "$ver" ] || ver=$(apt-cache policy "$pkg:$arch" | sed -n 's/^ *Candidate: //p')
-	[ -n "$ver" ] && [ "$ver" != "(none)" ] ||
+	if [ -z "$ver" ] || [ "$ver" = "(none)" ]; then
 		die "no version of $pkg:$arch to fetch: is the $arch index there (apt-get update)?"
+	fi
 	echo "fetch-cross-dev: $pkg:$arch $ver" >&2
 	rm -rf "$dest"
 	mkdir -p "$dest/deb"
