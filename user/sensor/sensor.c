@@ -102,10 +102,13 @@ static int open_events(struct sensor *s)
 /* Drains in a row below a quarter of the map's size before it shrinks. */
 #define ACCTS_SHRINK_AFTER 30
 
-/* n entries and half as many again, in whole pages of entries. */
+/*
+ * n entries and a quarter as many again, in whole pages of entries: pairs stay in the map from
+ * one interval to the next, so it fills only with pairs that are new.
+ */
 static uint32_t room_for(uint64_t n, uint32_t max)
 {
-	uint64_t want = (n + n / 2 + 255) & ~(uint64_t)255;
+	uint64_t want = (n + n / 4 + 255) & ~(uint64_t)255;
 
 	if (want < ACCTS_MIN_ENTRIES)
 		want = ACCTS_MIN_ENTRIES;
@@ -970,9 +973,9 @@ static int drain_fixed(struct sensor *s, int kind, int gen, sensor_entry_fn fn, 
 
 /*
  * After a read of a map that holds n pairs (those that ran lately, and not yet removed): a
- * map that was full (slices went to overflow) doubles, one past seven eighths gets room for
- * half as many again, and one below a quarter for ACCTS_SHRINK_AFTER reads in a row shrinks to
- * that, so the kernel's memory follows the pairs that run: 1.1 to 1.5 times them, once
+ * map that was full (slices went to overflow) grows to 2.5 times, one past seven eighths gets
+ * room for a quarter as many again, and one below a quarter for ACCTS_SHRINK_AFTER reads in a
+ * row shrinks to that, so the kernel's memory follows the pairs that run: 1.1 to 1.25 times them, once
  * steady. The next flush puts the new map in place.
  */
 static void plan_resize(struct sensor *s, int kind, uint32_t n)
