@@ -14,10 +14,13 @@ pod="kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod$uid.slice"
 c1=$(make_cgroup "$pod/cri-containerd-$id1.scope")
 c2=$(make_cgroup "$pod/cri-containerd-$id2.scope")
 
-run_in_cgroup "$c1" stress-ng --cpu 1 --cpu-load 40 --timeout 7s --quiet
-run_in_cgroup "$c2" stress-ng --cpu 1 --cpu-load 20 --timeout 7s --quiet
+# The load lasts as long as both runs (each loads its BPF programs first: over a second on a
+# busy host), and is stopped after them.
+run_in_cgroup "$c1" stress-ng --cpu 1 --cpu-load 40 --timeout 60s --quiet
+run_in_cgroup "$c2" stress-ng --cpu 1 --cpu-load 20 --timeout 60s --quiet
 "$BPFMETER" -i 1 -d 3 -e '' --energy-source none -o csv:"$TMP/plain.csv" 2>/dev/null
 "$BPFMETER" -i 1 -d 3 -e '' --energy-source none --group-by pod -o csv:"$TMP/pod.csv" 2>/dev/null
+kill "${BG_PIDS[@]}" 2>/dev/null
 wait "${BG_PIDS[@]}"
 
 csv=$TMP/plain.csv

@@ -432,6 +432,57 @@ static void test_rows_sorted_by_cpu_socket_then_as_they_came(void)
 	free(rows);
 }
 
+/* Folding rows by target (and socket): sums kept, first-come order, against a scan per row. */
+static void test_fold_rows_adds_rows_of_a_target(void)
+{
+	enum {
+		N = 2000,
+		NT = 300
+	};
+	struct bm_target *t = calloc(NT, sizeof(*t));
+	struct bm_row *rows = calloc(N, sizeof(*rows)), *want = calloc(N, sizeof(*rows));
+	uint64_t x = 2463534242ull;
+	size_t bad = 0;
+
+	if (!t || !rows || !want) {
+		unit_failed_checks++;
+		goto out;
+	}
+	for (int by_socket = 0; by_socket < 2; by_socket++) {
+		size_t nw = 0, n;
+
+		for (size_t i = 0; i < N; i++) {
+			x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+			rows[i] = (struct bm_row){ .target = &t[x % NT],
+						   .socket = (int)((x >> 20) % 2),
+						   .s.cpu_ns = (x >> 24) % 1000 };
+		}
+		for (size_t i = 0; i < N; i++) {
+			size_t j;
+
+			for (j = 0; j < nw; j++)
+				if (want[j].target == rows[i].target &&
+				    (!by_socket || want[j].socket == rows[i].socket))
+					break;
+			if (j < nw)
+				want[j].s.cpu_ns += rows[i].s.cpu_ns;
+			else
+				want[nw++] = rows[i];
+		}
+		n = report_fold_rows(rows, N, by_socket);
+		CHECK_EQ_U64(n, nw);
+		for (size_t i = 0; i < n && n == nw; i++)
+			bad += rows[i].target != want[i].target ||
+			       rows[i].s.cpu_ns != want[i].s.cpu_ns ||
+			       (by_socket && rows[i].socket != want[i].socket);
+	}
+	CHECK_EQ_U64(bad, 0);
+out:
+	free(t);
+	free(rows);
+	free(want);
+}
+
 const struct unit_test interval_tests[] = {
 	{ "interval/find_next_is_find_in_any_order", test_find_next_is_find_in_any_order },
 	{ "interval/co2e_totals_follow_each_interval_intensity",
@@ -451,5 +502,6 @@ const struct unit_test interval_tests[] = {
 	  test_special_targets_are_named_and_stand_alone },
 	{ "interval/rows_sorted_by_cpu_socket_then_as_they_came",
 	  test_rows_sorted_by_cpu_socket_then_as_they_came },
+	{ "interval/fold_rows_adds_rows_of_a_target", test_fold_rows_adds_rows_of_a_target },
 	{ NULL, NULL },
 };

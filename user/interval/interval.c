@@ -216,23 +216,10 @@ static void estimate_co2e(struct interval *iv, const struct interval_inputs *in)
  */
 static void group_rows(struct interval *iv)
 {
-	size_t out = 0;
-
-	for (size_t i = 0; i < iv->nrows; i++) {
-		struct bm_row r = iv->rows[i];
-		size_t j;
-
-		if (r.target->group)
-			r.target = r.target->group;
-		for (j = 0; j < out; j++)
-			if (iv->rows[j].socket == r.socket && iv->rows[j].target == r.target)
-				break;
-		if (j < out)
-			report_row_add(&iv->rows[j], &r);
-		else
-			iv->rows[out++] = r;
-	}
-	iv->nrows = out;
+	for (size_t i = 0; i < iv->nrows; i++)
+		if (iv->rows[i].target->group)
+			iv->rows[i].target = iv->rows[i].target->group;
+	iv->nrows = report_fold_rows(iv->rows, iv->nrows, true);
 }
 
 void interval_run(struct interval *iv, const struct interval_inputs *measured,

@@ -333,24 +333,51 @@ void report_row_add(struct bm_row *into, const struct bm_row *from)
 	into->estimated |= from->estimated;
 }
 
-size_t report_merge_sockets(struct bm_row *rows, size_t n)
+/* Where the fold's key of a row starts its probe: the target's address, and the socket. */
+static size_t fold_slot(const struct bm_row *r, bool by_socket, size_t mask)
 {
-	size_t out = 0;
+	uint64_t k = (uint64_t)(uintptr_t)r->target ^ (by_socket ? (uint64_t)r->socket << 48 : 0);
 
+	return (size_t)((k * 0x9e3779b97f4a7c15ull) >> 32) & mask;
+}
+
+size_t report_fold_rows(struct bm_row *rows, size_t n, bool by_socket)
+{
+	size_t cap = 16, out = 0;
+	uint32_t *slot;
+
+	while (cap < 2 * n)
+		cap *= 2;
+	/* Place + 1 of the first row of each key, 0 for none: a hash, not a scan per row. */
+	slot = bm_calloc(cap, sizeof(*slot));
 	for (size_t i = 0; i < n; i++) {
-		size_t j;
+		size_t j = fold_slot(&rows[i], by_socket, cap - 1);
 
-		for (j = 0; j < out; j++)
-			if (rows[j].target == rows[i].target)
+		while (slot[j]) {
+			const struct bm_row *o = &rows[slot[j] - 1];
+
+			if (o->target == rows[i].target &&
+			    (!by_socket || o->socket == rows[i].socket))
 				break;
-		if (j == out) {
-			rows[out] = rows[i];
-			rows[out].socket = -1;
-			out++;
+			j = (j + 1) & (cap - 1);
+		}
+		if (slot[j]) {
+			report_row_add(&rows[slot[j] - 1], &rows[i]);
 			continue;
 		}
-		report_row_add(&rows[j], &rows[i]);
+		rows[out] = rows[i];
+		slot[j] = (uint32_t)++out;
 	}
+	free(slot);
+	return out;
+}
+
+size_t report_merge_sockets(struct bm_row *rows, size_t n)
+{
+	size_t out = report_fold_rows(rows, n, false);
+
+	for (size_t i = 0; i < out; i++)
+		rows[i].socket = -1;
 	report_sort(rows, out);
 	return out;
 }

@@ -191,5 +191,10 @@ double report_measured(const struct bm_interval *iv, int socket, int domain);
 void report_row_add(struct bm_row *into, const struct bm_row *from);
 /* Sum rows of the same target over sockets, in place; returns the new count, sorted. */
 size_t report_merge_sockets(struct bm_row *rows, size_t n);
+/*
+ * The rows of one target (on one socket, with by_socket) added into the first of them, in
+ * the order the first ones came; returns how many are left.
+ */
+size_t report_fold_rows(struct bm_row *rows, size_t n, bool by_socket);
 
 #endif
