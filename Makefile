@@ -22,9 +22,12 @@ LIB_SRCS := $(filter-out user/main.c,$(USER_SRCS))
 
 WARN := -Wall -Wextra -Werror
 CFLAGS ?= -g -O2
+# The --cflags of the libraries whose headers user/ includes. The arm64 cross build sets it
+# empty: libcurl's are -I/usr/include/x86_64-linux-gnu here, the host's headers.
+PKG_CFLAGS ?= $(shell $(PKG_CONFIG) --cflags libcurl $(PROM_PKGS) $(NOTIFY_PKGS))
 ALL_CFLAGS := $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE -DBPFMETER_VERSION='"$(VERSION)"' \
 	-I$(OUTPUT) -Iuser $(addprefix -I,$(USER_DIRS:/=)) -Ibpf $(shell $(PKG_CONFIG) --cflags libbpf) \
-	$(shell $(PKG_CONFIG) --cflags libcurl $(PROM_PKGS) $(NOTIFY_PKGS))
+	$(PKG_CFLAGS)
 # The Prometheus endpoint: libmicrohttpd serves (HTTP/1.1, TLS through GnuTLS, basic auth),
 # libyaml reads --web-config, libcrypt (libxcrypt) checks its bcrypt hashes.
 PROM_PKGS := libmicrohttpd yaml-0.1 libcrypt
@@ -54,7 +57,7 @@ msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
 .DELETE_ON_ERROR:
-.PHONY: all clean distclean test unit asan static image
+.PHONY: all clean distclean test unit asan static static-arm64 image
 
 all: bpfmeter
 
@@ -149,13 +152,17 @@ $(OUTPUT)/unit-tests-asan: $(UNIT_SRCS) $(patsubst user/%.c,$(OUTPUT)/asan/%.o,$
 # Debian ships no libsystemd.a: no readiness notifications either (-DBPFMETER_NO_SYSTEMD:
 # notify_none.c instead of notify.c; such a bpfmeter runs under Type=simple).
 MHD_STATIC := $(OUTPUT)/mhd
+# configure's --host for it: empty for the build machine's own.
+MHD_HOST :=
+# The static binary's name: make static-arm64 runs this Makefile again with its own.
+STATIC_BIN := bpfmeter-static
 STATIC_SRCS := $(filter-out user/output/out_http.c user/session/notify.c user/dynlib.c,$(USER_SRCS))
 STATIC_LIBS := $(MHD_STATIC)/lib/libmicrohttpd.a $(shell $(PKG_CONFIG) --static --libs libbpf) \
 	-lcsv $(shell $(PKG_CONFIG) --static --libs gsl yaml-0.1 libcrypt libcap-ng) -lm -lpthread
 
 $(MHD_STATIC)/lib/libmicrohttpd.a:
 	$(call msg,MHD,$@)
-	$(Q)scripts/build-static-mhd.sh $(MHD_STATIC)
+	$(Q)scripts/build-static-mhd.sh $(MHD_STATIC) $(MHD_HOST)
 
 $(OUTPUT)/static/%.o: user/%.c $(USER_HDRS) bpf/bpfmeter.h $(OUTPUT)/bpfmeter.skel.h | $(OUTPUT)/static
 	$(call msg,CC-STAT,$@)
@@ -168,11 +175,44 @@ $(OUTPUT)/static/cpus_table.o: $(CPU_TABLE) user/energy/estimate.h | $(OUTPUT)/s
 	$(call msg,CC-STAT,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
 
-bpfmeter-static: $(patsubst user/%.c,$(OUTPUT)/static/%.o,$(STATIC_SRCS)) $(OUTPUT)/static/cpus_table.o $(MHD_STATIC)/lib/libmicrohttpd.a
+$(STATIC_BIN): $(patsubst user/%.c,$(OUTPUT)/static/%.o,$(STATIC_SRCS)) $(OUTPUT)/static/cpus_table.o $(MHD_STATIC)/lib/libmicrohttpd.a
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) -static $(filter %.o,$^) $(STATIC_LIBS) -o $@
 
 static: bpfmeter-static
+
+# make static-arm64: bpfmeter-static-arm64, the same static binary for aarch64. Elsewhere than
+# on arm64 it is cross-built with Debian's aarch64-linux-gnu- toolchain (crossbuild-essential-arm64)
+# against the arm64 -dev packages installed by multiarch (scripts/install-deps.sh), whose .pc
+# files pkg-config reads from /usr/lib/aarch64-linux-gnu/pkgconfig; on arm64 with the machine's
+# own compiler. All of it is kept in $(OUTPUT)/arm64 (the BPF object from vmlinux/arm64, its
+# skeleton and core_btf.h template, the objects) and $(OUTPUT)/mhd-arm64 (its libmicrohttpd,
+# which make clean keeps as it does $(MHD_STATIC)), apart from the build of this machine's arch.
+ifneq ($(STATIC_BIN),bpfmeter-static-arm64)
+ifeq ($(ARCH),arm64)
+ARM64_CC ?= $(CC)
+ARM64_PKG_CONFIG ?= $(PKG_CONFIG)
+ARM64_MHD_HOST ?=
+ARM64_CLANG_TARGET ?=
+else
+ARM64_TRIPLET ?= aarch64-linux-gnu
+ARM64_CC ?= $(ARM64_TRIPLET)-gcc
+ARM64_PKG_CONFIG ?= env PKG_CONFIG_LIBDIR=/usr/lib/$(ARM64_TRIPLET)/pkgconfig:/usr/share/pkgconfig $(PKG_CONFIG)
+ARM64_MHD_HOST ?= $(ARM64_TRIPLET)
+# clang's include path for the target's <asm/...>, which the BPF programs' linux/types.h reads.
+ARM64_CLANG_TARGET ?= --target=$(ARM64_TRIPLET)
+endif
+ARM64_BPF_SYS_INCLUDES = $(shell $(CLANG) $(ARM64_CLANG_TARGET) -v -E - </dev/null 2>&1 \
+	| sed -n '/<...> search starts here:/,/End of search list./{ s| \(/.*\)|-idirafter \1|p }')
+
+.PHONY: bpfmeter-static-arm64
+static-arm64 bpfmeter-static-arm64:
+	$(Q)command -v $(firstword $(ARM64_CC)) >/dev/null || { echo "make static-arm64: $(firstword $(ARM64_CC)) is not installed: run scripts/install-deps.sh" >&2; exit 1; }
+	$(Q)$(MAKE) --no-print-directory ARCH=arm64 OUTPUT=$(OUTPUT)/arm64 MHD_STATIC=$(OUTPUT)/mhd-arm64 \
+		MHD_HOST='$(ARM64_MHD_HOST)' CC='$(ARM64_CC)' PKG_CONFIG='$(ARM64_PKG_CONFIG)' PKG_CFLAGS= \
+		CLANG_BPF_SYS_INCLUDES='$(ARM64_BPF_SYS_INCLUDES)' \
+		STATIC_BIN=bpfmeter-static-arm64 bpfmeter-static-arm64
+endif
 
 # The container image: scripts/deploy/Containerfile over the stripped static binary alone, built
 # with podman from a context that holds nothing else.
@@ -219,8 +259,8 @@ test: bpfmeter asan $(OUTPUT)/unit-tests
 
 clean:
 	$(call msg,CLEAN,)
-	$(Q)[ ! -d $(OUTPUT) ] || find $(OUTPUT) -mindepth 1 -maxdepth 1 ! -name mhd -exec rm -rf {} +
-	$(Q)rm -f bpfmeter bpfmeter-asan bpfmeter-static
+	$(Q)[ ! -d $(OUTPUT) ] || find $(OUTPUT) -mindepth 1 -maxdepth 1 ! -name mhd ! -name mhd-arm64 -exec rm -rf {} +
+	$(Q)rm -f bpfmeter bpfmeter-asan bpfmeter-static bpfmeter-static-arm64
 
 distclean: clean
 	$(Q)rm -rf $(OUTPUT)

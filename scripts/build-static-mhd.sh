@@ -5,9 +5,10 @@
 # fetches the source of the libmicrohttpd Debian has (the version of libmicrohttpd-dev, as
 # apt-get source does, checked against the archive's signed index), builds it without TLS and
 # installs it under DIR/{include,lib}. Run once per clone: a DIR that already holds the library
-# is left as it is.
+# is left as it is. HOST, a GNU triplet such as aarch64-linux-gnu, cross-builds it for that
+# machine with HOST-gcc (configure's --host); the source is the same.
 #
-#   scripts/build-static-mhd.sh DIR
+#   scripts/build-static-mhd.sh DIR [HOST]
 set -euo pipefail
 
 die() {
@@ -15,7 +16,9 @@ die() {
 	exit 1
 }
 
-[ $# -eq 1 ] || die "usage: $0 DIR (where to build and install the static libmicrohttpd)"
+[ $# -eq 1 ] || [ $# -eq 2 ] ||
+	die "usage: $0 DIR [HOST] (where to build and install the static libmicrohttpd, HOST to cross-build)"
+host=${2:-}
 mkdir -p "$1"
 dir=$(cd "$1" && pwd)
 [ -e "$dir/lib/libmicrohttpd.a" ] && [ -e "$dir/include/microhttpd.h" ] && exit 0
@@ -49,9 +52,9 @@ tree=$(find "$src" -mindepth 1 -maxdepth 1 -type d -name 'libmicrohttpd-*' | hea
 
 # No HTTPS (the GnuTLS it would need cannot be linked statically), none of the parts bpfmeter
 # does not use (digest auth, POST parsing, upgrade, docs, examples, tests against libcurl).
-echo "build-static-mhd: building it without HTTPS" >&2
-(cd "$tree" && ./configure --prefix="$dir" --enable-static --disable-shared --disable-https \
-	--without-gnutls --disable-doc --disable-examples --disable-curl --disable-dauth \
+echo "build-static-mhd: building it without HTTPS${host:+ for $host}" >&2
+(cd "$tree" && ./configure ${host:+--host="$host"} --prefix="$dir" --enable-static --disable-shared \
+	--disable-https --without-gnutls --disable-doc --disable-examples --disable-curl --disable-dauth \
 	--disable-postprocessor --disable-httpupgrade --disable-nls \
 	CFLAGS="-O2 -g" >"$dir/configure.log" 2>&1) ||
 	die "configure of libmicrohttpd failed (see $dir/configure.log)"
