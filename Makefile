@@ -22,8 +22,8 @@ LIB_SRCS := $(filter-out user/main.c,$(USER_SRCS))
 
 WARN := -Wall -Wextra -Werror
 CFLAGS ?= -g -O2
-# The --cflags of the libraries whose headers user/ includes. The arm64 cross build sets it
-# empty: libcurl's are -I/usr/include/x86_64-linux-gnu here, the host's headers.
+# The --cflags of the libraries whose headers user/ includes. The arm64 cross build sets its own:
+# libcurl's are -I/usr/include/x86_64-linux-gnu here, the host's headers.
 PKG_CFLAGS ?= $(shell $(PKG_CONFIG) --cflags libcurl $(PROM_PKGS) $(NOTIFY_PKGS))
 ALL_CFLAGS := $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE -DBPFMETER_VERSION='"$(VERSION)"' \
 	-I$(OUTPUT) -Iuser $(addprefix -I,$(USER_DIRS:/=)) -Ibpf $(shell $(PKG_CONFIG) --cflags libbpf) \
@@ -186,18 +186,29 @@ static: bpfmeter-static
 # against the arm64 -dev packages installed by multiarch (scripts/install-deps.sh), whose .pc
 # files pkg-config reads from /usr/lib/aarch64-linux-gnu/pkgconfig; on arm64 with the machine's
 # own compiler. All of it is kept in $(OUTPUT)/arm64 (the BPF object from vmlinux/arm64, its
-# skeleton and core_btf.h template, the objects) and $(OUTPUT)/mhd-arm64 (its libmicrohttpd,
-# which make clean keeps as it does $(MHD_STATIC)), apart from the build of this machine's arch.
+# skeleton and core_btf.h template, the objects), $(OUTPUT)/mhd-arm64 (its libmicrohttpd) and
+# $(OUTPUT)/arm64-dev (below), apart from the build of this machine's arch; make clean keeps
+# the last two, as it does $(MHD_STATIC).
 ifneq ($(STATIC_BIN),bpfmeter-static-arm64)
 ifeq ($(ARCH),arm64)
 ARM64_CC ?= $(CC)
 ARM64_PKG_CONFIG ?= $(PKG_CONFIG)
 ARM64_MHD_HOST ?=
 ARM64_CLANG_TARGET ?=
+ARM64_PKG_CFLAGS ?=
 else
 ARM64_TRIPLET ?= aarch64-linux-gnu
 ARM64_CC ?= $(ARM64_TRIPLET)-gcc
-ARM64_PKG_CONFIG ?= env PKG_CONFIG_LIBDIR=/usr/lib/$(ARM64_TRIPLET)/pkgconfig:/usr/share/pkgconfig $(PKG_CONFIG)
+# libgsl-dev:arm64 cannot be installed beside libgsl-dev:amd64 (no Multi-Arch: same): it is
+# unpacked into $(ARM64_DEV) instead (scripts/fetch-cross-dev.sh), its gsl.pc found there
+# first.
+ARM64_FETCH := libgsl-dev
+ARM64_DEV := $(OUTPUT)/arm64-dev
+ARM64_PC_DIRS := $(abspath $(ARM64_DEV))/libgsl-dev/usr/lib/$(ARM64_TRIPLET)/pkgconfig \
+	/usr/lib/$(ARM64_TRIPLET)/pkgconfig /usr/share/pkgconfig
+empty :=
+ARM64_PKG_CONFIG ?= env PKG_CONFIG_LIBDIR=$(subst $(empty) $(empty),:,$(ARM64_PC_DIRS)) $(PKG_CONFIG)
+ARM64_PKG_CFLAGS ?= -I$(abspath $(ARM64_DEV))/libgsl-dev/usr/include
 ARM64_MHD_HOST ?= $(ARM64_TRIPLET)
 # clang's include path for the target's <asm/...>, which the BPF programs' linux/types.h reads.
 ARM64_CLANG_TARGET ?= --target=$(ARM64_TRIPLET)
@@ -208,8 +219,10 @@ ARM64_BPF_SYS_INCLUDES = $(shell $(CLANG) $(ARM64_CLANG_TARGET) -v -E - </dev/nu
 .PHONY: bpfmeter-static-arm64
 static-arm64 bpfmeter-static-arm64:
 	$(Q)command -v $(firstword $(ARM64_CC)) >/dev/null || { echo "make static-arm64: $(firstword $(ARM64_CC)) is not installed: run scripts/install-deps.sh" >&2; exit 1; }
+	$(if $(ARM64_FETCH),$(Q)scripts/fetch-cross-dev.sh $(ARM64_DEV) arm64 $(ARM64_FETCH))
 	$(Q)$(MAKE) --no-print-directory ARCH=arm64 OUTPUT=$(OUTPUT)/arm64 MHD_STATIC=$(OUTPUT)/mhd-arm64 \
-		MHD_HOST='$(ARM64_MHD_HOST)' CC='$(ARM64_CC)' PKG_CONFIG='$(ARM64_PKG_CONFIG)' PKG_CFLAGS= \
+		MHD_HOST='$(ARM64_MHD_HOST)' CC='$(ARM64_CC)' PKG_CONFIG='$(ARM64_PKG_CONFIG)' \
+		PKG_CFLAGS='$(ARM64_PKG_CFLAGS)' \
 		CLANG_BPF_SYS_INCLUDES='$(ARM64_BPF_SYS_INCLUDES)' \
 		STATIC_BIN=bpfmeter-static-arm64 bpfmeter-static-arm64
 endif
@@ -259,7 +272,7 @@ test: bpfmeter asan $(OUTPUT)/unit-tests
 
 clean:
 	$(call msg,CLEAN,)
-	$(Q)[ ! -d $(OUTPUT) ] || find $(OUTPUT) -mindepth 1 -maxdepth 1 ! -name mhd ! -name mhd-arm64 -exec rm -rf {} +
+	$(Q)[ ! -d $(OUTPUT) ] || find $(OUTPUT) -mindepth 1 -maxdepth 1 ! -name mhd ! -name mhd-arm64 ! -name arm64-dev -exec rm -rf {} +
 	$(Q)rm -f bpfmeter bpfmeter-asan bpfmeter-static bpfmeter-static-arm64
 
 distclean: clean

@@ -38,17 +38,35 @@ packages=(
 	podman runc python3-yaml
 )
 
+# make static-arm64, elsewhere than on arm64 (there the packages above are the arm64 ones): the
+# arm64 -dev packages of what make static links, with the arm64 architecture added to dpkg
+# (multiarch: an arm64 library is kept at the version of its amd64 twin, so apt may upgrade that
+# with it), Debian's cross toolchain and qemu-user to run the binary it builds. Not
+# libgsl-dev:arm64, which would replace libgsl-dev (no Multi-Arch: same): make static-arm64
+# unpacks it without installing it (scripts/fetch-cross-dev.sh).
+arm64_dev=(libbpf-dev libelf-dev zlib1g-dev libcsv-dev libyaml-dev libcrypt-dev libcap-ng-dev)
+foreign_arch=
+if [ "$(dpkg --print-architecture)" != arm64 ]; then
+	packages+=("${arm64_dev[@]/%/:arm64}" crossbuild-essential-arm64 qemu-user-static)
+	dpkg --print-foreign-architectures | grep -qx arm64 || foreign_arch=arm64
+fi
+
 missing=()
 for p in "${packages[@]}"; do
 	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
 		missing+=("$p")
 	fi
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
+[ ${#missing[@]} -eq 0 ] && [ -z "$foreign_arch" ] && exit 0
 
 if [ "$(id -u)" -ne 0 ]; then
-	echo "install-deps: missing packages: ${missing[*]}: run this script as root (sudo $0)" >&2
+	echo "install-deps: missing packages: ${missing[*]}${foreign_arch:+ (and the $foreign_arch architecture in dpkg)}:" \
+		"run this script as root (sudo $0)" >&2
 	exit 1
+fi
+if [ -n "$foreign_arch" ]; then
+	echo "install-deps: adding the $foreign_arch architecture to dpkg (multiarch)"
+	dpkg --add-architecture "$foreign_arch"
 fi
 echo "install-deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
