@@ -29,7 +29,12 @@ const char *sensor_event_errstr(int err)
 	switch (err) {
 	case ENOENT:
 	case ENODEV:
-		return "no PMU for it on this machine";
+		/*
+		 * Both where there is no PMU (most VMs) and where the PMU has no such event:
+		 * an Arm PMUv3 without the common event the generic one maps to (qemu's
+		 * counts cycles and instructions only, cache-misses is ENOENT).
+		 */
+		return "no PMU here counts it: none, or none with this event";
 	case EOPNOTSUPP:
 		return "not supported by this CPU or hypervisor";
 	case EACCES:
