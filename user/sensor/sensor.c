@@ -613,12 +613,16 @@ fail:
 	return err;
 }
 
+static uint64_t stats_sum(struct sensor *s, size_t offset);
+
 void sensor_close(struct sensor *s)
 {
 	if (s->skel)
-		bm_debug("sensor: %llu counter reads failed, %llu slices charged to overflow",
+		bm_debug("sensor: %llu counter reads failed, %llu slices charged to overflow, "
+			 "%llu slices whose start the hook did not see",
 			 (unsigned long long)sensor_read_failures(s),
-			 (unsigned long long)sensor_overflows(s));
+			 (unsigned long long)sensor_overflows(s),
+			 (unsigned long long)stats_sum(s, offsetof(struct bm_stats, missed)));
 	ring_buffer__free(s->mkdir_rb);
 	bpf_link__destroy(s->mkdir_link);
 	bpf_link__destroy(s->cpuhp_link);
