@@ -256,7 +256,7 @@ int check_host(struct session *s)
 		return 1;
 	}
 	nfall += check_sensor(&s->sensor);
-	if (caps_drop(false, kept, sizeof(kept)))
+	if (caps_drop(false, s->sensor.nr_events > 0, kept, sizeof(kept)))
 		check_line("fallback", "capabilities: cannot drop those only starting needs");
 	else
 		check_line("ok", "capabilities after starting: %s, the rest dropped", kept);

@@ -813,7 +813,7 @@ static void state_keep(struct session *s)
 static void drop_privileges(const struct session *s)
 {
 	char kept[64];
-	int err = caps_drop(s->have_cmd, kept, sizeof(kept));
+	int err = caps_drop(s->have_cmd, s->sensor.nr_events > 0, kept, sizeof(kept));
 
 	if (err)
 		bm_warn("cannot drop the capabilities bpfmeter no longer needs: %s; measuring goes "
