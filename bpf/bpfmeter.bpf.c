@@ -43,7 +43,7 @@ struct cpu_state {
 	__u32 pend_valid; /* pend holds sums not yet added to the acct map */
 	struct bm_acct pend; /* slices of pend_key since it last changed or the last flush */
 	__u32 valid; /* last_rt and last[] are readings on this CPU since it came up */
-	__u32 gen; /* the generation of the accounting maps this CPU charges */
+	__u64 cepoch; /* the epoch this CPU charges: the half cepoch & 1 of each pair */
 	struct bm_counter last[BM_MAX_EVENTS];
 };
 
@@ -63,10 +63,10 @@ struct {
 } events SEC(".maps");
 
 /*
- * The accounting maps (bpfmeter.h): kind -> a preallocated hash of struct bm_key -> struct
- * bm_acct. Userspace creates the inner maps, sized for the pairs that run in an interval (it
- * replaces them with bigger or smaller ones between intervals), with value_size
- * bm_acct_size(nr_events), and sets the template before load.
+ * The accounting maps (bpfmeter.h): kind -> a preallocated hash of struct bm_key -> two
+ * halves of struct bm_acct and their stamps. Userspace creates the inner maps, sized for the
+ * pairs that run (it replaces them with bigger or smaller ones between intervals), with
+ * value_size bm_pair_size(nr_events), and sets the template before load.
  */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
@@ -75,7 +75,7 @@ struct {
 	__uint(value_size, sizeof(__u32));
 } accts SEC(".maps");
 
-/* Idle, steal and overflow of each kind and generation: BM_FIXED_SLOT(). Value size as acct. */
+/* Idle, steal and overflow of each kind and epoch parity: BM_FIXED_SLOT(). Value: bm_acct. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, BM_NR_FIXED_SLOTS);
@@ -90,6 +90,14 @@ struct {
 	__type(value, struct bm_stats);
 } stats SEC(".maps");
 
+/* The pairs to remove at the next flush round, each by its own CPU: userspace writes it. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct bm_reap);
+} reap SEC(".maps");
+
 /*
  * Set by userspace once the flush program runs: slices of the same cgroup in a row then add
  * up in the CPU's pending sums, and only a change of cgroup or the flush looks up the hash.
@@ -97,36 +105,65 @@ struct {
 bool slot_cache = false;
 
 /*
- * Userspace counts its flush rounds here, and sets it before each one: epoch & 1 is the
- * generation of the accounting maps to charge from then on. Each CPU's flush closes its
- * generation and moves the CPU to the new one, so what ran there up to the flush is in the
- * old generation, which userspace then empties while nothing writes to it. A CPU that missed
- * a round (it was offline) moves at its next context switch, and so does every CPU without
- * the flush (slot_cache false).
+ * Userspace counts its flush rounds here, and bumps it before each one: the epoch to charge
+ * from then on. Each CPU's flush closes its epoch and moves the CPU to the new one, so what
+ * ran there up to the flush is in the old epoch's halves, which userspace then reads while
+ * nothing writes to them. A CPU that missed a round (it was offline) moves at its next
+ * context switch, and so does every CPU without the flush (slot_cache false).
  */
 __u64 epoch = 0;
 
-/* Template for new accounting entries; only bm_acct_size(nr_events) bytes of it are copied. */
-struct bm_acct acct_zero = {};
+/* Template for new accounting entries; only bm_pair_size(nr_events) bytes of it are copied. */
+struct {
+	__u64 stamp[2];
+	struct bm_acct half[2];
+} pair_zero = {};
 
 static __always_inline struct bm_acct *fixed_get(const struct cpu_state *st, __u32 kind,
 						 __u32 which)
 {
-	__u32 slot = BM_FIXED_SLOT(kind, st->gen & 1, which);
+	__u32 slot = BM_FIXED_SLOT(kind, st->cepoch & 1, which);
 
 	return bpf_map_lookup_elem(&fixed, &slot);
 }
 
 /*
- * The sums of key on this CPU in the CPU's generation. A new pair takes a free entry; when the
- * map is full, the slice goes to the overflow target (userspace grows the map for the next
+ * The half of a pair's value that the CPU's epoch charges: zeroed first where it holds an
+ * older epoch's sums (userspace read them at the end of that epoch).
+ */
+static __always_inline struct bm_acct *pair_half(const struct cpu_state *st, __u64 *pair)
+{
+	__u32 h = st->cepoch & 1, i;
+	struct bm_acct *a;
+
+	a = (struct bm_acct *)((char *)pair + BM_PAIR_STAMPS);
+	if (h)
+		a = (struct bm_acct *)((char *)a + bm_acct_size(nr_events));
+	if (pair[h & 1] == st->cepoch)
+		return a;
+	a->cpu_ns = 0;
+#pragma unroll
+	for (i = 0; i < BM_MAX_EVENTS; i++) {
+		if (i >= nr_events)
+			break;
+		a->ev[i].value = 0;
+		a->ev[i].enabled = 0;
+		a->ev[i].running = 0;
+	}
+	pair[h & 1] = st->cepoch;
+	return a;
+}
+
+/*
+ * The sums of key on this CPU in the CPU's epoch. A new pair takes a free entry; when the map
+ * is full, the slice goes to the overflow target (userspace grows the map for the next
  * interval it fills).
  */
 static __always_inline struct bm_acct *acct_get(const struct cpu_state *st, __u32 kind, __u64 key)
 {
-	struct bm_key k = { .id = key, .cpu = bpf_get_smp_processor_id(), .gen = st->gen & 1 };
+	struct bm_key k = { .id = key, .cpu = bpf_get_smp_processor_id() };
 	struct bm_stats *s;
-	struct bm_acct *a;
+	__u64 *pair;
 	__u32 zero = 0;
 	void *map;
 
@@ -134,13 +171,13 @@ static __always_inline struct bm_acct *acct_get(const struct cpu_state *st, __u3
 		return fixed_get(st, kind, BM_FIXED_IDLE);
 	map = bpf_map_lookup_elem(&accts, &kind);
 	if (map) {
-		a = bpf_map_lookup_elem(map, &k);
-		if (a)
-			return a;
-		bpf_map_update_elem(map, &k, &acct_zero, BPF_NOEXIST);
-		a = bpf_map_lookup_elem(map, &k);
-		if (a)
-			return a;
+		pair = bpf_map_lookup_elem(map, &k);
+		if (pair)
+			return pair_half(st, pair);
+		bpf_map_update_elem(map, &k, &pair_zero, BPF_NOEXIST);
+		pair = bpf_map_lookup_elem(map, &k);
+		if (pair)
+			return pair_half(st, pair);
 	}
 	s = bpf_map_lookup_elem(&stats, &zero);
 	if (s && kind == BM_KIND_PROC)
@@ -301,8 +338,8 @@ static __always_inline __u64 slice_ns(const struct cpu_state *st, __u32 pid, __u
 }
 
 /*
- * At a switch: the CPU charges userspace's current generation where it has no flush to move
- * it there, or missed one (it was offline while it ran).
+ * At a switch: the CPU charges userspace's current epoch where it has no flush to move it
+ * there, or missed one (it was offline while it ran).
  */
 static __always_inline struct cpu_state *cpu_state_get(void)
 {
@@ -310,7 +347,7 @@ static __always_inline struct cpu_state *cpu_state_get(void)
 	struct cpu_state *st = bpf_map_lookup_elem(&cpu_state, &zero);
 
 	if (st && (!slot_cache || st->flushed + 1 < epoch))
-		st->gen = epoch & 1;
+		st->cepoch = epoch;
 	return st;
 }
 
@@ -392,6 +429,41 @@ static __always_inline __u64 steal_now(struct task_struct *task)
 }
 
 /*
+ * Remove the listed pairs of this CPU that charged nothing since the epoch before last: what
+ * they hold was read, and nothing else writes this CPU's pairs (the flush runs with the CPU's
+ * interrupts off, or its preemption, where it runs on the CPU that asked).
+ */
+static __always_inline void reap_pairs(void)
+{
+	__u32 zero = 0, cpu = bpf_get_smp_processor_id(), n, i;
+	struct bm_reap *r = bpf_map_lookup_elem(&reap, &zero);
+
+	if (!r)
+		return;
+	n = r->n;
+	for (i = 0; i < BM_REAP_MAX; i++) {
+		struct bm_key k = {};
+		__u32 kind;
+		__u64 *pair;
+		void *map;
+
+		if (i >= n)
+			break;
+		if (r->key[i].cpu != cpu)
+			continue;
+		kind = r->key[i].kind;
+		k.id = r->key[i].id;
+		k.cpu = cpu;
+		map = bpf_map_lookup_elem(&accts, &kind);
+		if (!map)
+			continue;
+		pair = bpf_map_lookup_elem(map, &k);
+		if (pair && pair[0] + 3 <= epoch && pair[1] + 3 <= epoch)
+			bpf_map_delete_elem(map, &k);
+	}
+}
+
+/*
  * Not attached: userspace runs it on each CPU to close the interval there. It charges the
  * running task its runtime so far (as of the scheduler's last update, as cpu.stat has it),
  * then gives steal the time the kernel counts as stolen meanwhile, and idle what the CPU's
@@ -410,11 +482,11 @@ int BPF_PROG(flush)
 	if (!st)
 		return 0;
 	/*
-	 * A CPU that missed rounds (offline) charges what it has to the generation this round
+	 * A CPU that missed rounds (offline) charges what it has to the epoch this round
 	 * closes, so that it lands in the interval userspace leaves out for the CPU's return.
 	 */
 	if (st->flushed + 1 < epoch)
-		st->gen = (epoch - 1) & 1;
+		st->cepoch = epoch - 1;
 	charge_current(st);
 	pend_drain(st);
 	now = bpf_ktime_get_ns();
@@ -433,8 +505,9 @@ int BPF_PROG(flush)
 			time_add(st, BM_KIND_PROC, BM_FIXED_IDLE, elapsed - stolen);
 		}
 	}
-	/* Everything of this CPU up to now is in its generation: on to userspace's new one. */
-	st->gen = epoch & 1;
+	reap_pairs();
+	/* Everything of this CPU up to now is in its epoch's halves: on to userspace's new one. */
+	st->cepoch = epoch;
 	st->flushed = epoch;
 	st->last_steal = steal;
 	st->charged = 0;
@@ -510,7 +583,7 @@ int BPF_PROG(cpu_bringup, unsigned int cpu, int target, int step)
 		st->flush_ns = 0;
 		st->charged = 0;
 		st->idle_debt = 0;
-		st->gen = epoch & 1;
+		st->cepoch = epoch;
 	}
 	s = bpf_map_lookup_percpu_elem(&stats, &zero, cpu);
 	if (s)

@@ -20,31 +20,51 @@
 #define BM_KEY_STEAL (~0ULL - 1)
 
 /*
- * Key of the accounting maps: what ran (a cgroup id, or a tgid with --by process), on which
- * CPU, in which generation (interval). The BPF side only ever writes the entries of the CPU it
- * runs on, so they need no atomics, and a map holds the (target, CPU) pairs that ran, not
- * every target on every CPU.
+ * Key of the accounting maps: what ran (a cgroup id, or a tgid with --by process) on which
+ * CPU. The BPF side only ever writes the entries of the CPU it runs on, so they need no
+ * atomics, and a map holds the (target, CPU) pairs that ran, not every target on every CPU.
  */
 struct bm_key {
 	__u64 id;
 	__u32 cpu;
-	__u32 gen; /* 0 or 1 */
+	__u32 pad; /* 0 */
 };
 
 /*
  * One accounting map per kind (cgroups, processes) in the map-in-map "accts", at the kind's
- * index: a hash of struct bm_key -> struct bm_acct. Each CPU charges its current generation
- * until the flush moves it to the other; userspace then takes the entries of the generation
- * closed out of the map (the next interval's are few by then, so one map holds about one
- * interval's pairs).
+ * index: a hash of struct bm_key -> a pair's sums in two halves, one per parity of the epoch
+ * (userspace's count of intervals). Each CPU charges the half of the epoch it is in, which
+ * it zeroes and stamps with that epoch first; its flush at an interval's end moves it to the
+ * next epoch, so userspace then reads the closed epoch's halves while nothing writes them,
+ * and no entry is removed or added again from one interval to the next. A pair that ran in
+ * neither of two intervals is removed by its own CPU's flush (userspace lists such pairs in
+ * "reap"), so nothing it charged goes unread and nothing charges it while it goes.
+ *
+ * The value: __u64 stamp[2], then half 0 and half 1 of bm_acct_size(nr_events) bytes each.
  */
+#define BM_PAIR_STAMPS (2 * sizeof(__u64))
+
+/* Pairs one flush round removes at the most; the rest wait for the next round. */
+#define BM_REAP_MAX 512
+struct bm_reap_key {
+	__u64 id;
+	__u32 cpu;
+	__u32 kind;
+};
+struct bm_reap {
+	__u32 n;
+	__u32 pad;
+	struct bm_reap_key key[BM_REAP_MAX];
+};
+
 #define BM_KIND_CGROUP 0
 #define BM_KIND_PROC 1
 #define BM_NR_KINDS 2
 
 /*
  * Targets that are not in the hash maps, so a full map never takes them: each kind and
- * generation has these in the per-CPU array "fixed", at BM_FIXED_SLOT(kind, gen, which).
+ * epoch parity (gen) has these in the per-CPU array "fixed", at BM_FIXED_SLOT(kind, gen,
+ * which); userspace zeroes a slot when it has read it.
  */
 #define BM_FIXED_IDLE 0
 #define BM_FIXED_STEAL 1
@@ -61,9 +81,8 @@ struct bm_counter {
 };
 
 /*
- * Value of the accounting maps: one (target, CPU) pair's sums over one generation (an
- * interval). Userspace sets the maps' value size to bm_acct_size(nr_events), so only the
- * events in use take memory.
+ * A (target, CPU) pair's sums over one interval: a half of an accounting map's value, and
+ * the value of "fixed". Only the events in use take memory: bm_acct_size(nr_events) bytes.
  */
 struct bm_acct {
 	__u64 cpu_ns;
@@ -90,6 +109,12 @@ struct bm_stats {
 static inline __u32 bm_acct_size(__u32 nr_events)
 {
 	return (__u32)(sizeof(__u64) + nr_events * sizeof(struct bm_counter));
+}
+
+/* The value size of the accounting maps: the stamps and both halves. */
+static inline __u32 bm_pair_size(__u32 nr_events)
+{
+	return (__u32)(BM_PAIR_STAMPS + 2 * bm_acct_size(nr_events));
 }
 
 /* Difference of two readings of a 64-bit monotonic sum. */

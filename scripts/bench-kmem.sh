@@ -9,8 +9,8 @@
 # does. Prints one line per map (name, type, key and value size, entries, memlock), the sum,
 # then the extrapolation to HOST_CPUS possible CPUs with ACTIVE cgroups each running on K of
 # them per interval: the per-CPU maps scale with the CPUs; the cgroups' accounting hash holds
-# the (cgroup, CPU) pairs of about one interval (the closed generation's are taken out just
-# after the flush), sized 1.1 to 1.5 times them once steady (the figures take 1.5), each
+# the (cgroup, CPU) pairs that run (an entry stays while its pair runs, and goes after two
+# intervals without), sized 1.1 to 1.25 times them once steady (the figures take 1.25), each
 # entry costing the kernel's element size (measured from memlock) and a bucket of 16 bytes
 # per power of two. The design before
 # (a per-CPU hash of every cgroup up to --max-cgroups, 4,096 then) is computed beside it.
@@ -76,7 +76,7 @@ print("fixed_maps_at_%d_cpus_MB %.2f" % (cpus, fixed_b / 1e6))
 print("%-10s %9s %9s %9s %10s" % ("cpus/cgrp", "pairs", "entries", "hash_MB", "total_MB"))
 for k in ks:
     pairs = active * min(k, cpus)
-    entries = (pairs * 3 // 2 + 255) // 256 * 256
+    entries = (pairs * 5 // 4 + 255) // 256 * 256
     one = elem * (entries + cpus) + 16 * pow2(entries) + 40 * cpus + 1024
     print("%-10d %9d %9d %9.2f %10.2f" % (k, pairs, entries, one / 1e6, (one + fixed_b) / 1e6))
 # Before: one per-CPU hash of (8 + 24 x 4) bytes on every CPU for every cgroup up to 4,096 + 2.

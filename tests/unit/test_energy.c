@@ -122,6 +122,39 @@ static void test_impossible_reading_dropped_and_counted(void)
 }
 
 /*
+ * A counter written in steps, 20 J once a second (a host's --export-powercap tree seen from its
+ * VM, or the simulator): polls a millisecond either side of a step see 20 J in 1 ms, which
+ * came over the second since the counter last moved. Not dropped: every joule is taken.
+ */
+static void test_stepped_counter_not_dropped(void)
+{
+	struct energy_reading out[2 * BM_NR_DOMAINS];
+	struct energy_source s;
+	double total = 0;
+	int n;
+
+	fake_source(&s);
+	energy_poll(&s, 0.0);
+	for (int step = 1; step <= 5; step++) {
+		energy_poll(&s, step - 0.001);
+		fake_raw[2] += 20000; /* mJ */
+		fake_raw[3] += 2000;
+		energy_poll(&s, step + 0.0);
+		n = energy_take(&s, out);
+		total += reading(out, n, 1, BM_DOMAIN_PACKAGE);
+	}
+	CHECK_EQ_U64(s.dropped, 0);
+	CHECK(fabs(total - 100.0) < 1e-9);
+	/* Still a glitch where the step is past what the whole second could make. */
+	energy_poll(&s, 5.999);
+	fake_raw[2] += 2500000; /* 2.5 kJ in a second */
+	energy_poll(&s, 6.0);
+	energy_take(&s, out);
+	CHECK_EQ_U64(s.dropped, 1);
+	energy_close(&s);
+}
+
+/*
  * A counter going backwards by 1 J every 0.1 s: every reading is dropped, and no interval has
  * a reading of its domain (not a 0 J one); the other domains go on. A dropped reading of one
  * die leaves its package out of that interval, whose sum would lack it.
@@ -401,6 +434,7 @@ const struct unit_test energy_tests[] = {
 	{ "energy/poll_take_sums_dies_and_wraps", test_poll_take_sums_dies_and_wraps },
 	{ "energy/impossible_reading_dropped_and_counted",
 	  test_impossible_reading_dropped_and_counted },
+	{ "energy/stepped_counter_not_dropped", test_stepped_counter_not_dropped },
 	{ "energy/backwards_counter_has_no_reading", test_backwards_counter_has_no_reading },
 	{ "energy/dead_counter_leaves_domain_out", test_dead_counter_leaves_domain_out },
 	{ "energy/never_advancing_counter_dropped_after_grace",

@@ -472,10 +472,14 @@ static void test_sink_cap_drops_oldest(void)
 		snprintf(said, sizeof(said), "dropped %d oldest points so far\n", n);
 		CHECK_HAS(cap.text, said);
 	}
-	/* What is left is the newest. */
+	/*
+	 * What is left is the newest, but for a batch that was being sent (to the closed port)
+	 * when the cap struck: trimming leaves that one alone and takes the next oldest.
+	 */
 	CHECK(spool_open(&s, dir, err, sizeof(err)) == 0);
 	CHECK_EQ_U64(s.n, 3);
-	CHECK_EQ_U64(s.b[0].seq, 8);
+	CHECK(s.n == 3 && s.b[0].seq >= 1 && s.b[0].seq <= 8);
+	CHECK_EQ_U64(s.b[1].seq, 9);
 	CHECK_EQ_U64(s.b[2].seq, 10);
 	spool_close(&s);
 	check_batch(dir, 10, "m v=09 100009\nm v=09 200009\n");

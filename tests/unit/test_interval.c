@@ -371,6 +371,67 @@ static void test_find_next_is_find_in_any_order(void)
 	targets_free(&ts);
 }
 
+/*
+ * An interval's rows in order: by CPU time, most first, then socket, then as they came (by
+ * id); the summary's ties by name. Random times over a small range make many ties.
+ */
+static void test_rows_sorted_by_cpu_socket_then_as_they_came(void)
+{
+	enum {
+		N = 3000,
+		NT = 8
+	};
+	static char names[NT][8] = { "/h", "/b", "/g", "/a", "/f", "/c", "/e", "/d" };
+	struct bm_target t[NT];
+	struct bm_row *rows = calloc(N, sizeof(*rows));
+	struct report_sort_buf buf = { 0 };
+	uint64_t x = 88172645463325252ull;
+	size_t bad = 0;
+
+	if (!rows) {
+		unit_failed_checks++;
+		return;
+	}
+	memset(t, 0, sizeof(t));
+	for (int i = 0; i < NT; i++)
+		t[i].name = names[i];
+	for (int round = 0; round < 3; round++) {
+		for (size_t i = 0; i < N; i++) {
+			x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+			rows[i] = (struct bm_row){ .target = &t[x % NT],
+						   .socket = (int)((x >> 8) % (round ? 3 : 1)),
+						   /* In round 2, times past 32 bits and 0. */
+						   .s.cpu_ns = (x >> 16) % 50 *
+							       (round == 2 ? 1ull << 33 : 1),
+						   .share = (double)i };
+		}
+		report_sort_with(rows, N, &buf);
+		for (size_t i = 1; i < N; i++) {
+			const struct bm_row *a = &rows[i - 1], *b = &rows[i];
+
+			if (a->s.cpu_ns != b->s.cpu_ns ? a->s.cpu_ns < b->s.cpu_ns
+			    : a->socket != b->socket   ? a->socket > b->socket
+						       : a->share > b->share)
+				bad++;
+		}
+		/* The summary's sort: ties by name. */
+		report_sort(rows, N);
+		for (size_t i = 1; i < N; i++) {
+			const struct bm_row *a = &rows[i - 1], *b = &rows[i];
+			int c = strcmp(a->target->name, b->target->name);
+
+			if (a->s.cpu_ns != b->s.cpu_ns ? a->s.cpu_ns < b->s.cpu_ns
+			    : a->socket != b->socket   ? a->socket > b->socket
+			    : c			       ? c > 0
+						       : a->share > b->share)
+				bad++;
+		}
+	}
+	CHECK_EQ_U64(bad, 0);
+	free(buf.keys);
+	free(rows);
+}
+
 const struct unit_test interval_tests[] = {
 	{ "interval/find_next_is_find_in_any_order", test_find_next_is_find_in_any_order },
 	{ "interval/co2e_totals_follow_each_interval_intensity",
@@ -388,5 +449,7 @@ const struct unit_test interval_tests[] = {
 	  test_targets_never_move_and_unreported_ones_stay_out },
 	{ "interval/special_targets_are_named_and_stand_alone",
 	  test_special_targets_are_named_and_stand_alone },
+	{ "interval/rows_sorted_by_cpu_socket_then_as_they_came",
+	  test_rows_sorted_by_cpu_socket_then_as_they_came },
 	{ NULL, NULL },
 };

@@ -190,7 +190,7 @@ void energy_poll(struct energy_source *s, double now)
 		struct energy_counter *c = &s->c[i];
 		char why[512];
 		uint64_t raw;
-		double j;
+		double j, since;
 		int err;
 
 		if (c->dead)
@@ -202,12 +202,18 @@ void energy_poll(struct energy_source *s, double now)
 			drop_counter(s, c, why);
 			continue;
 		}
+		/*
+		 * The delta grew since the counter last moved, at the latest: a counter written in
+		 * steps (the simulator's, or a host's --export-powercap tree seen from its VM) can
+		 * step by a whole second's energy between two polls a millisecond apart.
+		 */
+		since = now - (c->moved_t > 0 ? c->moved_t : c->first_t);
 		if (!check_advance(s, c, raw, now))
 			continue;
 		if (c->primed) {
 			j = (double)energy_wrap_delta(c->last, raw, c->modulus) *
 			    c->joules_per_unit;
-			if (j > BM_ENERGY_MAX_W * dt)
+			if (j > BM_ENERGY_MAX_W * (since > dt ? since : dt))
 				drop_reading(s, c, j, dt);
 			else
 				c->pending_j += j;

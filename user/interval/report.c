@@ -43,24 +43,23 @@ static inline bool key_before(const struct report_sort_key *a, const struct repo
 	return c ? c < 0 : a->i < b->i;
 }
 
-static void sort_rows(struct bm_row *rows, size_t n, struct report_sort_buf *buf, bool by_name)
+/*
+ * Digit pass of a key, least significant first: -2 and -1 the socket's bytes, 0 to 7 those
+ * of CPU time.
+ */
+static inline unsigned int radix_digit(const struct report_sort_key *k, int pass)
 {
-	struct report_sort_key *k, *t, *swap;
-	struct bm_row tmp;
+	if (pass < 0)
+		return ((unsigned int)k->socket >> (8 * (pass + 2))) & 0xff;
+	return (unsigned int)((~k->cpu_ns >> (8 * pass)) & 0xff); /* most first */
+}
 
-	if (n < 2)
-		return;
-	if (buf->cap < n) {
-		free(buf->keys);
-		buf->cap = n;
-		buf->keys = bm_calloc(2 * n, sizeof(*buf->keys));
-	}
-	k = buf->keys;
-	t = k + n;
-	for (size_t i = 0; i < n; i++)
-		k[i] = (struct report_sort_key){ rows[i].s.cpu_ns, rows[i].socket, (uint32_t)i,
-						 by_name ? rows[i].target->name : NULL };
-	/* Bottom up, runs of w merged into runs of 2w, from k into t and back. */
+/* Bottom up, runs of w merged into runs of 2w, from k into t and back: where they end. */
+static struct report_sort_key *merge_sort(struct report_sort_key *k, struct report_sort_key *t,
+					  size_t n)
+{
+	struct report_sort_key *swap;
+
 	for (size_t w = 1; w < n; w *= 2) {
 		for (size_t lo = 0; lo < n; lo += 2 * w) {
 			size_t mid = lo + w < n ? lo + w : n, hi = lo + 2 * w < n ? lo + 2 * w : n;
@@ -77,7 +76,51 @@ static void sort_rows(struct bm_row *rows, size_t n, struct report_sort_buf *buf
 		k = t;
 		t = swap;
 	}
-	/* The rows to their places, cycle by cycle: the place j takes the row k[j].i. */
+	return k;
+}
+
+/*
+ * The same order without names, as a least significant digit first radix sort, stable: by
+ * socket, then by CPU time, most first, a byte at a time, leaving out the bytes all keys share
+ * (the high ones of nanoseconds). An interval's ten thousand keys take a few passes, where the
+ * merge sort takes fourteen and a comparison per key each.
+ */
+static struct report_sort_key *radix_sort(struct report_sort_key *k, struct report_sort_key *t,
+					  size_t n)
+{
+	struct report_sort_key *swap;
+	size_t count[256];
+
+	for (int pass = -2; pass < 8; pass++) {
+		size_t pos = 0;
+		bool one = false;
+
+		memset(count, 0, sizeof(count));
+		for (size_t i = 0; i < n; i++)
+			count[radix_digit(&k[i], pass)]++;
+		for (int d = 0; d < 256; d++) {
+			size_t c = count[d];
+
+			one |= c == n;
+			count[d] = pos;
+			pos += c;
+		}
+		if (one)
+			continue; /* every key has the same digit: the order stays */
+		for (size_t i = 0; i < n; i++)
+			t[count[radix_digit(&k[i], pass)]++] = k[i];
+		swap = k;
+		k = t;
+		t = swap;
+	}
+	return k;
+}
+
+/* The rows to their places, cycle by cycle: the place j takes the row k[j].i. */
+static void place_rows(struct bm_row *rows, size_t n, struct report_sort_key *k)
+{
+	struct bm_row tmp;
+
 	for (size_t i = 0; i < n; i++) {
 		size_t j = i;
 
@@ -94,6 +137,26 @@ static void sort_rows(struct bm_row *rows, size_t n, struct report_sort_buf *buf
 		rows[j] = tmp;
 		k[j].i = (uint32_t)j;
 	}
+}
+
+static void sort_rows(struct bm_row *rows, size_t n, struct report_sort_buf *buf, bool by_name)
+{
+	struct report_sort_key *k, *t;
+
+	if (n < 2)
+		return;
+	if (buf->cap < n) {
+		free(buf->keys);
+		buf->cap = n;
+		buf->keys = bm_calloc(2 * n, sizeof(*buf->keys));
+	}
+	k = buf->keys;
+	t = k + n;
+	for (size_t i = 0; i < n; i++)
+		k[i] = (struct report_sort_key){ rows[i].s.cpu_ns, rows[i].socket, (uint32_t)i,
+						 by_name ? rows[i].target->name : NULL };
+	k = by_name ? merge_sort(k, t, n) : radix_sort(k, t, n);
+	place_rows(rows, n, k);
 }
 
 void report_sort_with(struct bm_row *rows, size_t n, struct report_sort_buf *buf)

@@ -11,18 +11,12 @@ void account_init(struct account *a, const struct bm_topology *topo, int nr_even
 	a->topo = topo;
 	a->nr_events = nr_events;
 	a->reset = bm_calloc((size_t)topo->nr_cpus, sizeof(*a->reset));
-	idvec_init(&a->targets, sizeof(struct account_target));
-}
-
-static void target_free(struct account_target *t)
-{
-	free(t->cur);
+	idvec_init(&a->targets, sizeof(struct account_target) +
+					(size_t)topo->nr_sockets * sizeof(struct bm_sample));
 }
 
 void account_free(struct account *a)
 {
-	for (size_t i = 0; i < a->targets.n; i++)
-		target_free(idvec_at(&a->targets, i));
 	idvec_free(&a->targets);
 	free(a->reset);
 	a->reset = NULL;
@@ -63,10 +57,8 @@ struct account_target *account_charge(struct account *a, uint64_t id, int cpu,
 		return NULL;
 	socket = topo->socket[cpu];
 	t = idvec_get(&a->targets, id, &created);
-	if (created) {
-		t->cur = bm_calloc((size_t)topo->nr_sockets, sizeof(*t->cur));
+	if (created)
 		t->fresh = true;
-	}
 	s = &t->cur[socket];
 	s->cpu_ns += sums->cpu_ns;
 	if (sums->cpu_ns)
@@ -94,12 +86,8 @@ double account_counted_share(const struct account *a, int e)
 struct account_target *account_add(struct account *a, uint64_t id, int socket,
 				   const struct bm_sample *s)
 {
-	struct account_target *t;
-	int created;
+	struct account_target *t = idvec_get(&a->targets, id, NULL);
 
-	t = idvec_get(&a->targets, id, &created);
-	if (created)
-		t->cur = bm_calloc((size_t)a->topo->nr_sockets, sizeof(*t->cur));
 	t->cur[socket].cpu_ns += s->cpu_ns;
 	for (int e = 0; e < a->nr_events; e++) {
 		t->cur[socket].ev[e] += s->ev[e];
@@ -110,10 +98,5 @@ struct account_target *account_add(struct account *a, uint64_t id, int socket,
 
 void account_forget(struct account *a, uint64_t id)
 {
-	struct account_target *t = idvec_find(&a->targets, id);
-
-	if (!t)
-		return;
-	target_free(t);
 	idvec_remove(&a->targets, id);
 }

@@ -24,9 +24,10 @@ struct bm_sample {
 
 struct account_target {
 	uint64_t id; /* accounting key: cgroup id, BM_KEY_IDLE or BM_KEY_OVERFLOW */
-	struct bm_sample *cur; /* [nr_sockets] this interval */
 	bool active; /* charged anything this interval */
 	bool fresh; /* new since the caller last cleared it (the session, once it is named) */
+	/* [nr_sockets] this interval, in the element itself: one cache miss less per charge */
+	struct bm_sample cur[];
 };
 
 /*

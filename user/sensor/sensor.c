@@ -107,10 +107,13 @@ static int open_events(struct sensor *s)
 /* Drains in a row below a quarter of the map's size before it shrinks. */
 #define ACCTS_SHRINK_AFTER 30
 
-/* n entries and half as many again, in whole pages of entries. */
+/*
+ * n entries and a quarter as many again, in whole pages of entries: pairs stay in the map from
+ * one interval to the next, so it fills only with pairs that are new.
+ */
 static uint32_t room_for(uint64_t n, uint32_t max)
 {
-	uint64_t want = (n + n / 2 + 255) & ~(uint64_t)255;
+	uint64_t want = (n + n / 4 + 255) & ~(uint64_t)255;
 
 	if (want < ACCTS_MIN_ENTRIES)
 		want = ACCTS_MIN_ENTRIES;
@@ -231,7 +234,7 @@ static int load(struct sensor *s, const struct sensor_config *cfg, bool use_btf,
 	skel->rodata->nr_cpu_slots = (__u32)s->topo->nr_cpus;
 	bpf_map__set_max_entries(skel->maps.events,
 				 (__u32)(s->nr_events ? s->nr_events * s->topo->nr_cpus : 1));
-	bpf_map__set_value_size(skel->maps.fixed, (__u32)s->value_size);
+	bpf_map__set_value_size(skel->maps.fixed, (__u32)s->acct_size);
 	skel->rodata->by_process = cfg->by_process;
 	bpf_program__set_autoload(skel->progs.switch_btf, use_btf);
 	bpf_program__set_autoload(skel->progs.switch_raw, !use_btf);
@@ -503,8 +506,9 @@ int sensor_open(struct sensor *s, struct bm_topology *topo, const struct sensor_
 	s->req = cfg->events;
 	s->nr_req = cfg->nr_events;
 	open_events(s);
-	s->value_size = bm_acct_size((__u32)s->nr_events);
-	s->stride = (s->value_size + 7) & ~(size_t)7;
+	s->value_size = bm_pair_size((__u32)s->nr_events);
+	s->acct_size = bm_acct_size((__u32)s->nr_events);
+	s->stride = (s->acct_size + 7) & ~(size_t)7;
 	s->max_entries = cfg->max_cgroups * (uint64_t)topo->nr_cpus > ACCTS_MAX_ENTRIES
 				 ? ACCTS_MAX_ENTRIES
 				 : (uint32_t)(cfg->max_cgroups * (uint64_t)topo->nr_cpus);
@@ -559,6 +563,7 @@ int sensor_open(struct sensor *s, struct bm_topology *topo, const struct sensor_
 	s->accts_fd = bpf_map__fd(s->skel->maps.accts);
 	s->fixed_fd = bpf_map__fd(s->skel->maps.fixed);
 	s->stats_fd = bpf_map__fd(s->skel->maps.stats);
+	s->reap_fd = bpf_map__fd(s->skel->maps.reap);
 	s->flush_fd = bpf_program__fd(s->skel->progs.flush);
 	s->by_process = cfg->by_process;
 	err = create_acct_maps(s, cfg);
@@ -641,7 +646,6 @@ void sensor_close(struct sensor *s)
 	free(s->fds);
 	free(s->keys);
 	free(s->vals);
-	free(s->del);
 	free(s->cpu_up);
 	free(s->cpus.up);
 	memset(s, 0, sizeof(*s));
@@ -758,6 +762,32 @@ int sensor_update_cpus(struct sensor *s, const struct sensor_cpus **changes)
 	return 0;
 }
 
+/*
+ * The pairs found idle at the last read, for their CPUs' flushes of this round to remove (the
+ * BPF side checks again that they are idle). Where no flush runs, on an offline CPU or without
+ * the flush, nothing charges them now (or next to nothing: without the flush a CPU may still
+ * be charging its last epoch): they go from here.
+ */
+static void reap_list(struct sensor *s)
+{
+	struct bm_reap *r = &s->reap;
+	__u32 n = 0, zero = 0;
+
+	for (__u32 i = 0; i < r->n; i++) {
+		const struct bm_reap_key *k = &r->key[i];
+		struct bm_key key = { .id = k->id, .cpu = k->cpu };
+
+		if (s->flush_ok && k->cpu < (__u32)s->topo->nr_cpus && s->topo->online[k->cpu])
+			r->key[n++] = *k;
+		else
+			bpf_map_delete_elem(s->acct[k->kind].fd, &key);
+	}
+	r->n = n;
+	if ((n || s->reap_written) && !bpf_map_update_elem(s->reap_fd, &zero, r, BPF_ANY))
+		s->reap_written = n > 0;
+	r->n = 0;
+}
+
 int sensor_flush(struct sensor *s)
 {
 	/*
@@ -783,9 +813,9 @@ int sensor_flush(struct sensor *s)
 				 m->want);
 		m->want = 0;
 	}
-	/* Every CPU from now on charges the other generation: the one just closed is read next. */
-	s->skel->bss->epoch++;
-	s->gen = (int)(s->skel->bss->epoch & 1);
+	reap_list(s);
+	/* Every CPU from now on charges the next epoch: the one just closed is read next. */
+	s->epoch = ++s->skel->bss->epoch;
 	if (!s->flush_ok)
 		return 0;
 	for (int cpu = 0; cpu < s->topo->nr_cpus; cpu++) {
@@ -809,44 +839,52 @@ int sensor_flush(struct sensor *s)
 	return 0;
 }
 
-/* Whether to take a key out: every key (all), or those of the generation gen. */
-static bool wanted(const struct bm_key *k, int gen, bool all)
+/* What the drain of one accounting map found. */
+struct drain_count {
+	uint32_t entries; /* in the map */
+	uint32_t ran; /* pairs that charged something in the closed epoch */
+};
+
+/*
+ * One pair as read: the closed epoch's half into fn where the pair charged in it, and onto the
+ * reap list where it charged nothing in it nor since (reap, for the map in use).
+ */
+static void take_pair(struct sensor *s, int kind, const struct bm_key *k, const void *val,
+		      uint64_t closed, bool reap, sensor_entry_fn fn, void *ctx,
+		      struct drain_count *c)
 {
-	return all || k->gen == (__u32)gen;
+	const __u64 *stamp = val;
+	unsigned int h = (unsigned int)(closed & 1);
+
+	c->entries++;
+	if (stamp[h] == closed) {
+		c->ran++;
+		if (fn)
+			fn(k->id, (int)k->cpu,
+			   (const void *)((const char *)val + BM_PAIR_STAMPS + h * s->acct_size),
+			   ctx);
+	} else if (reap && stamp[h ^ 1] < closed && s->reap.n < BM_REAP_MAX) {
+		s->reap.key[s->reap.n++] =
+			(struct bm_reap_key){ .id = k->id, .cpu = k->cpu, .kind = (__u32)kind };
+	}
 }
 
-/* Without batch operations (before Linux 5.6): the keys first, then each one taken out. */
-static int drain_one_by_one(struct sensor *s, int fd, int gen, bool all, sensor_entry_fn fn,
-			    void *ctx, uint32_t *n)
+/* Without batch operations (before Linux 5.6): key after key. */
+static int drain_one_by_one(struct sensor *s, int kind, int fd, uint64_t closed, bool reap,
+			    sensor_entry_fn fn, void *ctx, struct drain_count *c)
 {
 	struct bm_key key, next;
 	void *val = bm_calloc(1, s->value_size);
-	size_t nkeys = 0, cap = 0;
-	struct bm_key *keys = NULL;
 	int err = 0;
 
 	for (bool first = true; !bpf_map_get_next_key(fd, first ? NULL : &key, &next);
 	     first = false) {
 		key = next;
-		if (!wanted(&key, gen, all))
-			continue;
-		if (nkeys == cap) {
-			cap = cap ? 2 * cap : 256;
-			keys = bm_realloc_array(keys, cap, sizeof(*keys));
-		}
-		keys[nkeys++] = key;
+		if (!bpf_map_lookup_elem(fd, &key, val))
+			take_pair(s, kind, &key, val, closed, reap, fn, ctx, c);
 	}
 	if (errno != ENOENT)
 		err = -errno;
-	for (size_t i = 0; i < nkeys; i++) {
-		if (bpf_map_lookup_elem(fd, &keys[i], val))
-			continue;
-		bpf_map_delete_elem(fd, &keys[i]);
-		if (fn)
-			fn(keys[i].id, (int)keys[i].cpu, val, ctx);
-	}
-	*n += (uint32_t)nkeys;
-	free(keys);
 	free(val);
 	return err;
 }
@@ -856,34 +894,32 @@ static void batch_room(struct sensor *s, uint32_t cap)
 {
 	free(s->keys);
 	free(s->vals);
-	free(s->del);
 	s->batch_cap = cap;
 	s->keys = bm_calloc(cap, sizeof(*s->keys));
-	s->del = bm_calloc(cap, sizeof(*s->del));
 	s->vals = bm_calloc(cap, s->value_size);
 }
 
 /*
- * Take the entries of generation gen (every entry with all) out of one accounting map into
- * fn: nothing writes them any more, while the CPUs may be adding entries of the other
- * generation, which stay. With batch operations where the kernel has them.
+ * Read one accounting map's pairs (take_pair()), with batch operations where the kernel has
+ * them: the closed epoch's halves, which nothing writes any more, while the CPUs charge the
+ * other halves. Nothing is written back: the CPUs zero a half as they start on it.
  */
-static int drain(struct sensor *s, int fd, int gen, bool all, sensor_entry_fn fn, void *ctx,
-		 uint32_t *n)
+static int drain(struct sensor *s, int kind, int fd, uint64_t closed, bool reap, sensor_entry_fn fn,
+		 void *ctx, struct drain_count *c)
 {
 	LIBBPF_OPTS(bpf_map_batch_opts, opts);
 	struct bm_key in_batch, out_batch;
 	bool first = true;
 
 	if (!s->batch_ok)
-		return drain_one_by_one(s, fd, gen, all, fn, ctx, n);
+		return drain_one_by_one(s, kind, fd, closed, reap, fn, ctx, c);
 	/* Batches of an eighth of the map, 256 to 4096 entries: few calls, small buffers. */
 	if (!s->batch_cap || (s->batch_cap < 4096 && s->batch_cap * 8 < s->acct[0].entries))
 		batch_room(s, s->acct[0].entries / 8 < 256    ? 256
 			      : s->acct[0].entries / 8 > 4096 ? 4096
 							      : s->acct[0].entries / 8);
 	for (;;) {
-		__u32 count = s->batch_cap, ndel = 0;
+		__u32 count = s->batch_cap;
 		int err = bpf_map_lookup_batch(fd, first ? NULL : &in_batch, &out_batch, s->keys,
 					       s->vals, &count, &opts);
 
@@ -899,28 +935,15 @@ static int drain(struct sensor *s, int fd, int gen, bool all, sensor_entry_fn fn
 					 "by one",
 					 strerror(-err));
 				s->batch_ok = false;
-				return drain_one_by_one(s, fd, gen, all, fn, ctx, n);
+				return drain_one_by_one(s, kind, fd, closed, reap, fn, ctx, c);
 			}
 			bm_err("cannot read the accounting map: %s", strerror(-err));
 			return err;
 		}
-		for (__u32 i = 0; i < count; i++) {
-			const struct bm_key *k = &s->keys[i];
-
-			if (!wanted(k, gen, all))
-				continue;
-			s->del[ndel++] = *k;
-			if (fn)
-				fn(k->id, (int)k->cpu,
-				   (const void *)((char *)s->vals + (size_t)i * s->value_size),
-				   ctx);
-		}
-		if (ndel && bpf_map_delete_batch(fd, s->del, &ndel, &opts)) {
-			err = -errno;
-			bm_err("cannot empty the accounting map: %s", strerror(-err));
-			return err;
-		}
-		*n += ndel;
+		for (__u32 i = 0; i < count; i++)
+			take_pair(s, kind, &s->keys[i],
+				  (const char *)s->vals + (size_t)i * s->value_size, closed, reap,
+				  fn, ctx, c);
 		if (err == -ENOENT)
 			return 0;
 		in_batch = out_batch;
@@ -928,7 +951,7 @@ static int drain(struct sensor *s, int fd, int gen, bool all, sensor_entry_fn fn
 	}
 }
 
-/* Idle, steal and overflow of the generation, per CPU, into fn; then back to zero. */
+/* Idle, steal and overflow of the epoch parity gen, per CPU, into fn; then back to zero. */
 static int drain_fixed(struct sensor *s, int kind, int gen, sensor_entry_fn fn, void *ctx)
 {
 	static const uint64_t keys[BM_NR_FIXED] = {
@@ -958,11 +981,11 @@ static int drain_fixed(struct sensor *s, int kind, int gen, sensor_entry_fn fn, 
 }
 
 /*
- * After a drain of the n pairs that ran in an interval: a map that was full (slices went to
- * overflow) triples, one past seven eighths gets room for half as many again, and one below
- * a quarter for ACCTS_SHRINK_AFTER drains in a row shrinks to that, so the kernel's memory
- * follows the pairs that run: 1.1 to 1.5 times them, once steady. The next flush puts the new
- * map in place.
+ * After a read of a map that holds n pairs (those that ran lately, and not yet removed): a
+ * map that was full (slices went to overflow) grows to 2.5 times, one past seven eighths gets
+ * room for a quarter as many again, and one below a quarter for ACCTS_SHRINK_AFTER reads in a
+ * row shrinks to that, so the kernel's memory follows the pairs that run: 1.1 to 1.25 times them, once
+ * steady. The next flush puts the new map in place.
  */
 static void plan_resize(struct sensor *s, int kind, uint32_t n)
 {
@@ -983,19 +1006,22 @@ static void plan_resize(struct sensor *s, int kind, uint32_t n)
 static int read_kind(struct sensor *s, int kind, sensor_entry_fn fn, void *ctx)
 {
 	struct sensor_acct_map *m = &s->acct[kind];
-	int gen = s->gen ^ 1, err = 0;
-	uint32_t n = 0;
+	struct drain_count old = { 0 }, live = { 0 };
+	uint64_t closed = s->epoch - 1;
+	uint32_t n;
+	int err = 0;
 
-	/* A map replaced at the flush holds only the closed generation: all of it, then away. */
+	/* A map replaced at the flush holds the closed epoch's pairs until then: read, away. */
 	if (m->old_fd >= 0) {
-		err = drain(s, m->old_fd, gen, true, fn, ctx, &n);
+		err = drain(s, kind, m->old_fd, closed, false, fn, ctx, &old);
 		close(m->old_fd);
 		m->old_fd = -1;
 	}
 	if (!err)
-		err = drain(s, m->fd, gen, false, fn, ctx, &n);
+		err = drain(s, kind, m->fd, closed, true, fn, ctx, &live);
 	if (!err)
-		err = drain_fixed(s, kind, gen, fn, ctx);
+		err = drain_fixed(s, kind, (int)(closed & 1), fn, ctx);
+	n = live.entries > old.ran + live.ran ? live.entries : old.ran + live.ran;
 	if (!err)
 		plan_resize(s, kind, n);
 	m->used = n;

@@ -54,25 +54,30 @@ struct sensor {
 	void (*mkdir_fn)(uint64_t id, const char *path, void *ctx);
 	void *mkdir_ctx;
 	int accts_fd, fixed_fd, flush_fd, stats_fd;
-	/* The hashes of (target, CPU, generation), at the kind's index (bpfmeter.h). */
+	/* The hashes of (target, CPU) pairs, at the kind's index (bpfmeter.h). */
 	struct sensor_acct_map {
 		int fd; /* -1 where unused (the process map without --by process) */
 		int old_fd; /* the map it replaced at the last flush, read whole next; or -1 */
 		uint32_t entries; /* its size */
 		uint32_t want; /* the size to replace it with at the next flush, or 0 */
-		uint32_t used; /* the pairs of the last interval drained */
+		uint32_t used; /* the pairs in it at the last read */
 		uint32_t low; /* drains in a row it was mostly empty */
 	} acct[BM_NR_KINDS];
 	uint32_t max_entries; /* the most entries a map grows to: max_cgroups x CPUs */
-	int gen; /* the generation the CPUs charge since the last flush */
+	uint64_t epoch; /* the epoch the CPUs charge since the last flush (closed: epoch - 1) */
 	bool by_process;
 	bool grow_warned;
-	size_t value_size; /* bm_acct_size(nr_events) */
+	size_t value_size; /* of the accounting maps: bm_pair_size(nr_events) */
+	size_t acct_size; /* of a half, and of "fixed": bm_acct_size(nr_events) */
 	size_t stride; /* bytes per CPU in a per-CPU map value */
 	/* batch buffers */
-	struct bm_key *keys, *del;
+	struct bm_key *keys;
 	void *vals;
 	uint32_t batch_cap;
+	/* The pairs idle for two intervals, for their CPUs' flushes to remove at the next round. */
+	struct bm_reap reap;
+	int reap_fd;
+	bool reap_written; /* the map holds a list (n > 0) of an earlier round */
 	bool batch_ok; /* batch map lookups work (Linux 5.6) */
 	bool flush_ok; /* BPF_PROG_TEST_RUN on a chosen CPU works (Linux 5.10) */
 	bool cpuhp_ok; /* the CPU bringup hook is attached (Linux 5.19) */

@@ -887,7 +887,7 @@ static int session_start(struct session *s)
 	bm_debug("attached %s/sched_switch; %d of %d events counting; accounting map: %u "
 		 "(cgroup, CPU) pairs of %u bytes, resized to what runs up to %u",
 		 s->sensor.attach_kind, s->sensor.nr_events, o->nr_events,
-		 s->sensor.acct[0].entries, bm_acct_size((__u32)s->sensor.nr_events),
+		 s->sensor.acct[0].entries, bm_pair_size((__u32)s->sensor.nr_events),
 		 s->sensor.max_entries);
 
 	for (int e = 0; e < o->nr_events; e++)
