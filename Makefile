@@ -238,6 +238,8 @@ image: bpfmeter-static
 	$(Q)strip -o $(OUTPUT)/image/bpfmeter bpfmeter-static
 	$(Q)$(PODMAN) build -q -f scripts/deploy/Containerfile -t $(IMAGE) $(OUTPUT)/image >/dev/null
 test: bpfmeter-static
+# ... and the arm64 one, for tests/integration/qemu.sh's arm64 guest (QEMU_ARCH=arm64).
+test: static-arm64
 
 # libFuzzer targets over the parsers of outside input (tests/fuzz/*.c), with ASan and UBSan:
 # clang and its fuzzer runtime (libclang-rt-14-dev). scripts/fuzz.sh runs them.

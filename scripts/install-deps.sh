@@ -28,6 +28,9 @@ packages=(
 	prometheus jq openssl
 	# tests/integration/qemu.sh: scripts/qemu-run.sh boots Debian's 6.1 kernel under qemu
 	qemu-system-x86 busybox-static cpio xz-utils
+	# ... and Debian's arm64 kernel under qemu-system-aarch64, whose emulated PMU counts
+	# cycles and instructions (tests/integration/qemu.sh with QEMU_ARCH=arm64)
+	qemu-system-arm
 	# make static: scripts/build-static-mhd.sh unpacks libmicrohttpd's source with dpkg-source
 	dpkg-dev
 	# make image and tests/integration/container.sh: podman on runc (crun cannot handle a

@@ -33,7 +33,15 @@ run_suite unit-asan env ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktra
 	.output/unit-tests-asan
 for t in tests/integration/*.sh; do
 	[ -e "$t" ] || continue
+	[ "$t" = tests/integration/qemu.sh ] && continue
 	run_suite "$(basename "$t" .sh)" bash "$t"
+done
+
+# The static binaries under qemu, one guest after the other: Debian's 6.1 kernel on x86_64,
+# then on arm64 (qemu-system-aarch64 -M virt -cpu max), whose emulated PMU counts cycles and
+# instructions, so that the hardware-event and multiplexing checks run there.
+for arch in x86_64 arm64; do
+	run_suite "qemu/$arch" env QEMU_ARCH=$arch bash tests/integration/qemu.sh
 done
 
 # The sanitizer build of bpfmeter on the real BPF programs: any ASan/UBSan report or leak

@@ -36,6 +36,21 @@ bool caps_kernel_has_cap_bpf(void)
 	return last >= CAP_BPF;
 }
 
+bool caps_perf_needs_admin(const char *path)
+{
+	char buf[32];
+	int64_t v;
+	char *end;
+
+	if (bm_read_file(path, buf, sizeof(buf)))
+		return false;
+	errno = 0;
+	v = strtoll(buf, &end, 10);
+	if (errno || end == buf || (*end && *end != '\n'))
+		return false;
+	return v > 2;
+}
+
 bool caps_effective(int cap)
 {
 	if (capng_get_caps_process())
@@ -115,12 +130,11 @@ void caps_explain_refusal(const char *what, char *buf, size_t size)
 			what);
 }
 
-int caps_drop(bool keep_dac_override, char *kept, size_t size)
+int caps_drop(bool keep_dac_override, bool perf_events, char *kept, size_t size)
 {
-	static const int bpf_caps[] = { CAP_BPF, CAP_PERFMON }, admin_caps[] = { CAP_SYS_ADMIN };
-	const int *keep = bpf_caps;
-	size_t nkeep = ARRAY_SIZE(bpf_caps), off = 0;
-	bool inh[2], amb[2], setpcap;
+	int keep[3] = { CAP_BPF, CAP_PERFMON };
+	size_t nkeep = 2, off = 0;
+	bool inh[3], amb[3], setpcap;
 	int err;
 
 	kept[0] = '\0';
@@ -130,8 +144,12 @@ int caps_drop(bool keep_dac_override, char *kept, size_t size)
 	 */
 	if (!caps_kernel_has_cap_bpf() || capng_have_capability(CAPNG_EFFECTIVE, CAP_BPF) != 1 ||
 	    capng_have_capability(CAPNG_EFFECTIVE, CAP_PERFMON) != 1) {
-		keep = admin_caps;
-		nkeep = ARRAY_SIZE(admin_caps);
+		keep[0] = CAP_SYS_ADMIN;
+		nkeep = 1;
+	} else if (perf_events && capng_have_capability(CAPNG_EFFECTIVE, CAP_SYS_ADMIN) == 1 &&
+		   caps_perf_needs_admin(CAPS_PERF_PARANOID)) {
+		/* Debian's perf_event_paranoid 3: the events of a CPU that comes back. */
+		keep[nkeep++] = CAP_SYS_ADMIN;
 	}
 	for (size_t i = 0; i < nkeep; i++) {
 		inh[i] = capng_have_capability(CAPNG_INHERITABLE, (unsigned int)keep[i]) == 1;

@@ -17,6 +17,15 @@
 
 /* Whether the kernel knows CAP_BPF and CAP_PERFMON (5.8): /proc/sys/kernel/cap_last_cap. */
 bool caps_kernel_has_cap_bpf(void);
+/*
+ * Whether opening a perf event takes CAP_SYS_ADMIN whatever else is held: the value in path
+ * (/proc/sys/kernel/perf_event_paranoid, CAPS_PERF_PARANOID) is above 2, Debian's level 3
+ * (its kernels' default), at which only CAP_SYS_ADMIN may call perf_event_open. False where
+ * the file cannot be read or parsed.
+ */
+#define CAPS_PERF_PARANOID "/proc/sys/kernel/perf_event_paranoid"
+bool caps_perf_needs_admin(const char *path);
+
 /* Whether cap is in this thread's effective set. */
 bool caps_effective(int cap);
 
@@ -40,10 +49,13 @@ void caps_explain_refusal(const char *what, char *buf, size_t size);
  * the bounding set when CAP_SETPCAP allows; set no_new_privs. Only the calling thread is
  * changed: call it before any thread is started (or restart them). keep_dac_override (a
  * -- CMD session) keeps CAP_DAC_OVERRIDE too where it is held: the command's cgroup is
- * removed at the end from the cgroup2 root, which may be read-only by its mode (0555). The
- * names kept, as "CAP_BPF CAP_PERFMON", into kept. Returns 0 or a negative errno.
+ * removed at the end from the cgroup2 root, which may be read-only by its mode (0555).
+ * perf_events (the session counts perf events) keeps CAP_SYS_ADMIN too where it is held and
+ * caps_perf_needs_admin(): a CPU that comes online has its events opened then, which
+ * CAP_PERFMON alone cannot do at perf_event_paranoid 3. The names kept, as "CAP_BPF
+ * CAP_PERFMON", into kept. Returns 0 or a negative errno.
  */
-int caps_drop(bool keep_dac_override, char *kept, size_t size);
+int caps_drop(bool keep_dac_override, bool perf_events, char *kept, size_t size);
 
 /*
  * In the child of -- CMD, before exec: a user who is not root gets none of bpfmeter's

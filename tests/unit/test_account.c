@@ -3,6 +3,7 @@
  * account: the per-interval sums of (target, CPU) pairs in, as the BPF side drains them,
  * per-socket sums out, each CPU's counters scaled for multiplexing on their own.
  */
+#include <math.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -138,6 +139,45 @@ static void test_multiplexed_scaled_per_cpu(void)
 	fixture_free(&f);
 }
 
+/*
+ * The share of its enabled time each counter ran, over the interval's charges (bpfmeter -v
+ * names the multiplexed ones): from zero at each interval, what a CPU off any socket or reset
+ * charges left out, a running time beyond enabled taken as enabled.
+ */
+static void test_counted_share(void)
+{
+	struct bm_counter half = { .value = 100, .enabled = 200, .running = 100 };
+	struct bm_counter quarter = { .value = 10, .enabled = 400, .running = 100 };
+	struct bm_counter over = { .value = 10, .enabled = 100, .running = 150 };
+	bool reset[NR_CPUS] = { false, false, true, false };
+	struct fixture f;
+
+	fixture_init(&f);
+	account_begin(&f.a);
+	/* Nothing charged: not multiplexed. */
+	CHECK(account_counted_share(&f.a, 0) == 1);
+	charge(&f, 1, 0, 10, half, C(5));
+	charge(&f, 2, 1, 10, quarter, C(5));
+	/* cpu3 is off any socket: left out. */
+	charge(&f, 2, 3, 10, C(1000), C(5));
+	/* (100 + 100) of (200 + 400) */
+	CHECK(fabs(account_counted_share(&f.a, 0) - 200.0 / 600) < 1e-9);
+	CHECK(account_counted_share(&f.a, 1) == 1);
+	/* Out of range: no such counter. */
+	CHECK(account_counted_share(&f.a, NR_EVENTS) == 1);
+	CHECK(account_counted_share(&f.a, -1) == 1);
+
+	account_begin(&f.a);
+	account_reset_cpus(&f.a, reset);
+	charge(&f, 1, 2, 10, quarter, C(5));
+	CHECK(account_counted_share(&f.a, 0) == 1);
+	charge(&f, 1, 0, 10, over, C(5));
+	CHECK(account_counted_share(&f.a, 0) == 1);
+	charge(&f, 1, 1, 10, half, C(5));
+	CHECK(fabs(account_counted_share(&f.a, 0) - 200.0 / 300) < 1e-9);
+	fixture_free(&f);
+}
+
 static void test_cpu_off_any_socket_charges_nothing(void)
 {
 	struct fixture f;
@@ -262,6 +302,7 @@ const struct unit_test account_tests[] = {
 	{ "account/pairs_add_up_per_socket", test_pairs_add_up_per_socket },
 	{ "account/each_interval_starts_from_zero", test_each_interval_starts_from_zero },
 	{ "account/multiplexed_scaled_per_cpu", test_multiplexed_scaled_per_cpu },
+	{ "account/counted_share", test_counted_share },
 	{ "account/cpu_off_any_socket_charges_nothing", test_cpu_off_any_socket_charges_nothing },
 	{ "account/inactive_when_nothing_moved", test_inactive_when_nothing_moved },
 	{ "account/keys_are_independent", test_keys_are_independent },

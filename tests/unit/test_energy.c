@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "energy.h"
+#include "fixture.h"
 #include "report.h"
 #include "unit.h"
 
@@ -321,6 +322,59 @@ static void test_parse_kind(void)
 	CHECK_STR(energy_kind_name(ENERGY_POWERCAP), "powercap");
 }
 
+/*
+ * Found nowhere, auto: on x86 every backend says why; on another machine (arm64) only
+ * powercap is tried, the RAPL-only ones are named as such (no "modprobe msr" from the MSR
+ * backend, no "not an x86 CPU"), and hwmon, where Arm parts may give energy, is named.
+ */
+static void test_auto_names_what_the_machine_has(void)
+{
+	static const int socket[1] = { 0 };
+	struct energy_paths paths;
+	struct bm_topology topo;
+	struct energy_source s;
+	char root[64], dir[4][128], why[1024];
+
+	if (!fixture_mkdtemp(root, sizeof(root), "energy-auto"))
+		return;
+	fixture_topology(&topo, 1, socket, NULL, NULL);
+	snprintf(dir[0], sizeof(dir[0]), "%s/powercap", root);
+	snprintf(dir[1], sizeof(dir[1]), "%s/power", root);
+	snprintf(dir[2], sizeof(dir[2]), "%s/cpu", root);
+	fixture_put(root, "cpuinfo", "processor\t: 0\nBogoMIPS\t: 125.00\nCPU part\t: 0x051\n");
+	snprintf(why, sizeof(why), "%s/cpuinfo", root);
+	paths = (struct energy_paths){
+		.powercap = dir[0], .perf_power = dir[1], .msr_dev = dir[2], .cpuinfo = why
+	};
+
+	paths.machine = "aarch64";
+	paths.cpuinfo = strdup(why);
+	CHECK(energy_open(&s, ENERGY_AUTO, &paths, &topo, why, sizeof(why)) < 0);
+	CHECK_HAS(why, "aarch64 has no RAPL");
+	CHECK_HAS(why, "powercap: no powercap tree at ");
+	CHECK_HAS(why, "hwmon");
+	CHECK(!strstr(why, "msr:") && !strstr(why, "perf:") && !strstr(why, "x86 CPU"));
+
+	paths.machine = "x86_64";
+	CHECK(energy_open(&s, ENERGY_AUTO, &paths, &topo, why, sizeof(why)) < 0);
+	CHECK_HAS(why, "powercap: ");
+	CHECK_HAS(why, "; perf: ");
+	CHECK_HAS(why, "; msr: no vendor_id");
+	CHECK(!strstr(why, "hwmon") && !strstr(why, "has no RAPL"));
+
+	/* A source named on purpose is tried wherever: its own reason. */
+	paths.machine = "aarch64";
+	CHECK(energy_open(&s, ENERGY_MSR, &paths, &topo, why, sizeof(why)) < 0);
+	CHECK_HAS(why, "msr: no vendor_id");
+	CHECK(!strstr(why, "hwmon"));
+
+	CHECK(energy_machine_is_x86("x86_64") && energy_machine_is_x86("i686"));
+	CHECK(!energy_machine_is_x86("aarch64") && !energy_machine_is_x86("riscv64"));
+	CHECK(!energy_machine_is_x86("i"));
+	topology_free(&topo);
+	fixture_rmtree(root);
+}
+
 static void test_split_conserves_energy(void)
 {
 	struct bm_target idle = { .id = BM_KEY_IDLE, .kind = BM_TARGET_IDLE, .name = "idle" };
@@ -387,6 +441,7 @@ const struct unit_test energy_tests[] = {
 	  test_never_advancing_counter_dropped_after_grace },
 	{ "energy/stopped_counter_dropped_after_stall", test_stopped_counter_dropped_after_stall },
 	{ "energy/parse_kind", test_parse_kind },
+	{ "energy/auto_names_what_the_machine_has", test_auto_names_what_the_machine_has },
 	{ "energy/split_conserves_energy", test_split_conserves_energy },
 	{ "energy/split_gives_steal_no_energy", test_split_gives_steal_no_energy },
 	{ NULL, NULL },

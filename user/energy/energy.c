@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include "energy.h"
@@ -307,6 +308,19 @@ static int open_msr(struct energy_source *s, const struct energy_paths *p, struc
 	return msr_open(s, p->msr_dev, p->cpuinfo, topo, why, whylen);
 }
 
+bool energy_machine_is_x86(const char *machine)
+{
+	struct utsname u;
+
+	if (!machine) {
+		if (uname(&u))
+			return true; /* unknown: try everything, as before */
+		machine = u.machine;
+	}
+	return !strcmp(machine, "x86_64") || !strcmp(machine, "amd64") ||
+	       (machine[0] == 'i' && machine[1] && !strcmp(machine + 2, "86"));
+}
+
 int energy_open(struct energy_source *s, enum energy_kind kind, const struct energy_paths *paths,
 		struct bm_topology *topo, char *why, size_t whylen)
 {
@@ -314,11 +328,14 @@ int energy_open(struct energy_source *s, enum energy_kind kind, const struct ene
 		enum energy_kind kind;
 		const char *name;
 		backend_open_fn open;
+		bool rapl_only; /* RAPL's alone: x86 */
 	} backends[] = {
-		{ ENERGY_POWERCAP, "powercap", open_powercap },
-		{ ENERGY_PERF, "perf", open_perf },
-		{ ENERGY_MSR, "msr", open_msr },
+		{ ENERGY_POWERCAP, "powercap", open_powercap, false },
+		{ ENERGY_PERF, "perf", open_perf, true },
+		{ ENERGY_MSR, "msr", open_msr, true },
 	};
+	bool x86 = energy_machine_is_x86(paths->machine);
+	struct utsname u;
 	size_t off = 0;
 	int err = -ENODEV;
 
@@ -328,10 +345,21 @@ int energy_open(struct energy_source *s, enum energy_kind kind, const struct ene
 		snprintf(why, whylen, "--energy-source none");
 		return -ENODEV;
 	}
+	if (!x86 && kind == ENERGY_AUTO) {
+		const char *m = paths->machine;
+
+		if (!m)
+			m = uname(&u) ? "this machine" : u.machine;
+		off = (size_t)snprintf(why, whylen,
+				       "%s has no RAPL (x86's: perf power PMU and MSRs not tried)",
+				       m);
+	}
 	for (size_t i = 0; i < ARRAY_SIZE(backends); i++) {
 		char one[512] = "";
 
 		if (kind != ENERGY_AUTO && kind != backends[i].kind)
+			continue;
+		if (kind == ENERGY_AUTO && !x86 && backends[i].rapl_only)
 			continue;
 		memset(s, 0, sizeof(*s));
 		s->nr_sockets = topo->nr_sockets;
@@ -349,5 +377,9 @@ int energy_open(struct energy_source *s, enum energy_kind kind, const struct ene
 		off += (size_t)snprintf(why + off, off < whylen ? whylen - off : 0, "%s%s: %s",
 					off ? "; " : "", backends[i].name, one);
 	}
+	if (!x86 && kind == ENERGY_AUTO)
+		snprintf(why + off, off < whylen ? whylen - off : 0,
+			 "; energy or power sensors some Arm parts give through hwmon "
+			 "(energy*_input, power*_input) are not read by bpfmeter");
 	return err;
 }

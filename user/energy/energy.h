@@ -128,7 +128,14 @@ struct energy_paths {
 	const char *perf_power; /* "/sys/bus/event_source/devices/power" */
 	const char *msr_dev; /* "/dev/cpu" */
 	const char *cpuinfo; /* "/proc/cpuinfo" */
+	const char *machine; /* as uname -m says; NULL for the running kernel's */
 };
+
+/*
+ * Whether machine (uname -m; NULL for the running kernel's) is x86, where RAPL is: the
+ * powercap intel-rapl zones, the perf power PMU and the energy MSRs are Intel's and AMD's.
+ */
+bool energy_machine_is_x86(const char *machine);
 
 extern const struct energy_paths energy_default_paths;
 
@@ -137,9 +144,11 @@ int energy_parse_kind(const char *s, enum energy_kind *kind);
 const char *energy_kind_name(enum energy_kind kind);
 
 /*
- * Open an energy source. With ENERGY_AUTO it tries powercap, perf and msr in turn. On
- * success returns 0 and says which one it uses; otherwise returns a negative errno with what
- * was tried and why in why (one line).
+ * Open an energy source. With ENERGY_AUTO it tries powercap, perf and msr in turn; on a
+ * machine that is not x86 (paths->machine) powercap only, as the other two are RAPL's alone,
+ * and why then says so and where such machines may give energy instead. On success returns 0
+ * and says which one it uses; otherwise returns a negative errno with what was tried and why
+ * in why (one line).
  */
 int energy_open(struct energy_source *s, enum energy_kind kind, const struct energy_paths *paths,
 		struct bm_topology *topo, char *why, size_t whylen);

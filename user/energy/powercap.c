@@ -240,8 +240,8 @@ int powercap_open(struct energy_source *s, const char *root, struct bm_topology 
 	if (n < 0) {
 		err = -errno;
 		if (err == -ENOENT)
-			snprintf(why, whylen, "no powercap tree at %s (no RAPL driver, or a VM)",
-				 root);
+			snprintf(why, whylen, "no powercap tree at %s%s", root,
+				 energy_machine_is_x86(NULL) ? " (no RAPL driver, or a VM)" : "");
 		else
 			snprintf(why, whylen, "cannot list %s: %s", root, strerror(errno));
 		return err;
@@ -281,7 +281,10 @@ int powercap_open(struct energy_source *s, const char *root, struct bm_topology 
 		free(ents[i]);
 	free(ents);
 	if (!err && !s->n)
-		snprintf(why, whylen, "no RAPL zones under %s", root);
+		snprintf(why, whylen, "no %s under %s",
+			 energy_machine_is_x86(NULL) ? "RAPL zones"
+						     : "zones with an energy counter",
+			 root);
 	if (!err && s->n && !live_counters(s)) {
 		snprintf(why, whylen, "every zone under %s left out (%s)", root, s->dropped_why);
 		err = -ENODEV;

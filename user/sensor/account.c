@@ -33,6 +33,8 @@ void account_begin(struct account *a)
 		t->active = false;
 	}
 	memset(a->reset, 0, (size_t)a->topo->nr_cpus * sizeof(*a->reset));
+	memset(a->enabled, 0, sizeof(a->enabled));
+	memset(a->running, 0, sizeof(a->running));
 	/* A charge per (target, CPU) pair follows: found by hash, not by binary search. */
 	idvec_index(&a->targets);
 }
@@ -65,11 +67,20 @@ struct account_target *account_charge(struct account *a, uint64_t id, int cpu,
 		const struct bm_counter *c = &sums->ev[e];
 		uint64_t d = bm_scale(c->value, c->enabled, c->running);
 
+		a->enabled[e] += c->enabled;
+		a->running[e] += c->running < c->enabled ? c->running : c->enabled;
 		s->ev[e] += d;
 		if (d)
 			t->active = true;
 	}
 	return t;
+}
+
+double account_counted_share(const struct account *a, int e)
+{
+	if (e < 0 || e >= a->nr_events || !a->enabled[e])
+		return 1;
+	return (double)a->running[e] / (double)a->enabled[e];
 }
 
 struct account_target *account_add(struct account *a, uint64_t id, int socket,

@@ -39,6 +39,13 @@ struct account {
 	int nr_events;
 	struct idvec targets; /* of struct account_target */
 	bool *reset; /* [nr_cpus]: this interval's readings of the CPU are its new baseline */
+	/*
+	 * This interval's enabled and running time of each counter, summed over what was
+	 * charged: where running falls short of enabled, the PMU had fewer counters than
+	 * events and multiplexed them (the counts are scaled up by enabled / running).
+	 */
+	uint64_t enabled[BM_MAX_EVENTS];
+	uint64_t running[BM_MAX_EVENTS];
 };
 
 void account_init(struct account *a, const struct bm_topology *topo, int nr_events);
@@ -59,6 +66,11 @@ void account_reset_cpus(struct account *a, const bool *cpus);
  */
 struct account_target *account_charge(struct account *a, uint64_t id, int cpu,
 				      const struct bm_acct *sums);
+/*
+ * The share of its enabled time counter e ran this interval, over what was charged: 1 for one
+ * never multiplexed (or with no time at all), less where the PMU multiplexed it.
+ */
+double account_counted_share(const struct account *a, int e);
 /*
  * Add one socket's interval sums of a target as they were recorded (replay): into its
  * interval sums, the target made active. Returns the target.

@@ -29,7 +29,12 @@ const char *sensor_event_errstr(int err)
 	switch (err) {
 	case ENOENT:
 	case ENODEV:
-		return "no PMU for it on this machine";
+		/*
+		 * Both where there is no PMU (most VMs) and where the PMU has no such event:
+		 * an Arm PMUv3 without the common event the generic one maps to (qemu's
+		 * counts cycles and instructions only, cache-misses is ENOENT).
+		 */
+		return "no PMU here counts it: none, or none with this event";
 	case EOPNOTSUPP:
 		return "not supported by this CPU or hypervisor";
 	case EACCES:
@@ -613,12 +618,16 @@ fail:
 	return err;
 }
 
+static uint64_t stats_sum(struct sensor *s, size_t offset);
+
 void sensor_close(struct sensor *s)
 {
 	if (s->skel)
-		bm_debug("sensor: %llu counter reads failed, %llu slices charged to overflow",
+		bm_debug("sensor: %llu counter reads failed, %llu slices charged to overflow, "
+			 "%llu slices whose start the hook did not see",
 			 (unsigned long long)sensor_read_failures(s),
-			 (unsigned long long)sensor_overflows(s));
+			 (unsigned long long)sensor_overflows(s),
+			 (unsigned long long)stats_sum(s, offsetof(struct bm_stats, missed)));
 	ring_buffer__free(s->mkdir_rb);
 	bpf_link__destroy(s->mkdir_link);
 	bpf_link__destroy(s->cpuhp_link);

@@ -164,7 +164,7 @@ uint64_t sensor_proc_overflows(struct sensor *s);
  */
 uint64_t sensor_read_failures(struct sensor *s);
 
-/* A short reason for a perf_event_open errno, e.g. "no PMU for it on this machine". */
+/* A short reason for a perf_event_open errno, e.g. "no PMU here counts it: none, or...". */
 const char *sensor_event_errstr(int err);
 
 #endif

@@ -5,11 +5,14 @@
  * fallback taken where one is missing. Exit status 0 when bpfmeter can measure here, else 1.
  */
 #include <errno.h>
+#include <linux/perf_event.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/utsname.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <bpf/libbpf.h>
 
@@ -54,20 +57,73 @@ static int check_sensor(const struct sensor *sn)
 	return !tp_btf + !sn->batch_ok + !sn->flush_ok + !sn->cpuhp_ok;
 }
 
-static void check_events(const struct bm_opts *o, const struct sensor *sn)
+/* How long check watches the opened hardware events for one that counts nothing. */
+#define CHECK_EVENTS_WAIT_S 0.25
+
+/* The sum over the CPUs of an opened event's counts (BPF index n), or -1 where none reads. */
+static int64_t event_count(const struct sensor *sn, int n)
 {
+	int64_t sum = -1;
+
+	for (int cpu = 0; cpu < sn->topo->nr_cpus; cpu++) {
+		int fd = sn->fds[n * sn->topo->nr_cpus + cpu];
+		uint64_t v;
+
+		if (fd >= 0 && read(fd, &v, sizeof(v)) == sizeof(v))
+			sum = (sum < 0 ? 0 : sum) + (int64_t)(v & INT64_MAX);
+	}
+	return sum;
+}
+
+/*
+ * A hardware event the kernel opens may still count nothing: a PMU (or hypervisor) that
+ * advertises an event it leaves at zero, as qemu's Arm PMU does its STALL events. Software
+ * events may well not move in a moment (major-faults), so only the PMU's are watched: those
+ * that moved on no CPU in CHECK_EVENTS_WAIT_S are a fallback, their column likely all zeros.
+ * Returns how many.
+ */
+static int check_events(const struct bm_opts *o, const struct sensor *sn)
+{
+	int64_t before[BM_MAX_EVENTS];
+	struct timespec ts = { 0, (long)(CHECK_EVENTS_WAIT_S * 1e9) };
+	bool watched = false;
+	int nstill = 0;
+
+	for (int e = 0; e < o->nr_events; e++) {
+		int n = sn->bpf_index[e];
+
+		before[e] = -1;
+		if (n < 0 || o->events[e].type == PERF_TYPE_SOFTWARE ||
+		    o->events[e].type == PERF_TYPE_TRACEPOINT ||
+		    o->events[e].type == PERF_TYPE_BREAKPOINT)
+			continue;
+		before[e] = event_count(sn, n);
+		watched |= before[e] >= 0;
+	}
+	if (watched)
+		nanosleep(&ts, NULL);
 	for (int e = 0; e < o->nr_events; e++) {
 		const struct sensor_missing *m = NULL;
+		int n = sn->bpf_index[e];
 
 		for (int i = 0; i < sn->nr_missing; i++)
 			if (sn->missing[i].event == e)
 				m = &sn->missing[i];
-		if (m)
+		if (m) {
 			check_line("missing", "event %s: %s (its column stays empty)",
 				   o->events[e].name, sensor_event_errstr(m->err));
-		else
+		} else if (before[e] >= 0 && n >= 0 && event_count(sn, n) == before[e]) {
+			check_line(
+				"fallback",
+				"event %s: opened, but counted nothing on any CPU in %.2f s (the "
+				"PMU or hypervisor may not count it: its column may stay 0)",
+				o->events[e].name, CHECK_EVENTS_WAIT_S);
+			nstill++;
+		} else {
 			check_line("ok", "event %s", o->events[e].name);
+		}
 	}
+	return nstill;
 }
 
 /*
@@ -200,11 +256,11 @@ int check_host(struct session *s)
 		return 1;
 	}
 	nfall += check_sensor(&s->sensor);
-	if (caps_drop(false, kept, sizeof(kept)))
+	if (caps_drop(false, s->sensor.nr_events > 0, kept, sizeof(kept)))
 		check_line("fallback", "capabilities: cannot drop those only starting needs");
 	else
 		check_line("ok", "capabilities after starting: %s, the rest dropped", kept);
-	check_events(o, &s->sensor);
+	nfall += check_events(o, &s->sensor);
 	printf("bpfmeter can measure here: %d fallback%s, %d of %d events\n", nfall,
 	       nfall == 1 ? "" : "s", s->sensor.nr_events, o->nr_events);
 	return 0;

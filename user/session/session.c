@@ -279,6 +279,34 @@ static void note_read_failures(struct session *s)
 }
 
 /*
+ * Counters the PMU multiplexed this interval (more events than it has counters): with -v, one
+ * line naming each with the share of its enabled time it counted, as its counts are scaled up
+ * by enabled / running and are the less precise for it.
+ */
+static void note_multiplexing(struct session *s)
+{
+	char list[BM_MAX_EVENTS * (BM_EVENT_NAME_MAX + 16)];
+	size_t off = 0;
+
+	if (!bm_verbose)
+		return;
+	for (int r = 0; r < s->opts->nr_events; r++) {
+		int e = s->sensor.bpf_index[r];
+		double share = e >= 0 ? account_counted_share(&s->acct, e) : 1;
+
+		if (share >= 1)
+			continue;
+		off += (size_t)snprintf(list + off, off < sizeof(list) ? sizeof(list) - off : 0,
+					"%s%s %.1f%%", off ? ", " : "", s->opts->events[r].name,
+					100 * share);
+	}
+	if (off)
+		bm_debug("multiplexed this interval (share of the enabled time counted): %s; "
+			 "counts scaled by enabled/running",
+			 list);
+}
+
+/*
  * The cgroups' session totals where the rows are processes (--by process): CPU time and
  * counters, for the measured command's summary. Their energy is split by process only.
  */
@@ -366,6 +394,7 @@ static int measure_interval(struct session *s, double *t_prev)
 		s->cgroup_overflow_warned = true;
 	}
 	note_read_failures(s);
+	note_multiplexing(s);
 	name_targets(s, session_rows_account(s), session_rows_targets(s));
 	if (s->by_process && s->have_cmd)
 		charge_cgroups(s);
@@ -784,7 +813,7 @@ static void state_keep(struct session *s)
 static void drop_privileges(const struct session *s)
 {
 	char kept[64];
-	int err = caps_drop(s->have_cmd, kept, sizeof(kept));
+	int err = caps_drop(s->have_cmd, s->sensor.nr_events > 0, kept, sizeof(kept));
 
 	if (err)
 		bm_warn("cannot drop the capabilities bpfmeter no longer needs: %s; measuring goes "
