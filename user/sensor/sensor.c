@@ -984,8 +984,8 @@ static int drain_fixed(struct sensor *s, int kind, int gen, sensor_entry_fn fn, 
  * After a read of a map that holds n pairs (those that ran lately, and not yet removed): a
  * map that was full (slices went to overflow) grows to 2.5 times, one past seven eighths gets
  * room for a quarter as many again, and one below a quarter for ACCTS_SHRINK_AFTER reads in a
- * row shrinks to that, so the kernel's memory follows the pairs that run: 1.1 to 1.25 times them, once
- * steady. The next flush puts the new map in place.
+ * row shrinks to that, so the kernel's memory follows the pairs that run: 1.1 to 1.25 times them,
+ * once steady. The next flush puts the new map in place.
  */
 static void plan_resize(struct sensor *s, int kind, uint32_t n)
 {
