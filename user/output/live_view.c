@@ -359,7 +359,7 @@ static int fixed_width(const struct live_view *v, bool kind)
 		if (v->domains & (1u << d))
 			w += 1 + COL_POWER;
 	if (v->domains)
-		w += 2 + COL_ENERGY + COL_SHARE;
+		w += 2 + COL_ENERGY + 1 + COL_SHARE;
 	if (v->ipc)
 		w += 1 + COL_IPC;
 	if (kind)
@@ -436,6 +436,27 @@ static void data_line(struct screen *s, const struct live_view *v, const struct 
 	line(s, t->p, r->est ? "\033[2m" : NULL);
 }
 
+/* The host's line, and on its right what the keys chose: that is never cut, the host's may. */
+static void title_line(struct screen *s, const struct live_view *v, struct bm_text *t)
+{
+	char state[96], *host = bm_calloc(4 * strlen(v->header[0]) + 8, 1);
+	int sw, hw;
+
+	sw = snprintf(state, sizeof(state), "[by %s%s%s%s%s; h: keys]", sort_names[v->sort],
+		      v->reverse ? " reversed" : "", v->tree ? ", tree" : "",
+		      v->group != GROUP_BY_CGROUP ? ", per " : "",
+		      v->group != GROUP_BY_CGROUP ? group_names[v->group] : "");
+	hw = bm_term_fit_middle(host, 4 * strlen(v->header[0]) + 8, v->header[0], s->width - sw - 1,
+				0);
+	t->len = 0;
+	if (s->width - sw - 1 < 5)
+		put(t, "%s", state);
+	else
+		put(t, "%s%*s%s", host, s->width - sw - hw, "", state);
+	free(host);
+	line(s, t->p, NULL);
+}
+
 void live_view_render(struct live_view *v, int width, int height)
 {
 	struct screen s = { .b = &v->screen, .width = width, .height = height, .color = v->color };
@@ -451,10 +472,7 @@ void live_view_render(struct live_view *v, int width, int height)
 		line(&s, "bpfmeter: measuring the first interval...", NULL);
 		goto out;
 	}
-	put(&t, "%s  [by %s%s%s%s; h: keys]", v->header[0], sort_names[v->sort],
-	    v->reverse ? ", reversed" : "", v->tree ? ", tree" : "",
-	    v->can_group ? (v->group == GROUP_BY_CGROUP ? ", per cgroup" : "") : "");
-	line(&s, t.p, NULL);
+	title_line(&s, v, &t);
 	for (int i = 1; i < LIVE_HEADER_LINES; i++)
 		if (v->header[i])
 			line(&s, v->header[i], v->header_alert[i] ? "\033[1;31m" : NULL);
