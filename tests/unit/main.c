@@ -36,13 +36,14 @@ extern const struct unit_test state_tests[];
 extern const struct unit_test prometheus_tests[];
 extern const struct unit_test estimate_tests[];
 extern const struct unit_test export_tests[];
+extern const struct unit_test live_tests[];
 
 static const struct unit_test *const groups[] = {
 	util_tests,   scale_tests,	topology_tests,	  cgroup_tests,	  opts_tests,
 	events_tests, account_tests,	idvec_tests,	  energy_tests,	  powercap_tests,
 	model_tests,  output_tests,	perf_power_tests, msr_tests,	  http_tests,
 	labels_tests, replay_tests,	record_tests,	  interval_tests, carbon_tests,
-	state_tests,  prometheus_tests, estimate_tests,	  export_tests,
+	state_tests,  prometheus_tests, estimate_tests,	  export_tests,	  live_tests,
 };
 
 int main(int argc, char **argv)

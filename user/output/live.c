@@ -313,6 +313,9 @@ void live_tree(const struct live_rows *in, struct live_rows *out, enum live_sort
 	for (size_t i = 0; i < n; i++) {
 		size_t len = parent_len(nodes[i].name);
 
+		/* For sorting by name: the row is named as its node. */
+		nodes[i].row.name = (char *)nodes[i].name;
+
 		nodes[i].parent = len ? node_find(nodes, n, nodes[i].name, len) : -1;
 	}
 	for (size_t i = 0; i < n; i++) {
