@@ -110,6 +110,7 @@ struct live_view {
 	bool can_group; /* the rows are cgroups the view may group: g cycles the modes */
 	bool color;
 	struct bm_text screen;
+	int drawn_width, drawn_height; /* the size of the last screen drawn; 0: none yet */
 };
 
 enum live_action {
@@ -129,8 +130,8 @@ void live_view_update(struct live_view *v, const struct bm_meta *m, const struct
 enum live_action live_view_key(struct live_view *v, int key);
 /*
  * The screen into v->screen: at most height lines of at most width columns, each ending in
- * clear-to-end-of-line, after a cursor home, then clear-to-end-of-screen: one write draws it
- * in place.
+ * clear-to-end-of-line, after a cursor home (and a clear of the screen, the first time and at
+ * a new size), then clear-to-end-of-screen: one write draws it in place.
  */
 void live_view_render(struct live_view *v, int width, int height);
 /* Whether the terminal takes colour: TERM set and not "dumb", NO_COLOR not set. */

@@ -467,7 +467,15 @@ void live_view_render(struct live_view *v, int width, int height)
 	int tw, room;
 
 	v->screen.len = 0;
-	put(&v->screen, "\033[H");
+	/*
+	 * The first screen and one at a new size clear it all: what was there (the start's
+	 * messages, lines the terminal wrapped again) is not to show between our lines. The
+	 * others are drawn over the last, without a flicker.
+	 */
+	put(&v->screen, "\033[H%s",
+	    width != v->drawn_width || height != v->drawn_height ? "\033[2J" : "");
+	v->drawn_width = width;
+	v->drawn_height = height;
 	if (!v->have_interval) {
 		line(&s, "bpfmeter: measuring the first interval...", NULL);
 		goto out;
