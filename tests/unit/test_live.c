@@ -302,6 +302,15 @@ static void test_screen_fits(void)
 	v.color = false;
 	live_view_render(&v, 100, 30);
 	CHECK(!strstr(v.screen.p, "\033[2m") && !strstr(v.screen.p, "\033[1;31m"));
+	/* IPC where cycles and instructions are counted; "-" for a row without cycles. */
+	v.ipc = true;
+	v.snap.v[29].cycles = 1000;
+	v.snap.v[29].instructions = 2500;
+	live_view_render(&v, 120, 30);
+	n = screen_lines(v.screen.p, lines, 64);
+	CHECK(strstr(lines[5], " IPC "));
+	CHECK(strstr(lines[6], " 2.50 "));
+	CHECK(strstr(lines[7], "  - "));
 	/* A tiny screen: never more lines than it has. */
 	live_view_render(&v, 10, 3);
 	CHECK_EQ_U64(screen_lines(v.screen.p, lines, 64), 3);
