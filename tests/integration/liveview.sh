@@ -20,9 +20,10 @@ T_QUIT=liveview/q_exits_0_with_summary_and_cooked_terminal
 T_INT=liveview/ctrl_c_leaves_a_cooked_terminal
 T_TERM=liveview/sigterm_leaves_a_cooked_terminal
 T_CRASH=liveview/crash_leaves_a_cooked_terminal
+T_STOP=liveview/ctrl_z_stops_with_a_cooked_terminal
 T_NOTTY=liveview/stdin_not_a_tty_reads_no_keys
 ALL="$T_FIT80 $T_FIT200 $T_RESIZE $T_NAME $T_CPU $T_ENERGY $T_TREE $T_GROUP $T_HELP $T_UNKNOWN
-	$T_QUIT $T_INT $T_TERM $T_CRASH $T_NOTTY"
+	$T_QUIT $T_INT $T_TERM $T_CRASH $T_STOP $T_NOTTY"
 # shellcheck disable=SC2086
 need_root_and_cgroup2 $ALL
 if ! command -v tmux >/dev/null; then
@@ -281,6 +282,27 @@ if wait_end crash && [ "$(cat "$TMP/crash.rc")" = 134 ] && cooked crash; then
 	pass $T_CRASH
 else
 	fail $T_CRASH "rc '$(cat "$TMP/crash.rc" 2>/dev/null)', stty: $(head -c 300 "$TMP/crash.stty" 2>/dev/null)"
+fi
+
+# Ctrl-Z: stopped, the terminal cooked for the shell. bpfmeter runs as a job of a shell with job
+# control (set -m), as from an interactive one: in the pane's own process group, an orphan, the
+# kernel would not stop it.
+rm -f "$TMP"/stop.*
+tm new-session -d -s stop -x 80 -y 24 \
+	"sh -c 'set -m; sh -c \"echo \\\$\\\$ >$TMP/stop.pid; exec $BPFMETER -i 1 -e cpu-clock --energy-source none\"; echo \$? >$TMP/stop.rc; sleep 600'"
+wait_for stop '^TARGET'
+pty=$(tm display-message -p -t stop '#{pane_tty}')
+raw=$(stty -a -F "$pty" | grep -ow -- '-\?icanon')
+tm send-keys -t stop C-z
+sleep 0.8
+state=$(awk '{ print $3 }' "/proc/$(cat "$TMP/stop.pid")/stat")
+stopped=$(stty -a -F "$pty" | grep -ow -- '-\?icanon')
+stopped_echo=$(stty -a -F "$pty" | grep -ow -- '-\?echo')
+kill -KILL "$(cat "$TMP/stop.pid")"
+if [ "$raw" = -icanon ] && [ "$state" = T ] && [ "$stopped" = icanon ] && [ "$stopped_echo" = echo ]; then
+	pass $T_STOP
+else
+	fail $T_STOP "running '$raw', after Ctrl-Z: state '$state', '$stopped' '$stopped_echo'"
 fi
 
 # stdin not a terminal: the view is drawn, no key is read, the terminal's mode is left alone.

@@ -48,14 +48,21 @@ static void on_fatal(int sig)
 /* Ctrl-Z: the shell gets a cooked terminal; SIGCONT takes it again and redraws. */
 static void on_stop(int sig)
 {
+	struct sigaction dfl = { .sa_handler = SIG_DFL },
+			 again = { .sa_handler = on_stop, .sa_flags = SA_RESTART };
 	int was = active;
+	sigset_t set;
 
 	(void)sig;
 	restore();
-	signal(SIGTSTP, SIG_DFL);
+	/* Stopped by its default action now: unblocked, it is not pending until we return. */
+	sigaction(SIGTSTP, &dfl, NULL);
+	sigemptyset(&set);
+	sigaddset(&set, SIGTSTP);
+	sigprocmask(SIG_UNBLOCK, &set, NULL);
 	raise(SIGTSTP);
-	/* Continued. */
-	signal(SIGTSTP, on_stop);
+	/* Continued (fg). */
+	sigaction(SIGTSTP, &again, NULL);
 	if (was)
 		enter();
 	term_redraw = 1;
