@@ -37,6 +37,15 @@ static const char *const group_names[] = {
 	[GROUP_BY_UNIT] = "unit",     [GROUP_BY_DEPTH] = "depth",
 };
 
+/* The grouping as --group-by spells it: "container", "depth:2". */
+static void group_text(const struct live_view *v, char *buf, size_t len)
+{
+	if (v->group == GROUP_BY_DEPTH)
+		snprintf(buf, len, "depth:%d", v->group_depth);
+	else
+		snprintf(buf, len, "%s", group_names[v->group]);
+}
+
 void live_view_init(struct live_view *v, enum group_by group, int depth, bool can_group, bool color)
 {
 	*v = (struct live_view){
@@ -377,11 +386,12 @@ static const char *est_name(unsigned int est)
 static void column_header(struct screen *s, const struct live_view *v, int tw, bool kind,
 			  struct bm_text *t)
 {
-	char title[64];
+	char title[64], group[32];
 
 	t->len = 0;
+	group_text(v, group, sizeof(group));
 	snprintf(title, sizeof(title), "TARGET%s%s", v->group != GROUP_BY_CGROUP ? " by " : "",
-		 v->group != GROUP_BY_CGROUP ? group_names[v->group] : "");
+		 v->group != GROUP_BY_CGROUP ? group : "");
 	put(t, "%-*s %*s", tw, title, COL_CPU, "CPU%");
 	for (int d = 0; d < BM_NR_DOMAINS; d++) {
 		char col[32];
@@ -439,13 +449,14 @@ static void data_line(struct screen *s, const struct live_view *v, const struct 
 /* The host's line, and on its right what the keys chose: that is never cut, the host's may. */
 static void title_line(struct screen *s, const struct live_view *v, struct bm_text *t)
 {
-	char state[96], *host = bm_calloc(4 * strlen(v->header[0]) + 8, 1);
+	char state[96], group[32], *host = bm_calloc(4 * strlen(v->header[0]) + 8, 1);
 	int sw, hw;
 
+	group_text(v, group, sizeof(group));
 	sw = snprintf(state, sizeof(state), "[by %s%s%s%s%s; h: keys]", sort_names[v->sort],
 		      v->reverse ? " reversed" : "", v->tree ? ", tree" : "",
 		      v->group != GROUP_BY_CGROUP ? ", per " : "",
-		      v->group != GROUP_BY_CGROUP ? group_names[v->group] : "");
+		      v->group != GROUP_BY_CGROUP ? group : "");
 	hw = bm_term_fit_middle(host, 4 * strlen(v->header[0]) + 8, v->header[0], s->width - sw - 1,
 				0);
 	t->len = 0;
