@@ -50,10 +50,11 @@ void live_row_add(struct live_row *into, const struct live_row *a)
 	into->est |= a->est;
 }
 
-/* A copy of a row into out, its figures and names its own. */
-static struct live_row *copy_row(struct live_rows *out, const struct live_row *a)
+/* A copy of a row into out under name and label, its figures and names its own. */
+static struct live_row *copy_row(struct live_rows *out, const struct live_row *a,
+				 const char *name_of, const char *label_of)
 {
-	struct live_row *r = live_rows_add(out, a->name, a->label);
+	struct live_row *r = live_rows_add(out, name_of, label_of);
 	char *name = r->name, *label = r->label;
 
 	*r = *a;
@@ -99,7 +100,7 @@ void live_group(struct live_rows *in, struct live_rows *out, enum group_by g, in
 
 		if (g == GROUP_BY_CGROUP || !in->v[i].path ||
 		    labels_group_key(in->v[i].name, NULL, g, depth, key, sizeof(key))) {
-			copy_row(out, &in->v[i]);
+			copy_row(out, &in->v[i], in->v[i].name, in->v[i].label);
 			continue;
 		}
 		k[nk++] = (struct keyed){ .key = bm_strdup(key), .row = i };
@@ -234,17 +235,11 @@ static void tree_emit(struct tree_ctx *t, size_t i)
 	const char *leaf = strrchr(nd->name, '/');
 	struct live_row *r;
 
-	r = live_rows_add(t->out, nd->name,
-			  nd->row.label	    ? nd->row.label
-			  : leaf && leaf[1] ? leaf + 1
-					    : nd->name);
-	{
-		char *name = r->name, *label = r->label;
-
-		*r = nd->row;
-		r->name = name;
-		r->label = label;
-	}
+	/* A path shows its leaf, indented under its parent. */
+	r = copy_row(t->out, &nd->row, nd->name,
+		     nd->row.label		       ? nd->row.label
+		     : nd->row.path && leaf && leaf[1] ? leaf + 1
+						       : nd->name);
 	r->depth = nd->depth;
 	r->parent = nd->nchild > 0;
 	qsort_r(t->children + nd->first_child, nd->nchild, sizeof(size_t), child_cmp, t);
@@ -291,12 +286,13 @@ void live_tree(const struct live_rows *in, struct live_rows *out, enum live_sort
 	qsort(nodes, n, sizeof(*nodes), node_name_cmp);
 	/* Duplicates (the same path twice, or an ancestor that is also a row) become one. */
 	for (size_t i = 0; i < n; i++) {
-		struct node *keep = &nodes[m - 1], *drop = &nodes[i];
+		struct node *keep, *drop = &nodes[i];
 
-		if (!m || strcmp(keep->name, drop->name)) {
+		if (!m || strcmp(nodes[m - 1].name, drop->name)) {
 			nodes[m++] = *drop;
 			continue;
 		}
+		keep = &nodes[m - 1];
 		live_row_add(&keep->row, &drop->row);
 		if (!keep->row.label)
 			keep->row.label = drop->row.label;
@@ -315,7 +311,6 @@ void live_tree(const struct live_rows *in, struct live_rows *out, enum live_sort
 
 		/* For sorting by name: the row is named as its node. */
 		nodes[i].row.name = (char *)nodes[i].name;
-
 		nodes[i].parent = len ? node_find(nodes, n, nodes[i].name, len) : -1;
 	}
 	for (size_t i = 0; i < n; i++) {
