@@ -359,7 +359,7 @@ static const char *const help_text[] = {
 	"  h, ?     this help (again: back to the table)",
 };
 
-/* The columns that are not the target's, as widths, and the target's. */
+/* The columns beside the target's, in columns: the target takes what they leave. */
 static int fixed_width(const struct live_view *v, bool kind)
 {
 	int w = 1 + COL_CPU;
