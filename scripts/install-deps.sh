@@ -16,6 +16,8 @@ packages=(
 	libsystemd-dev
 	# tests and benchmarks
 	stress-ng util-linux bsdutils linux-perf procps curl influxdb strace
+	# tests/integration/liveview.sh: a real terminal to drive the live view's keys
+	tmux
 	# make fuzz: libFuzzer's runtime for clang (scripts/fuzz.sh)
 	libclang-rt-14-dev
 	# tests/integration/systemd.sh: the unit checked offline, a notify socket of its own

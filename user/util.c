@@ -526,55 +526,105 @@ static int char_width(int32_t c)
 	return 1;
 }
 
-int bm_term_fit(char *out, size_t size, const char *s, int width)
-{
-	size_t n = strlen(s), nu = 0, total = 0, len = 0;
-	/* Each unit: where its text starts in esc, and its columns. */
-	char *esc = bm_calloc(4 * n + 1, 1);
-	size_t *at = bm_calloc(n + 1, sizeof(*at));
-	int *cols = bm_calloc(n + 1, sizeof(*cols));
-	size_t first = 0, cut = 0;
-	int used = 0;
+/* s escaped for a terminal, unit by unit: where each unit's text starts in esc, its columns. */
+struct term_units {
+	char *esc;
+	size_t *at;
+	int *cols;
+	size_t n, len, total;
+};
 
+static void term_units(struct term_units *u, const char *s)
+{
+	size_t n = strlen(s);
+
+	u->esc = bm_calloc(4 * n + 1, 1);
+	u->at = bm_calloc(n + 1, sizeof(*u->at));
+	u->cols = bm_calloc(n + 1, sizeof(*u->cols));
+	u->n = u->len = u->total = 0;
 	for (size_t i = 0; i < n;) {
 		int l;
 		int32_t c = utf8_next((const unsigned char *)s + i, &l);
 
-		at[nu] = len;
+		u->at[u->n] = u->len;
 		/* Control characters (C0, DEL, C1) and bytes that are no UTF-8: shown escaped. */
 		if (c < 0x20 || c == 0x7f || (c >= 0x80 && c < 0xa0)) {
 			unsigned char b = (unsigned char)s[i];
 
-			len += (size_t)snprintf(esc + len, 5,
-						b == '\t'   ? "\\t"
-						: b == '\n' ? "\\n"
-							    : "\\x%02x",
-						b);
+			u->len += (size_t)snprintf(u->esc + u->len, 5,
+						   b == '\t'   ? "\\t"
+						   : b == '\n' ? "\\n"
+							       : "\\x%02x",
+						   b);
 			l = 1;
 		} else {
-			memcpy(esc + len, s + i, (size_t)l);
-			len += (size_t)l;
+			memcpy(u->esc + u->len, s + i, (size_t)l);
+			u->len += (size_t)l;
 		}
-		cols[nu] = c < 0x20 || c == 0x7f || (c >= 0x80 && c < 0xa0) ? (int)(len - at[nu])
-									    : char_width(c);
-		total += (size_t)cols[nu++];
+		u->cols[u->n] = c < 0x20 || c == 0x7f || (c >= 0x80 && c < 0xa0)
+					? (int)(u->len - u->at[u->n])
+					: char_width(c);
+		u->total += (size_t)u->cols[u->n++];
 		i += (size_t)l;
 	}
-	at[nu] = len;
+	u->at[u->n] = u->len;
+}
+
+static void term_units_free(struct term_units *u)
+{
+	free(u->esc);
+	free(u->at);
+	free(u->cols);
+}
+
+int bm_term_fit(char *out, size_t size, const char *s, int width)
+{
+	struct term_units u;
+	size_t first = 0;
+	int used = 0, cut = 0;
+
+	term_units(&u, s);
 	/* Too wide: "..." and as much of the end as fits (the end names the container). */
-	if (total > (size_t)width && width > 3) {
-		first = nu;
-		while (first > 0 && used + cols[first - 1] <= width - 3)
-			used += cols[--first];
+	if (u.total > (size_t)width && width > 3) {
+		first = u.n;
+		while (first > 0 && used + u.cols[first - 1] <= width - 3)
+			used += u.cols[--first];
 		cut = 1;
-	} else if (total > (size_t)width) {
-		first = nu;
+	} else if (u.total > (size_t)width) {
+		first = u.n;
 	} else {
-		used = (int)total;
+		used = (int)u.total;
 	}
-	snprintf(out, size, "%s%.*s", cut ? "..." : "", (int)(len - at[first]), esc + at[first]);
-	free(esc);
-	free(at);
-	free(cols);
+	snprintf(out, size, "%s%.*s", cut ? "..." : "", (int)(u.len - u.at[first]),
+		 u.esc + u.at[first]);
+	term_units_free(&u);
 	return used + (cut ? 3 : 0);
+}
+
+int bm_term_fit_middle(char *out, size_t size, const char *s, int width, int tail)
+{
+	struct term_units u;
+	size_t head = 0, first;
+	int used = 0, avail = width - 3, tail_used = 0;
+
+	if (width < 5)
+		return bm_term_fit(out, size, s, width);
+	term_units(&u, s);
+	if (u.total <= (size_t)width) {
+		snprintf(out, size, "%s", u.esc);
+		term_units_free(&u);
+		return (int)u.total;
+	}
+	/* The start keeps a third of the room at least. */
+	if (tail > avail - avail / 3)
+		tail = avail - avail / 3;
+	first = u.n;
+	while (first > 0 && tail_used + u.cols[first - 1] <= tail)
+		tail_used += u.cols[--first];
+	while (head < first && used + u.cols[head] <= avail - tail_used)
+		used += u.cols[head++];
+	snprintf(out, size, "%.*s...%.*s", (int)u.at[head], u.esc, (int)(u.len - u.at[first]),
+		 u.esc + u.at[first]);
+	term_units_free(&u);
+	return used + 3 + tail_used;
 }

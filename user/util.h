@@ -91,6 +91,11 @@ int bm_parse_cpulist(const char *s, bool *set, int nbits);
  * least 4 x strlen(s) + 4). Returns the columns it takes.
  */
 int bm_term_fit(char *out, size_t size, const char *s, int width);
+/*
+ * The same, too wide cut in the middle: the start, "...", and up to tail columns of the end
+ * (the start keeps a third of the width at least; tail 0: the start and "..." alone).
+ */
+int bm_term_fit_middle(char *out, size_t size, const char *s, int width, int tail);
 int bm_fmt_u64(char *buf, uint64_t v);
 int bm_fmt_i64(char *buf, int64_t v);
 int bm_fmt_fixed(char *buf, double v, int prec);

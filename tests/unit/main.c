@@ -37,6 +37,7 @@ extern const struct unit_test prometheus_tests[];
 extern const struct unit_test estimate_tests[];
 extern const struct unit_test export_tests[];
 extern const struct unit_test caps_tests[];
+extern const struct unit_test live_tests[];
 
 static const struct unit_test *const groups[] = {
 	util_tests,   scale_tests,	topology_tests,	  cgroup_tests,	  opts_tests,
@@ -44,6 +45,7 @@ static const struct unit_test *const groups[] = {
 	model_tests,  output_tests,	perf_power_tests, msr_tests,	  http_tests,
 	labels_tests, replay_tests,	record_tests,	  interval_tests, carbon_tests,
 	state_tests,  prometheus_tests, estimate_tests,	  export_tests,	  caps_tests,
+	live_tests,
 };
 
 int main(int argc, char **argv)

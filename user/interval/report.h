@@ -148,8 +148,7 @@ void report_split_by_model(struct bm_row *rows, size_t n, int socket, enum bm_do
 			   double joules, double dt, const struct model_fit *fit,
 			   const struct bm_features *f, bool idle_share, unsigned int model_id);
 
-/* Live terminal view (one screen per interval) and the session summary. */
-void table_interval(FILE *f, const struct bm_meta *m, const struct bm_interval *iv);
+/* The session summary of the live view (its screen: live.h). */
 void table_summary(FILE *f, const struct bm_meta *m, const struct bm_row *totals, size_t n,
 		   double elapsed_s, const struct bm_co2e_summary *co2e);
 

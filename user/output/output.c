@@ -15,9 +15,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "live.h"
 #include "out_http.h"
 #include "output.h"
 #include "spool.h"
+#include "term.h"
 #include "util.h"
 
 static const struct {
@@ -83,6 +85,24 @@ int output_parse(const char *spec, struct sink *s, char *err, size_t errlen)
 		 "prometheus:ADDR:PORT",
 		 spec);
 	return -EINVAL;
+}
+
+/* The live view's screen at the terminal's size now, in one write. */
+static int draw(struct live_view *v)
+{
+	int width, height;
+
+	term_size(STDOUT_FILENO, &width, &height);
+	live_view_render(v, width, height);
+	return bm_write_all(STDOUT_FILENO, v->screen.p, v->screen.len);
+}
+
+void outputs_redraw(struct outputs *o)
+{
+	for (int i = 0; i < o->n; i++)
+		if (o->v[i].kind == SINK_TABLE && !o->v[i].failed && o->live &&
+		    o->live->have_interval && draw(o->live))
+			o->v[i].failed = true;
 }
 
 bool outputs_has_table(const struct outputs *o)
@@ -517,10 +537,13 @@ int outputs_interval(struct outputs *o, const struct bm_meta *m, const struct bm
 			memcpy(rows, iv->rows, iv->n * sizeof(*rows));
 			view.rows = rows;
 			view.n = report_merge_sockets(rows, iv->n);
-			table_interval(stdout, m, &view);
+			if (!o->live) {
+				o->live = bm_calloc(1, sizeof(*o->live));
+				live_view_init(o->live, GROUP_BY_CGROUP, 0, false, false);
+			}
+			live_view_update(o->live, m, &view);
 			free(rows);
-			if (ferror(stdout))
-				err = -errno;
+			err = draw(o->live);
 			break;
 		}
 		case SINK_CSV:
@@ -556,12 +579,67 @@ int outputs_interval(struct outputs *o, const struct bm_meta *m, const struct bm
 	return ret;
 }
 
+/* The summary's groups, made for it: the targets its rows point at. */
+struct summary_groups {
+	struct bm_target *t;
+	size_t *row; /* each group's row */
+	size_t n;
+};
+
+/* The summary's cgroups rolled up to the groups the live view shows (g), into rows. */
+static size_t group_totals(const struct live_view *v, const struct bm_row *totals, size_t n,
+			   struct bm_row *rows, struct summary_groups *g)
+{
+	size_t nrows = 0;
+
+	g->t = bm_calloc(n ? n : 1, sizeof(*g->t));
+	g->row = bm_calloc(n ? n : 1, sizeof(*g->row));
+	for (size_t i = 0; i < n; i++) {
+		const struct bm_target *t = totals[i].target;
+		char key[4096];
+		size_t k;
+
+		if (t->kind != BM_TARGET_CGROUP ||
+		    labels_group_key(t->name, &t->labels, v->group, v->group_depth, key,
+				     sizeof(key))) {
+			rows[nrows++] = totals[i];
+			continue;
+		}
+		for (k = 0; k < g->n && strcmp(g->t[k].name, key); k++)
+			;
+		if (k == g->n) {
+			g->t[k].kind = BM_TARGET_GROUP;
+			g->t[k].name = bm_strdup(key);
+			labels_parse(key, &g->t[k].labels);
+			g->row[k] = nrows;
+			rows[nrows++] = (struct bm_row){ .target = &g->t[k], .socket = -1 };
+			g->n++;
+		}
+		report_row_add(&rows[g->row[k]], &totals[i]);
+	}
+	report_sort(rows, nrows);
+	return nrows;
+}
+
 void outputs_summary(struct outputs *o, const struct bm_meta *m, const struct bm_row *totals,
 		     size_t n, double elapsed_s, const struct bm_co2e_summary *co2e)
 {
+	struct summary_groups g = { 0 };
+	struct bm_row *rows = NULL;
+
+	if (o->live && o->live->can_group && o->live->group != GROUP_BY_CGROUP) {
+		rows = bm_calloc(n ? n : 1, sizeof(*rows));
+		n = group_totals(o->live, totals, n, rows, &g);
+		totals = rows;
+	}
 	for (int i = 0; i < o->n; i++)
 		if (o->v[i].kind == SINK_TABLE && !o->v[i].failed)
 			table_summary(stdout, m, totals, n, elapsed_s, co2e);
+	for (size_t i = 0; i < g.n; i++)
+		free(g.t[i].name);
+	free(g.t);
+	free(g.row);
+	free(rows);
 }
 
 /* What an InfluxDB sink did over the session: losses said plainly, the rest with -v. */
@@ -589,6 +667,11 @@ void outputs_close(struct outputs *o, double wait_s)
 	o->prom = NULL;
 	free(o->csv.p);
 	o->csv = (struct bm_text){ 0 };
+	if (o->live) {
+		live_view_free(o->live);
+		free(o->live);
+		o->live = NULL;
+	}
 	if (o->web) {
 		prom_web_config_free(o->web);
 		free(o->web);

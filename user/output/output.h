@@ -42,8 +42,11 @@ struct output_config {
 	double interval_s; /* the session's: /healthz goes stale past a few of them */
 };
 
+struct live_view;
+
 struct outputs {
 	struct sink v[BM_MAX_OUTPUTS];
+	struct live_view *live; /* the live view's state, with a SINK_TABLE */
 	int n;
 	struct prom_web_config *web; /* loaded by outputs_check() */
 	struct prom_state *prom; /* the Prometheus sinks' counters, shared by them */
@@ -91,5 +94,7 @@ void outputs_summary(struct outputs *o, const struct bm_meta *m, const struct bm
 /* Flush and close; HTTP senders get up to wait_s to empty their spool. */
 void outputs_close(struct outputs *o, double wait_s);
 bool outputs_has_table(const struct outputs *o);
+/* The live view drawn again from its last interval (a key, a new terminal size). */
+void outputs_redraw(struct outputs *o);
 
 #endif

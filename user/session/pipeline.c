@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "live.h"
 #include "session.h"
 #include "util.h"
 
@@ -38,6 +39,8 @@ void session_setup(struct session *s, double interval_s, const char *hook,
 		   const char *energy_source)
 {
 	const struct bm_opts *o = s->opts;
+	enum group_by group;
+	bool view_groups;
 	struct interval_config cfg = {
 		.nr_sockets = s->topo.nr_sockets,
 		.have_energy = s->have_energy,
@@ -78,9 +81,20 @@ void session_setup(struct session *s, double interval_s, const char *hook,
 		.carbon_source = s->carbon_source,
 		.carbon_over_time = o->carbon_file && !(o->carbon_g_per_kwh > 0),
 	};
-	targets_init(&s->cgroups, BM_TARGET_CGROUP, (enum group_by)o->group_by, o->group_depth);
-	targets_init(&s->procs, BM_TARGET_PROCESS, (enum group_by)o->group_by, o->group_depth);
+	/*
+	 * Keys on the live view: it groups (g), from the rows of every cgroup. Not with
+	 * --record, which keeps the groups' cgroup ids as they are resolved for --group-by.
+	 */
+	view_groups = s->live_keys && !s->by_process && !o->record_path;
+	group = view_groups ? GROUP_BY_CGROUP : (enum group_by)o->group_by;
+	targets_init(&s->cgroups, BM_TARGET_CGROUP, group, o->group_depth);
+	targets_init(&s->procs, BM_TARGET_PROCESS, group, o->group_depth);
 	s->cgroups.keep_departed = s->procs.keep_departed = outputs_has_table(&s->out);
+	if (outputs_has_table(&s->out) && !s->out.live) {
+		s->out.live = bm_calloc(1, sizeof(*s->out.live));
+		live_view_init(s->out.live, (enum group_by)o->group_by, o->group_depth, view_groups,
+			       live_color_wanted());
+	}
 	if (!s->readings)
 		s->readings =
 			bm_calloc((size_t)s->topo.nr_sockets * BM_NR_DOMAINS, sizeof(*s->readings));

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <linux/perf_event.h>
 #include <math.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +22,8 @@
 #include "preflight.h"
 #include "session.h"
 #include "settings.h"
+#include "live.h"
+#include "term.h"
 #include "util.h"
 
 static volatile sig_atomic_t stop_signal, child_exited, reopen_signal;
@@ -614,6 +617,77 @@ static void skip_missed(struct session *s, double *next)
 	s->stall_warned = true;
 }
 
+/* The keys read: what each does to the view. Returns 1 when the interval is to end now. */
+static int read_keys(struct session *s)
+{
+	unsigned char buf[64];
+	ssize_t n = read(STDIN_FILENO, buf, sizeof(buf));
+	bool redraw = false;
+	int end = 0;
+
+	if (n <= 0) {
+		/* The terminal is gone (end of file, hung up): no more keys; SIGHUP ends it. */
+		if (n == 0 || (errno != EINTR && errno != EAGAIN)) {
+			s->keys_on = false;
+			term_restore();
+		}
+		return 0;
+	}
+	for (ssize_t i = 0; i < n; i++) {
+		switch (live_view_key(s->out.live, buf[i])) {
+		case LIVE_NONE:
+			break;
+		case LIVE_REDRAW:
+			redraw = true;
+			break;
+		case LIVE_REFRESH:
+			s->refresh_now = true;
+			end = 1;
+			break;
+		case LIVE_QUIT:
+			stop_signal = SIGINT;
+			end = 1;
+			break;
+		}
+	}
+	if (redraw && !end)
+		outputs_redraw(&s->out);
+	return end;
+}
+
+/*
+ * Until wake, a key or a signal: 1 when a key ends the interval, 0 otherwise (the time came,
+ * a signal, a key that only changed the view), -errno.
+ */
+static int wait_keys(struct session *s, double wake)
+{
+	struct pollfd p = { .fd = STDIN_FILENO, .events = POLLIN };
+	double left = wake - bm_now_mono();
+	struct timespec ts;
+	int n;
+
+	if (term_redraw) {
+		term_redraw = 0;
+		outputs_redraw(&s->out);
+	}
+	if (left < 0)
+		left = 0;
+	ts.tv_sec = (time_t)left;
+	ts.tv_nsec = (long)((left - (double)ts.tv_sec) * 1e9);
+	n = ppoll(&p, 1, &ts, NULL);
+	if (n < 0 && errno != EINTR) {
+		bm_err("ppoll: %s", strerror(errno));
+		return -errno;
+	}
+	if (term_redraw) {
+		term_redraw = 0;
+		outputs_redraw(&s->out);
+	}
+	if (n > 0 && (p.revents & (POLLIN | POLLHUP | POLLERR)))
+		return read_keys(s);
+	return 0;
+}
+
 static int sleep_until(struct session *s, double deadline)
 {
 	double poll = s->have_energy && s->energy.max_poll_s > 0 ? s->energy.max_poll_s / 2 : 0;
@@ -641,6 +715,20 @@ static int sleep_until(struct session *s, double deadline)
 		}
 		if (stop_signal || (s->have_cmd && child_exited))
 			return 0;
+		if (s->keys_on) {
+			int keys = wait_keys(s, wake);
+
+			if (keys < 0)
+				return keys;
+			if (keys > 0 || stop_signal)
+				return 0;
+			if (bm_now_mono() < wake)
+				continue;
+			if (wake >= deadline)
+				return 0;
+			energy_poll(&s->energy, bm_now_mono());
+			continue;
+		}
 		ts.tv_nsec = (long)((wake - (double)ts.tv_sec) * 1e9);
 		err = clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
 		if (err && err != EINTR) {
@@ -902,6 +990,7 @@ static int session_start(struct session *s)
 	account_init(&s->pacct, &s->topo, s->sensor.nr_events);
 	if (s->have_energy)
 		s->base_mhz = base_mhz(o);
+	s->live_keys = outputs_has_table(&s->out) && isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
 	session_setup(s, o->interval_s, s->sensor.attach_kind,
 		      s->have_energy ? s->energy.ops->name : NULL);
 	s->resolve_group = resolve_group_live;
@@ -940,6 +1029,8 @@ int session_run(struct session *s)
 	ret = session_start(s);
 	if (ret)
 		goto out;
+	if (s->live_keys)
+		s->keys_on = term_keys_start();
 	session_notify_ready(s);
 	t_prev = s->t_start;
 	/* A command runs until it ends, whatever --duration says. */
@@ -955,6 +1046,11 @@ int session_run(struct session *s)
 		}
 		/* Interrupted or not, measure: the partial last interval is data too. */
 		err = measure_interval(s, &t_prev);
+		/* Refreshed now (space): the next interval is a whole one from here. */
+		if (s->refresh_now) {
+			s->refresh_now = false;
+			next = fmin(t_prev, end);
+		}
 		skip_missed(s, &next);
 		s->state_dirty = true;
 		if (!err && t_prev >= s->state_next)
@@ -977,6 +1073,8 @@ int session_run(struct session *s)
 		if (stop_signal || next >= end)
 			break;
 	}
+	/* A cooked terminal again, the cursor shown, before the summary goes below the view. */
+	term_restore();
 	if (outputs_has_table(&s->out))
 		session_summary(s, t_prev - s->t_start);
 	if (s->have_cmd) {
@@ -986,6 +1084,7 @@ int session_run(struct session *s)
 		ret = s->exit_status;
 	}
 out:
+	term_restore();
 	notify_stopping();
 	/* Clean exit, a signal, or measuring failed: what the models learnt is kept. */
 	state_keep(s);

@@ -62,6 +62,11 @@ struct session {
 	struct cgroup_names names;
 	unsigned long names_version; /* names.version when the targets were last named */
 	bool stall_warned; /* the loop was stalled once: said */
+	/* A live session's view on a terminal that takes keys (stdin and stdout both one): the
+	 * view groups the rows (g), so the pipeline keeps them per cgroup. */
+	bool live_keys;
+	bool keys_on; /* the terminal is in raw mode, its keys read between intervals */
+	bool refresh_now; /* space: the interval ended early, the next one starts from now */
 	struct sensor sensor;
 	struct energy_source energy;
 	struct powercap_export export; /* --export-powercap; export.dir NULL: none */
