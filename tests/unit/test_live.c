@@ -81,15 +81,20 @@ static void test_missing_line(void)
 {
 	char out[512];
 
-	live_missing_line("cycles (no PMU for it on this machine), instructions (no PMU for it on "
-			  "this machine), ref-cycles (no PMU for it on this machine), cache-misses "
-			  "(no PMU for it on this machine)",
-			  out, sizeof(out));
+	live_missing_line(
+		"cycles (no PMU (this machine has none: most VMs)), instructions (no PMU "
+		"(this machine has none: most VMs)), ref-cycles (no PMU (this machine has "
+		"none: most VMs)), cache-misses (no PMU (this machine has none: most VMs))",
+		out, sizeof(out));
 	CHECK_STR(out, "no PMU: cycles, instructions, ref-cycles, cache-misses");
 	live_missing_line("cycles (permission denied (needs CAP_PERFMON)), branch-misses (no PMU "
-			  "for it on this machine)",
+			  "(this machine has none: most VMs))",
 			  out, sizeof(out));
 	CHECK_STR(out, "permission denied: cycles; no PMU: branch-misses");
+	live_missing_line("cache-misses (not counted by this CPU's PMU (it has no such event)), "
+			  "ref-cycles (not counted by this CPU's PMU (it has no such event))",
+			  out, sizeof(out));
+	CHECK_STR(out, "not counted by this CPU's PMU: cache-misses, ref-cycles");
 }
 
 static void test_energy_text(void)

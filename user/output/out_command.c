@@ -147,8 +147,10 @@ void command_report_print(FILE *f, const struct bm_meta *m, const struct command
 		int k = m->sample_index[e];
 
 		if (k < 0)
-			fprintf(f, "%18s     %-16s # not counted: no PMU here counts it\n", "-",
-				m->events[e].name);
+			fprintf(f,
+				"%18s     %-16s # not counted (the warning at the start says "
+				"why)\n",
+				"-", m->events[e].name);
 		else
 			fprintf(f, "%18llu     %-16s # %.3f G/s\n",
 				(unsigned long long)r->sum.ev[k], m->events[e].name,

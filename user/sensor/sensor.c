@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: BSD-2-Clause
+#include <dirent.h>
 #include <errno.h>
 #include <stddef.h>
 #include <linux/perf_event.h>
@@ -24,17 +25,46 @@ _Static_assert(sizeof(struct bm_counter) == sizeof(struct bpf_perf_event_value) 
 			       offsetof(struct bpf_perf_event_value, running),
 	       "struct bm_counter must match struct bpf_perf_event_value");
 
+/*
+ * Whether the machine has a CPU PMU at all, as the kernel lists PMUs in sysfs: x86's "cpu"
+ * (or the hybrid "cpu_core" and "cpu_atom"), Arm's "armv8_pmuv3_0" and the like, RISC-V's.
+ */
+bool sensor_have_cpu_pmu(const char *devices)
+{
+	static const char *const names[] = { "cpu", "cpu_core", "cpu_atom" };
+	static const char *const prefixes[] = { "armv", "arm_", "riscv" };
+	struct dirent *d;
+	bool found = false;
+	DIR *dir = opendir(devices);
+
+	if (!dir)
+		return false;
+	while (!found && (d = readdir(dir))) {
+		for (size_t i = 0; i < ARRAY_SIZE(names); i++)
+			found |= !strcmp(d->d_name, names[i]);
+		for (size_t i = 0; i < ARRAY_SIZE(prefixes); i++)
+			found |= !strncmp(d->d_name, prefixes[i], strlen(prefixes[i]));
+	}
+	closedir(dir);
+	return found;
+}
+
 const char *sensor_event_errstr(int err)
 {
+	static int pmu = -1;
+
 	switch (err) {
 	case ENOENT:
 	case ENODEV:
 		/*
-		 * Both where there is no PMU (most VMs) and where the PMU has no such event:
-		 * an Arm PMUv3 without the common event the generic one maps to (qemu's
-		 * counts cycles and instructions only, cache-misses is ENOENT).
+		 * Both where there is no PMU (most VMs) and where the PMU has no such event
+		 * (qemu's Arm PMUv3 counts cycles and instructions, cache-misses is ENOENT):
+		 * sysfs tells which.
 		 */
-		return "no PMU here counts it: none, or none with this event";
+		if (pmu < 0)
+			pmu = sensor_have_cpu_pmu("/sys/bus/event_source/devices");
+		return pmu ? "not counted by this CPU's PMU (it has no such event)"
+			   : "no PMU (this machine has none: most VMs)";
 	case EOPNOTSUPP:
 		return "not supported by this CPU or hypervisor";
 	case EACCES:

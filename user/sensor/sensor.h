@@ -164,7 +164,9 @@ uint64_t sensor_proc_overflows(struct sensor *s);
  */
 uint64_t sensor_read_failures(struct sensor *s);
 
-/* A short reason for a perf_event_open errno, e.g. "no PMU here counts it: none, or...". */
+/* A short reason for a perf_event_open errno, e.g. "no PMU (this machine has none: ...)". */
 const char *sensor_event_errstr(int err);
+/* Whether the PMUs listed under devices (/sys/bus/event_source/devices) include a CPU's. */
+bool sensor_have_cpu_pmu(const char *devices);
 
 #endif
