@@ -8,7 +8,7 @@
 # alike, but it moves the load: the run is only "steady" on an otherwise quiet machine. As root,
 # with stress-ng; about 40 s a run. Usage: scripts/bench-split-live.sh [RUNS]
 set -u
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 . tests/lib.sh
 need_root_and_cgroup2 split-live
 REPO=$PWD

@@ -23,6 +23,7 @@ gen=.output/split-scenario
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 if [ $# -eq 0 ]; then
+	# shellcheck disable=SC2046 # one word per scenario name
 	set -- $($gen --list | awk '{ print $1 }')
 fi
 

@@ -14,7 +14,7 @@ REPO=$(cd "$(dirname "$0")/../.." && pwd)
 GEN=$REPO/.output/split-scenario
 [ -x "$GEN" ] || make -s -C "$REPO" split-scenario >/dev/null
 
-cons_ok=1 join_ok=1 why_c= why_j=
+cons_ok=1 join_ok=1 why_c='' why_j=''
 # Two cgroups in waves; 50 small ones; three of which one is absent from some intervals.
 for spec in periodic:60 many:20 late:3630; do
 	sc=${spec%%:*} n=${spec#*:}
