@@ -330,6 +330,15 @@ $(OUTPUT)/rapl-sim: tests/sim/rapl-sim.c $(OUTPUT)/util.o | $(OUTPUT)
 	$(call msg,CCLD,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) $^ -lm -o $@
 
+# Synthetic recordings with per-cgroup ground truth, for scripts/bench-split.sh (issue 20):
+# how well the model splits a socket's energy between cgroups.
+.PHONY: split-scenario
+split-scenario: $(OUTPUT)/split-scenario
+
+$(OUTPUT)/split-scenario: tests/sim/split-scenario.c | $(OUTPUT)
+	$(call msg,CCLD,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) $< -lm -o $@
+
 # Runs a command under a seccomp filter that fails the syscalls named with EPERM, for
 # tests/integration/privilege.sh: bpfmeter in a container whose profile blocks bpf().
 .PHONY: seccomp-deny
