@@ -429,37 +429,71 @@ static __always_inline __u64 steal_now(struct task_struct *task)
 }
 
 /*
- * Remove the listed pairs of this CPU that charged nothing since the epoch before last: what
- * they hold was read, and nothing else writes this CPU's pairs (the flush runs with the CPU's
- * interrupts off, or its preemption, where it runs on the CPU that asked).
+ * Remove the i-th listed pair where it is this CPU's and charged nothing since the epoch before
+ * last: what it holds was read, and nothing else writes this CPU's pairs (the flush runs with
+ * the CPU's interrupts off, or its preemption, where it runs on the CPU that asked).
  */
-static __always_inline void reap_pairs(void)
+static __always_inline void reap_one(const struct bm_reap *r, __u32 i, __u32 cpu)
+{
+	struct bm_key k = {};
+	__u64 *pair;
+	__u32 kind;
+	void *map;
+
+	if (i >= BM_REAP_MAX || r->key[i].cpu != cpu)
+		return;
+	kind = r->key[i].kind;
+	k.id = r->key[i].id;
+	k.cpu = cpu;
+	map = bpf_map_lookup_elem(&accts, &kind);
+	if (!map)
+		return;
+	pair = bpf_map_lookup_elem(map, &k);
+	if (pair && pair[0] + 3 <= epoch && pair[1] + 3 <= epoch)
+		bpf_map_delete_elem(map, &k);
+}
+
+struct reap_ctx {
+	const struct bm_reap *r;
+	__u32 n, cpu;
+};
+
+static long reap_step(__u32 i, void *ctx)
+{
+	struct reap_ctx *c = ctx;
+
+	if (i >= c->n)
+		return 1;
+	/* The mask, not the bound alone, which the compiler may check on a copy of i. */
+	reap_one(c->r, i & (BM_REAP_MAX - 1), c->cpu);
+	return 0;
+}
+
+/*
+ * The listed pairs of this CPU, removed: through bpf_loop (Linux 5.17) where with_loop, which
+ * the verifier checks once, else a bounded loop it walks BM_REAP_MAX times (a tenth of a
+ * second of CPU at each start).
+ */
+static __always_inline void reap_pairs(bool with_loop)
 {
 	__u32 zero = 0, cpu = bpf_get_smp_processor_id(), n, i;
 	struct bm_reap *r = bpf_map_lookup_elem(&reap, &zero);
+	struct reap_ctx c;
 
 	if (!r)
 		return;
 	n = r->n;
+	if (with_loop) {
+		c.r = r;
+		c.n = n;
+		c.cpu = cpu;
+		bpf_loop(BM_REAP_MAX, reap_step, &c, 0);
+		return;
+	}
 	for (i = 0; i < BM_REAP_MAX; i++) {
-		struct bm_key k = {};
-		__u32 kind;
-		__u64 *pair;
-		void *map;
-
 		if (i >= n)
 			break;
-		if (r->key[i].cpu != cpu)
-			continue;
-		kind = r->key[i].kind;
-		k.id = r->key[i].id;
-		k.cpu = cpu;
-		map = bpf_map_lookup_elem(&accts, &kind);
-		if (!map)
-			continue;
-		pair = bpf_map_lookup_elem(map, &k);
-		if (pair && pair[0] + 3 <= epoch && pair[1] + 3 <= epoch)
-			bpf_map_delete_elem(map, &k);
+		reap_one(r, i, cpu);
 	}
 }
 
@@ -471,8 +505,7 @@ static __always_inline void reap_pairs(void)
  * Runtime charged beyond it (a slice begun before the last flush and brought up to date after
  * it) is taken from the next interval's idle and steal.
  */
-SEC("raw_tp")
-int BPF_PROG(flush)
+static __always_inline int flush_cpu(bool with_loop)
 {
 	__u64 now, elapsed, used, steal, stolen;
 	struct cpu_state *st;
@@ -505,7 +538,7 @@ int BPF_PROG(flush)
 			time_add(st, BM_KIND_PROC, BM_FIXED_IDLE, elapsed - stolen);
 		}
 	}
-	reap_pairs();
+	reap_pairs(with_loop);
 	/* Everything of this CPU up to now is in its epoch's halves: on to userspace's new one. */
 	st->cepoch = epoch;
 	st->flushed = epoch;
@@ -514,6 +547,19 @@ int BPF_PROG(flush)
 	st->flush_ns = now;
 	st->valid = 1;
 	return 0;
+}
+
+SEC("raw_tp")
+int BPF_PROG(flush)
+{
+	return flush_cpu(false);
+}
+
+/* The same with bpf_loop: userspace loads one of the two. */
+SEC("raw_tp")
+int BPF_PROG(flush_loop)
+{
+	return flush_cpu(true);
 }
 
 /* Paths of new cgroups for userspace, which reads them each interval. */

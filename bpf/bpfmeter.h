@@ -44,7 +44,7 @@ struct bm_key {
  */
 #define BM_PAIR_STAMPS (2 * sizeof(__u64))
 
-/* Pairs one flush round removes at the most; the rest wait for the next round. */
+/* Pairs one flush round removes at the most (a power of two); the rest wait for the next. */
 #define BM_REAP_MAX 512
 struct bm_reap_key {
 	__u64 id;

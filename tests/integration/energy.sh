@@ -182,7 +182,9 @@ SIM_PID=$!
 BG_PIDS+=("$SIM_PID")
 for _ in $(seq 50); do grep -q ready "$TMP/range-sim.out" && break; sleep 0.1; done
 TIMEFORMAT='%U %S'
-{ time "$BPFMETER" --csv -i 0.5 -d 3 -e '' --powercap-root "$TMP/range" >"$TMP/range.csv" 2>"$TMP/range.err"; } 2>"$TMP/range.time"
+# Over 6 s the defect spent 1.4 s of CPU and more; what is left is the start (the BPF load:
+# up to half a second on a busy host) and polls at the other zone's period.
+{ time "$BPFMETER" --csv -i 0.5 -d 6 -e '' --powercap-root "$TMP/range" >"$TMP/range.csv" 2>"$TMP/range.err"; } 2>"$TMP/range.time"
 rc=$?
 unset TIMEFORMAT
 kill -TERM "$SIM_PID"
@@ -194,7 +196,7 @@ socks=$(awk -F, -v ck="$(csv_col "$csv" kind)" -v cs="$(csv_col "$csv" socket)" 
 read -r s0 s1 <<<"$socks"
 said=$(grep -c 'intel-rapl:1/max_energy_range_uj is 0, no counter.s range (want the counter.s range in microjoules, 4000000 or more): zone left out; package energy of socket 1 is not reported' "$TMP/range.err")
 if [ $rc -eq 0 ] && [ "$said" -eq 1 ] && ! grep -q 'impossible' "$TMP/range.err" && [ "$s0" -ge 4 ] &&
-	[ "$s1" -eq 0 ] && awk -v c="$cpu" 'BEGIN { exit !(c < 0.3) }'; then
+	[ "$s1" -eq 0 ] && awk -v c="$cpu" 'BEGIN { exit !(c < 0.8) }'; then
 	pass $T_RANGE
 else
 	fail $T_RANGE "rc $rc, said $said, energy rows socket 0: $s0, socket 1: $s1, CPU $cpu s: $(grep -v '^libbpf' "$TMP/range.err" | head -c 400)"

@@ -256,33 +256,28 @@ else
 fi
 
 # --- However it ends, the terminal is cooked again ---------------------------------------------
-view int 80 24 -i 1 -e cpu-clock --energy-source none
-wait_for int '^TARGET'
-tm send-keys -t int C-c
-if wait_end int && [ "$(cat "$TMP/int.rc")" = 0 ] && cooked int && screen int | grep -q 'Session summary'; then
-	pass $T_INT
-else
-	fail $T_INT "rc '$(cat "$TMP/int.rc" 2>/dev/null)', stty: $(head -c 300 "$TMP/int.stty" 2>/dev/null)"
-fi
-
-view term 80 24 -i 1 -e cpu-clock --energy-source none
-wait_for term '^TARGET'
-kill -TERM "$(cat "$TMP/term.pid")"
-if wait_end term && [ "$(cat "$TMP/term.rc")" = 0 ] && cooked term; then
-	pass $T_TERM
-else
-	fail $T_TERM "rc '$(cat "$TMP/term.rc" 2>/dev/null)', stty: $(head -c 300 "$TMP/term.stty" 2>/dev/null)"
-fi
-
+# ends_cooked NAME TEST RC HOW: a view ended by HOW (keys: C-c; or a signal: -TERM), with exit
+# status RC and the terminal cooked (and the summary out, where it ends the session).
+ends_cooked() {
+	local n=$1 t=$2 rc=$3 how=$4 summary=ok
+	view "$n" 80 24 -i 1 -e cpu-clock --energy-source none
+	wait_for "$n" '^TARGET'
+	case $how in
+	-*) kill "$how" "$(cat "$TMP/$n.pid")" ;;
+	*) tm send-keys -t "$n" "$how" ;;
+	esac
+	wait_end "$n"
+	[ "$how" != C-c ] || screen "$n" | grep -q 'Session summary' || summary=missing
+	if [ "$(cat "$TMP/$n.rc")" = "$rc" ] && cooked "$n" && [ $summary = ok ]; then
+		pass "$t"
+	else
+		fail "$t" "rc '$(cat "$TMP/$n.rc" 2>/dev/null)', summary $summary, stty: $(head -c 300 "$TMP/$n.stty" 2>/dev/null)"
+	fi
+}
+ends_cooked int $T_INT 0 C-c
+ends_cooked term $T_TERM 0 -TERM
 # A crash (SIGABRT, as from abort(3)): the terminal back before the signal ends the process.
-view crash 80 24 -i 1 -e cpu-clock --energy-source none
-wait_for crash '^TARGET'
-kill -ABRT "$(cat "$TMP/crash.pid")"
-if wait_end crash && [ "$(cat "$TMP/crash.rc")" = 134 ] && cooked crash; then
-	pass $T_CRASH
-else
-	fail $T_CRASH "rc '$(cat "$TMP/crash.rc" 2>/dev/null)', stty: $(head -c 300 "$TMP/crash.stty" 2>/dev/null)"
-fi
+ends_cooked crash $T_CRASH 134 -ABRT
 
 # Ctrl-Z: stopped, the terminal cooked for the shell. bpfmeter runs as a job of a shell with job
 # control (set -m), as from an interactive one: in the pane's own process group, an orphan, the

@@ -333,7 +333,7 @@ static void test_auto_names_what_the_machine_has(void)
 	struct energy_paths paths;
 	struct bm_topology topo;
 	struct energy_source s;
-	char root[64], dir[4][128], why[1024];
+	char root[64], dir[4][128], why[1024], cpuinfo[128];
 
 	if (!fixture_mkdtemp(root, sizeof(root), "energy-auto"))
 		return;
@@ -342,13 +342,12 @@ static void test_auto_names_what_the_machine_has(void)
 	snprintf(dir[1], sizeof(dir[1]), "%s/power", root);
 	snprintf(dir[2], sizeof(dir[2]), "%s/cpu", root);
 	fixture_put(root, "cpuinfo", "processor\t: 0\nBogoMIPS\t: 125.00\nCPU part\t: 0x051\n");
-	snprintf(why, sizeof(why), "%s/cpuinfo", root);
+	snprintf(cpuinfo, sizeof(cpuinfo), "%s/cpuinfo", root);
 	paths = (struct energy_paths){
-		.powercap = dir[0], .perf_power = dir[1], .msr_dev = dir[2], .cpuinfo = why
+		.powercap = dir[0], .perf_power = dir[1], .msr_dev = dir[2], .cpuinfo = cpuinfo
 	};
 
 	paths.machine = "aarch64";
-	paths.cpuinfo = strdup(why);
 	CHECK(energy_open(&s, ENERGY_AUTO, &paths, &topo, why, sizeof(why)) < 0);
 	CHECK_HAS(why, "aarch64 has no RAPL");
 	CHECK_HAS(why, "powercap: no powercap tree at ");

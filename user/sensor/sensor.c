@@ -270,6 +270,11 @@ static int load(struct sensor *s, const struct sensor_config *cfg, bool use_btf,
 	bpf_program__set_autoload(skel->progs.switch_raw, !use_btf);
 	bpf_program__set_autoload(skel->progs.cpu_bringup, s->cpuhp_ok);
 	bpf_program__set_autoload(skel->progs.cgroup_mkdir, s->mkdir_ok);
+	/* bpf_loop (Linux 5.17) spares the verifier a walk of the bounded loop's every turn. */
+	s->loop_ok =
+		libbpf_probe_bpf_helper(BPF_PROG_TYPE_RAW_TRACEPOINT, BPF_FUNC_loop, NULL) == 1;
+	bpf_program__set_autoload(skel->progs.flush, !s->loop_ok);
+	bpf_program__set_autoload(skel->progs.flush_loop, s->loop_ok);
 	bpf_map__set_autocreate(skel->maps.mkdirs, s->mkdir_ok);
 	bpf_map__set_autocreate(skel->maps.mkdir_scratch, s->mkdir_ok);
 	/* The verifier checks the accesses against the template's value size. */
@@ -594,7 +599,8 @@ int sensor_open(struct sensor *s, struct bm_topology *topo, const struct sensor_
 	s->fixed_fd = bpf_map__fd(s->skel->maps.fixed);
 	s->stats_fd = bpf_map__fd(s->skel->maps.stats);
 	s->reap_fd = bpf_map__fd(s->skel->maps.reap);
-	s->flush_fd = bpf_program__fd(s->skel->progs.flush);
+	s->flush_fd =
+		bpf_program__fd(s->loop_ok ? s->skel->progs.flush_loop : s->skel->progs.flush);
 	s->by_process = cfg->by_process;
 	err = create_acct_maps(s, cfg);
 	if (!err)
@@ -630,9 +636,9 @@ int sensor_open(struct sensor *s, struct bm_topology *topo, const struct sensor_
 	if (err)
 		goto fail;
 	bm_debug("kernel: hook %s/sched_switch, batch map lookups %s, BPF_PROG_TEST_RUN on a CPU "
-		 "%s, CPU bringup hook %s, cgroup_mkdir hook %s",
+		 "%s, CPU bringup hook %s, cgroup_mkdir hook %s, bpf_loop %s",
 		 s->attach_kind, s->batch_ok ? "yes" : "no", s->flush_ok ? "yes" : "no",
-		 s->cpuhp_ok ? "yes" : "no", s->mkdir_ok ? "yes" : "no");
+		 s->cpuhp_ok ? "yes" : "no", s->mkdir_ok ? "yes" : "no", s->loop_ok ? "yes" : "no");
 	return 0;
 refused:
 	/* The privileges were checked: name what the kernel really holds against us. */

@@ -81,6 +81,7 @@ struct sensor {
 	bool batch_ok; /* batch map lookups work (Linux 5.6) */
 	bool flush_ok; /* BPF_PROG_TEST_RUN on a chosen CPU works (Linux 5.10) */
 	bool cpuhp_ok; /* the CPU bringup hook is attached (Linux 5.19) */
+	bool loop_ok; /* the flush removes idle pairs through bpf_loop (Linux 5.17) */
 	bool mkdir_ok; /* the cgroup_mkdir hook passes new cgroups on (Linux 5.8) */
 	uint64_t *cpu_up; /* [nr_cpus] the bringup counts of the BPF side, as last read */
 	struct sensor_cpus cpus;
