@@ -34,10 +34,10 @@ static uint64_t id_at(const struct idvec *iv, size_t i)
 	return id;
 }
 
-/* Where id's probe starts: Fibonacci hashing, as ids (cgroup inode numbers) are dense. */
+/* Where id's probe starts in the index. */
 static size_t slot_of(const struct idvec *iv, uint64_t id)
 {
-	return (size_t)((id * 0x9e3779b97f4a7c15ull) >> 32) & iv->index_mask;
+	return bm_hash_slot(id, iv->index_mask);
 }
 
 /* Below this many elements a binary search is as fast: no index. */

@@ -10,6 +10,15 @@
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
+/*
+ * Where key's probe starts in an open-addressing table of mask + 1 slots (a power of two):
+ * Fibonacci hashing, which spreads dense keys (cgroup inode numbers, addresses) evenly.
+ */
+static inline size_t bm_hash_slot(uint64_t key, size_t mask)
+{
+	return (size_t)((key * 0x9e3779b97f4a7c15ull) >> 32) & mask;
+}
+
 extern bool bm_verbose;
 
 /* "bpfmeter: " + message + newline on stderr. */

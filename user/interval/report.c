@@ -338,7 +338,7 @@ static size_t fold_slot(const struct bm_row *r, bool by_socket, size_t mask)
 {
 	uint64_t k = (uint64_t)(uintptr_t)r->target ^ (by_socket ? (uint64_t)r->socket << 48 : 0);
 
-	return (size_t)((k * 0x9e3779b97f4a7c15ull) >> 32) & mask;
+	return bm_hash_slot(k, mask);
 }
 
 size_t report_fold_rows(struct bm_row *rows, size_t n, bool by_socket)
