@@ -328,6 +328,14 @@ void report_row_add(struct bm_row *into, const struct bm_row *from)
 		into->s.energy_j[d] += from->s.energy_j[d];
 		into->s.co2e_g[d] += from->s.co2e_g[d];
 	}
+	/*
+	 * The errors of one model's shares move together (its weights are common to them): they
+	 * add, which is exact for one feature and an upper bound otherwise. A part without one
+	 * leaves the sum without one.
+	 */
+	for (int d = 0; d < BM_NR_DOMAINS; d++)
+		into->power_err_w[d] += from->power_err_w[d];
+	into->err_domains &= from->err_domains;
 	into->share += from->share;
 	into->domains |= from->domains;
 	into->estimated |= from->estimated;

@@ -54,6 +54,14 @@ struct bm_row {
 	unsigned int domains; /* bit per domain whose energy s.energy_j holds */
 	unsigned int model_id[BM_NR_DOMAINS]; /* the model that split it; 0: by CPU time */
 	unsigned int estimated; /* bit per domain whose energy is an estimate (--estimate) */
+	/*
+	 * One standard error (W) of the row's power in each domain whose bit is in err_domains:
+	 * how well the model's data separates static from dynamic power, and its watts per
+	 * unit of each feature, carried to this row's share. A domain without its bit has no
+	 * such figure (split by CPU time before a model, or an estimate): outputs leave it out.
+	 */
+	double power_err_w[BM_NR_DOMAINS];
+	unsigned int err_domains;
 };
 
 /* The model's record of one socket and domain for one interval. */
