@@ -327,11 +327,11 @@ static void test_damaged_truncated_or_foreign_files_are_refused(void)
 	CHECK_STR(why, "not a bpfmeter model state file");
 	CHECK_EQ_U64(parse_under("", 0, "host-a", 12, NULL, 2, DOMAINS, why, sizeof(why)),
 		     -EBADMSG);
-	memcpy(text + strlen("bpfmeter-state "), "2", 1);
+	memcpy(text + strlen("bpfmeter-state "), "3", 1);
 	CHECK_EQ_U64(parse_under(text, len, "host-a", 12, NULL, 2, DOMAINS, why, sizeof(why)),
 		     -EBADMSG);
-	CHECK_STR(why, "of format version '2'; this bpfmeter reads version 1");
-	memcpy(text + strlen("bpfmeter-state "), "1", 1);
+	CHECK_STR(why, "of format version '3'; this bpfmeter reads version 2");
+	memcpy(text + strlen("bpfmeter-state "), "2", 1);
 
 	/* Sealed anew but wrong inside: refused, with the line. */
 	static const struct {
@@ -418,7 +418,7 @@ static void test_a_failed_write_leaves_the_old_file_intact(void)
 	snprintf(path, sizeof(path), "%s/%s", dir, STATE_FILE);
 	CHECK_EQ_U64(state_save(dir, &id, &a, why, sizeof(why)), 0);
 	read_all(path, before, sizeof(before));
-	CHECK_HAS(before, "bpfmeter-state 1\n");
+	CHECK_HAS(before, "bpfmeter-state 2\n");
 
 	/* A file size limit stops the write halfway, for root too. */
 	getrlimit(RLIMIT_FSIZE, &old);

@@ -209,12 +209,24 @@ void report_features(const struct bm_features *f, const struct bm_sample *s, dou
 	}
 }
 
+/* sqrt(g' C g) of a p x p covariance. */
+static double stderr_of(const double *cov, const double *g, int p)
+{
+	double v = 0;
+
+	for (int i = 0; i < p; i++)
+		for (int j = 0; j < p; j++)
+			v += g[i] * cov[i * p + j] * g[j];
+	return v > 0 ? sqrt(v) : 0;
+}
+
 void report_split_by_model(struct bm_row *rows, size_t n, int socket, enum bm_domain d,
-			   double joules, double dt, const struct model_fit *fit,
+			   double joules, double dt, const struct model_fit *fit, const double *cov,
 			   const struct bm_features *f, bool idle_share, unsigned int model_id)
 {
 	double static_j = fmin(fmax(fit->intercept * dt, 0), fmax(joules, 0));
 	double dyn_total = 0, cpu_total = 0, rest = joules - static_j;
+	double xsum[BM_MODEL_MAX_FEATURES] = { 0 };
 	struct bm_row *idle = NULL;
 	bool static_to_idle;
 
@@ -227,6 +239,7 @@ void report_split_by_model(struct bm_row *rows, size_t n, int socket, enum bm_do
 		r->s.energy_j[d] = 0;
 		r->domains |= 1u << d;
 		r->model_id[d] = model_id;
+		r->err_domains &= ~(1u << d);
 		if (r->target->kind == BM_TARGET_IDLE) {
 			idle = r;
 			continue;
@@ -234,8 +247,10 @@ void report_split_by_model(struct bm_row *rows, size_t n, int socket, enum bm_do
 		if (r->target->kind == BM_TARGET_STEAL)
 			continue;
 		report_features(f, &r->s, dt, x);
-		for (int j = 0; j < f->nfeat; j++)
+		for (int j = 0; j < f->nfeat; j++) {
 			dyn += fit->coef[j] * x[j];
+			xsum[j] += x[j];
+		}
 		/* Kept in energy_j until the totals are known. */
 		r->s.energy_j[d] = fmax(dyn, 0);
 		dyn_total += r->s.energy_j[d];
@@ -245,7 +260,7 @@ void report_split_by_model(struct bm_row *rows, size_t n, int socket, enum bm_do
 	static_to_idle = idle && (!idle_share || cpu_total <= 0);
 	for (size_t i = 0; i < n; i++) {
 		struct bm_row *r = &rows[i];
-		double part = 0, cpu_frac;
+		double part = 0, cpu_frac, x[BM_MODEL_MAX_FEATURES];
 
 		if (r->socket != socket || r->target->kind == BM_TARGET_IDLE ||
 		    r->target->kind == BM_TARGET_STEAL)
@@ -258,9 +273,26 @@ void report_split_by_model(struct bm_row *rows, size_t n, int socket, enum bm_do
 		if (!static_to_idle)
 			part += static_j * cpu_frac;
 		r->s.energy_j[d] = part;
+		if (!cov || !(dt > 0))
+			continue;
+		/*
+		 * Its power is w.x (and its CPU time's part of the static, the measurement less
+		 * w.sum(x), where shared): the error of w, through that gradient.
+		 */
+		report_features(f, &r->s, dt, x);
+		for (int j = 0; j < f->nfeat; j++)
+			x[j] -= static_to_idle ? 0 : cpu_frac * xsum[j];
+		r->power_err_w[d] = stderr_of(cov, x, f->nfeat);
+		r->err_domains |= 1u << d;
 	}
-	if (idle)
+	if (idle) {
 		idle->s.energy_j[d] = (dyn_total > 0 ? 0 : rest) + (static_to_idle ? static_j : 0);
+		if (cov && dt > 0) {
+			/* The static part: the measurement less w.sum(x), or none of it. */
+			idle->power_err_w[d] = static_to_idle ? stderr_of(cov, xsum, f->nfeat) : 0;
+			idle->err_domains |= 1u << d;
+		}
+	}
 }
 
 void report_split_estimate(struct bm_row *rows, size_t n, int socket, enum bm_domain d,
@@ -272,7 +304,7 @@ void report_split_estimate(struct bm_row *rows, size_t n, int socket, enum bm_do
 				 .coef = { 1 },
 				 .nfeat = 1 };
 
-	report_split_by_model(rows, n, socket, d, joules, dt, &fit, &cpu, idle_share, 0);
+	report_split_by_model(rows, n, socket, d, joules, dt, &fit, NULL, &cpu, idle_share, 0);
 	for (size_t i = 0; i < n; i++)
 		if (rows[i].socket == socket)
 			rows[i].estimated |= 1u << d;

@@ -150,10 +150,11 @@ void report_split_by_cpu(struct bm_row *rows, size_t n, int nr_sockets,
  * Split the energy of one socket's domain with a fitted model, conserving it: the static part
  * intercept x dt goes to the idle target (spread over the targets by CPU time with
  * idle_share, or where the socket has no idle row), the rest to the targets in proportion to
- * their predicted dynamic energy w.x. Targets plus idle add up to joules exactly.
+ * their predicted dynamic energy w.x. Targets plus idle add up to joules exactly. With cov
+ * (the weights' covariance, nfeat x nfeat) each row gets the standard error of its power.
  */
 void report_split_by_model(struct bm_row *rows, size_t n, int socket, enum bm_domain d,
-			   double joules, double dt, const struct model_fit *fit,
+			   double joules, double dt, const struct model_fit *fit, const double *cov,
 			   const struct bm_features *f, bool idle_share, unsigned int model_id);
 
 /* The session summary of the live view (its screen: live.h). */

@@ -10,8 +10,10 @@
 #include <string.h>
 
 #include <gsl/gsl_errno.h>
+#include <gsl/gsl_linalg.h>
 #include <gsl/gsl_matrix.h>
 #include <gsl/gsl_multifit.h>
+#include <gsl/gsl_statistics_double.h>
 #include <gsl/gsl_statistics_double.h>
 #include <gsl/gsl_vector.h>
 
@@ -19,20 +21,19 @@
 #include "util.h"
 
 /*
- * A refit follows the machine closely: it weighs the newest 2 samples fully and each older one
- * 0.75 times the next (about 6 samples' worth), so a new workload is learnt within an interval
- * or two. So few samples cannot tell the weights from the intercept under a steady load, so
- * the refit also keeps what the previous fit knew: its intercept as a sample at x = 0 (weight
- * 1), and its weights as the ridge's centre, in units of each feature's spread over the whole
- * window (strength 0.01 per unit of sample weight), which decide where the recent samples did
- * not vary. Two Huber passes (at 0.3 robust standard deviations) keep samples where power and
- * counters disagree, such as an interval that straddles a change of load, from steering the
- * refit. The first fit is plain ridge: its samples weigh alike, and there is no fit to keep.
+ * Two time scales. The weights (the watts per unit of each feature: the physics of the part)
+ * are learnt slowly, from every change of load the layer has seen over about `horizon`
+ * samples (an hour at 1 s): the evidence of the changes from one interval to the next, which
+ * the static power's own drift barely touches. The static part follows fast: each interval's
+ * is what the weights leave of its measurement, and the next interval is predicted with it
+ * (the last measurement: static_gain 1). Where the changes so far cannot tell the weights
+ * (a steady load from the start), the prior decides, and the weights' covariance says how
+ * little is known: it is carried to each target's share as a standard error.
  *
- * A refit happens only on error: when the mean absolute error since the fit, over 2 to 5
- * intervals, passes 0.5 W, or at once when the newest error passes 2 W. On the nx12 trace
- * (scripts/bench-replay-nx12.sh) this gives a package MAE of 3.74 W and a DRAM MAE of 1.56 W
- * (6.82 and 3.65 W with a plain 60-sample window refitted above a 2 W median error).
+ * A refit happens on error: when the mean absolute error since the last one, over 2 to 5
+ * intervals, passes 0.5 W, or at once when the newest error passes 2 W; it halves the old
+ * evidence. On the nx12 trace (scripts/bench-replay-nx12.sh) this gives a package MAE of
+ * NX12_PKG W and a DRAM MAE of NX12_DRAM W.
  */
 const struct model_config model_config_default = {
 	.window = 60,
@@ -46,12 +47,21 @@ const struct model_config model_config_default = {
 	.robust_passes = 2,
 	.prior = 0.01,
 	.anchor = 1.0,
+	.horizon = 3600,
 };
 
 /* A huge newest error (this many thresholds) refits at once, without a second interval. */
 #define ERROR_JUMP 4.0
-/* Huber's constant, in robust standard deviations (1.4826 x the median absolute residual). */
-#define HUBER_K 0.3
+/* Huber's constant for the level fit, in robust standard deviations (1.4826 x the median). */
+#define HUBER_K_LEVEL 0.3
+/*
+ * The combination of the two predictions: each one's mean absolute error follows its newest
+ * errors, each weighing 1 - PRED_ERR_KEEP (about the last 200 intervals), and each prediction
+ * weighs by the inverse of that error to the power PRED_ERR_POW: close to taking the one
+ * that has done better lately, without flipping on one interval.
+ */
+#define PRED_ERR_KEEP 0.995
+#define PRED_ERR_POW 6
 
 double model_predict(const struct model_fit *m, const double *x)
 {
@@ -280,6 +290,7 @@ int model_restore_layer(struct model *m, const struct model_layer *from)
 {
 	const struct model_config *c = &m->cfg;
 	const struct model_fit *f = &from->fit;
+	const struct model_evidence *ev = &from->ev;
 	int p = m->nfeat;
 	struct model_layer *l;
 
@@ -297,9 +308,29 @@ int model_restore_layer(struct model *m, const struct model_layer *from)
 		return -EINVAL;
 	if (from->id && (f->nfeat != p || !(f->intercept >= 0 && f->intercept < c->tdp)))
 		return -EINVAL;
+	/* The level fit: as bounded as the split's, and only with it. */
+	if (!from->id && (from->local.nfeat || from->local.intercept))
+		return -EINVAL;
+	if (from->id && (from->local.nfeat != p ||
+			 !(from->local.intercept >= 0 && from->local.intercept < c->tdp)))
+		return -EINVAL;
 	for (int j = 0; j < BM_MODEL_MAX_FEATURES; j++)
-		if (!(f->coef[j] >= 0 && isfinite(f->coef[j])) || (j >= p && f->coef[j]))
+		if (!(f->coef[j] >= 0 && isfinite(f->coef[j])) || (j >= p && f->coef[j]) ||
+		    !(from->local.coef[j] >= 0 && isfinite(from->local.coef[j])) ||
+		    (j >= p && from->local.coef[j]))
 			return -EINVAL;
+	/* The evidence: sums of squares, weights and counts are never negative. */
+	if (!(ev->sw >= 0 && ev->syy >= 0 && isfinite(ev->sw) && isfinite(ev->syy)) || ev->n < 0 ||
+	    !all_finite(ev->sxy, p) || !all_finite(ev->sxx, p * p) ||
+	    !all_finite(from->prior.w, p) || !all_finite(from->prior.prec, p * p))
+		return -EINVAL;
+	for (int j = 0; j < p; j++)
+		if (ev->sxx[j * p + j] < 0 || from->prior.prec[j * p + j] < 0)
+			return -EINVAL;
+	if (!all_finite(from->prev_x, p) || !isfinite(from->prev_y) || !isfinite(from->static_w) ||
+	    !(from->err_level >= 0) || !(from->err_static >= 0) || !isfinite(from->err_level) ||
+	    !isfinite(from->err_static) || !(from->sigma2 >= 0 && isfinite(from->sigma2)))
+		return -EINVAL;
 	l = layer_get(m, from->layer_mhz);
 	/* memcpy wants its pointers valid even for 0 bytes: an empty ring may have none. */
 	if (from->n) {
@@ -313,7 +344,18 @@ int model_restore_layer(struct model *m, const struct model_layer *from)
 	l->nerr = from->nerr;
 	l->err_head = from->err_head;
 	l->fit = *f;
+	l->local = from->local;
 	l->id = from->id;
+	l->ev = *ev;
+	l->prior = from->prior;
+	l->have_prev = from->have_prev;
+	memcpy(l->prev_x, from->prev_x, sizeof(l->prev_x));
+	l->prev_y = from->prev_y;
+	l->static_w = from->static_w;
+	l->have_err = from->have_err;
+	l->err_level = from->err_level;
+	l->err_static = from->err_static;
+	l->sigma2 = from->sigma2;
 	return 0;
 }
 
@@ -364,7 +406,7 @@ static bool fit_newest(struct model *m, struct model_layer *l, int n, struct mod
 	}
 	if (refit && c->anchor > 0) {
 		/* The previous intercept: the power at x = 0 (the row of x is already 0). */
-		y[n] = l->fit.intercept;
+		y[n] = l->local.intercept;
 		wt[n] = c->anchor;
 		rows = n + 1;
 	}
@@ -383,13 +425,13 @@ static bool fit_newest(struct model *m, struct model_layer *l, int n, struct mod
 			 */
 			memcpy(scratch, r, (size_t)rows * sizeof(*r));
 			sigma = 1.4826 * gsl_stats_median(scratch, 1, (size_t)rows);
-			lim = HUBER_K * sigma;
+			lim = HUBER_K_LEVEL * sigma;
 			for (int i = 0; i < rows; i++)
 				if (r[i] > lim && lim > 0)
 					wt[i] *= lim / r[i];
 		}
 		if (refit && c->prior > 0)
-			ok = !fit_core(x, y, wt, rows, p, c->prior, l->fit.coef, scale, fit);
+			ok = !fit_core(x, y, wt, rows, p, c->prior, l->local.coef, scale, fit);
 		else
 			ok = !fit_core(x, y, wt, rows, p, c->ridge, NULL, NULL, fit);
 		if (!ok)
@@ -409,13 +451,13 @@ static bool fit_newest(struct model *m, struct model_layer *l, int n, struct mod
  * under the window, and old and new samples disagree), on the newest samples, which the
  * model was failing on, alone. Neither: keep the previous model.
  */
-static void refit(struct model *m, struct model_layer *l, struct model_step_result *res)
+static void local_refit(struct model *m, struct model_layer *l, struct model_step_result *res)
 {
 	int recent = l->nerr > m->cfg.min_samples ? l->nerr : m->cfg.min_samples;
 	struct model_fit fit;
 
 	if (fit_newest(m, l, l->n, &fit) || (recent < l->n && fit_newest(m, l, recent, &fit))) {
-		l->fit = fit;
+		l->local = fit;
 		l->id = ++*m->next_id;
 		l->fits++;
 		/* Judge the new model on its own errors: the ring starts over. */
@@ -428,38 +470,321 @@ static void refit(struct model *m, struct model_layer *l, struct model_step_resu
 	}
 }
 
+/* Huber's constant for a change's residual, in its standard deviations. */
+#define HUBER_K 2.0
+/*
+ * The prior of a layer with no earlier state: the dynamic part anywhere between none and all
+ * of the power, evenly (mean half of it, standard deviation 1/sqrt(12) of it).
+ */
+#define PRIOR_DYN_SHARE 0.5
+#define PRIOR_DYN_SD 0.2887
+
+static double dot(const double *a, const double *b, int n)
+{
+	double s = 0;
+
+	for (int i = 0; i < n; i++)
+		s += a[i] * b[i];
+	return s;
+}
+
+/* x' A x of a p x p matrix. */
+static double quad(const double *a, const double *x, int p)
+{
+	double s = 0;
+
+	for (int i = 0; i < p; i++)
+		for (int j = 0; j < p; j++)
+			s += x[i] * a[i * p + j] * x[j];
+	return s;
+}
+
+double model_dyn_stderr(const struct model_layer *l, const double *x)
+{
+	double v = quad(l->cov, x, l->fit.nfeat);
+
+	return v > 0 ? sqrt(v) : 0;
+}
+
+/*
+ * The prior of a layer that has none, from the means of its samples so far: the dynamic part
+ * w.mean(x) is PRIOR_DYN_SHARE of the mean power, give or take PRIOR_DYN_SD of it, spread
+ * evenly over the features that ran; with several features each one alone could also carry
+ * all of it. No power or no feature: no prior (the evidence alone decides).
+ */
+static void generic_prior(const struct model *m, struct model_layer *l)
+{
+	double xm[BM_MODEL_MAX_FEATURES] = { 0 }, ym = 0, dyn, sd;
+	int p = m->nfeat, nact = 0;
+
+	memset(&l->prior, 0, sizeof(l->prior));
+	l->prior.set = true;
+	for (int i = 0; i < l->n; i++) {
+		ym += l->y[i] / l->n;
+		for (int j = 0; j < p; j++)
+			xm[j] += l->x[i * p + j] / l->n;
+	}
+	for (int j = 0; j < p; j++)
+		nact += xm[j] > 0;
+	if (!(ym > 0) || !nact)
+		return;
+	dyn = PRIOR_DYN_SHARE * ym;
+	sd = PRIOR_DYN_SD * ym;
+	for (int j = 0; j < p; j++) {
+		if (!(xm[j] > 0))
+			continue;
+		l->prior.w[j] = dyn / (nact * xm[j]);
+		for (int k = 0; k < p; k++)
+			if (xm[k] > 0)
+				l->prior.prec[j * p + k] = xm[j] * xm[k] / (sd * sd);
+		if (nact > 1)
+			l->prior.prec[j * p + j] += xm[j] * xm[j] / (dyn * dyn);
+	}
+}
+
+/*
+ * The weights from the evidence and the prior, w >= 0: the mean and covariance of
+ * N(prior) x N(evidence / sigma2), on the features not held at 0 (an active set: a weight
+ * that comes out negative is held at 0 and the rest solved again). With Jacobi scaling and
+ * GSL's Cholesky. Returns false when nothing could be solved (the fit is left as it was).
+ */
+static bool solve_weights(const struct model *m, struct model_layer *l, double sigma2, double *w,
+			  double *cov)
+{
+	const struct model_evidence *ev = &l->ev;
+	const struct model_prior *pr = &l->prior;
+	int p = m->nfeat, active[BM_MODEL_MAX_FEATURES], nact = 0;
+	gsl_matrix *a = NULL;
+	gsl_vector *r = NULL, *z = NULL;
+	bool ok = false;
+
+	memset(w, 0, (size_t)p * sizeof(*w));
+	memset(cov, 0, (size_t)(p * p) * sizeof(*cov));
+	for (int j = 0; j < p; j++)
+		if (ev->sxx[j * p + j] > 0 || pr->prec[j * p + j] > 0)
+			active[nact++] = j;
+	if (!nact || !(sigma2 > 0))
+		return nact == 0;
+	a = gsl_matrix_alloc((size_t)nact, (size_t)nact);
+	r = gsl_vector_alloc((size_t)nact);
+	z = gsl_vector_alloc((size_t)nact);
+	if (!a || !r || !z)
+		goto out;
+	for (;;) {
+		double sc[BM_MODEL_MAX_FEATURES];
+		gsl_matrix_view av = gsl_matrix_submatrix(a, 0, 0, (size_t)nact, (size_t)nact);
+		gsl_vector_view rv = gsl_vector_subvector(r, 0, (size_t)nact);
+		gsl_vector_view zv = gsl_vector_subvector(z, 0, (size_t)nact);
+		int keep = 0;
+
+		for (int u = 0; u < nact; u++) {
+			int j = active[u];
+			double rhs = ev->sxy[j] / sigma2;
+
+			for (int k = 0; k < p; k++)
+				rhs += pr->prec[j * p + k] * pr->w[k];
+			for (int v = 0; v < nact; v++) {
+				int k = active[v];
+				double e = ev->sxx[j * p + k] / sigma2 + pr->prec[j * p + k];
+
+				if (j == k)
+					e += m->cfg.ridge * ev->sxx[j * p + j] / sigma2;
+				gsl_matrix_set(&av.matrix, (size_t)u, (size_t)v, e);
+			}
+			gsl_vector_set(&rv.vector, (size_t)u, rhs);
+		}
+		for (int u = 0; u < nact; u++)
+			sc[u] = 1 / sqrt(gsl_matrix_get(&av.matrix, (size_t)u, (size_t)u));
+		for (int u = 0; u < nact; u++) {
+			gsl_vector_set(&rv.vector, (size_t)u,
+				       gsl_vector_get(&rv.vector, (size_t)u) * sc[u]);
+			for (int v = 0; v < nact; v++)
+				gsl_matrix_set(&av.matrix, (size_t)u, (size_t)v,
+					       gsl_matrix_get(&av.matrix, (size_t)u, (size_t)v) *
+						       sc[u] * sc[v]);
+		}
+		if (gsl_linalg_cholesky_decomp1(&av.matrix) ||
+		    gsl_linalg_cholesky_solve(&av.matrix, &rv.vector, &zv.vector))
+			goto out;
+		for (int u = 0; u < nact; u++)
+			if (gsl_vector_get(&zv.vector, (size_t)u) >= 0)
+				keep++;
+		if (keep == nact) {
+			if (gsl_linalg_cholesky_invert(&av.matrix))
+				goto out;
+			for (int u = 0; u < nact; u++) {
+				w[active[u]] = gsl_vector_get(&zv.vector, (size_t)u) * sc[u];
+				for (int v = 0; v < nact; v++)
+					cov[active[u] * p + active[v]] =
+						gsl_matrix_get(&av.matrix, (size_t)u, (size_t)v) *
+						sc[u] * sc[v];
+			}
+			ok = true;
+			break;
+		}
+		keep = 0;
+		for (int u = 0; u < nact; u++)
+			if (gsl_vector_get(&zv.vector, (size_t)u) >= 0)
+				active[keep++] = active[u];
+		nact = keep;
+		if (!nact) {
+			ok = true;
+			break;
+		}
+	}
+out:
+	gsl_matrix_free(a);
+	gsl_vector_free(r);
+	gsl_vector_free(z);
+	return ok;
+}
+
+/* The evidence's residual sum of squares under weights w. */
+static double evidence_rss(const struct model_evidence *ev, const double *w, int p)
+{
+	double rss = ev->syy - 2 * dot(w, ev->sxy, p) + quad(ev->sxx, w, p);
+
+	return rss > 0 ? rss : 0;
+}
+
+/*
+ * Fit the layer's weights: solve with the variance of the residuals so far, estimate it again
+ * from the evidence under the new weights (with two pseudo-samples of the changes' own
+ * variance, an upper bound, so that a few changes do not claim certainty), and solve once
+ * more with it.
+ */
+static bool fit_weights(struct model *m, struct model_layer *l)
+{
+	const struct model_evidence *ev = &l->ev;
+	int p = m->nfeat;
+	double w[BM_MODEL_MAX_FEATURES], cov[BM_MODEL_MAX_COV];
+	double s0 = ev->sw > 0 ? ev->syy / ev->sw : 0, sigma2 = l->sigma2;
+
+	if (!l->prior.set)
+		generic_prior(m, l);
+	if (!(sigma2 > 0))
+		sigma2 = s0 > 0 ? s0 : 1;
+	for (int pass = 0; pass < 2; pass++) {
+		int nact = 0;
+		double dof;
+
+		if (!solve_weights(m, l, sigma2, w, cov))
+			return false;
+		for (int j = 0; j < p; j++)
+			nact += w[j] > 0;
+		dof = ev->sw - nact + 2;
+		sigma2 = (evidence_rss(ev, w, p) + 2 * s0) / (dof > 1 ? dof : 1);
+		if (!(sigma2 > 0))
+			sigma2 = s0 > 0 ? s0 : 1e-12;
+	}
+	l->sigma2 = sigma2;
+	memcpy(l->fit.coef, w, sizeof(w[0]) * (size_t)p);
+	memcpy(l->cov, cov, sizeof(cov[0]) * (size_t)(p * p));
+	l->fit.nfeat = p;
+	return true;
+}
+
+/* One change (dx, dy) into the layer's evidence: the old forgotten a little, Huber-weighted. */
+static void add_change(const struct model *m, struct model_layer *l, const double *dx, double dy)
+{
+	struct model_evidence *ev = &l->ev;
+	double keep = m->cfg.horizon > 1 ? 1 - 1 / m->cfg.horizon : 0, h = 1;
+	int p = m->nfeat;
+
+	if (l->id && l->sigma2 > 0) {
+		double r = fabs(dy - dot(l->fit.coef, dx, p)), lim = HUBER_K * sqrt(l->sigma2);
+
+		if (r > lim)
+			h = lim / r;
+	}
+	ev->sw = keep * ev->sw + h;
+	ev->syy = keep * ev->syy + h * dy * dy;
+	for (int j = 0; j < p; j++) {
+		ev->sxy[j] = keep * ev->sxy[j] + h * dx[j] * dy;
+		for (int k = 0; k < p; k++)
+			ev->sxx[j * p + k] = keep * ev->sxx[j * p + k] + h * dx[j] * dx[k];
+	}
+	ev->n++;
+}
+
 void model_step(struct model *m, int layer_mhz, const double *x, double measured_w,
 		struct model_step_result *res)
 {
 	struct model_layer *l = layer_get(m, layer_mhz);
-	int w = m->cfg.window, ew = m->cfg.error_window;
-	double mean_err = 0;
+	int w = m->cfg.window, ew = m->cfg.error_window, p = m->nfeat;
+	double mean_err = 0, b;
 	bool want_fit;
 
 	memset(res, 0, sizeof(*res));
 	if (l->id) {
+		/*
+		 * Two predictions: the level fit of the recent samples, and the static part of
+		 * the last interval with the slow weights. Each weighs by a power of the inverse
+		 * of its recent mean absolute error (after Bates and Granger's combination).
+		 */
+		double pl = model_predict(&l->local, x);
+		double ps = l->static_w + dot(l->fit.coef, x, p);
+		double el = l->err_level, es = l->err_static;
+
 		res->predicted = true;
 		res->predicted_id = l->id;
-		res->predicted_w = model_predict(&l->fit, x);
+		double wl = el > 0 ? pow(el, -PRED_ERR_POW) : 0,
+		       ws = es > 0 ? pow(es, -PRED_ERR_POW) : 0;
+
+		if (wl + ws > 0 && isfinite(wl + ws))
+			res->predicted_w = (wl * pl + ws * ps) / (wl + ws);
+		else /* none yet, or one without error: the better one */
+			res->predicted_w = !l->have_err ? (pl + ps) / 2 : el <= es ? pl : ps;
 		res->error_w = res->predicted_w - measured_w;
-		l->err[l->err_head] = fabs(res->error_w);
+		l->err_level = l->have_err ? PRED_ERR_KEEP * el +
+						     (1 - PRED_ERR_KEEP) * fabs(pl - measured_w)
+					   : fabs(pl - measured_w);
+		l->err_static = l->have_err ? PRED_ERR_KEEP * es +
+						      (1 - PRED_ERR_KEEP) * fabs(ps - measured_w)
+					    : fabs(ps - measured_w);
+		l->have_err = true;
+		/* The level fit's refits go by its own errors. */
+		l->err[l->err_head] = fabs(pl - measured_w);
 		l->err_head = (l->err_head + 1) % ew;
 		if (l->nerr < ew)
 			l->nerr++;
 	}
-	memcpy(&l->x[l->head * m->nfeat], x, (size_t)m->nfeat * sizeof(double));
+	memcpy(&l->x[l->head * p], x, (size_t)p * sizeof(double));
 	l->y[l->head] = measured_w;
 	l->head = (l->head + 1) % w;
 	if (l->n < w)
 		l->n++;
 
-	/* The ring holds the errors since the fit (it restarts with each): their mean. */
+	/* The change since the layer's last interval. */
+	if (l->have_prev) {
+		double dx[BM_MODEL_MAX_FEATURES];
+
+		for (int j = 0; j < p; j++)
+			dx[j] = x[j] - l->prev_x[j];
+		add_change(m, l, dx, measured_w - l->prev_y);
+	}
+	l->have_prev = true;
+	memcpy(l->prev_x, x, (size_t)p * sizeof(double));
+	l->prev_y = measured_w;
+
+	/* The level fit, when there is none yet or its errors passed the threshold. */
 	for (int i = 0; i < l->nerr; i++)
 		mean_err += l->err[i] / l->nerr;
 	want_fit = l->n >= m->cfg.min_samples &&
 		   (!l->id || (l->nerr >= (ew < 2 ? ew : 2) && mean_err > m->cfg.error_threshold) ||
-		    (res->predicted && fabs(res->error_w) > ERROR_JUMP * m->cfg.error_threshold));
+		    (res->predicted &&
+		     l->err[(l->err_head + ew - 1) % ew] > ERROR_JUMP * m->cfg.error_threshold));
 	if (want_fit)
-		refit(m, l, res);
+		local_refit(m, l, res);
+
+	/* The slow weights, and the static part they leave of this interval's measurement. */
+	if (l->id && fit_weights(m, l)) {
+		b = measured_w - dot(l->fit.coef, x, p);
+		/* The next prediction with it as it is: a bound would add the weights' error. */
+		l->static_w = b;
+		if (b < 0 || b >= m->cfg.tdp)
+			b = b < 0 ? 0 : nextafter(m->cfg.tdp, 0);
+		l->fit.intercept = b;
+	}
 	res->layer = l;
 }

@@ -14,13 +14,14 @@ struct model_config {
 	int min_samples; /* before the first fit (default 10) */
 	int error_window; /* the newest errors since the fit whose mean decides a refit (5) */
 	double error_threshold; /* W: refit above this mean absolute error (default 0.5) */
-	double tdp; /* W: the intercept must stay in [0, tdp) */
-	double ridge; /* Tikhonov strength on standardised features, first fit (1e-3) */
-	double forget; /* a sample's weight in a refit decays by this per newer sample (1: none) */
+	double tdp; /* W: the static part must stay in [0, tdp) */
+	double ridge; /* Tikhonov strength on standardised features (1e-3) */
+	double forget; /* a sample's weight in a level refit decays by this per newer one (0.75) */
 	int forget_after; /* the newest samples that keep their full weight (default 2) */
 	int robust_passes; /* reweighting passes against outliers, Huber (default 2; 0: none) */
-	double prior; /* pull of the previous fit's weights on a refit (default 0.01; 0: none) */
+	double prior; /* pull of the previous level fit's weights on a refit (default 0.01) */
 	double anchor; /* weight of the previous intercept as a sample at x = 0 (default 1) */
+	double horizon; /* samples: the weights' evidence forgets by 1 - 1/horizon each (3600) */
 };
 
 extern const struct model_config model_config_default;
@@ -44,6 +45,33 @@ int model_fit_weighted(const double *x, const double *y, const double *wt, int n
 		       double ridge, struct model_fit *out);
 double model_predict(const struct model_fit *m, const double *x);
 
+#define BM_MODEL_MAX_COV (BM_MODEL_MAX_FEATURES * BM_MODEL_MAX_FEATURES)
+
+/*
+ * The evidence of one layer's weights: sums over the changes from one interval to the next
+ * (dx, dy), each weighted (Huber) and forgotten by 1 - 1/horizon per newer one. A change of
+ * the static power between two intervals is small beside the change of load that moved the
+ * power, so the weights are learnt from all the evidence the load gives however the static
+ * part drifts (temperature, uncore, devices).
+ */
+struct model_evidence {
+	double sw, syy; /* sum of weights; of w dy^2 */
+	double sxy[BM_MODEL_MAX_FEATURES]; /* of w dx dy */
+	double sxx[BM_MODEL_MAX_COV]; /* of w dx dx' */
+	int n; /* changes seen */
+};
+
+/*
+ * What the layer knew before its evidence: a mean of the weights and its precision (the
+ * inverse of its covariance). From the state of an earlier session, or else one that only
+ * says "about half of the power is dynamic", with an uncertainty to match.
+ */
+struct model_prior {
+	bool set;
+	double w[BM_MODEL_MAX_FEATURES];
+	double prec[BM_MODEL_MAX_COV];
+};
+
 /* History and fit of one frequency layer. */
 struct model_layer {
 	int layer_mhz; /* -1: frequency unknown, one layer */
@@ -51,7 +79,22 @@ struct model_layer {
 	int n, head;
 	double *err; /* ring of config.error_window absolute errors */
 	int nerr, err_head;
-	struct model_fit fit;
+	/*
+	 * The split's model: intercept, the static part of the newest interval; coef, the slow
+	 * weights. local: the level fit of the recent samples, for the prediction alone.
+	 */
+	struct model_fit fit, local;
+	double cov[BM_MODEL_MAX_COV]; /* the weights' covariance (W per unit of feature)^2 */
+	double sigma2; /* variance of a change's residual, W^2 */
+	struct model_evidence ev;
+	struct model_prior prior;
+	/* The layer's last sample, for the next change; its static part as it came out
+	 * (measured - w.x, unbounded), to predict the next interval with. */
+	bool have_prev;
+	double prev_x[BM_MODEL_MAX_FEATURES], prev_y, static_w;
+	/* Recent mean absolute errors of the two predictions (level fit, static + weights). */
+	bool have_err;
+	double err_level, err_static;
 	unsigned int id; /* 0: not fitted yet */
 	unsigned int fits, rejected;
 };
@@ -75,6 +118,9 @@ struct model_step_result {
 	bool refitted; /* a fit was accepted this interval */
 	bool rejected; /* a fit was tried and rejected (intercept out of bounds) */
 };
+
+/* One standard error (W) of the dynamic power w.x of features x under the layer's fit. */
+double model_dyn_stderr(const struct model_layer *l, const double *x);
 
 void model_init(struct model *m, const struct model_config *cfg, int nfeat, unsigned int *next_id);
 void model_free(struct model *m);

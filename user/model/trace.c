@@ -295,13 +295,14 @@ static void usage(FILE *f)
 		"      --error-threshold W  refit when the model's error passes W (default %g)\n"
 		"      --model-window N     intervals of history a fit uses (default %d)\n"
 		"      --tdp W              the intercept stays below W (default %g)\n"
-		"      --forget F           in a refit, a sample weighs F times the next one\n"
-		"                           (default %g; 1: all alike)\n"
+		"      --horizon N          the weights learn from about the last N intervals'\n"
+		"                           changes of load (default %g)\n"
 		"  -h, --help               show this help\n"
 		"\n"
 		"Exit status: 0 on success, 2 for bad usage or a malformed file.\n",
 		BM_MODEL_MAX_FEATURES, model_config_default.error_threshold,
-		model_config_default.window, model_config_default.tdp, model_config_default.forget);
+		model_config_default.window, model_config_default.tdp,
+		model_config_default.horizon);
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -379,7 +380,7 @@ int replay_main(int argc, char **argv)
 		{ "error-threshold", required_argument, NULL, 't' },
 		{ "model-window", required_argument, NULL, 'w' },
 		{ "tdp", required_argument, NULL, 'T' },
-		{ "forget", required_argument, NULL, 'F' },
+		{ "horizon", required_argument, NULL, 'F' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -425,8 +426,9 @@ int replay_main(int argc, char **argv)
 			}
 			break;
 		case 'F':
-			if (bm_parse_double(optarg, 0.01, 1, &cfg.forget)) {
-				bm_err("--forget: \"%s\" is not a number in 0.01..1", optarg);
+			if (bm_parse_double(optarg, 1, 1e9, &cfg.horizon)) {
+				bm_err("--horizon: \"%s\" is not a number of intervals from 1",
+				       optarg);
 				return 2;
 			}
 			break;

@@ -34,6 +34,7 @@ static const struct setting {
 	{ "robust_passes", NULL, SET_INT, offsetof(struct model_config, robust_passes) },
 	{ "prior", NULL, SET_DOUBLE, offsetof(struct model_config, prior) },
 	{ "anchor", NULL, SET_DOUBLE, offsetof(struct model_config, anchor) },
+	{ "model_horizon", NULL, SET_DOUBLE, offsetof(struct model_config, horizon) },
 };
 
 static int *int_at(const struct model_config *m, const struct setting *st)
@@ -142,10 +143,10 @@ int settings_replay_apply(settings_get_fn get, void *ctx, struct bm_opts *o, con
 	if (m->min_samples < 2 || m->min_samples > m->window || m->error_window < 1 ||
 	    m->error_window > 256 || m->ridge < 0 || !(m->forget > 0 && m->forget <= 1) ||
 	    m->forget_after < 0 || m->robust_passes < 0 || m->robust_passes > 10 ||
-	    !(m->prior >= 0) || !(m->anchor >= 0)) {
+	    !(m->prior >= 0) || !(m->anchor >= 0) || !(m->horizon >= 1)) {
 		bm_err("%s: its model settings are out of range (model_min_samples, "
 		       "model_error_window, ridge, forget, forget_after, robust_passes, prior, "
-		       "anchor)",
+		       "anchor, model_horizon)",
 		       path);
 		return -EINVAL;
 	}

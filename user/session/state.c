@@ -3,6 +3,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -110,8 +111,29 @@ char *state_format(const struct state_identity *id, const struct interval *iv, s
 				fprintf(f, "fit %u %.17g", l->id, l->fit.intercept);
 				for (int j = 0; j < p; j++)
 					fprintf(f, " %.17g", l->fit.coef[j]);
+				fprintf(f, "\nlocal %.17g", l->local.intercept);
+				for (int j = 0; j < p; j++)
+					fprintf(f, " %.17g", l->local.coef[j]);
 				fputc('\n', f);
 			}
+			/* The weights' evidence and prior: "evidence N SW SYY SXY.. SXX.." */
+			fprintf(f, "evidence %d %.17g %.17g", l->ev.n, l->ev.sw, l->ev.syy);
+			for (int j = 0; j < p; j++)
+				fprintf(f, " %.17g", l->ev.sxy[j]);
+			for (int j = 0; j < p * p; j++)
+				fprintf(f, " %.17g", l->ev.sxx[j]);
+			fprintf(f, "\nprior %d", l->prior.set);
+			for (int j = 0; j < p; j++)
+				fprintf(f, " %.17g", l->prior.w[j]);
+			for (int j = 0; j < p * p; j++)
+				fprintf(f, " %.17g", l->prior.prec[j]);
+			/* "track HAVE_PREV PREV_Y PREV_X.. STATIC HAVE_ERR ERR_LEVEL ERR_STATIC
+			 * SIGMA2" */
+			fprintf(f, "\ntrack %d %.17g", l->have_prev, l->prev_y);
+			for (int j = 0; j < p; j++)
+				fprintf(f, " %.17g", l->prev_x[j]);
+			fprintf(f, " %.17g %d %.17g %.17g %.17g\n", l->static_w, l->have_err,
+				l->err_level, l->err_static, l->sigma2);
 			fprintf(f, "samples %d %d\n", l->n, l->head);
 			for (int s = 0; s < l->n; s++) {
 				fprintf(f, "sample %.17g", l->y[s]);
@@ -238,7 +260,7 @@ static int parse_numbers(char **f, double *v, int n)
 /* A line "KEY NUMBER..." with want numbers into v. */
 static int numbers_line(struct parser *ps, const char *key, double *v, int want)
 {
-	char *line = next_line(ps), *f[BM_MODEL_MAX_FEATURES + 2];
+	char *line = next_line(ps), *f[BM_MODEL_MAX_COV + BM_MODEL_MAX_FEATURES + 5];
 	int nf = line ? fields(line, f, want + 1) : 0;
 
 	if (nf != want + 1 || strcmp(f[0], key))
@@ -262,6 +284,7 @@ static int parse_layer(struct parser *ps, char *line, struct interval *iv, doubl
 {
 	const struct model_config *c = &iv->cfg.model;
 	struct model_layer l = { .x = x, .y = y, .err = err };
+	double big[1 + BM_MODEL_MAX_FEATURES + BM_MODEL_MAX_COV + 2];
 	char *f[4];
 	int sock, dom, p = iv->cfg.features.nfeat, mhz, ret;
 	struct model *m;
@@ -291,7 +314,38 @@ static int parse_layer(struct parser *ps, char *line, struct interval *iv, doubl
 		l.fit.intercept = v[0];
 		l.fit.nfeat = p;
 		memcpy(l.fit.coef, &v[1], (size_t)p * sizeof(double));
+		if (numbers_line(ps, "local", v, p + 1))
+			return damaged(ps, "expected 'local INTERCEPT COEF...', one weight per "
+					   "feature");
+		l.local.intercept = v[0];
+		l.local.nfeat = p;
+		memcpy(l.local.coef, &v[1], (size_t)p * sizeof(double));
 	}
+	if (numbers_line(ps, "evidence", big, 3 + p + p * p) || big[0] < 0 || big[0] > INT_MAX ||
+	    big[0] != floor(big[0]))
+		return damaged(ps, "expected 'evidence N SW SYY' and the sums of each feature");
+	l.ev.n = (int)big[0];
+	l.ev.sw = big[1];
+	l.ev.syy = big[2];
+	memcpy(l.ev.sxy, &big[3], (size_t)p * sizeof(double));
+	memcpy(l.ev.sxx, &big[3 + p], (size_t)(p * p) * sizeof(double));
+	if (numbers_line(ps, "prior", big, 1 + p + p * p) || (big[0] != 0 && big[0] != 1))
+		return damaged(ps, "expected 'prior 0|1' and its weights and precision");
+	l.prior.set = big[0] == 1;
+	memcpy(l.prior.w, &big[1], (size_t)p * sizeof(double));
+	memcpy(l.prior.prec, &big[1 + p], (size_t)(p * p) * sizeof(double));
+	if (numbers_line(ps, "track", big, 2 + p + 5) || (big[0] != 0 && big[0] != 1) ||
+	    (big[3 + p] != 0 && big[3 + p] != 1))
+		return damaged(ps, "expected 'track 0|1 POWER FEATURES... STATIC 0|1 ERR ERR "
+				   "SIGMA2'");
+	l.have_prev = big[0] == 1;
+	l.prev_y = big[1];
+	memcpy(l.prev_x, &big[2], (size_t)p * sizeof(double));
+	l.static_w = big[2 + p];
+	l.have_err = big[3 + p] == 1;
+	l.err_level = big[4 + p];
+	l.err_static = big[5 + p];
+	l.sigma2 = big[6 + p];
 	if (ring_line(ps, "samples", c->window, &l.n, &l.head))
 		return damaged(ps, "expected 'samples N HEAD' within this model's window");
 	for (int s = 0; s < l.n; s++) {

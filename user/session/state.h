@@ -31,7 +31,7 @@
 
 #define STATE_FILE "model.state"
 #define STATE_SAVE_PERIOD_S 60.0 /* a live session saves at most this often, and at exit */
-#define STATE_FORMAT_VERSION 1
+#define STATE_FORMAT_VERSION 2
 #define STATE_MAX_KEYS 32
 #define STATE_VALUE_MAX 1024
 
