@@ -7,7 +7,7 @@
 #   idle          median and p95 of |idle's power_w - static power| (W), and its mean (signed:
 #                 above 0, idle is given more than the static power)
 #   2 se          how often the truth lies within two reported standard errors (the power_w_err
-#                 column; n/a while bpfmeter's CSV has none)
+#                 column; n/a where its rows are all empty)
 #   conserved     the largest |sum of the targets' energy - measured| / measured of an interval
 # The warm-up is the first WARMUP intervals (15, as in the issue), counted from the start; in
 # "late" from the third cgroup's start (after an hour), as its first hour is "steady" again.

@@ -336,6 +336,142 @@ static void test_command_co2e(void)
 	free(out);
 }
 
+/* Every line of a CSV text, field by field (read back with libcsv). */
+struct table {
+	char *v[8][48];
+	int n[8];
+	int rows;
+};
+
+static void table_field(void *s, size_t len, void *data)
+{
+	struct table *t = data;
+
+	if (t->rows < 8 && t->n[t->rows] < 48)
+		t->v[t->rows][t->n[t->rows]++] = strndup(s, len);
+}
+
+static void table_row(int c, void *data)
+{
+	(void)c;
+	((struct table *)data)->rows++;
+}
+
+static void table_free(struct table *t)
+{
+	for (int r = 0; r < 8; r++)
+		for (int i = 0; i < t->n[r]; i++)
+			free(t->v[r][i]);
+}
+
+/* The header's column named name, or -1. */
+static int table_col(const struct table *t, const char *name)
+{
+	for (int i = 0; i < t->n[0]; i++)
+		if (!strcmp(t->v[0][i], name))
+			return i;
+	return -1;
+}
+
+/*
+ * A target with package and dram energy whose package power has a standard error and whose
+ * dram power has none (the figure in power_err_w without its bit is not one), a target without
+ * energy, and the two measured rows.
+ */
+static void err_interval(struct bm_interval *iv, struct bm_row rows[2], struct energy_reading e[2])
+{
+	rows[0] = hostile_row();
+	rows[0].target = &plain;
+	rows[0].domains = 1u << BM_DOMAIN_PACKAGE | 1u << BM_DOMAIN_DRAM;
+	rows[0].s.energy_j[BM_DOMAIN_PACKAGE] = 36;
+	rows[0].s.energy_j[BM_DOMAIN_DRAM] = 4;
+	rows[0].model_id[BM_DOMAIN_PACKAGE] = rows[0].model_id[BM_DOMAIN_DRAM] = 3;
+	rows[0].power_err_w[BM_DOMAIN_PACKAGE] = 1.25;
+	rows[0].power_err_w[BM_DOMAIN_DRAM] = 0.5;
+	rows[0].err_domains = 1u << BM_DOMAIN_PACKAGE;
+	rows[1] = hostile_row();
+	rows[1].target = &plain;
+	e[0] = (struct energy_reading){ .socket = 0, .domain = BM_DOMAIN_PACKAGE, .joules = 90 };
+	e[1] = (struct energy_reading){ .socket = 0, .domain = BM_DOMAIN_DRAM, .joules = 10 };
+	*iv = (struct bm_interval){ .ts_real = 1700000000.5,
+				    .ts_ns = 1700000000500000000LL,
+				    .interval_s = 1.0,
+				    .rows = rows,
+				    .n = 2,
+				    .energy = e,
+				    .nenergy = 2,
+				    .carbon_g_per_kwh = -1 };
+}
+
+static void test_csv_power_err(void)
+{
+	struct energy_reading e[2];
+	struct bm_interval iv;
+	struct bm_row rows[2];
+	struct table t = { 0 };
+	struct csv_parser p;
+	char *out = NULL;
+	size_t len;
+	int c, cd, ck, cp;
+
+	err_interval(&iv, rows, e);
+	CAPTURE(out, (csv_header(f, &meta), csv_interval(f, &meta, &iv)));
+	len = strlen(out);
+	CHECK(csv_init(&p, CSV_STRICT | CSV_STRICT_FINI) == 0);
+	CHECK(csv_parse(&p, out, len, table_field, table_row, &t) == len);
+	csv_fini(&p, table_field, table_row, &t);
+	csv_free(&p);
+	/* The header, package and dram of the first target, the second's line, two measured. */
+	CHECK_EQ_U64(t.rows, 6);
+	c = table_col(&t, "power_w_err");
+	cp = table_col(&t, "power_w");
+	cd = table_col(&t, "domain");
+	ck = table_col(&t, "kind");
+	CHECK(c > 0 && c == cp + 1 && cd >= 0 && ck >= 0);
+	CHECK_STR(t.v[0][c + 1], "estimate");
+	/* Every line has the header's columns. */
+	for (int r = 1; r < t.rows && r < 8; r++)
+		CHECK_EQ_U64(t.n[r], t.n[0]);
+	if (c > 0 && c == cp + 1 && t.rows == 6) {
+		CHECK_STR(t.v[1][cd], "package");
+		CHECK_STR(t.v[1][cp], "36.000000");
+		CHECK_STR(t.v[1][c], "1.250000"); /* as power_w is written */
+		CHECK_STR(t.v[1][c + 1], "model");
+		CHECK_STR(t.v[2][cd], "dram");
+		CHECK_STR(t.v[2][c], ""); /* no bit: no figure, never the stale one or a 0 */
+		CHECK_STR(t.v[3][cd], "");
+		CHECK_STR(t.v[3][c], ""); /* no energy */
+		for (int r = 4; r < 6; r++) {
+			CHECK_STR(t.v[r][ck], "energy");
+			CHECK_STR(t.v[r][c], "");
+			CHECK_STR(t.v[r][c + 1], "measured");
+		}
+		CHECK_STR(t.v[4][cp], "90.000000");
+	}
+	table_free(&t);
+	free(out);
+}
+
+static void test_lp_power_err(void)
+{
+	struct energy_reading e[2];
+	struct bm_interval iv;
+	struct bm_row rows[2];
+	char *out = NULL;
+
+	err_interval(&iv, rows, e);
+	CAPTURE(out, influx_interval(f, &meta, &iv));
+	CHECK_HAS(out, ",energy_j=36,power_w=36,power_w_err=1.25,model_id=3i,");
+	/* dram has no bit, the row without energy no domain, the measured points no error. */
+	CHECK_HAS(out, ",energy_j=4,power_w=4,model_id=3i,");
+	{
+		const char *p = strstr(out, "power_w_err");
+
+		CHECK(p && !strstr(p + 1, "power_w_err"));
+	}
+	free(out);
+}
+
 const struct unit_test output_tests[] = {
 	{ "output/line_protocol_escaping", test_lp_escaping },
 	{ "output/line_protocol_points_on_hostile_names", test_lp_points },
@@ -345,5 +481,7 @@ const struct unit_test output_tests[] = {
 	{ "output/csv_co2e_g_of_energy_rows_empty_without_intensity", test_csv_co2e },
 	{ "output/line_protocol_co2e_g_field_where_it_applies", test_lp_co2e },
 	{ "output/command_summary_grams_co2e_as_an_estimate", test_command_co2e },
+	{ "output/csv_power_w_err_after_power_w_only_where_known", test_csv_power_err },
+	{ "output/line_protocol_power_w_err_only_where_known", test_lp_power_err },
 	{ NULL, NULL },
 };

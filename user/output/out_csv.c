@@ -152,8 +152,9 @@ int csv_header(FILE *f, const struct bm_meta *m)
 		fputc(',', f);
 		csv_field(f, m->events[e].name);
 	}
-	fputs(",share,energy_j,power_w,estimate,model_id,predicted_w,error_w,layer_mhz,samples,"
-	      "intercept_w,coefficients,runtime,container_id,pod_uid,qos,unit,cpus_online,co2e_g\n",
+	fputs(",share,energy_j,power_w,power_w_err,estimate,model_id,predicted_w,error_w,layer_mhz,"
+	      "samples,intercept_w,coefficients,runtime,container_id,pod_uid,qos,unit,cpus_online,"
+	      "co2e_g\n",
 	      f);
 	return fflush(f) ? -1 : 0;
 }
@@ -228,13 +229,13 @@ static void put_again(struct bm_text *b, size_t from, size_t to)
 static void domain_fields(struct bm_text *b, const struct bm_interval *iv, const struct bm_row *r,
 			  int domain)
 {
-	char *p = reserve(b, 3 * FIELD_FIXED + 1);
+	char *p = reserve(b, 4 * FIELD_FIXED + 1);
 	double total, j;
 
 	if (domain < 0) {
 		/* No energy: the share of the socket's CPU time. */
 		p = cat_fixed(p, r->share, 6);
-		p = cat_lit(p, ",,,,,,,,,,");
+		p = cat_lit(p, ",,,,,,,,,,,");
 		b->len = (size_t)(p - b->p);
 		return;
 	}
@@ -243,6 +244,11 @@ static void domain_fields(struct bm_text *b, const struct bm_interval *iv, const
 	p = cat_fixed(p, total > 0 ? j / total : r->share, 6);
 	p = cat_fixed(p, j, 6);
 	p = cat_fixed(p, iv->interval_s > 0 ? j / iv->interval_s : 0, 6);
+	/* One standard error of that power where the model gives one; empty, never 0, where not. */
+	if (r->err_domains & (1u << domain))
+		p = cat_fixed(p, r->power_err_w[domain], 6);
+	else
+		*p++ = ',';
 	*p++ = ',';
 	b->len = (size_t)(p - b->p);
 	put_str(b, report_estimate_name(r, domain));
@@ -372,7 +378,7 @@ void csv_text(struct bm_text *b, const struct bm_meta *m, const struct bm_interv
 		put(b, ",", 1);
 		put_fixed(b, e->joules, 6);
 		put_fixed(b, iv->interval_s > 0 ? e->joules / iv->interval_s : 0, 6);
-		put_str(b, iv->estimated ? ",estimated" : ",measured");
+		put_str(b, iv->estimated ? ",,estimated" : ",,measured");
 		if (iv->models)
 			model_fields(b, m, &iv->models[i]);
 		else

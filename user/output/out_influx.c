@@ -103,6 +103,9 @@ static void target_point(FILE *f, const struct bm_meta *m, const struct bm_inter
 		lp_field_float(f, &first, "share", total > 0 ? j / total : r->share);
 		lp_field_float(f, &first, "energy_j", j);
 		lp_field_float(f, &first, "power_w", iv->interval_s > 0 ? j / iv->interval_s : 0);
+		/* One standard error of it, where the model gives one: no field where not. */
+		if (r->err_domains & (1u << domain))
+			lp_field_float(f, &first, "power_w_err", r->power_err_w[domain]);
 		lp_field_int(f, &first, "model_id", r->model_id[domain]);
 		lp_field_str(f, &first, "estimate", report_estimate_name(r, domain));
 		if (report_co2e(iv, j, &g))
