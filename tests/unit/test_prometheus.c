@@ -845,12 +845,97 @@ static void test_scrapes_see_whole_snapshots(void)
 	prom_server_stop(pub.srv);
 }
 
+/* A row with one standard error of its package power, err W, or none (err < 0). */
+static struct bm_row row_err(struct bm_target *t, int socket, double pkg_j, double err)
+{
+	struct bm_row r = row(t, socket, 1000, pkg_j, 1);
+
+	if (err >= 0) {
+		r.power_err_w[BM_DOMAIN_PACKAGE] = err;
+		r.err_domains = 1u << BM_DOMAIN_PACKAGE;
+	} else {
+		r.power_err_w[BM_DOMAIN_PACKAGE] = 9; /* not one: its bit is not set */
+	}
+	return r;
+}
+
+/*
+ * The standard error of a target's power: a series beside its power's, where every row of it
+ * (rows of one name and socket add up, as their power does) had one; none where not.
+ */
+static void test_power_stderr(void)
+{
+	struct bm_target a = target(10, BM_TARGET_CGROUP, "/a");
+	struct bm_target b = target(11, BM_TARGET_CGROUP, "/b");
+	struct bm_target g1 = target(12, BM_TARGET_GROUP, "g"),
+			 g2 = target(13, BM_TARGET_GROUP, "g");
+	struct bm_target h1 = target(14, BM_TARGET_GROUP, "h"),
+			 h2 = target(15, BM_TARGET_GROUP, "h");
+	const char *ea0 = "bpfmeter_target_power_watts_stderr{target=\"/a\",socket=\"0\","
+			  "domain=\"package\",estimate=\"model\"}";
+	const char *ea1 = "bpfmeter_target_power_watts_stderr{target=\"/a\",socket=\"1\","
+			  "domain=\"package\",estimate=\"model\"}";
+	const char *eg = "bpfmeter_target_power_watts_stderr{target=\"g\",socket=\"0\","
+			 "domain=\"package\",estimate=\"model\"}";
+	const char *pg = "bpfmeter_target_power_watts{target=\"g\",socket=\"0\","
+			 "domain=\"package\",estimate=\"model\"}";
+	struct prom_state *ps = prom_state_new(60);
+	struct bm_row rows[7];
+	struct bm_interval iv = { .interval_s = 2, .rows = rows, .carbon_g_per_kwh = -1 };
+	char *text;
+
+	rows[iv.n++] = row_err(&a, 0, 8, 0.5);
+	rows[iv.n++] = row_err(&a, 1, 4, 0.125);
+	rows[iv.n++] = row_err(&b, 0, 8, -1);
+	rows[iv.n++] = row_err(&g1, 0, 2, 0.25);
+	rows[iv.n++] = row_err(&g2, 0, 4, 0.5);
+	rows[iv.n++] = row_err(&h1, 0, 2, 0.25);
+	rows[iv.n++] = row_err(&h2, 0, 4, -1);
+	prom_state_update(ps, &meta, &iv);
+	text = render(ps);
+	check_format(text);
+	CHECK_HAS(text, "# HELP bpfmeter_target_power_watts_stderr One standard error (W) of the "
+			"power model's split of the target's power over the last interval "
+			"(bpfmeter_target_power_watts); only where the model gives one.\n"
+			"# TYPE bpfmeter_target_power_watts_stderr gauge\n");
+	CHECK(value_of(text, ea0) == 0.5);
+	CHECK(value_of(text, ea1) == 0.125);
+	CHECK(value_of(text, pg) == 3); /* 2 J and 4 J over 2 s */
+	CHECK(value_of(text, eg) == 0.75); /* their errors add */
+	/* No standard error: no series, never a 0 (nor the figure without its bit). */
+	CHECK(!strstr(text, "bpfmeter_target_power_watts_stderr{target=\"/b\""));
+	CHECK(!strstr(text, "bpfmeter_target_power_watts_stderr{target=\"h\""));
+	CHECK(strstr(text, "bpfmeter_target_power_watts{target=\"h\"") != NULL);
+	free(text);
+	/* The next interval: /a's row has none, and g has no row; b has one now. */
+	iv.n = 0;
+	rows[iv.n++] = row_err(&a, 0, 8, -1);
+	rows[iv.n++] = row_err(&b, 0, 8, 1);
+	prom_state_update(ps, &meta, &iv);
+	text = render(ps);
+	check_format(text);
+	CHECK(isnan(value_of(text, ea0)) && isnan(value_of(text, ea1)) &&
+	      isnan(value_of(text, eg)));
+	CHECK(value_of(text, "bpfmeter_target_power_watts_stderr{target=\"/b\",socket=\"0\","
+			     "domain=\"package\",estimate=\"model\"}") == 1);
+	free(text);
+	/* None at all: no family. */
+	iv.n = 0;
+	rows[iv.n++] = row_err(&a, 0, 8, -1);
+	prom_state_update(ps, &meta, &iv);
+	text = render(ps);
+	CHECK(!strstr(text, "stderr"));
+	free(text);
+	prom_state_free(ps);
+}
+
 const struct unit_test prometheus_tests[] = {
 	{ "prometheus/label_values_escaped_and_utf8", test_label_escaping },
 	{ "prometheus/exposition_help_type_labels_values", test_exposition },
 	{ "prometheus/process_labels_and_influx_spool", test_processes_and_http },
 	{ "prometheus/counters_never_decrease_across_intervals", test_counters_never_decrease },
 	{ "prometheus/ended_targets_expire_after_keep", test_ended_targets_expire },
+	{ "prometheus/power_stderr_only_where_every_row_has_one", test_power_stderr },
 	{ "prometheus/process_metrics_from_proc_self", test_process_metrics },
 	{ "prometheus/listen_address_forms", test_addresses },
 	{ "prometheus/keep_and_web_config_options", test_options },

@@ -256,6 +256,10 @@ struct series {
 	/* The last interval's, valid where last_seq is the state's. */
 	double power_w[BM_NR_DOMAINS];
 	unsigned int power_seen; /* BIT(domain, estimate) */
+	/* One standard error of power_w, its rows' added, in each domain whose bit is in
+	 * err_known: every row of the domain in the last interval had one. */
+	double power_err_w[BM_NR_DOMAINS];
+	unsigned int err_known; /* bit per domain */
 };
 
 /* One measured socket and domain. */
@@ -462,7 +466,7 @@ static void row_update(struct prom_state *ps, const struct bm_meta *m, const str
 	bool again = s->last_seq == ps->seq; /* a second row of one name in one interval */
 
 	if (!again)
-		s->power_seen = 0;
+		s->power_seen = s->err_known = 0;
 	s->last_seq = ps->seq;
 	s->last_t = ps->elapsed;
 	s->cpu_ns += r->s.cpu_ns;
@@ -486,9 +490,17 @@ static void row_update(struct prom_state *ps, const struct bm_meta *m, const str
 			s->co2e_g[d][e] += j / 3.6e6 * iv->carbon_g_per_kwh;
 			s->co2e_seen |= BIT(d, e);
 		}
-		if (!(s->power_seen & DOMAIN_BITS(d)))
-			s->power_w[d] = 0;
+		if (!(s->power_seen & DOMAIN_BITS(d))) {
+			s->power_w[d] = s->power_err_w[d] = 0;
+			s->err_known |= 1u << d;
+		}
 		s->power_w[d] += iv->interval_s > 0 ? j / iv->interval_s : 0;
+		/* One model's shares err together: their errors add (report_row_add); a row
+		 * without one leaves the sum unknown. */
+		if (r->err_domains & (1u << d))
+			s->power_err_w[d] += r->power_err_w[d];
+		else
+			s->err_known &= ~(1u << d);
 		s->power_seen = (s->power_seen & ~DOMAIN_BITS(d)) | BIT(d, e);
 	}
 }
@@ -629,6 +641,13 @@ static void target_families(struct prom_buf *b, const struct prom_state *ps,
 	struct family power = { "bpfmeter_target_power_watts",
 				"Power attributed to the target over the last interval.", "gauge",
 				false, 0 };
+	struct family power_err = {
+		"bpfmeter_target_power_watts_stderr",
+		"One standard error (W) of the power model's split of the "
+		"target's power over the last interval "
+		"(bpfmeter_target_power_watts); only where the model gives one.",
+		"gauge", false, 0
+	};
 	struct family co2e = { "bpfmeter_target_co2e_grams_total",
 			       "Grams of CO2-equivalent of the target's energy at the carbon "
 			       "intensity given (an estimate, never a measurement).",
@@ -656,6 +675,13 @@ static void target_families(struct prom_buf *b, const struct prom_state *ps,
 				if (ps->v[i]->power_seen & BIT(d, e))
 					target_line(b, &power, ps->v[i], tail[d][e], tl[d][e],
 						    V_DOUBLE, ps->v[i]->power_w[d], 0);
+	for (size_t i = 0; i < ps->n; i++)
+		for (int d = 0; ps->v[i]->last_seq == ps->seq && d < BM_NR_DOMAINS; d++)
+			for (int e = 0; e < NR_EST; e++)
+				if ((ps->v[i]->power_seen & BIT(d, e)) &&
+				    (ps->v[i]->err_known & (1u << d)))
+					target_line(b, &power_err, ps->v[i], tail[d][e], tl[d][e],
+						    V_DOUBLE, ps->v[i]->power_err_w[d], 0);
 	for (size_t i = 0; i < ps->n; i++)
 		for (int d = 0; d < BM_NR_DOMAINS; d++)
 			for (int e = 0; e < NR_EST; e++)
