@@ -69,9 +69,11 @@ view() {
 	tm resize-window -t "$name" -x "$w" -y "$h" 2>/dev/null
 }
 
-# screen NAME: the pane as shown, wrapped lines joined (a line wider than the pane shows).
+# screen NAME: the pane as shown, wrapped lines joined (a line wider than the pane shows). The
+# "±" of a power's standard error as "+": one column, one byte, for awk's length() and
+# index(), which count bytes.
 screen() {
-	tm capture-pane -p -J -t "$1"
+	tm capture-pane -p -J -t "$1" | sed 's/\xc2\xb1/+/g'
 }
 
 # wait_for NAME REGEX [SECONDS]: until the pane shows REGEX.

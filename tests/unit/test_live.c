@@ -322,6 +322,125 @@ static void test_screen_fits(void)
 	live_view_free(&v);
 }
 
+/* A row of the view with a standard error of its package watts (err < 0: none). */
+static struct live_row *row_err(struct live_rows *r, const char *name, double watts, double err)
+{
+	struct live_row *x = row(r, name, 1, watts, 1);
+
+	if (err >= 0) {
+		x->watts_err[BM_DOMAIN_PACKAGE] = err;
+		x->err_have = 1u << BM_DOMAIN_PACKAGE;
+	} else {
+		x->err_missing = 1u << BM_DOMAIN_PACKAGE;
+	}
+	return x;
+}
+
+/* Errors add over a group and a tree; one part without one leaves the sum without one. */
+static void test_err_sums(void)
+{
+	struct live_rows in = { 0 }, out = { 0 };
+	const struct live_row *g;
+	const unsigned int pkg = 1u << BM_DOMAIN_PACKAGE;
+
+	row_err(&in, "/p/a", 2, 0.25);
+	row_err(&in, "/p/b", 4, 0.5);
+	row_err(&in, "/q/a", 2, 0.25);
+	row_err(&in, "/q/b", 4, -1);
+	live_group(&in, &out, GROUP_BY_DEPTH, 1);
+	g = find(&out, "/p");
+	CHECK(g && live_row_err_known(g) == pkg &&
+	      fabs(g->watts_err[BM_DOMAIN_PACKAGE] - 0.75) < 1e-12);
+	g = find(&out, "/q");
+	CHECK(g && !live_row_err_known(g));
+	/* The tree: a made ancestor has its children's sum; /q stays unknown. */
+	live_tree(&in, &out, LIVE_SORT_NAME, false);
+	g = find(&out, "/p");
+	CHECK(g && live_row_err_known(g) == pkg &&
+	      fabs(g->watts_err[BM_DOMAIN_PACKAGE] - 0.75) < 1e-12);
+	g = find(&out, "/p/a");
+	CHECK(g && live_row_err_known(g) == pkg &&
+	      fabs(g->watts_err[BM_DOMAIN_PACKAGE] - 0.25) < 1e-12);
+	g = find(&out, "/q");
+	CHECK(g && !live_row_err_known(g));
+	g = find(&out, "/q/a");
+	CHECK(g && live_row_err_known(g) == pkg);
+	live_rows_free(&in);
+	live_rows_free(&out);
+}
+
+/* The rows of an interval: "±" beside the watts where the row has a standard error only. */
+static void test_err_shown(void)
+{
+	static const int package_id[] = { 0 };
+	static char lines[64][512];
+	struct bm_target a = { .id = 1, .kind = BM_TARGET_CGROUP, .name = "/a" };
+	struct bm_target b = { .id = 2, .kind = BM_TARGET_CGROUP, .name = "/b" };
+	struct bm_meta m = { .host = "h",
+			     .hook = "tp_btf",
+			     .energy_source = "powercap",
+			     .package_id = package_id,
+			     .cycles_idx = -1,
+			     .instructions_idx = -1,
+			     .ref_cycles_idx = -1 };
+	struct bm_row rows[2] = {
+		{ .target = &a, .socket = -1, .domains = 1u << BM_DOMAIN_PACKAGE },
+		{ .target = &b, .socket = -1, .domains = 1u << BM_DOMAIN_PACKAGE },
+	};
+	struct bm_interval iv = { .interval_s = 2, .rows = rows, .n = 2, .nr_online = 2 };
+	struct live_view v;
+	const char *la = NULL, *lb = NULL, *head = NULL;
+	int n;
+
+	rows[0].s.energy_j[BM_DOMAIN_PACKAGE] = 24;
+	rows[0].model_id[BM_DOMAIN_PACKAGE] = 1;
+	rows[0].power_err_w[BM_DOMAIN_PACKAGE] = 1.5;
+	rows[0].err_domains = 1u << BM_DOMAIN_PACKAGE;
+	rows[1].s.energy_j[BM_DOMAIN_PACKAGE] = 8;
+	rows[1].model_id[BM_DOMAIN_PACKAGE] = 1;
+	rows[1].power_err_w[BM_DOMAIN_PACKAGE] = 7; /* not one: no bit */
+	live_view_init(&v, GROUP_BY_CGROUP, 0, true, false);
+	live_view_update(&v, &m, &iv);
+	live_view_render(&v, 100, 20);
+	n = screen_lines(v.screen.p, lines, 64);
+	for (int i = 0; i < n; i++) {
+		if (!strncmp(lines[i], "TARGET", 6))
+			head = lines[i];
+		else if (!strncmp(lines[i], "/a ", 3))
+			la = lines[i];
+		else if (!strncmp(lines[i], "/b ", 3))
+			lb = lines[i];
+	}
+	CHECK(head && la && lb);
+	if (head && la && lb) {
+		CHECK(strstr(head, "package W \xc2\xb1W ") != NULL);
+		CHECK(strstr(la, " 12.00 \xc2\xb1"
+				 "1.50 ") != NULL);
+		CHECK(strstr(lb, " 4.00 ") != NULL && !strstr(lb, "\xc2\xb1"));
+		/* The columns after it stay in line: "±1.50" and the blank are as wide. */
+		CHECK_EQ_U64(strlen(la) - 1, strlen(lb));
+	}
+	/* Narrow to wide: never a line wider than the screen (the "±" one column). */
+	for (int w = 20; w <= 200; w += 30) {
+		live_view_render(&v, w, 12);
+		n = screen_lines(v.screen.p, lines, 64);
+		for (int i = 0; i < n; i++) {
+			size_t cols = 0;
+
+			for (const char *c = lines[i]; *c; c++)
+				cols += ((unsigned char)*c & 0xc0) != 0x80;
+			if (cols > (size_t)w)
+				CHECK(!"a line wider than the screen");
+		}
+	}
+	/* No row with one: no column, no "±". */
+	rows[0].err_domains = 0;
+	live_view_update(&v, &m, &iv);
+	live_view_render(&v, 100, 20);
+	CHECK(!strstr(v.screen.p, "\xc2\xb1"));
+	live_view_free(&v);
+}
+
 const struct unit_test live_tests[] = {
 	{ "live/fit_middle_keeps_start_and_leaf", test_fit_middle },
 	{ "live/header_cut_to_width", test_header_cut },
@@ -332,5 +451,7 @@ const struct unit_test live_tests[] = {
 	{ "live/tree_parent_totals_are_own_plus_children", test_tree_totals },
 	{ "live/group_by_rolls_rows_up", test_group_rows },
 	{ "live/screen_fits_width_and_height", test_screen_fits },
+	{ "live/power_errors_add_and_unknown_stays_unknown", test_err_sums },
+	{ "live/power_error_beside_watts_only_where_known", test_err_shown },
 	{ NULL, NULL },
 };

@@ -41,8 +41,14 @@ struct live_row *live_rows_add(struct live_rows *r, const char *name, const char
 void live_row_add(struct live_row *into, const struct live_row *a)
 {
 	into->cpu_pct += a->cpu_pct;
-	for (int d = 0; d < BM_NR_DOMAINS; d++)
+	for (int d = 0; d < BM_NR_DOMAINS; d++) {
 		into->watts[d] += a->watts[d];
+		into->watts_err[d] += a->watts_err[d];
+	}
+	/* Errors add; a part without one leaves the sum unknown, a part without the domain
+	 * (a made ancestor, an empty row) leaves it as it is. */
+	into->err_have |= a->err_have;
+	into->err_missing |= a->err_missing;
 	into->power_w += a->power_w;
 	into->energy_j += a->energy_j;
 	into->cycles += a->cycles;

@@ -33,6 +33,13 @@ struct live_row {
 	bool path; /* name is a cgroup path: the tree places it */
 	double cpu_pct; /* of one CPU, over the interval */
 	double watts[BM_NR_DOMAINS];
+	/*
+	 * One standard error of watts[d], its parts' added (one model's shares err together),
+	 * where it is known: live_row_err_known(). err_have: a part of the domain had one;
+	 * err_missing: a part of it had none, which leaves the sum without one.
+	 */
+	double watts_err[BM_NR_DOMAINS];
+	unsigned int err_have, err_missing; /* bit per domain */
 	double power_w; /* of the domains that add up to the host's, for sorting and share */
 	double energy_j; /* since the start, of the same domains */
 	uint64_t cycles, instructions; /* 0 when not counted */
@@ -53,8 +60,14 @@ void live_rows_free(struct live_rows *r);
 /* A new zeroed row at the end, name and label copied (label may be NULL). */
 struct live_row *live_rows_add(struct live_rows *r, const char *name, const char *label);
 
-/* a's sums (CPU, watts, energy, counters, kinds) added into into. */
+/* a's sums (CPU, watts and their errors, energy, counters, kinds) added into into. */
 void live_row_add(struct live_row *into, const struct live_row *a);
+
+/* The domains whose watts_err holds: every part of the row in the domain had one. */
+static inline unsigned int live_row_err_known(const struct live_row *r)
+{
+	return r->err_have & ~r->err_missing;
+}
 
 /*
  * Rows of cgroups merged by their --group-by key (labels_group_key()): one row per key, the

@@ -16,6 +16,7 @@
 
 #define COL_CPU 7
 #define COL_POWER 11
+#define COL_ERR 7 /* "±" and the watts' figure: "±12.34" */
 #define COL_ENERGY 10
 #define COL_SHARE 6
 #define COL_IPC 6
@@ -249,6 +250,12 @@ void live_view_update(struct live_view *v, const struct bm_meta *m, const struct
 			if (!(r->domains & (1u << d)))
 				continue;
 			lr->watts[d] = iv->interval_s > 0 ? r->s.energy_j[d] / iv->interval_s : 0;
+			if (r->err_domains & (1u << d)) {
+				lr->watts_err[d] = r->power_err_w[d];
+				lr->err_have |= 1u << d;
+			} else {
+				lr->err_missing |= 1u << d;
+			}
 			if (total & (1u << d)) {
 				lr->power_w += lr->watts[d];
 				lr->energy_j += tg->total.energy_j[d];
@@ -359,14 +366,20 @@ static const char *const help_text[] = {
 	"  h, ?     this help (again: back to the table)",
 };
 
-/* The columns beside the target's, in columns: the target takes what they leave. */
-static int fixed_width(const struct live_view *v, bool kind)
+/*
+ * The columns beside the target's, in columns: the target takes what they leave. err: the
+ * domains whose power has a standard error column (some row has one).
+ */
+static int fixed_width(const struct live_view *v, bool kind, unsigned int err)
 {
 	int w = 1 + COL_CPU;
 
-	for (int d = 0; d < BM_NR_DOMAINS; d++)
+	for (int d = 0; d < BM_NR_DOMAINS; d++) {
 		if (v->domains & (1u << d))
 			w += 1 + COL_POWER;
+		if (v->domains & err & (1u << d))
+			w += 1 + COL_ERR;
+	}
 	if (v->domains)
 		w += 2 + COL_ENERGY + 1 + COL_SHARE;
 	if (v->ipc)
@@ -383,8 +396,23 @@ static const char *est_name(unsigned int est)
 					    : "";
 }
 
+/* " ±X.XX" for a power's standard error, left-aligned in its column; blank where unknown. */
+static void err_cell(struct bm_text *t, const struct live_row *r, int d)
+{
+	char num[32];
+	int n;
+
+	if (!(live_row_err_known(r) & (1u << d))) {
+		put(t, " %*s", COL_ERR, "");
+		return;
+	}
+	n = snprintf(num, sizeof(num), "%.2f", r->watts_err[d]);
+	/* Padded by columns: "±" is one column of two bytes. */
+	put(t, " \xc2\xb1%s%*s", num, n + 1 < COL_ERR ? COL_ERR - 1 - n : 0, "");
+}
+
 static void column_header(struct screen *s, const struct live_view *v, int tw, bool kind,
-			  struct bm_text *t)
+			  unsigned int err, struct bm_text *t)
 {
 	char title[64], group[32];
 
@@ -400,6 +428,8 @@ static void column_header(struct screen *s, const struct live_view *v, int tw, b
 			continue;
 		snprintf(col, sizeof(col), "%s W", energy_domain_name((enum bm_domain)d));
 		put(t, " %*s", COL_POWER, col);
+		if (err & (1u << d))
+			put(t, " \xc2\xb1W%*s", COL_ERR - 2, "");
 	}
 	if (v->domains)
 		put(t, "  %*s %*s", COL_ENERGY, "ENERGY", COL_SHARE, "SHARE");
@@ -411,7 +441,7 @@ static void column_header(struct screen *s, const struct live_view *v, int tw, b
 }
 
 static void data_line(struct screen *s, const struct live_view *v, const struct live_row *r, int tw,
-		      bool kind, double host_w, struct bm_text *t)
+		      bool kind, unsigned int err, double host_w, struct bm_text *t)
 {
 	int indent = v->tree ? 2 * r->depth : 0, cols;
 	const char *label = r->label ? r->label : r->name;
@@ -426,9 +456,13 @@ static void data_line(struct screen *s, const struct live_view *v, const struct 
 	/* Padded by columns, not bytes: a name of UTF-8 keeps the columns in line. */
 	put(t, "%*s%s%*s %*.1f", indent, "", name, tw - indent - cols, "", COL_CPU, r->cpu_pct);
 	free(name);
-	for (int d = 0; d < BM_NR_DOMAINS; d++)
-		if (v->domains & (1u << d))
-			put(t, " %*.2f", COL_POWER, r->watts[d]);
+	for (int d = 0; d < BM_NR_DOMAINS; d++) {
+		if (!(v->domains & (1u << d)))
+			continue;
+		put(t, " %*.2f", COL_POWER, r->watts[d]);
+		if (err & (1u << d))
+			err_cell(t, r, d);
+	}
 	if (v->domains) {
 		live_energy_text(num, sizeof(num), r->energy_j);
 		put(t, "  %*s %*.1f", COL_ENERGY, num, COL_SHARE - 1,
@@ -473,6 +507,7 @@ void live_view_render(struct live_view *v, int width, int height)
 	struct screen s = { .b = &v->screen, .width = width, .height = height, .color = v->color };
 	struct bm_text t = { 0 };
 	bool kind = false;
+	unsigned int err = 0;
 	const struct live_rows *rows;
 	double host_w = 0;
 	int tw, room;
@@ -512,13 +547,16 @@ void live_view_render(struct live_view *v, int width, int height)
 	}
 	for (size_t i = 0; i < v->grouped.n; i++) {
 		kind |= v->grouped.v[i].est != 0;
+		err |= live_row_err_known(&v->grouped.v[i]);
 		host_w += v->grouped.v[i].power_w;
 	}
 	kind &= v->domains != 0;
-	tw = width - fixed_width(v, kind);
+	/* A standard error column only beside a domain where some row has one. */
+	err &= v->domains;
+	tw = width - fixed_width(v, kind, err);
 	if (tw < MIN_TARGET)
 		tw = MIN_TARGET;
-	column_header(&s, v, tw, kind, &t);
+	column_header(&s, v, tw, kind, err, &t);
 	room = height - s.lines;
 	for (size_t i = 0; i < rows->n; i++) {
 		/* The last line says how many rows did not fit. */
@@ -528,7 +566,7 @@ void live_view_render(struct live_view *v, int width, int height)
 			line(&s, t.p, NULL);
 			break;
 		}
-		data_line(&s, v, &rows->v[i], tw, kind, host_w, &t);
+		data_line(&s, v, &rows->v[i], tw, kind, err, host_w, &t);
 	}
 out:
 	put(&v->screen, "\033[J");
