@@ -174,7 +174,8 @@ static void apply_models(struct interval *iv, const struct interval_inputs *in)
 			continue;
 		iv->any_model = true;
 		report_split_by_model(iv->rows, iv->nrows, e->socket, e->domain, e->joules, dt,
-				      &res.layer->fit, res.layer->cov, &iv->cfg.features,
+				      &res.layer->fit, res.layer->cov, res.layer->sigma2,
+				      &iv->cfg.features,
 				      iv->cfg.idle_share, res.layer->id);
 	}
 }

@@ -209,10 +209,10 @@ void report_features(const struct bm_features *f, const struct bm_sample *s, dou
 	}
 }
 
-/* sqrt(g' C g) of a p x p covariance. */
-static double stderr_of(const double *cov, const double *g, int p)
+/* sqrt(g' C g + extra) of a p x p covariance. */
+static double stderr_of(const double *cov, const double *g, int p, double extra)
 {
-	double v = 0;
+	double v = extra;
 
 	for (int i = 0; i < p; i++)
 		for (int j = 0; j < p; j++)
@@ -222,7 +222,8 @@ static double stderr_of(const double *cov, const double *g, int p)
 
 void report_split_by_model(struct bm_row *rows, size_t n, int socket, enum bm_domain d,
 			   double joules, double dt, const struct model_fit *fit, const double *cov,
-			   const struct bm_features *f, bool idle_share, unsigned int model_id)
+			   double noise_var, const struct bm_features *f, bool idle_share,
+			   unsigned int model_id)
 {
 	double static_j = fmin(fmax(fit->intercept * dt, 0), fmax(joules, 0));
 	double dyn_total = 0, cpu_total = 0, rest = joules - static_j;
@@ -277,19 +278,25 @@ void report_split_by_model(struct bm_row *rows, size_t n, int socket, enum bm_do
 			continue;
 		/*
 		 * Its power is w.x (and its CPU time's part of the static, the measurement less
-		 * w.sum(x), where shared): the error of w, through that gradient.
+		 * w.sum(x), where shared): the error of w, through that gradient, and its part of
+		 * the measurement's noise.
 		 */
 		report_features(f, &r->s, dt, x);
 		for (int j = 0; j < f->nfeat; j++)
 			x[j] -= static_to_idle ? 0 : cpu_frac * xsum[j];
-		r->power_err_w[d] = stderr_of(cov, x, f->nfeat);
+		r->power_err_w[d] = stderr_of(cov, x, f->nfeat,
+					      static_to_idle ? 0 : cpu_frac * cpu_frac * noise_var);
 		r->err_domains |= 1u << d;
 	}
 	if (idle) {
 		idle->s.energy_j[d] = (dyn_total > 0 ? 0 : rest) + (static_to_idle ? static_j : 0);
 		if (cov && dt > 0) {
-			/* The static part: the measurement less w.sum(x), or none of it. */
-			idle->power_err_w[d] = static_to_idle ? stderr_of(cov, xsum, f->nfeat) : 0;
+			/*
+			 * The static part: the measurement less w.sum(x), with the measurement's
+			 * own noise in it (one interval cannot tell the two apart); or none of it.
+			 */
+			idle->power_err_w[d] =
+				static_to_idle ? stderr_of(cov, xsum, f->nfeat, noise_var) : 0;
 			idle->err_domains |= 1u << d;
 		}
 	}
@@ -304,7 +311,8 @@ void report_split_estimate(struct bm_row *rows, size_t n, int socket, enum bm_do
 				 .coef = { 1 },
 				 .nfeat = 1 };
 
-	report_split_by_model(rows, n, socket, d, joules, dt, &fit, NULL, &cpu, idle_share, 0);
+	report_split_by_model(rows, n, socket, d, joules, dt, &fit, NULL, 0, &cpu, idle_share,
+			      0);
 	for (size_t i = 0; i < n; i++)
 		if (rows[i].socket == socket)
 			rows[i].estimated |= 1u << d;
@@ -353,6 +361,9 @@ void report_domains_text(char *buf, size_t len, unsigned int mask)
 
 void report_row_add(struct bm_row *into, const struct bm_row *from)
 {
+	/* Where each part that has the domain knows its error, the sum does. */
+	unsigned int ki = into->err_domains | ~into->domains, kf = from->err_domains | ~from->domains;
+
 	into->s.cpu_ns += from->s.cpu_ns;
 	for (int e = 0; e < BM_MAX_EVENTS; e++)
 		into->s.ev[e] += from->s.ev[e];
@@ -362,12 +373,12 @@ void report_row_add(struct bm_row *into, const struct bm_row *from)
 	}
 	/*
 	 * The errors of one model's shares move together (its weights are common to them): they
-	 * add, which is exact for one feature and an upper bound otherwise. A part without one
-	 * leaves the sum without one.
+	 * add, which is exact for one feature and an upper bound otherwise. A part that has the
+	 * domain but no error for it leaves the sum without one.
 	 */
 	for (int d = 0; d < BM_NR_DOMAINS; d++)
 		into->power_err_w[d] += from->power_err_w[d];
-	into->err_domains &= from->err_domains;
+	into->err_domains = ki & kf & (into->domains | from->domains);
 	into->share += from->share;
 	into->domains |= from->domains;
 	into->estimated |= from->estimated;

@@ -151,11 +151,13 @@ void report_split_by_cpu(struct bm_row *rows, size_t n, int nr_sockets,
  * intercept x dt goes to the idle target (spread over the targets by CPU time with
  * idle_share, or where the socket has no idle row), the rest to the targets in proportion to
  * their predicted dynamic energy w.x. Targets plus idle add up to joules exactly. With cov
- * (the weights' covariance, nfeat x nfeat) each row gets the standard error of its power.
+ * (the weights' covariance, nfeat x nfeat) each row gets the standard error of its power,
+ * the static part's with noise_var (W^2), the variance of one measurement's noise, in it.
  */
 void report_split_by_model(struct bm_row *rows, size_t n, int socket, enum bm_domain d,
 			   double joules, double dt, const struct model_fit *fit, const double *cov,
-			   const struct bm_features *f, bool idle_share, unsigned int model_id);
+			   double noise_var, const struct bm_features *f, bool idle_share,
+			   unsigned int model_id);
 
 /* The session summary of the live view (its screen: live.h). */
 void table_summary(FILE *f, const struct bm_meta *m, const struct bm_row *totals, size_t n,

@@ -327,7 +327,7 @@ int model_restore_layer(struct model *m, const struct model_layer *from)
 	for (int j = 0; j < p; j++)
 		if (ev->sxx[j * p + j] < 0 || from->prior.prec[j * p + j] < 0)
 			return -EINVAL;
-	if (!all_finite(from->prev_x, p) || !isfinite(from->prev_y) || !isfinite(from->static_w) ||
+	if (from->nmean < 0 || !all_finite(from->mean_x, p) || !isfinite(from->mean_y) || !isfinite(from->static_w) ||
 	    !(from->err_level >= 0) || !(from->err_static >= 0) || !isfinite(from->err_level) ||
 	    !isfinite(from->err_static) || !(from->sigma2 >= 0 && isfinite(from->sigma2)))
 		return -EINVAL;
@@ -348,9 +348,9 @@ int model_restore_layer(struct model *m, const struct model_layer *from)
 	l->id = from->id;
 	l->ev = *ev;
 	l->prior = from->prior;
-	l->have_prev = from->have_prev;
-	memcpy(l->prev_x, from->prev_x, sizeof(l->prev_x));
-	l->prev_y = from->prev_y;
+	l->nmean = from->nmean;
+	memcpy(l->mean_x, from->mean_x, sizeof(l->mean_x));
+	l->mean_y = from->mean_y;
 	l->static_w = from->static_w;
 	l->have_err = from->have_err;
 	l->err_level = from->err_level;
@@ -477,6 +477,8 @@ static void local_refit(struct model *m, struct model_layer *l, struct model_ste
  * of the power, evenly (mean half of it, standard deviation 1/sqrt(12) of it).
  */
 #define PRIOR_DYN_SHARE 0.5
+/* Relative ridge of the slow weights: so small that it biases nothing, only conditions. */
+#define SLOW_RIDGE 1e-9
 #define PRIOR_DYN_SD 0.2887
 
 static double dot(const double *a, const double *b, int n)
@@ -587,8 +589,9 @@ static bool solve_weights(const struct model *m, struct model_layer *l, double s
 				int k = active[v];
 				double e = ev->sxx[j * p + k] / sigma2 + pr->prec[j * p + k];
 
+				/* A touch of ridge for the conditioning alone: the prior regularises. */
 				if (j == k)
-					e += m->cfg.ridge * ev->sxx[j * p + j] / sigma2;
+					e += SLOW_RIDGE * ev->sxx[j * p + j] / sigma2;
 				gsl_matrix_set(&av.matrix, (size_t)u, (size_t)v, e);
 			}
 			gsl_vector_set(&rv.vector, (size_t)u, rhs);
@@ -755,17 +758,19 @@ void model_step(struct model *m, int layer_mhz, const double *x, double measured
 	if (l->n < w)
 		l->n++;
 
-	/* The change since the layer's last interval. */
-	if (l->have_prev) {
+	/* The change from the layer's running means; then the means take the sample in. */
+	if (l->nmean) {
 		double dx[BM_MODEL_MAX_FEATURES];
 
 		for (int j = 0; j < p; j++)
-			dx[j] = x[j] - l->prev_x[j];
-		add_change(m, l, dx, measured_w - l->prev_y);
+			dx[j] = x[j] - l->mean_x[j];
+		add_change(m, l, dx, measured_w - l->mean_y);
 	}
-	l->have_prev = true;
-	memcpy(l->prev_x, x, (size_t)p * sizeof(double));
-	l->prev_y = measured_w;
+	if (l->nmean < BM_MODEL_FAST)
+		l->nmean++;
+	for (int j = 0; j < p; j++)
+		l->mean_x[j] += (x[j] - l->mean_x[j]) / l->nmean;
+	l->mean_y += (measured_w - l->mean_y) / l->nmean;
 
 	/* The level fit, when there is none yet or its errors passed the threshold. */
 	for (int i = 0; i < l->nerr; i++)

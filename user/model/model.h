@@ -48,11 +48,18 @@ double model_predict(const struct model_fit *m, const double *x);
 #define BM_MODEL_MAX_COV (BM_MODEL_MAX_FEATURES * BM_MODEL_MAX_FEATURES)
 
 /*
- * The evidence of one layer's weights: sums over the changes from one interval to the next
- * (dx, dy), each weighted (Huber) and forgotten by 1 - 1/horizon per newer one. A change of
- * the static power between two intervals is small beside the change of load that moved the
- * power, so the weights are learnt from all the evidence the load gives however the static
- * part drifts (temperature, uncore, devices).
+ * The fast time scale, in samples: a sample's change is its departure from the running
+ * means of about this many before it.
+ */
+#define BM_MODEL_FAST 30
+
+/*
+ * The evidence of one layer's weights: sums over each sample's change (dx, dy) from the
+ * running means of the ones before it, each weighted (Huber) and forgotten by 1 - 1/horizon
+ * per newer one. The static power barely moves within BM_MODEL_FAST samples beside the
+ * changes of load that move the power, so the weights are learnt from all the evidence the
+ * load gives however the static part drifts (temperature, uncore, devices); and a change of
+ * load stays in the changes for as long, against the noise of one interval's readings.
  */
 struct model_evidence {
 	double sw, syy; /* sum of weights; of w dy^2 */
@@ -88,10 +95,13 @@ struct model_layer {
 	double sigma2; /* variance of a change's residual, W^2 */
 	struct model_evidence ev;
 	struct model_prior prior;
-	/* The layer's last sample, for the next change; its static part as it came out
-	 * (measured - w.x, unbounded), to predict the next interval with. */
-	bool have_prev;
-	double prev_x[BM_MODEL_MAX_FEATURES], prev_y, static_w;
+	/*
+	 * The running means of the layer's samples (over about BM_MODEL_FAST samples, all
+	 * of them while fewer), whence each new sample's change; the static part of the last
+	 * sample as it came out (measured - w.x, unbounded), to predict the next one with.
+	 */
+	int nmean;
+	double mean_x[BM_MODEL_MAX_FEATURES], mean_y, static_w;
 	/* Recent mean absolute errors of the two predictions (level fit, static + weights). */
 	bool have_err;
 	double err_level, err_static;

@@ -127,11 +127,11 @@ char *state_format(const struct state_identity *id, const struct interval *iv, s
 				fprintf(f, " %.17g", l->prior.w[j]);
 			for (int j = 0; j < p * p; j++)
 				fprintf(f, " %.17g", l->prior.prec[j]);
-			/* "track HAVE_PREV PREV_Y PREV_X.. STATIC HAVE_ERR ERR_LEVEL ERR_STATIC
+			/* "track NMEAN MEAN_Y MEAN_X.. STATIC HAVE_ERR ERR_LEVEL ERR_STATIC
 			 * SIGMA2" */
-			fprintf(f, "\ntrack %d %.17g", l->have_prev, l->prev_y);
+			fprintf(f, "\ntrack %d %.17g", l->nmean, l->mean_y);
 			for (int j = 0; j < p; j++)
-				fprintf(f, " %.17g", l->prev_x[j]);
+				fprintf(f, " %.17g", l->mean_x[j]);
 			fprintf(f, " %.17g %d %.17g %.17g %.17g\n", l->static_w, l->have_err,
 				l->err_level, l->err_static, l->sigma2);
 			fprintf(f, "samples %d %d\n", l->n, l->head);
@@ -334,13 +334,14 @@ static int parse_layer(struct parser *ps, char *line, struct interval *iv, doubl
 	l.prior.set = big[0] == 1;
 	memcpy(l.prior.w, &big[1], (size_t)p * sizeof(double));
 	memcpy(l.prior.prec, &big[1 + p], (size_t)(p * p) * sizeof(double));
-	if (numbers_line(ps, "track", big, 2 + p + 5) || (big[0] != 0 && big[0] != 1) ||
+	if (numbers_line(ps, "track", big, 2 + p + 5) || big[0] < 0 || big[0] > BM_MODEL_FAST ||
+	    big[0] != floor(big[0]) ||
 	    (big[3 + p] != 0 && big[3 + p] != 1))
-		return damaged(ps, "expected 'track 0|1 POWER FEATURES... STATIC 0|1 ERR ERR "
+		return damaged(ps, "expected 'track N POWER FEATURES... STATIC 0|1 ERR ERR "
 				   "SIGMA2'");
-	l.have_prev = big[0] == 1;
-	l.prev_y = big[1];
-	memcpy(l.prev_x, &big[2], (size_t)p * sizeof(double));
+	l.nmean = (int)big[0];
+	l.mean_y = big[1];
+	memcpy(l.mean_x, &big[2], (size_t)p * sizeof(double));
 	l.static_w = big[2 + p];
 	l.have_err = big[3 + p] == 1;
 	l.err_level = big[4 + p];
