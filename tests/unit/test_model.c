@@ -311,7 +311,8 @@ static void test_split_by_model_conserves(void)
 	double sum;
 
 	/* 1 s: 15 J static + 10 J for one busy CPU-second, measured 26 J. */
-	report_split_by_model(rows, 4, 0, BM_DOMAIN_PACKAGE, 26.0, 1.0, &fit, NULL, 0, &f, false, 7);
+	report_split_by_model(rows, 4, 0, BM_DOMAIN_PACKAGE, 26.0, 1.0, &fit, NULL, 0, &f, false,
+			      7);
 	CHECK(fabs(rows[0].s.energy_j[0] - 15.0) < 1e-9);
 	CHECK(fabs(rows[1].s.energy_j[0] - 6.6) < 1e-9);
 	CHECK(fabs(rows[2].s.energy_j[0] - 4.4) < 1e-9);
@@ -327,8 +328,8 @@ static void test_split_by_model_conserves(void)
 	CHECK(rows[0].s.energy_j[0] == 0);
 	CHECK(fabs(rows[1].s.energy_j[0] - (6.6 + 9.0)) < 1e-9);
 	/* No idle row on the socket (never idle): the static part is spread, nothing lost. */
-	report_split_by_model(rows + 1, 2, 0, BM_DOMAIN_PACKAGE, 26.0, 1.0, &fit, NULL, 0, &f, false,
-			      7);
+	report_split_by_model(rows + 1, 2, 0, BM_DOMAIN_PACKAGE, 26.0, 1.0, &fit, NULL, 0, &f,
+			      false, 7);
 	CHECK(fabs(rows[1].s.energy_j[0] + rows[2].s.energy_j[0] - 26.0) < 1e-9);
 }
 

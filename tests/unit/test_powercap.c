@@ -164,8 +164,9 @@ static void test_missing_and_empty_roots(void)
 	err = powercap_open(&s, root, &t, why, sizeof(why));
 	CHECK(err == 0 && s.n == 0);
 	/* Elsewhere than on x86 the powercap zones are not RAPL's (user/energy/powercap.c). */
-	CHECK(strstr(why, energy_machine_is_x86(NULL) ? "no RAPL zones under"
-						       : "no zones with an energy counter under") != NULL);
+	CHECK(strstr(why, energy_machine_is_x86(NULL)
+				  ? "no RAPL zones under"
+				  : "no zones with an energy counter under") != NULL);
 	energy_close(&s);
 	topology_free(&t);
 	fixture_rmtree(root);

@@ -175,8 +175,7 @@ static void apply_models(struct interval *iv, const struct interval_inputs *in)
 		iv->any_model = true;
 		report_split_by_model(iv->rows, iv->nrows, e->socket, e->domain, e->joules, dt,
 				      &res.layer->fit, res.layer->cov, res.layer->sigma2,
-				      &iv->cfg.features,
-				      iv->cfg.idle_share, res.layer->id);
+				      &iv->cfg.features, iv->cfg.idle_share, res.layer->id);
 	}
 }
 

@@ -311,8 +311,7 @@ void report_split_estimate(struct bm_row *rows, size_t n, int socket, enum bm_do
 				 .coef = { 1 },
 				 .nfeat = 1 };
 
-	report_split_by_model(rows, n, socket, d, joules, dt, &fit, NULL, 0, &cpu, idle_share,
-			      0);
+	report_split_by_model(rows, n, socket, d, joules, dt, &fit, NULL, 0, &cpu, idle_share, 0);
 	for (size_t i = 0; i < n; i++)
 		if (rows[i].socket == socket)
 			rows[i].estimated |= 1u << d;
@@ -362,7 +361,8 @@ void report_domains_text(char *buf, size_t len, unsigned int mask)
 void report_row_add(struct bm_row *into, const struct bm_row *from)
 {
 	/* Where each part that has the domain knows its error, the sum does. */
-	unsigned int ki = into->err_domains | ~into->domains, kf = from->err_domains | ~from->domains;
+	unsigned int ki = into->err_domains | ~into->domains,
+		     kf = from->err_domains | ~from->domains;
 
 	into->s.cpu_ns += from->s.cpu_ns;
 	for (int e = 0; e < BM_MAX_EVENTS; e++)

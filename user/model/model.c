@@ -327,9 +327,10 @@ int model_restore_layer(struct model *m, const struct model_layer *from)
 	for (int j = 0; j < p; j++)
 		if (ev->sxx[j * p + j] < 0 || from->prior.prec[j * p + j] < 0)
 			return -EINVAL;
-	if (from->nmean < 0 || !all_finite(from->mean_x, p) || !isfinite(from->mean_y) || !isfinite(from->static_w) ||
-	    !(from->err_level >= 0) || !(from->err_static >= 0) || !isfinite(from->err_level) ||
-	    !isfinite(from->err_static) || !(from->sigma2 >= 0 && isfinite(from->sigma2)))
+	if (from->nmean < 0 || !all_finite(from->mean_x, p) || !isfinite(from->mean_y) ||
+	    !isfinite(from->static_w) || !(from->err_level >= 0) || !(from->err_static >= 0) ||
+	    !isfinite(from->err_level) || !isfinite(from->err_static) ||
+	    !(from->sigma2 >= 0 && isfinite(from->sigma2)))
 		return -EINVAL;
 	l = layer_get(m, from->layer_mhz);
 	/* memcpy wants its pointers valid even for 0 bytes: an empty ring may have none. */
@@ -589,7 +590,8 @@ static bool solve_weights(const struct model *m, struct model_layer *l, double s
 				int k = active[v];
 				double e = ev->sxx[j * p + k] / sigma2 + pr->prec[j * p + k];
 
-				/* A touch of ridge for the conditioning alone: the prior regularises. */
+				/* A touch of ridge for the conditioning alone: the prior
+				 * regularises. */
 				if (j == k)
 					e += SLOW_RIDGE * ev->sxx[j * p + j] / sigma2;
 				gsl_matrix_set(&av.matrix, (size_t)u, (size_t)v, e);

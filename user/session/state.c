@@ -335,8 +335,7 @@ static int parse_layer(struct parser *ps, char *line, struct interval *iv, doubl
 	memcpy(l.prior.w, &big[1], (size_t)p * sizeof(double));
 	memcpy(l.prior.prec, &big[1 + p], (size_t)(p * p) * sizeof(double));
 	if (numbers_line(ps, "track", big, 2 + p + 5) || big[0] < 0 || big[0] > BM_MODEL_FAST ||
-	    big[0] != floor(big[0]) ||
-	    (big[3 + p] != 0 && big[3 + p] != 1))
+	    big[0] != floor(big[0]) || (big[3 + p] != 0 && big[3 + p] != 1))
 		return damaged(ps, "expected 'track N POWER FEATURES... STATIC 0|1 ERR ERR "
 				   "SIGMA2'");
 	l.nmean = (int)big[0];
