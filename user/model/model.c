@@ -327,9 +327,9 @@ int model_restore_layer(struct model *m, const struct model_layer *from)
 	for (int j = 0; j < p; j++)
 		if (ev->sxx[j * p + j] < 0 || from->prior.prec[j * p + j] < 0)
 			return -EINVAL;
-	if (from->nmean < 0 || !all_finite(from->mean_x, p) || !isfinite(from->mean_y) ||
-	    !isfinite(from->static_w) || !(from->err_level >= 0) || !(from->err_static >= 0) ||
-	    !isfinite(from->err_level) || !isfinite(from->err_static) ||
+	if (from->nmean < 0 || from->nmean > BM_MODEL_FAST || !all_finite(from->mean_x, p) ||
+	    !isfinite(from->mean_y) || !isfinite(from->static_w) || !(from->err_level >= 0) ||
+	    !(from->err_static >= 0) || !isfinite(from->err_level) || !isfinite(from->err_static) ||
 	    !(from->sigma2 >= 0 && isfinite(from->sigma2)))
 		return -EINVAL;
 	l = layer_get(m, from->layer_mhz);
@@ -478,9 +478,9 @@ static void local_refit(struct model *m, struct model_layer *l, struct model_ste
  * of the power, evenly (mean half of it, standard deviation 1/sqrt(12) of it).
  */
 #define PRIOR_DYN_SHARE 0.5
+#define PRIOR_DYN_SD 0.2887
 /* Relative ridge of the slow weights: so small that it biases nothing, only conditions. */
 #define SLOW_RIDGE 1e-9
-#define PRIOR_DYN_SD 0.2887
 
 static double dot(const double *a, const double *b, int n)
 {

@@ -334,7 +334,7 @@ static int parse_layer(struct parser *ps, char *line, struct interval *iv, doubl
 	l.prior.set = big[0] == 1;
 	memcpy(l.prior.w, &big[1], (size_t)p * sizeof(double));
 	memcpy(l.prior.prec, &big[1 + p], (size_t)(p * p) * sizeof(double));
-	if (numbers_line(ps, "track", big, 2 + p + 5) || big[0] < 0 || big[0] > BM_MODEL_FAST ||
+	if (numbers_line(ps, "track", big, 2 + p + 5) || big[0] < 0 || big[0] > INT_MAX ||
 	    big[0] != floor(big[0]) || (big[3 + p] != 0 && big[3 + p] != 1))
 		return damaged(ps, "expected 'track N POWER FEATURES... STATIC 0|1 ERR ERR "
 				   "SIGMA2'");
