@@ -557,9 +557,8 @@ static bool solve_weights(const struct model *m, struct model_layer *l, double s
 	const struct model_evidence *ev = &l->ev;
 	const struct model_prior *pr = &l->prior;
 	int p = m->nfeat, active[BM_MODEL_MAX_FEATURES], nact = 0;
-	gsl_matrix *a = NULL;
-	gsl_vector *r = NULL, *z = NULL;
-	bool ok = false;
+	/* At most 8 x 8: on the stack, no allocation per interval. */
+	double abuf[BM_MODEL_MAX_COV], rbuf[BM_MODEL_MAX_FEATURES], zbuf[BM_MODEL_MAX_FEATURES];
 
 	memset(w, 0, (size_t)p * sizeof(*w));
 	memset(cov, 0, (size_t)(p * p) * sizeof(*cov));
@@ -568,16 +567,11 @@ static bool solve_weights(const struct model *m, struct model_layer *l, double s
 			active[nact++] = j;
 	if (!nact || !(sigma2 > 0))
 		return nact == 0;
-	a = gsl_matrix_alloc((size_t)nact, (size_t)nact);
-	r = gsl_vector_alloc((size_t)nact);
-	z = gsl_vector_alloc((size_t)nact);
-	if (!a || !r || !z)
-		goto out;
 	for (;;) {
 		double sc[BM_MODEL_MAX_FEATURES];
-		gsl_matrix_view av = gsl_matrix_submatrix(a, 0, 0, (size_t)nact, (size_t)nact);
-		gsl_vector_view rv = gsl_vector_subvector(r, 0, (size_t)nact);
-		gsl_vector_view zv = gsl_vector_subvector(z, 0, (size_t)nact);
+		gsl_matrix_view av = gsl_matrix_view_array(abuf, (size_t)nact, (size_t)nact);
+		gsl_vector_view rv = gsl_vector_view_array(rbuf, (size_t)nact);
+		gsl_vector_view zv = gsl_vector_view_array(zbuf, (size_t)nact);
 		int keep = 0;
 
 		for (int u = 0; u < nact; u++) {
@@ -610,13 +604,13 @@ static bool solve_weights(const struct model *m, struct model_layer *l, double s
 		}
 		if (gsl_linalg_cholesky_decomp1(&av.matrix) ||
 		    gsl_linalg_cholesky_solve(&av.matrix, &rv.vector, &zv.vector))
-			goto out;
+			return false;
 		for (int u = 0; u < nact; u++)
 			if (gsl_vector_get(&zv.vector, (size_t)u) >= 0)
 				keep++;
 		if (keep == nact) {
 			if (gsl_linalg_cholesky_invert(&av.matrix))
-				goto out;
+				return false;
 			for (int u = 0; u < nact; u++) {
 				w[active[u]] = gsl_vector_get(&zv.vector, (size_t)u) * sc[u];
 				for (int v = 0; v < nact; v++)
@@ -624,24 +618,16 @@ static bool solve_weights(const struct model *m, struct model_layer *l, double s
 						gsl_matrix_get(&av.matrix, (size_t)u, (size_t)v) *
 						sc[u] * sc[v];
 			}
-			ok = true;
-			break;
+			return true;
 		}
 		keep = 0;
 		for (int u = 0; u < nact; u++)
 			if (gsl_vector_get(&zv.vector, (size_t)u) >= 0)
 				active[keep++] = active[u];
 		nact = keep;
-		if (!nact) {
-			ok = true;
-			break;
-		}
+		if (!nact)
+			return true;
 	}
-out:
-	gsl_matrix_free(a);
-	gsl_vector_free(r);
-	gsl_vector_free(z);
-	return ok;
 }
 
 /* The evidence's residual sum of squares under weights w. */
