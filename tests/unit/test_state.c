@@ -327,11 +327,15 @@ static void test_damaged_truncated_or_foreign_files_are_refused(void)
 	CHECK_STR(why, "not a bpfmeter model state file");
 	CHECK_EQ_U64(parse_under("", 0, "host-a", 12, NULL, 2, DOMAINS, why, sizeof(why)),
 		     -EBADMSG);
-	memcpy(text + strlen("bpfmeter-state "), "3", 1);
+	memcpy(text + strlen("bpfmeter-state "), "4", 1);
 	CHECK_EQ_U64(parse_under(text, len, "host-a", 12, NULL, 2, DOMAINS, why, sizeof(why)),
 		     -EBADMSG);
-	CHECK_STR(why, "of format version '3'; this bpfmeter reads version 2");
-	memcpy(text + strlen("bpfmeter-state "), "2", 1);
+	CHECK_STR(why, "of format version '4'; this bpfmeter reads versions 2 to 3");
+	memcpy(text + strlen("bpfmeter-state "), "1", 1);
+	CHECK_EQ_U64(parse_under(text, len, "host-a", 12, NULL, 2, DOMAINS, why, sizeof(why)),
+		     -EBADMSG);
+	CHECK_STR(why, "of format version '1'; this bpfmeter reads versions 2 to 3");
+	memcpy(text + strlen("bpfmeter-state "), "3", 1);
 
 	/* Sealed anew but wrong inside: refused, with the line. */
 	static const struct {
@@ -354,6 +358,11 @@ static void test_damaged_truncated_or_foreign_files_are_refused(void)
 		{ "layer", 3, "2150", "could not have made" },
 		{ "next_id", 1, "1", "damaged: next_id 1 is below model id" },
 		{ "next_id", 1, "-1", "expected 'next_id N'" },
+		{ "diffs", 1, "-1", "expected 'diffs N SW SYY'" },
+		{ "diffs", 2, "-1", "could not have made" }, /* a negative sum of weights */
+		{ "diffs", 10, "-1", "could not have made" }, /* a negative weight */
+		{ "diffs", 10, "1 2", "expected 'diffs N SW SYY'" },
+		{ "track", 1, "31", "could not have made" }, /* more than BM_MODEL_FAST */
 	};
 	for (size_t i = 0; i < sizeof(edits) / sizeof(edits[0]); i++) {
 		int ret = parse_edited(text, len, edits[i].line, edits[i].field, edits[i].with, why,
@@ -399,6 +408,51 @@ static void read_all(const char *path, char *buf, size_t size)
 		fclose(f);
 }
 
+/*
+ * A file of the previous format, version 2, has no "diffs" lines: it is read, and each layer
+ * starts its prediction's evidence afresh with the split's weights, all else as saved.
+ */
+static void test_a_version_2_file_is_read_without_the_prediction_evidence(void)
+{
+	struct interval a, b;
+	struct state_identity id;
+	char why[2048] = "", *at, *eol;
+	size_t len;
+	char *text = session(&a, 12, 40, &len);
+	bool fresh = true;
+
+	CHECK(text != NULL);
+	if (!text)
+		return;
+	memcpy(text + strlen("bpfmeter-state "), "2", 1);
+	while ((at = strstr(text, "\ndiffs ")) != NULL) {
+		eol = strchr(at + 1, '\n');
+		memmove(at, eol, strlen(eol) + 1);
+	}
+	len = reseal(text, strlen(text));
+	iv_init(&b, 12);
+	identity(&id, &b, "host-a");
+	CHECK_EQ_U64(state_parse(text, len, &id, &b, why, sizeof(why)), 0);
+	CHECK_STR(why, "");
+	CHECK_EQ_U64(layers(&b), 4);
+	for (int i = 0; i < 2 * BM_NR_DOMAINS; i++)
+		for (int k = 0; k < a.models[i].nlayers && k < b.models[i].nlayers; k++) {
+			const struct model_layer *la = &a.models[i].layers[k];
+			const struct model_layer *lb = &b.models[i].layers[k];
+
+			CHECK(same_layer(la, lb, NFEAT));
+			/* What the session had learnt from its differences is not in the file. */
+			CHECK(la->evd.n > 0);
+			fresh &= lb->evd.n == 0 && lb->evd.sw == 0 && lb->sigma2d == 0 &&
+				 same_bits(lb->wd, lb->fit.coef, BM_MODEL_MAX_FEATURES) &&
+				 lb->ev.n == la->ev.n && same_bits(&lb->sigma2, &la->sigma2, 1);
+		}
+	CHECK(fresh);
+	free(text);
+	interval_free(&a);
+	interval_free(&b);
+}
+
 static void test_a_failed_write_leaves_the_old_file_intact(void)
 {
 	static char before[1 << 16], after[1 << 16];
@@ -418,7 +472,7 @@ static void test_a_failed_write_leaves_the_old_file_intact(void)
 	snprintf(path, sizeof(path), "%s/%s", dir, STATE_FILE);
 	CHECK_EQ_U64(state_save(dir, &id, &a, why, sizeof(why)), 0);
 	read_all(path, before, sizeof(before));
-	CHECK_HAS(before, "bpfmeter-state 2\n");
+	CHECK_HAS(before, "bpfmeter-state 3\n");
 
 	/* A file size limit stops the write halfway, for root too. */
 	getrlimit(RLIMIT_FSIZE, &old);
@@ -484,6 +538,8 @@ static void test_one_process_at_a_time_keeps_a_state_dir(void)
 const struct unit_test state_tests[] = {
 	{ "state/saved_and_loaded_models_go_on_alike_ids_included",
 	  test_saved_and_loaded_models_go_on_alike },
+	{ "state/a_version_2_file_is_read_without_the_prediction_evidence",
+	  test_a_version_2_file_is_read_without_the_prediction_evidence },
 	{ "state/other_settings_host_or_features_are_refused_with_the_reason",
 	  test_other_settings_host_or_features_are_refused },
 	{ "state/damaged_truncated_or_foreign_files_are_refused",

@@ -23,17 +23,23 @@
 /*
  * Two time scales. The weights (the watts per unit of each feature: the physics of the part)
  * are learnt slowly, from every change of load the layer has seen over about `horizon`
- * samples (an hour at 1 s): the evidence of the changes from one interval to the next, which
- * the static power's own drift barely touches. The static part follows fast: each interval's
- * is what the weights leave of its measurement, and the next interval is predicted with it
- * (the last measurement: static_gain 1). Where the changes so far cannot tell the weights
- * (a steady load from the start), the prior decides, and the weights' covariance says how
- * little is known: it is carried to each target's share as a standard error.
+ * samples (an hour at 1 s): each sample's change from the running means of the ones before
+ * it, which the static power's own drift barely touches. The static part follows fast: each
+ * interval's is what the weights leave of its measurement. Where the changes so far cannot
+ * tell the weights (a steady load from the start), the prior decides, and the weights'
+ * covariance says how little is known: it is carried to each target's share as a standard
+ * error.
  *
- * A refit happens on error: when the mean absolute error since the last one, over 2 to 5
- * intervals, passes 0.5 W, or at once when the newest error passes 2 W; it halves the old
- * evidence. On the nx12 trace (scripts/bench-replay-nx12.sh) this gives a package MAE of
- * NX12_PKG W and a DRAM MAE of NX12_DRAM W.
+ * The prediction of the next interval is apart from the split: it combines the level fit of
+ * the recent samples with the last measurement moved by the change of the features since,
+ * under weights learnt from the changes since the last sample alone (attenuated by the noise
+ * of one interval's features, as a predictor's should be, and so not the split's).
+ *
+ * A level refit happens on error: when the mean absolute error since the last one, over 2 to
+ * 5 intervals, passes 0.5 W, or at once when the newest error passes 2 W. On the nx12 trace
+ * (scripts/bench-replay-nx12.sh) this gives a package MAE of 3.72 W and a DRAM MAE of 1.55 W;
+ * on the two BSC servers (scripts/bench-bsc.sh) 1.38 and 3.55 W, below the last measurement
+ * alone (1.43 and 3.65 W).
  */
 const struct model_config model_config_default = {
 	.window = 60,
@@ -56,11 +62,11 @@ const struct model_config model_config_default = {
 #define HUBER_K_LEVEL 0.3
 /*
  * The combination of the two predictions: each one's mean absolute error follows its newest
- * errors, each weighing 1 - PRED_ERR_KEEP (about the last 200 intervals), and each prediction
+ * errors, each weighing 1 - PRED_ERR_KEEP (about the last 1000 intervals), and each prediction
  * weighs by the inverse of that error to the power PRED_ERR_POW: close to taking the one
  * that has done better lately, without flipping on one interval.
  */
-#define PRED_ERR_KEEP 0.995
+#define PRED_ERR_KEEP 0.999
 #define PRED_ERR_POW 6
 
 double model_predict(const struct model_fit *m, const double *x)
@@ -290,7 +296,7 @@ int model_restore_layer(struct model *m, const struct model_layer *from)
 {
 	const struct model_config *c = &m->cfg;
 	const struct model_fit *f = &from->fit;
-	const struct model_evidence *ev = &from->ev;
+	const struct model_evidence *ev = &from->ev, *evd = &from->evd;
 	int p = m->nfeat;
 	struct model_layer *l;
 
@@ -324,8 +330,16 @@ int model_restore_layer(struct model *m, const struct model_layer *from)
 	    !all_finite(ev->sxy, p) || !all_finite(ev->sxx, p * p) ||
 	    !all_finite(from->prior.w, p) || !all_finite(from->prior.prec, p * p))
 		return -EINVAL;
+	if (!(evd->sw >= 0 && evd->syy >= 0 && isfinite(evd->sw) && isfinite(evd->syy)) ||
+	    evd->n < 0 || !all_finite(evd->sxy, p) || !all_finite(evd->sxx, p * p) ||
+	    !(from->sigma2d >= 0 && isfinite(from->sigma2d)))
+		return -EINVAL;
 	for (int j = 0; j < p; j++)
-		if (ev->sxx[j * p + j] < 0 || from->prior.prec[j * p + j] < 0)
+		if (ev->sxx[j * p + j] < 0 || from->prior.prec[j * p + j] < 0 ||
+		    evd->sxx[j * p + j] < 0)
+			return -EINVAL;
+	for (int j = 0; j < BM_MODEL_MAX_FEATURES; j++)
+		if (!(from->wd[j] >= 0 && isfinite(from->wd[j])) || (j >= p && from->wd[j]))
 			return -EINVAL;
 	if (from->nmean < 0 || from->nmean > BM_MODEL_FAST || !all_finite(from->mean_x, p) ||
 	    !isfinite(from->mean_y) || !isfinite(from->static_w) || !(from->err_level >= 0) ||
@@ -348,6 +362,9 @@ int model_restore_layer(struct model *m, const struct model_layer *from)
 	l->local = from->local;
 	l->id = from->id;
 	l->ev = *ev;
+	l->evd = *evd;
+	memcpy(l->wd, from->wd, sizeof(l->wd));
+	l->sigma2d = from->sigma2d;
 	l->prior = from->prior;
 	l->nmean = from->nmean;
 	memcpy(l->mean_x, from->mean_x, sizeof(l->mean_x));
@@ -551,10 +568,9 @@ static void generic_prior(const struct model *m, struct model_layer *l)
  * that comes out negative is held at 0 and the rest solved again). With Jacobi scaling and
  * GSL's Cholesky. Returns false when nothing could be solved (the fit is left as it was).
  */
-static bool solve_weights(const struct model *m, struct model_layer *l, double sigma2, double *w,
-			  double *cov)
+static bool solve_weights(const struct model *m, const struct model_layer *l,
+			  const struct model_evidence *ev, double sigma2, double *w, double *cov)
 {
-	const struct model_evidence *ev = &l->ev;
 	const struct model_prior *pr = &l->prior;
 	int p = m->nfeat, active[BM_MODEL_MAX_FEATURES], nact = 0;
 	/* At most 8 x 8: on the stack, no allocation per interval. */
@@ -639,17 +655,19 @@ static double evidence_rss(const struct model_evidence *ev, const double *w, int
 }
 
 /*
- * Fit the layer's weights: solve with the variance of the residuals so far, estimate it again
- * from the evidence under the new weights (with two pseudo-samples of the changes' own
- * variance, an upper bound, so that a few changes do not claim certainty), and solve once
- * more with it.
+ * Weights from one evidence of the layer: solve with the variance of the residuals so far
+ * (*sigma2), estimate it again from the evidence under the new weights (with two
+ * pseudo-samples of the changes' own variance, an upper bound, so that a few changes do not
+ * claim certainty), and solve once more with it. w, cov and *sigma2 are left as they were
+ * when nothing could be solved.
  */
-static bool fit_weights(struct model *m, struct model_layer *l)
+static bool evidence_weights(struct model *m, struct model_layer *l,
+			     const struct model_evidence *ev, double *wout, double *covout,
+			     double *sigma2out)
 {
-	const struct model_evidence *ev = &l->ev;
 	int p = m->nfeat;
 	double w[BM_MODEL_MAX_FEATURES], cov[BM_MODEL_MAX_COV];
-	double s0 = ev->sw > 0 ? ev->syy / ev->sw : 0, sigma2 = l->sigma2;
+	double s0 = ev->sw > 0 ? ev->syy / ev->sw : 0, sigma2 = *sigma2out;
 
 	if (!l->prior.set)
 		generic_prior(m, l);
@@ -659,7 +677,7 @@ static bool fit_weights(struct model *m, struct model_layer *l)
 		int nact = 0;
 		double dof;
 
-		if (!solve_weights(m, l, sigma2, w, cov))
+		if (!solve_weights(m, l, ev, sigma2, w, cov))
 			return false;
 		for (int j = 0; j < p; j++)
 			nact += w[j] > 0;
@@ -668,22 +686,42 @@ static bool fit_weights(struct model *m, struct model_layer *l)
 		if (!(sigma2 > 0))
 			sigma2 = s0 > 0 ? s0 : 1e-12;
 	}
-	l->sigma2 = sigma2;
-	memcpy(l->fit.coef, w, sizeof(w[0]) * (size_t)p);
-	memcpy(l->cov, cov, sizeof(cov[0]) * (size_t)(p * p));
-	l->fit.nfeat = p;
+	*sigma2out = sigma2;
+	memcpy(wout, w, sizeof(w[0]) * (size_t)p);
+	if (covout)
+		memcpy(covout, cov, sizeof(cov[0]) * (size_t)(p * p));
 	return true;
 }
 
-/* One change (dx, dy) into the layer's evidence: the old forgotten a little, Huber-weighted. */
-static void add_change(const struct model *m, struct model_layer *l, const double *dx, double dy)
+/*
+ * Both weights of the layer: the split's from the changes against the running means, the
+ * prediction's from the changes since the last sample. False when the split's could not be
+ * solved.
+ */
+static bool fit_weights(struct model *m, struct model_layer *l)
 {
-	struct model_evidence *ev = &l->ev;
+	if (!evidence_weights(m, l, &l->ev, l->fit.coef, l->cov, &l->sigma2))
+		return false;
+	l->fit.nfeat = m->nfeat;
+	if (!evidence_weights(m, l, &l->evd, l->wd, NULL, &l->sigma2d))
+		memcpy(l->wd, l->fit.coef, sizeof(l->wd));
+	return true;
+}
+
+/*
+ * One change (dx, dy) into an evidence of the layer: the old forgotten a little, and the
+ * change Huber-weighted by its residual under the weights w fitted to it so far (variance
+ * sigma2).
+ */
+static void add_change(const struct model *m, const struct model_layer *l,
+		       struct model_evidence *ev, const double *w, double sigma2, const double *dx,
+		       double dy)
+{
 	double keep = m->cfg.horizon > 1 ? 1 - 1 / m->cfg.horizon : 0, h = 1;
 	int p = m->nfeat;
 
-	if (l->id && l->sigma2 > 0) {
-		double r = fabs(dy - dot(l->fit.coef, dx, p)), lim = HUBER_K * sqrt(l->sigma2);
+	if (l->id && sigma2 > 0) {
+		double r = fabs(dy - dot(w, dx, p)), lim = HUBER_K * sqrt(sigma2);
 
 		if (r > lim)
 			h = lim / r;
@@ -714,7 +752,7 @@ void model_step(struct model *m, int layer_mhz, const double *x, double measured
 		 * of its recent mean absolute error (after Bates and Granger's combination).
 		 */
 		double pl = model_predict(&l->local, x);
-		double ps = l->static_w + dot(l->fit.coef, x, p);
+		double ps = l->static_w + dot(l->wd, x, p);
 		double el = l->err_level, es = l->err_static;
 
 		res->predicted = true;
@@ -740,6 +778,15 @@ void model_step(struct model *m, int layer_mhz, const double *x, double measured
 		if (l->nerr < ew)
 			l->nerr++;
 	}
+	/* The change since the layer's last sample: the prediction's evidence. */
+	if (l->n) {
+		int last = (l->head + w - 1) % w;
+		double dx[BM_MODEL_MAX_FEATURES] = { 0 };
+
+		for (int j = 0; j < p; j++)
+			dx[j] = x[j] - l->x[last * p + j];
+		add_change(m, l, &l->evd, l->wd, l->sigma2d, dx, measured_w - l->y[last]);
+	}
 	memcpy(&l->x[l->head * p], x, (size_t)p * sizeof(double));
 	l->y[l->head] = measured_w;
 	l->head = (l->head + 1) % w;
@@ -748,11 +795,11 @@ void model_step(struct model *m, int layer_mhz, const double *x, double measured
 
 	/* The change from the layer's running means; then the means take the sample in. */
 	if (l->nmean) {
-		double dx[BM_MODEL_MAX_FEATURES];
+		double dx[BM_MODEL_MAX_FEATURES] = { 0 };
 
 		for (int j = 0; j < p; j++)
 			dx[j] = x[j] - l->mean_x[j];
-		add_change(m, l, dx, measured_w - l->mean_y);
+		add_change(m, l, &l->ev, l->fit.coef, l->sigma2, dx, measured_w - l->mean_y);
 	}
 	if (l->nmean < BM_MODEL_FAST)
 		l->nmean++;
@@ -772,9 +819,12 @@ void model_step(struct model *m, int layer_mhz, const double *x, double measured
 
 	/* The slow weights, and the static part they leave of this interval's measurement. */
 	if (l->id && fit_weights(m, l)) {
+		/*
+		 * The next prediction starts from this measurement, under its own weights, as
+		 * it is: a bound would add the weights' error.
+		 */
+		l->static_w = measured_w - dot(l->wd, x, p);
 		b = measured_w - dot(l->fit.coef, x, p);
-		/* The next prediction with it as it is: a bound would add the weights' error. */
-		l->static_w = b;
 		if (b < 0 || b >= m->cfg.tdp)
 			b = b < 0 ? 0 : nextafter(m->cfg.tdp, 0);
 		l->fit.intercept = b;

@@ -96,9 +96,17 @@ struct model_layer {
 	struct model_evidence ev;
 	struct model_prior prior;
 	/*
+	 * The prediction's weights: from the changes since the layer's last sample alone (evd),
+	 * with the same prior. The noise of one interval's features (steal, the readings'
+	 * timing) attenuates them: the wrong weights to split with, and the right ones to
+	 * predict the next interval from the last measurement with.
+	 */
+	struct model_evidence evd;
+	double wd[BM_MODEL_MAX_FEATURES], sigma2d;
+	/*
 	 * The running means of the layer's samples (over about BM_MODEL_FAST samples, all
 	 * of them while fewer), whence each new sample's change; the static part of the last
-	 * sample as it came out (measured - w.x, unbounded), to predict the next one with.
+	 * sample under the prediction's weights (measured - wd.x), to predict the next one with.
 	 */
 	int nmean;
 	double mean_x[BM_MODEL_MAX_FEATURES], mean_y, static_w;

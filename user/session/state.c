@@ -134,6 +134,16 @@ char *state_format(const struct state_identity *id, const struct interval *iv, s
 				fprintf(f, " %.17g", l->mean_x[j]);
 			fprintf(f, " %.17g %d %.17g %.17g %.17g\n", l->static_w, l->have_err,
 				l->err_level, l->err_static, l->sigma2);
+			/* The prediction's: "diffs N SW SYY SXY.. SXX.. SIGMA2 W.." */
+			fprintf(f, "diffs %d %.17g %.17g", l->evd.n, l->evd.sw, l->evd.syy);
+			for (int j = 0; j < p; j++)
+				fprintf(f, " %.17g", l->evd.sxy[j]);
+			for (int j = 0; j < p * p; j++)
+				fprintf(f, " %.17g", l->evd.sxx[j]);
+			fprintf(f, " %.17g", l->sigma2d);
+			for (int j = 0; j < p; j++)
+				fprintf(f, " %.17g", l->wd[j]);
+			fputc('\n', f);
 			fprintf(f, "samples %d %d\n", l->n, l->head);
 			for (int s = 0; s < l->n; s++) {
 				fprintf(f, "sample %.17g", l->y[s]);
@@ -176,6 +186,7 @@ struct parser {
 	int line; /* the number of the line last taken */
 	char *why;
 	size_t whylen;
+	int version; /* of the file's format */
 };
 
 /* The next line, NUL-terminated in place, or NULL after the last. */
@@ -284,7 +295,7 @@ static int parse_layer(struct parser *ps, char *line, struct interval *iv, doubl
 {
 	const struct model_config *c = &iv->cfg.model;
 	struct model_layer l = { .x = x, .y = y, .err = err };
-	double big[1 + BM_MODEL_MAX_FEATURES + BM_MODEL_MAX_COV + 2];
+	double big[4 + 2 * BM_MODEL_MAX_FEATURES + BM_MODEL_MAX_COV];
 	char *f[4];
 	int sock, dom, p = iv->cfg.features.nfeat, mhz, ret;
 	struct model *m;
@@ -346,6 +357,25 @@ static int parse_layer(struct parser *ps, char *line, struct interval *iv, doubl
 	l.err_level = big[4 + p];
 	l.err_static = big[5 + p];
 	l.sigma2 = big[6 + p];
+	/*
+	 * The prediction's evidence, from version 3 on. A version 2 layer starts it afresh, with
+	 * the split's weights.
+	 */
+	if (ps->version < 3) {
+		memcpy(l.wd, l.fit.coef, sizeof(l.wd));
+	} else {
+		if (numbers_line(ps, "diffs", big, 4 + 2 * p + p * p) || big[0] < 0 ||
+		    big[0] > INT_MAX || big[0] != floor(big[0]))
+			return damaged(ps, "expected 'diffs N SW SYY', the sums of each feature, "
+					   "SIGMA2 and one weight per feature");
+		l.evd.n = (int)big[0];
+		l.evd.sw = big[1];
+		l.evd.syy = big[2];
+		memcpy(l.evd.sxy, &big[3], (size_t)p * sizeof(double));
+		memcpy(l.evd.sxx, &big[3 + p], (size_t)(p * p) * sizeof(double));
+		l.sigma2d = big[3 + p + p * p];
+		memcpy(l.wd, &big[4 + p + p * p], (size_t)p * sizeof(double));
+	}
 	if (ring_line(ps, "samples", c->window, &l.n, &l.head))
 		return damaged(ps, "expected 'samples N HEAD' within this model's window");
 	for (int s = 0; s < l.n; s++) {
@@ -427,7 +457,8 @@ static int check_identity(struct parser *ps, const struct state_identity *id, ch
 }
 
 /* The first line, the end line and the checksum: the length of what they vouch for. */
-static int check_frame(const char *buf, size_t len, char *why, size_t whylen, size_t *body)
+static int check_frame(const char *buf, size_t len, char *why, size_t whylen, size_t *body,
+		       int *format)
 {
 	size_t ml = strlen(MAGIC), first = 0, last;
 	char version[16] = "", *end;
@@ -438,10 +469,12 @@ static int check_frame(const char *buf, size_t len, char *why, size_t whylen, si
 	while (ml + 1 + first < len && buf[ml + 1 + first] != '\n' && first < sizeof(version) - 1)
 		first++;
 	memcpy(version, buf + ml + 1, first);
-	if (strtoul(version, &end, 10) != STATE_FORMAT_VERSION || *end || end == version)
+	*format = (int)strtoul(version, &end, 10);
+	if (*format < STATE_FORMAT_OLDEST || *format > STATE_FORMAT_VERSION || *end ||
+	    end == version || version[0] == '-' || version[0] == '+' || version[0] == ' ')
 		return fail(why, whylen, -EBADMSG,
-			    "of format version '%s'; this bpfmeter reads version %d", version,
-			    STATE_FORMAT_VERSION);
+			    "of format version '%s'; this bpfmeter reads versions %d to %d",
+			    version, STATE_FORMAT_OLDEST, STATE_FORMAT_VERSION);
 	if (buf[len - 1] != '\n' || len < END_LEN + ml + 3)
 		return fail(why, whylen, -EBADMSG, "truncated: it does not end with its end line");
 	last = len - END_LEN;
@@ -468,7 +501,7 @@ int state_parse(const char *buf, size_t len, const struct state_identity *id, st
 	size_t body = 0;
 	uint64_t next;
 
-	ret = check_frame(buf, len, why, whylen, &body);
+	ret = check_frame(buf, len, why, whylen, &body, &ps.version);
 	if (ret)
 		return ret;
 	if (!iv->models)

@@ -9,16 +9,24 @@
  * under the same reloads it and splits with a fitted model from its first interval; any other
  * state is refused with the reason. Replays never touch it.
  *
- * The format, version 1: text, one item a line, numbers as %.17g (they read back to the same
+ * The format, version 3: text, one item a line, numbers as %.17g (they read back to the same
  * bits), fields separated by one space:
  *
- *	bpfmeter-state 1
+ *	bpfmeter-state 3
  *	KEY VALUE			what it was made under, the rest of the line a value:
  *					host, features, sockets, package_ids, domains, base_mhz,
  *					then the model settings of settings.c (model_window ...)
  *	next_id N			the id the last accepted fit got
  *	layer SOCKET DOMAIN MHZ		a layer (socket index, domain name, MHz; -1: one layer)
- *	fit ID INTERCEPT COEF...	its fit, one weight per feature (absent: not fitted yet)
+ *	fit ID INTERCEPT COEF...	its split's fit, one weight per feature, and
+ *	local INTERCEPT COEF...		its level fit (both absent: not fitted yet)
+ *	evidence N SW SYY SXY.. SXX..	the split's evidence (struct model_evidence)
+ *	prior SET W.. PREC..		the weights' prior
+ *	track NMEAN MEAN_Y MEAN_X.. STATIC HAVE_ERR ERR_LEVEL ERR_STATIC SIGMA2
+ *					the running means, the prediction's static part and errors
+ *	diffs N SW SYY SXY.. SXX.. SIGMA2 WD..
+ *					the prediction's evidence and weights (version 3 on;
+ *					a version 2 file is read without it)
  *	samples N HEAD			its ring of samples: N of them, HEAD where the next goes,
  *	sample Y X...			then each sample, measured W and features, in ring order
  *	errors N HEAD			its ring of absolute errors since the fit, the same way,
@@ -31,7 +39,8 @@
 
 #define STATE_FILE "model.state"
 #define STATE_SAVE_PERIOD_S 60.0 /* a live session saves at most this often, and at exit */
-#define STATE_FORMAT_VERSION 2
+#define STATE_FORMAT_VERSION 3
+#define STATE_FORMAT_OLDEST 2 /* the oldest format this one reads */
 #define STATE_MAX_KEYS 32
 #define STATE_VALUE_MAX 1024
 
