@@ -206,6 +206,67 @@ static void test_steady_load_static_part_within_its_stderr(void)
 }
 
 /*
+ * Before the changes tell, the static part leans on the static prior where there is one (the
+ * CPU table's idle power), not on the generic half-and-half: a steady load of 1.2 CPUs at
+ * 15 W + 10 W per CPU, a prior of 15 +- 3 W, then one of 30 W (more than the power: not this
+ * part's, the generic prior then).
+ */
+static void test_static_prior_leads_until_the_changes_tell(void)
+{
+	struct model_config cfg = model_config_default;
+	const double priors[][2] = { { 0, 0 }, { 15, 3 }, { 30, 3 } };
+	double early[3], se[3];
+
+	for (int k = 0; k < 3; k++) {
+		gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
+		struct model_step_result res;
+		unsigned int next_id = 0;
+		struct model m;
+
+		gsl_rng_set(rng, 9);
+		model_init(&m, &cfg, 1, &next_id);
+		model_set_static_prior(&m, priors[k][0], priors[k][1]);
+		for (int i = 0; i < 20; i++) {
+			double x = 1.2 + gsl_ran_gaussian(rng, 0.014);
+			double p = 15 + 10 * x + gsl_ran_gaussian(rng, 0.1);
+
+			model_step(&m, -1, &x, p, &res);
+			early[k] = res.layer->fit.intercept;
+			se[k] = model_dyn_stderr(res.layer, &x);
+		}
+		CHECK(res.layer->id != 0);
+		model_free(&m);
+		gsl_rng_free(rng);
+	}
+	if (!(fabs(early[1] - 15) < se[1]) || !(fabs(early[1] - 15) < fabs(early[0] - 15)))
+		printf("    static after 20 steady samples: generic %.2f +- %.2f W, prior 15 +- 3: "
+		       "%.2f +- %.2f W, prior 30: %.2f W\n",
+		       early[0], se[0], early[1], se[1], early[2]);
+	/* The generic prior puts about half of 27 W in the static part. */
+	CHECK(fabs(early[0] - 13.5) < 1);
+	/* The table's is closer to the truth, and the truth within one of its standard errors. */
+	CHECK(fabs(early[1] - 15) < fabs(early[0] - 15));
+	CHECK(fabs(early[1] - 15) < se[1]);
+	/* Its uncertainty is the prior's, less what the few changes told. */
+	CHECK(se[1] > 1 && se[1] <= 3);
+	CHECK(se[1] < se[0]);
+	/* A prior above the power itself is not this part's: the generic one. */
+	CHECK(fabs(early[2] - early[0]) < 1e-9);
+	/* Bad figures are no prior. */
+	{
+		struct model m;
+		unsigned int next_id = 0;
+
+		model_init(&m, &cfg, 1, &next_id);
+		model_set_static_prior(&m, NAN, 3);
+		CHECK(m.static_prior_sd == 0);
+		model_set_static_prior(&m, 10, -1);
+		CHECK(m.static_prior_sd == 0);
+		model_free(&m);
+	}
+}
+
+/*
  * The Huber passes scale residuals by their median over the whole window, not over its oldest
  * part. A steady load: 300 samples of 100 W, then 600 of 101 W and 100 of 94 W, so the mean
  * stays 100 W. A robust refit leans to the 101 W majority; with the scale taken from the
@@ -344,6 +405,8 @@ const struct unit_test model_tests[] = {
 	  test_refits_only_when_error_passes_threshold },
 	{ "model/steady_load_static_part_within_its_stderr",
 	  test_steady_load_static_part_within_its_stderr },
+	{ "model/static_prior_leads_until_the_changes_tell",
+	  test_static_prior_leads_until_the_changes_tell },
 	{ "model/robust_scale_covers_the_whole_window", test_robust_scale_covers_the_whole_window },
 	{ "model/intercept_out_of_bounds_rejected", test_intercept_out_of_bounds_rejected },
 	{ "model/layers_learn_separately", test_layers_learn_separately },

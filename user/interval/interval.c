@@ -17,8 +17,12 @@ void interval_init(struct interval *iv, const struct interval_config *cfg)
 	if (!cfg->have_energy)
 		return;
 	iv->models = bm_calloc((size_t)n, sizeof(*iv->models));
-	for (int i = 0; i < n; i++)
+	for (int i = 0; i < n; i++) {
 		model_init(&iv->models[i], &cfg->model, cfg->features.nfeat, &iv->next_model_id);
+		if (i % BM_NR_DOMAINS == BM_DOMAIN_PACKAGE)
+			model_set_static_prior(&iv->models[i], cfg->static_prior_w,
+					       cfg->static_prior_sd);
+	}
 	iv->records = bm_calloc((size_t)n, sizeof(*iv->records));
 }
 

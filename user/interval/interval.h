@@ -30,6 +30,11 @@ struct interval_config {
 	bool idle_share; /* --idle share */
 	struct model_config model;
 	/*
+	 * The package's static power a socket before any evidence, from the CPU table (W), and
+	 * its standard deviation; sd 0: none (the models' generic prior).
+	 */
+	double static_prior_w, static_prior_sd;
+	/*
 	 * --estimate, where nothing measures: each socket's package energy from its CPU
 	 * utilisation on this curve (have_energy false: no model learns it back), or NULL.
 	 */

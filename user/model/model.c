@@ -526,11 +526,21 @@ double model_dyn_stderr(const struct model_layer *l, const double *x)
 	return v > 0 ? sqrt(v) : 0;
 }
 
+void model_set_static_prior(struct model *m, double mean_w, double sd_w)
+{
+	bool ok = mean_w >= 0 && sd_w > 0 && isfinite(mean_w) && isfinite(sd_w);
+
+	m->static_prior_w = ok ? mean_w : 0;
+	m->static_prior_sd = ok ? sd_w : 0;
+}
+
 /*
  * The prior of a layer that has none, from the means of its samples so far: the dynamic part
- * w.mean(x) is PRIOR_DYN_SHARE of the mean power, give or take PRIOR_DYN_SD of it, spread
- * evenly over the features that ran; with several features each one alone could also carry
- * all of it. No power or no feature: no prior (the evidence alone decides).
+ * w.mean(x) is what the static prior leaves of the mean power, give or take the static's
+ * standard deviation; without one (or where it leaves nothing: not this part's power),
+ * PRIOR_DYN_SHARE of the mean power, give or take PRIOR_DYN_SD of it. It is spread evenly
+ * over the features that ran; with several features each one alone could also carry all of
+ * it. No power or no feature: no prior (the evidence alone decides).
  */
 static void generic_prior(const struct model *m, struct model_layer *l)
 {
@@ -550,6 +560,10 @@ static void generic_prior(const struct model *m, struct model_layer *l)
 		return;
 	dyn = PRIOR_DYN_SHARE * ym;
 	sd = PRIOR_DYN_SD * ym;
+	if (m->static_prior_sd > 0 && ym > m->static_prior_w) {
+		dyn = ym - m->static_prior_w;
+		sd = m->static_prior_sd;
+	}
 	for (int j = 0; j < p; j++) {
 		if (!(xm[j] > 0))
 			continue;

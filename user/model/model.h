@@ -124,6 +124,11 @@ struct model {
 	struct model_layer *layers;
 	int nlayers;
 	unsigned int *next_id; /* shared by all models: each accepted fit gets the next id */
+	/*
+	 * What is known of the static power before any evidence (the CPU table's idle power
+	 * of the part), W, and its standard deviation; sd 0: nothing, the generic prior.
+	 */
+	double static_prior_w, static_prior_sd;
 };
 
 /* What model_step did with one interval. */
@@ -141,6 +146,11 @@ struct model_step_result {
 double model_dyn_stderr(const struct model_layer *l, const double *x);
 
 void model_init(struct model *m, const struct model_config *cfg, int nfeat, unsigned int *next_id);
+/*
+ * The static power's prior, for the layers that have none yet (from an earlier session's
+ * state they have their own): about mean_w W, give or take sd_w.
+ */
+void model_set_static_prior(struct model *m, double mean_w, double sd_w);
 void model_free(struct model *m);
 /*
  * One interval: the features x (per-second rates) and the measured power in layer_mhz.

@@ -47,6 +47,8 @@ void session_setup(struct session *s, double interval_s, const char *hook,
 		.base_mhz = s->base_mhz,
 		.idle_share = o->idle_share,
 		.model = o->model,
+		.static_prior_w = s->static_prior_w,
+		.static_prior_sd = s->static_prior_sd,
 		.estimate = s->estimating ? &s->est : NULL,
 	};
 	model_features(o, s->sample_index, &cfg.features);

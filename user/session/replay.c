@@ -127,8 +127,12 @@ static void setup_recorded(struct replay *rp)
 			if (!strncmp(p, name, n) && (p[n] == ';' || !p[n]))
 				s->energy_domains |= 1u << d;
 	}
-	if (s->have_energy)
+	if (s->have_energy) {
 		s->base_mhz = s->opts->base_mhz ? s->opts->base_mhz : meta_num(rp, "base_mhz", 0);
+		/* The models' prior as the session had it, so that they learn alike. */
+		s->static_prior_w = meta_num(rp, "static_prior_w", 0);
+		s->static_prior_sd = meta_num(rp, "static_prior_sd", 0);
+	}
 }
 
 /*

@@ -467,6 +467,40 @@ static double base_mhz(const struct bm_opts *o)
 }
 
 /*
+ * What the CPU table knows of the package's static power before the models have evidence:
+ * the idle point of the part's curve (0.12 x its TDP, or --tdp's), give or take half of it.
+ * Only on a machine of its own: in a VM the package measured (passed through from a host, a
+ * simulator) is no part the table can name, and an Arm entry is a core's share of a SoC.
+ */
+static void static_prior(struct session *s)
+{
+	const struct bm_opts *o = s->opts;
+	const char *cpuinfo = getenv("BPFMETER_CPUINFO");
+	const struct cpu_part *p;
+	struct cpu_ident id;
+	char cpu[160];
+	double tdp;
+
+	if (!cpuinfo || !*cpuinfo)
+		cpuinfo = energy_default_paths.cpuinfo;
+	if (estimate_read_cpuinfo(cpuinfo, &id) || id.hypervisor)
+		return;
+	p = estimate_find(&id);
+	if (o->tdp_given)
+		tdp = o->model.tdp;
+	else if (p && strncmp(p->match, "0x", 2))
+		tdp = p->tdp_w;
+	else
+		return;
+	s->static_prior_w = estimate_tdp_ratio[0] * tdp;
+	s->static_prior_sd = s->static_prior_w / 2;
+	estimate_cpu_text(&id, cpu, sizeof(cpu));
+	bm_debug("model prior: package static power %.1f W a socket, give or take %.1f W "
+		 "(%g x TDP %g W of %s), until the load's changes tell",
+		 s->static_prior_w, s->static_prior_sd, estimate_tdp_ratio[0], tdp, cpu);
+}
+
+/*
  * How long a counter that counted may stand still before it is dropped: BM_ENERGY_STALL_S
  * or 10 intervals, where longer, so that a long interval sees it still at several polls.
  * BPFMETER_ENERGY_STALL_S sets it (tests, which cannot wait that long).
@@ -818,6 +852,10 @@ static int start_recording(struct session *s)
 							energy_domain_name((enum bm_domain)d));
 		record_meta(r, "domains", "%s", list);
 		record_meta(r, "base_mhz", "%.17g", s->base_mhz);
+		if (s->static_prior_sd > 0) {
+			record_meta(r, "static_prior_w", "%.17g", s->static_prior_w);
+			record_meta(r, "static_prior_sd", "%.17g", s->static_prior_sd);
+		}
 	} else {
 		record_meta(r, "energy_note", "%s", s->energy_note);
 	}
@@ -988,8 +1026,10 @@ static int session_start(struct session *s)
 		export_powercap_init(&s->export, o->export_powercap, s->host);
 	account_init(&s->acct, &s->topo, s->sensor.nr_events);
 	account_init(&s->pacct, &s->topo, s->sensor.nr_events);
-	if (s->have_energy)
+	if (s->have_energy) {
 		s->base_mhz = base_mhz(o);
+		static_prior(s);
+	}
 	s->live_keys = outputs_has_table(&s->out) && isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
 	session_setup(s, o->interval_s, s->sensor.attach_kind,
 		      s->have_energy ? s->energy.ops->name : NULL);

@@ -45,6 +45,8 @@ struct session {
 	unsigned int energy_domains; /* bit per domain the source measures */
 	unsigned int reported_domains; /* bit per domain with a reading so far */
 	double base_mhz;
+	/* The package's static power a socket before the models have evidence; sd 0: none. */
+	double static_prior_w, static_prior_sd;
 	struct energy_reading *readings; /* nr_sockets x BM_NR_DOMAINS */
 	int nreadings;
 	uint64_t overflow; /* slices charged to "overflow" so far */

@@ -283,9 +283,12 @@ static int numbers_line(struct parser *ps, const char *key, double *v, int want)
 static void reset_models(struct interval *iv)
 {
 	for (int i = 0; i < iv->cfg.nr_sockets * BM_NR_DOMAINS; i++) {
+		double pw = iv->models[i].static_prior_w, psd = iv->models[i].static_prior_sd;
+
 		model_free(&iv->models[i]);
 		model_init(&iv->models[i], &iv->cfg.model, iv->cfg.features.nfeat,
 			   &iv->next_model_id);
+		model_set_static_prior(&iv->models[i], pw, psd);
 	}
 }
 
