@@ -356,6 +356,111 @@ static void test_layers_learn_separately(void)
 	model_free(&m);
 }
 
+/*
+ * Each target's own intensity: two cgroups drawing 8 and 14 W per CPU-second under loads that
+ * step independently, seven small ones at 10 W steady, CPU time the only feature. The panel
+ * (the first BM_PANEL to run) learns each one's own, the split follows it and conserves, the
+ * truth is within two standard errors; the ninth, outside the panel, keeps the prior's
+ * uncertainty; a target gone for long enough leaves its slot to the first without one.
+ */
+static void test_own_intensities_are_learnt_and_conserved(void)
+{
+	const struct bm_features f = { .nfeat = 1, .idx = { BM_FEATURE_CPU }, .name = { "cpu" } };
+	const double watts[9] = { 8, 14, 10, 10, 10, 10, 10, 10, 10 };
+	static const double la[] = { 0.2, 0.9, 0.5, 0.05 }, lb[] = { 0.7, 0.3, 0.1, 0.8 };
+	gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
+	struct model_config cfg = model_config_default;
+	struct bm_target idle = { .id = BM_KEY_IDLE, .kind = BM_TARGET_IDLE, .name = "idle" };
+	struct bm_target t[10];
+	struct bm_row rows[11];
+	struct bm_panel pn;
+	struct model m;
+	unsigned int next_id = 0;
+	int judged = 0, covered = 0, worst_conserved = 0;
+	double worst_a = 0, worst_b = 0, outside_err = 0, outside_w = 0;
+	bool b_left = true, new_in = false;
+
+	gsl_rng_set(rng, 3);
+	memset(&pn, 0, sizeof(pn));
+	model_init(&m, &cfg, 1, &next_id);
+	for (int i = 0; i < 10; i++)
+		t[i] = (struct bm_target){ .id = 200 + (uint64_t)i,
+					   .kind = BM_TARGET_CGROUP,
+					   .name = "/t" };
+	for (int k = 0; k < 2500; k++) {
+		double cpu[10], total = 0, p = 15, x;
+		struct model_step_result res;
+		size_t n = 0;
+		/* From 2400 on b is gone; from 2440 a new target (t[9]) runs, after the ninth. */
+		bool with_b = k < 2400, with_new = k >= 2440;
+
+		cpu[0] = la[(k / 37) % 4] + gsl_ran_gaussian(rng, 0.01);
+		cpu[1] = lb[(k / 53) % 4] + gsl_ran_gaussian(rng, 0.01);
+		for (int i = 2; i < 9; i++)
+			cpu[i] = 0.05 + gsl_ran_gaussian(rng, 0.002);
+		cpu[9] = 0.3;
+		rows[n++] = (struct bm_row){ .target = &idle, .s = { .cpu_ns = 500000000 } };
+		for (int i = 0; i < 10; i++) {
+			if ((i == 1 && !with_b) || (i == 9 && !with_new))
+				continue;
+			rows[n++] = (struct bm_row){ .target = &t[i],
+						     .s = { .cpu_ns = (uint64_t)(cpu[i] * 1e9) } };
+			total += (double)rows[n - 1].s.cpu_ns / 1e9;
+			p += (i < 9 ? watts[i] : 10) * (double)rows[n - 1].s.cpu_ns / 1e9;
+		}
+		p += gsl_ran_gaussian(rng, 0.05);
+		x = total;
+		model_step(&m, -1, &x, p, &res);
+		report_intensity_update(&pn, rows, n, 0, BM_DOMAIN_PACKAGE, 1.0, &res.layer->fit,
+					&f, &res, 1 - 1 / cfg.horizon);
+		if (!res.layer->id)
+			continue;
+		report_split_by_model(rows, n, 0, BM_DOMAIN_PACKAGE, p, 1.0, &res.layer->fit,
+				      res.layer->cov, res.layer->sigma2, &f, false, res.layer->id);
+		{
+			double sum = 0;
+
+			for (size_t i = 0; i < n; i++)
+				sum += rows[i].s.energy_j[0];
+			worst_conserved += fabs(sum - p) > 1e-9 * p;
+		}
+		if (k >= 1500 && k < 2400) {
+			/* rows[1] is a, rows[2] b, rows[10] the ninth (outside the panel). */
+			double ta = 8 * (double)rows[1].s.cpu_ns / 1e9;
+			double tb = 14 * (double)rows[2].s.cpu_ns / 1e9;
+			double ea = fabs(rows[1].s.energy_j[0] - ta) / ta;
+			double eb = fabs(rows[2].s.energy_j[0] - tb) / tb;
+
+			worst_a = fmax(worst_a, ea);
+			worst_b = fmax(worst_b, eb);
+			judged += 2;
+			covered += fabs(rows[1].s.energy_j[0] - ta) <= 2 * rows[1].power_err_w[0];
+			covered += fabs(rows[2].s.energy_j[0] - tb) <= 2 * rows[2].power_err_w[0];
+			outside_err = rows[9].power_err_w[0];
+			outside_w = 10 * (double)rows[9].s.cpu_ns / 1e9;
+		}
+		if (k == 2499) {
+			for (int s = 0; s < BM_PANEL; s++) {
+				b_left &= !(pn.slot[s].used && pn.slot[s].id == t[1].id);
+				new_in |= pn.slot[s].used && pn.slot[s].id == t[8].id;
+			}
+		}
+	}
+	if (worst_a > 0.03 || worst_b > 0.03 || covered < 0.9 * judged)
+		printf("    worst error a %.1f%%, b %.1f%%; truth within 2 se %d of %d\n",
+		       100 * worst_a, 100 * worst_b, covered, judged);
+	CHECK(worst_conserved == 0);
+	CHECK(judged > 1000);
+	CHECK(worst_a < 0.03 && worst_b < 0.03);
+	CHECK(covered >= 0.9 * judged);
+	/* The ninth: no evidence of its own, the prior's 30 % of its w.x in its error. */
+	CHECK(outside_err >= 0.9 * BM_INTENSITY_SD * outside_w);
+	CHECK(b_left);
+	CHECK(new_in);
+	model_free(&m);
+	gsl_rng_free(rng);
+}
+
 static void test_split_by_model_conserves(void)
 {
 	const struct bm_features f = { .nfeat = 1, .idx = { BM_FEATURE_CPU }, .name = { "cpu" } };
@@ -411,5 +516,7 @@ const struct unit_test model_tests[] = {
 	{ "model/intercept_out_of_bounds_rejected", test_intercept_out_of_bounds_rejected },
 	{ "model/layers_learn_separately", test_layers_learn_separately },
 	{ "model/split_by_model_conserves", test_split_by_model_conserves },
+	{ "model/own_intensities_are_learnt_and_conserved",
+	  test_own_intensities_are_learnt_and_conserved },
 	{ NULL, NULL },
 };

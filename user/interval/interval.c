@@ -17,6 +17,7 @@ void interval_init(struct interval *iv, const struct interval_config *cfg)
 	if (!cfg->have_energy)
 		return;
 	iv->models = bm_calloc((size_t)n, sizeof(*iv->models));
+	iv->panels = bm_calloc((size_t)n, sizeof(*iv->panels));
 	for (int i = 0; i < n; i++) {
 		model_init(&iv->models[i], &cfg->model, cfg->features.nfeat, &iv->next_model_id);
 		if (i % BM_NR_DOMAINS == BM_DOMAIN_PACKAGE)
@@ -31,6 +32,7 @@ void interval_free(struct interval *iv)
 	for (int i = 0; iv->models && i < iv->cfg.nr_sockets * BM_NR_DOMAINS; i++)
 		model_free(&iv->models[i]);
 	free(iv->models);
+	free(iv->panels);
 	free(iv->records);
 	free(iv->estimated);
 	free(iv->rows);
@@ -174,6 +176,11 @@ static void apply_models(struct interval *iv, const struct interval_inputs *in)
 			.intercept_w = res.layer->fit.intercept,
 		};
 		memcpy(rec->coef, res.layer->fit.coef, sizeof(rec->coef));
+		/* The targets' running means from the first interval, the fit or not. */
+		report_intensity_update(&iv->panels[e->socket * BM_NR_DOMAINS + e->domain],
+					iv->rows, iv->nrows, e->socket, e->domain, dt,
+					&res.layer->fit, &iv->cfg.features, &res,
+					m->cfg.horizon > 1 ? 1 - 1 / m->cfg.horizon : 0);
 		if (!res.layer->id)
 			continue;
 		iv->any_model = true;

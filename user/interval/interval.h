@@ -60,6 +60,7 @@ struct interval_inputs {
 struct interval {
 	struct interval_config cfg;
 	struct model *models; /* [nr_sockets * BM_NR_DOMAINS] */
+	struct bm_panel *panels; /* the same: each one's targets' own intensities */
 	unsigned int next_model_id;
 	struct bm_model_record *records; /* one per energy reading */
 	struct energy_reading *estimated; /* [nr_sockets] with cfg.estimate: this interval's */

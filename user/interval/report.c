@@ -4,6 +4,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <gsl/gsl_linalg.h>
+#include <gsl/gsl_matrix.h>
+#include <gsl/gsl_vector.h>
+
 #include "carbon.h"
 #include "report.h"
 #include "util.h"
@@ -220,13 +224,207 @@ static double stderr_of(const double *cov, const double *g, int p, double extra)
 	return v > 0 ? sqrt(v) : 0;
 }
 
+static bool splits(const struct bm_row *r, int socket)
+{
+	return r->socket == socket && r->target->kind != BM_TARGET_IDLE &&
+	       r->target->kind != BM_TARGET_STEAL;
+}
+
+/* The panel's slot of a row's target: its own, a free one it takes, or NULL. */
+static struct bm_panel_slot *panel_slot(struct bm_panel *pn, const struct bm_row *r)
+{
+	struct bm_panel_slot *free_slot = NULL;
+
+	for (int k = 0; k < BM_PANEL; k++) {
+		struct bm_panel_slot *sl = &pn->slot[k];
+
+		if (sl->used && sl->id == r->target->id && sl->kind == r->target->kind)
+			return sl;
+		if (!sl->used && !free_slot)
+			free_slot = sl;
+	}
+	if (free_slot) {
+		int k = (int)(free_slot - pn->slot);
+
+		/*
+		 * New to the panel: its running mean starts here (it may have run before), so
+		 * its first change is none.
+		 */
+		*free_slot = (struct bm_panel_slot){
+			.used = true,
+			.kind = r->target->kind,
+			.id = r->target->id,
+			.var = BM_INTENSITY_SD * BM_INTENSITY_SD,
+		};
+		for (int j = 0; j < BM_PANEL; j++)
+			pn->sqq[k * BM_PANEL + j] = pn->sqq[j * BM_PANEL + k] = 0;
+	}
+	return free_slot;
+}
+
+/* q's step of a slot: its change from the running mean (none without one), then the mean's. */
+static void slot_take(struct bm_panel_slot *sl, double q)
+{
+	sl->dq = sl->n ? q - sl->mean_q : 0;
+	if (sl->n < BM_MODEL_FAST)
+		sl->n++;
+	sl->mean_q += (q - sl->mean_q) / sl->n;
+}
+
+/*
+ * The panel's intensities from its sums: (a^2 Sqq + sigma2 / tau^2) v = a (Sqy - a Sqx), the
+ * regression of what the weights leave of each change on the targets' own changes of w.x
+ * (a dq), with the prior N(0, tau^2); v's covariance sigma2 times the inverse. With Jacobi
+ * scaling and GSL's Cholesky, on the stack. False: not solved (the intensities stay).
+ */
+static bool panel_solve(struct bm_panel *pn, double a, double sigma2, double tau2)
+{
+	double abuf[BM_PANEL * BM_PANEL];
+	double rbuf[BM_PANEL], zbuf[BM_PANEL], sc[BM_PANEL];
+	int idx[BM_PANEL], m = 0;
+
+	for (int k = 0; k < BM_PANEL; k++)
+		if (pn->slot[k].used)
+			idx[m++] = k;
+	if (!m)
+		return true;
+	gsl_matrix_view av = gsl_matrix_view_array(abuf, (size_t)m, (size_t)m);
+	gsl_vector_view rv = gsl_vector_view_array(rbuf, (size_t)m);
+	gsl_vector_view zv = gsl_vector_view_array(zbuf, (size_t)m);
+
+	for (int u = 0; u < m; u++) {
+		const struct bm_panel_slot *sl = &pn->slot[idx[u]];
+
+		for (int t = 0; t < m; t++)
+			abuf[u * m + t] = a * a * pn->sqq[idx[u] * BM_PANEL + idx[t]] +
+					  (u == t ? sigma2 / tau2 : 0);
+		rbuf[u] = a * (sl->sqy - a * sl->sqx);
+	}
+	for (int u = 0; u < m; u++)
+		sc[u] = 1 / sqrt(abuf[u * m + u]);
+	for (int u = 0; u < m; u++) {
+		rbuf[u] *= sc[u];
+		for (int t = 0; t < m; t++)
+			abuf[u * m + t] *= sc[u] * sc[t];
+	}
+	if (gsl_linalg_cholesky_decomp1(&av.matrix) ||
+	    gsl_linalg_cholesky_solve(&av.matrix, &rv.vector, &zv.vector) ||
+	    gsl_linalg_cholesky_invert(&av.matrix))
+		return false;
+	for (int u = 0; u < m; u++) {
+		struct bm_panel_slot *sl = &pn->slot[idx[u]];
+
+		sl->v = zbuf[u] * sc[u];
+		sl->var = sigma2 * gsl_matrix_get(&av.matrix, (size_t)u, (size_t)u) * sc[u] * sc[u];
+	}
+	return true;
+}
+
+/*
+ * How much the panel's intensities differ (tau^2, empirical Bayes): one EM step an interval
+ * from the last, the mean over the panel of each v's posterior second moment (v^2 + its
+ * variance), between INTENSITY_FLOOR^2 and BM_INTENSITY_SD^2. Targets that are alike then
+ * share the model's weights rather than each one's noise; ones that differ keep their own.
+ */
+#define INTENSITY_FLOOR 0.02
+static void panel_spread(struct bm_panel *pn)
+{
+	double max = BM_INTENSITY_SD * BM_INTENSITY_SD, lo = INTENSITY_FLOOR * INTENSITY_FLOOR;
+	double s = 0;
+	int m = 0;
+
+	for (int k = 0; k < BM_PANEL; k++)
+		if (pn->slot[k].used) {
+			s += pn->slot[k].v * pn->slot[k].v + pn->slot[k].var;
+			m++;
+		}
+	s = m ? s / m : max;
+	pn->tau2 = s < lo ? lo : s > max ? max : s;
+}
+
+void report_intensity_update(struct bm_panel *pn, struct bm_row *rows, size_t n, int socket,
+			     enum bm_domain d, double dt, const struct model_fit *fit,
+			     const struct bm_features *f, const struct model_step_result *res,
+			     double keep)
+{
+	double sigma2 = res->layer ? res->layer->sigma2 : 0;
+	int p = f->nfeat;
+	bool seen[BM_PANEL] = { false };
+	/*
+	 * q: a target's one feature as it is, so that the sums hold whatever the weight
+	 * becomes; with several, w.x under the weights of the day. a: what turns q into watts.
+	 * dX: the layer's change of the total q.
+	 */
+	double a = p == 1 ? fit->coef[0] : 1, dX = 0;
+
+	for (int j = 0; j < p; j++)
+		dX += (p == 1 ? 1 : fit->coef[j]) * res->change_dx[j];
+	for (size_t i = 0; i < n; i++) {
+		struct bm_row *r = &rows[i];
+		struct bm_panel_slot *sl;
+		double x[BM_MODEL_MAX_FEATURES], q = 0;
+
+		if (!splits(r, socket) || !(sl = panel_slot(pn, r)))
+			continue;
+		report_features(f, &r->s, dt, x);
+		for (int j = 0; j < p; j++)
+			q += (p == 1 ? 1 : fit->coef[j]) * x[j];
+		slot_take(sl, q);
+		sl->absent = 0;
+		seen[sl - pn->slot] = true;
+	}
+	/* The panel's targets that did not run ran at 0; gone long enough, they leave. */
+	for (int k = 0; k < BM_PANEL; k++) {
+		struct bm_panel_slot *sl = &pn->slot[k];
+
+		if (!sl->used || seen[k])
+			continue;
+		if (++sl->absent > BM_MODEL_FAST)
+			sl->used = false;
+		else
+			slot_take(sl, 0);
+	}
+	if (res->changed && sigma2 > 0) {
+		for (int k = 0; k < BM_PANEL; k++) {
+			struct bm_panel_slot *sl = &pn->slot[k];
+
+			if (!sl->used)
+				continue;
+			sl->sqy = keep * sl->sqy + sl->dq * res->change_dy;
+			sl->sqx = keep * sl->sqx + sl->dq * dX;
+			for (int j = 0; j < BM_PANEL; j++)
+				if (pn->slot[j].used)
+					pn->sqq[k * BM_PANEL + j] =
+						keep * pn->sqq[k * BM_PANEL + j] +
+						sl->dq * pn->slot[j].dq;
+		}
+		if (!(pn->tau2 > 0))
+			pn->tau2 = BM_INTENSITY_SD * BM_INTENSITY_SD;
+		if (panel_solve(pn, a, sigma2, pn->tau2))
+			panel_spread(pn);
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct bm_row *r = &rows[i];
+		const struct bm_panel_slot *sl = NULL;
+
+		if (!splits(r, socket))
+			continue;
+		for (int k = 0; k < BM_PANEL && !sl; k++)
+			if (pn->slot[k].used && pn->slot[k].id == r->target->id &&
+			    pn->slot[k].kind == r->target->kind)
+				sl = &pn->slot[k];
+		r->intensity_v[d] = sl ? sl->v : 0;
+		r->intensity_var[d] = sl ? sl->var : BM_INTENSITY_SD * BM_INTENSITY_SD;
+		r->intensity_domains |= 1u << d;
+	}
+}
+
 void report_split_by_model(struct bm_row *rows, size_t n, int socket, enum bm_domain d,
 			   double joules, double dt, const struct model_fit *fit, const double *cov,
 			   double noise_var, const struct bm_features *f, bool idle_share,
 			   unsigned int model_id)
 {
-	double static_j = fmin(fmax(fit->intercept * dt, 0), fmax(joules, 0));
-	double dyn_total = 0, cpu_total = 0, rest = joules - static_j;
+	double static_j, dyn_total = 0, cpu_total = 0, rest, own_w = 0;
 	double xsum[BM_MODEL_MAX_FEATURES] = { 0 };
 	struct bm_row *idle = NULL;
 	bool static_to_idle;
@@ -252,11 +450,24 @@ void report_split_by_model(struct bm_row *rows, size_t n, int socket, enum bm_do
 			dyn += fit->coef[j] * x[j];
 			xsum[j] += x[j];
 		}
+		/* Its own intensity, where there is one. */
+		if (r->intensity_domains & (1u << d)) {
+			double k = fmax(1 + r->intensity_v[d], 0);
+
+			own_w += fmax(dyn, 0) * (k - 1);
+			dyn *= k;
+		}
 		/* Kept in energy_j until the totals are known. */
 		r->s.energy_j[d] = fmax(dyn, 0);
 		dyn_total += r->s.energy_j[d];
 		cpu_total += (double)r->s.cpu_ns;
 	}
+	/*
+	 * The static part: what the model's weights leave of the measurement, less what the
+	 * targets' own intensities add to their w.x; within what was measured.
+	 */
+	static_j = fmin(fmax((fit->intercept - own_w) * dt, 0), fmax(joules, 0));
+	rest = joules - static_j;
 	/* The static part goes to idle unless asked to share it or there is no idle row. */
 	static_to_idle = idle && (!idle_share || cpu_total <= 0);
 	for (size_t i = 0; i < n; i++) {
@@ -282,10 +493,20 @@ void report_split_by_model(struct bm_row *rows, size_t n, int socket, enum bm_do
 		 * the measurement's noise.
 		 */
 		report_features(f, &r->s, dt, x);
-		for (int j = 0; j < f->nfeat; j++)
-			x[j] -= static_to_idle ? 0 : cpu_frac * xsum[j];
-		r->power_err_w[d] = stderr_of(cov, x, f->nfeat,
-					      static_to_idle ? 0 : cpu_frac * cpu_frac * noise_var);
+		{
+			/* And its own intensity's uncertainty, on its w.x. */
+			double wx = 0, own = 0;
+
+			for (int j = 0; j < f->nfeat; j++)
+				wx += fit->coef[j] * x[j];
+			if (r->intensity_domains & (1u << d))
+				own = wx * wx * r->intensity_var[d];
+			for (int j = 0; j < f->nfeat; j++)
+				x[j] -= static_to_idle ? 0 : cpu_frac * xsum[j];
+			r->power_err_w[d] = stderr_of(
+				cov, x, f->nfeat,
+				own + (static_to_idle ? 0 : cpu_frac * cpu_frac * noise_var));
+		}
 		r->err_domains |= 1u << d;
 	}
 	if (idle) {

@@ -62,6 +62,12 @@ struct bm_row {
 	 */
 	double power_err_w[BM_NR_DOMAINS];
 	unsigned int err_domains;
+	/*
+	 * Its own intensity per domain whose bit is in intensity_domains (report_intensity_update):
+	 * the split multiplies its w.x by 1 + v, and its standard error holds the variance.
+	 */
+	double intensity_v[BM_NR_DOMAINS], intensity_var[BM_NR_DOMAINS];
+	unsigned int intensity_domains;
 };
 
 /* The model's record of one socket and domain for one interval. */
@@ -154,6 +160,49 @@ void report_split_by_cpu(struct bm_row *rows, size_t n, int nr_sockets,
  * (the weights' covariance, nfeat x nfeat) each row gets the standard error of its power,
  * the static part's with noise_var (W^2), the variance of one measurement's noise, in it.
  */
+/*
+ * A target's own intensity: its dynamic power is the model's w.x times (1 + v). Before any
+ * evidence, v ~ N(0, BM_INTENSITY_SD^2): its watts per unit of the model's features are the
+ * machine's give or take 30 % (with CPU time alone: vector units against memory stalls).
+ */
+#define BM_INTENSITY_SD 0.3
+/* The targets of a socket's domain whose intensities are learnt, jointly: the first to run. */
+#define BM_PANEL 8
+
+/*
+ * What a socket's domain learns of its panel's intensities: each interval, each target's
+ * change of q (its one feature, or w.x with several) from its running mean, against the part
+ * of the interval's change of power that the model's weights leave; sums forgotten as the
+ * weights' evidence is. A target that did not run ran at 0; one that has not run for
+ * BM_MODEL_FAST intervals leaves its slot.
+ */
+struct bm_panel_slot {
+	bool used;
+	enum bm_target_kind kind;
+	uint64_t id;
+	int n, absent; /* intervals of its running mean; since it last ran */
+	double mean_q, dq; /* its running mean of q; this interval's change of it */
+	double sqy, sqx; /* sums of dq x the power's change, x the total q's change */
+	double v, var; /* its intensity, and v's variance */
+};
+
+struct bm_panel {
+	struct bm_panel_slot slot[BM_PANEL];
+	double sqq[BM_PANEL * BM_PANEL]; /* sums of dq_i dq_j */
+	double tau2; /* how much the intensities differ: v's prior variance (0: not yet) */
+};
+
+/*
+ * Before report_split_by_model on the same rows: what this interval tells of the intensities
+ * of the socket's targets in domain d (into each row's intensity_v and intensity_var), from
+ * res (the model's step: its change) and the fit the split will use; keep: the evidence's
+ * forgetting per interval. Targets outside the panel keep v = 0 and the prior's variance.
+ */
+void report_intensity_update(struct bm_panel *pn, struct bm_row *rows, size_t n, int socket,
+			     enum bm_domain d, double dt, const struct model_fit *fit,
+			     const struct bm_features *f, const struct model_step_result *res,
+			     double keep);
+
 void report_split_by_model(struct bm_row *rows, size_t n, int socket, enum bm_domain d,
 			   double joules, double dt, const struct model_fit *fit, const double *cov,
 			   double noise_var, const struct bm_features *f, bool idle_share,

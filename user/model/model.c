@@ -814,6 +814,10 @@ void model_step(struct model *m, int layer_mhz, const double *x, double measured
 		for (int j = 0; j < p; j++)
 			dx[j] = x[j] - l->mean_x[j];
 		add_change(m, l, &l->ev, l->fit.coef, l->sigma2, dx, measured_w - l->mean_y);
+		res->changed = true;
+		res->change_dy = measured_w - l->mean_y;
+		memcpy(res->change_dx, dx, sizeof(dx));
+		res->nmean = l->nmean;
 	}
 	if (l->nmean < BM_MODEL_FAST)
 		l->nmean++;
