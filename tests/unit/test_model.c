@@ -361,7 +361,8 @@ static void test_layers_learn_separately(void)
  * step independently, seven small ones at 10 W steady, CPU time the only feature. The panel
  * (the first BM_PANEL to run) learns each one's own, the split follows it and conserves, the
  * truth is within two standard errors; the ninth, outside the panel, keeps the prior's
- * uncertainty; a target gone for long enough leaves its slot to the first without one.
+ * uncertainty; a target gone for long enough leaves its slot, and a new one six times the
+ * smallest takes that one's.
  */
 static void test_own_intensities_are_learnt_and_conserved(void)
 {
@@ -391,7 +392,8 @@ static void test_own_intensities_are_learnt_and_conserved(void)
 		double cpu[10], total = 0, p = 15, x;
 		struct model_step_result res;
 		size_t n = 0;
-		/* From 2400 on b is gone; from 2440 a new target (t[9]) runs, after the ninth. */
+		/* From 2400 on b is gone; from 2440 a new target (t[9]) runs, six small ones'
+		 * worth. */
 		bool with_b = k < 2400, with_new = k >= 2440;
 
 		cpu[0] = la[(k / 37) % 4] + gsl_ran_gaussian(rng, 0.01);
@@ -442,7 +444,7 @@ static void test_own_intensities_are_learnt_and_conserved(void)
 		if (k == 2499) {
 			for (int s = 0; s < BM_PANEL; s++) {
 				b_left &= !(pn.slot[s].used && pn.slot[s].id == t[1].id);
-				new_in |= pn.slot[s].used && pn.slot[s].id == t[8].id;
+				new_in |= pn.slot[s].used && pn.slot[s].id == t[9].id;
 			}
 		}
 	}

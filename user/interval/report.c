@@ -230,10 +230,20 @@ static bool splits(const struct bm_row *r, int socket)
 	       r->target->kind != BM_TARGET_STEAL;
 }
 
-/* The panel's slot of a row's target: its own, a free one it takes, or NULL. */
-static struct bm_panel_slot *panel_slot(struct bm_panel *pn, const struct bm_row *r)
+/*
+ * A target that draws this many times the panel's smallest (by the running mean of q) takes
+ * that one's slot: the panel follows the targets that matter, and a target does not churn in
+ * and out of it on the noise of one interval.
+ */
+#define PANEL_TAKEOVER 2.0
+
+/*
+ * The panel's slot of a row's target (q: its feature this interval): its own, a free one it
+ * takes, the smallest one's where it draws PANEL_TAKEOVER times as much, or NULL.
+ */
+static struct bm_panel_slot *panel_slot(struct bm_panel *pn, const struct bm_row *r, double q)
 {
-	struct bm_panel_slot *free_slot = NULL;
+	struct bm_panel_slot *free_slot = NULL, *small = NULL;
 
 	for (int k = 0; k < BM_PANEL; k++) {
 		struct bm_panel_slot *sl = &pn->slot[k];
@@ -242,7 +252,11 @@ static struct bm_panel_slot *panel_slot(struct bm_panel *pn, const struct bm_row
 			return sl;
 		if (!sl->used && !free_slot)
 			free_slot = sl;
+		if (sl->used && (!small || sl->mean_q < small->mean_q))
+			small = sl;
 	}
+	if (!free_slot && small && q > PANEL_TAKEOVER * small->mean_q && q > 0)
+		free_slot = small;
 	if (free_slot) {
 		int k = (int)(free_slot - pn->slot);
 
@@ -364,11 +378,13 @@ void report_intensity_update(struct bm_panel *pn, struct bm_row *rows, size_t n,
 		struct bm_panel_slot *sl;
 		double x[BM_MODEL_MAX_FEATURES], q = 0;
 
-		if (!splits(r, socket) || !(sl = panel_slot(pn, r)))
+		if (!splits(r, socket))
 			continue;
 		report_features(f, &r->s, dt, x);
 		for (int j = 0; j < p; j++)
 			q += (p == 1 ? 1 : fit->coef[j]) * x[j];
+		if (!(sl = panel_slot(pn, r, q)))
+			continue;
 		slot_take(sl, q);
 		sl->absent = 0;
 		seen[sl - pn->slot] = true;

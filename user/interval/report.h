@@ -166,7 +166,10 @@ void report_split_by_cpu(struct bm_row *rows, size_t n, int nr_sockets,
  * machine's give or take 30 % (with CPU time alone: vector units against memory stalls).
  */
 #define BM_INTENSITY_SD 0.3
-/* The targets of a socket's domain whose intensities are learnt, jointly: the first to run. */
+/*
+ * The targets of a socket's domain whose intensities are learnt, jointly: the first to run,
+ * and then any that draws twice as much as the smallest of them, in its place.
+ */
 #define BM_PANEL 8
 
 /*
