@@ -155,6 +155,11 @@ void estimate_cpu_text(const struct cpu_ident *id, char *buf, size_t len)
 		snprintf(buf, len, "(no model name in cpuinfo)");
 }
 
+bool estimate_part_per_core(const struct cpu_part *p)
+{
+	return !strncmp(p->match, "0x", 2);
+}
+
 /* The curve of a TDP: the Teads/Boavizta ratios. */
 static void curve_of_tdp(struct estimate *e, double tdp)
 {
@@ -167,7 +172,7 @@ int estimate_setup(struct estimate *e, const struct cpu_ident *id,
 		   size_t whylen)
 {
 	const struct cpu_part *p = estimate_find(id);
-	bool arm = p && !strncmp(p->match, "0x", 2);
+	bool arm = p && estimate_part_per_core(p);
 	double lo, hi, scale = 1, p0, span;
 	char cpu[160];
 

@@ -46,6 +46,8 @@ struct cpu_ident {
 int estimate_read_cpuinfo(const char *path, struct cpu_ident *id);
 /* The table's part for id, or NULL. */
 const struct cpu_part *estimate_find(const struct cpu_ident *id);
+/* An Arm entry: its TDP is the SoC's, and a core's share of it is what one core draws. */
+bool estimate_part_per_core(const struct cpu_part *p);
 /* How id is named in messages: the model name, or "CPU implementer 0x41 part 0xd0c". */
 void estimate_cpu_text(const struct cpu_ident *id, char *buf, size_t len);
 

@@ -230,6 +230,16 @@ static bool splits(const struct bm_row *r, int socket)
 	       r->target->kind != BM_TARGET_STEAL;
 }
 
+/* The panel's slot of a row's target, or NULL: not in the panel. */
+static struct bm_panel_slot *panel_find(struct bm_panel *pn, const struct bm_row *r)
+{
+	for (int k = 0; k < BM_PANEL; k++)
+		if (pn->slot[k].used && pn->slot[k].id == r->target->id &&
+		    pn->slot[k].kind == r->target->kind)
+			return &pn->slot[k];
+	return NULL;
+}
+
 /*
  * A target that draws this many times the panel's smallest (by the running mean of q) takes
  * that one's slot: the panel follows the targets that matter, and a target does not churn in
@@ -243,13 +253,13 @@ static bool splits(const struct bm_row *r, int socket)
  */
 static struct bm_panel_slot *panel_slot(struct bm_panel *pn, const struct bm_row *r, double q)
 {
-	struct bm_panel_slot *free_slot = NULL, *small = NULL;
+	struct bm_panel_slot *free_slot = panel_find(pn, r), *small = NULL;
 
+	if (free_slot)
+		return free_slot;
 	for (int k = 0; k < BM_PANEL; k++) {
 		struct bm_panel_slot *sl = &pn->slot[k];
 
-		if (sl->used && sl->id == r->target->id && sl->kind == r->target->kind)
-			return sl;
 		if (!sl->used && !free_slot)
 			free_slot = sl;
 		if (sl->used && (!small || sl->mean_q < small->mean_q))
@@ -421,14 +431,11 @@ void report_intensity_update(struct bm_panel *pn, struct bm_row *rows, size_t n,
 	}
 	for (size_t i = 0; i < n; i++) {
 		struct bm_row *r = &rows[i];
-		const struct bm_panel_slot *sl = NULL;
+		const struct bm_panel_slot *sl;
 
 		if (!splits(r, socket))
 			continue;
-		for (int k = 0; k < BM_PANEL && !sl; k++)
-			if (pn->slot[k].used && pn->slot[k].id == r->target->id &&
-			    pn->slot[k].kind == r->target->kind)
-				sl = &pn->slot[k];
+		sl = panel_find(pn, r);
 		r->intensity_v[d] = sl ? sl->v : 0;
 		r->intensity_var[d] = sl ? sl->var : BM_INTENSITY_SD * BM_INTENSITY_SD;
 		r->intensity_domains |= 1u << d;
@@ -490,8 +497,7 @@ void report_split_by_model(struct bm_row *rows, size_t n, int socket, enum bm_do
 		struct bm_row *r = &rows[i];
 		double part = 0, cpu_frac, x[BM_MODEL_MAX_FEATURES];
 
-		if (r->socket != socket || r->target->kind == BM_TARGET_IDLE ||
-		    r->target->kind == BM_TARGET_STEAL)
+		if (!splits(r, socket))
 			continue;
 		cpu_frac = cpu_total > 0 ? (double)r->s.cpu_ns / cpu_total : 0;
 		if (dyn_total > 0)

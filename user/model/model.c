@@ -817,7 +817,6 @@ void model_step(struct model *m, int layer_mhz, const double *x, double measured
 		res->changed = true;
 		res->change_dy = measured_w - l->mean_y;
 		memcpy(res->change_dx, dx, sizeof(dx));
-		res->nmean = l->nmean;
 	}
 	if (l->nmean < BM_MODEL_FAST)
 		l->nmean++;

@@ -141,14 +141,13 @@ struct model_step_result {
 	bool refitted; /* a fit was accepted this interval */
 	bool rejected; /* a fit was tried and rejected (intercept out of bounds) */
 	/*
-	 * This interval's change from the layer's running means (over nmean samples before it):
+	 * This interval's change from the layer's running means:
 	 * of the power, W, and of the features; for what each target's own intensity explains
 	 * of it. changed false: the layer's first interval.
 	 */
 	bool changed;
 	double change_dy;
 	double change_dx[BM_MODEL_MAX_FEATURES];
-	int nmean;
 };
 
 /* One standard error (W) of the dynamic power w.x of features x under the layer's fit. */

@@ -466,6 +466,14 @@ static double base_mhz(const struct bm_opts *o)
 	return nominal_mhz("/proc/cpuinfo");
 }
 
+/* The cpuinfo to read: /proc/cpuinfo, or $BPFMETER_CPUINFO (the tests' hook). */
+static const char *cpuinfo_path(void)
+{
+	const char *path = getenv("BPFMETER_CPUINFO");
+
+	return path && *path ? path : energy_default_paths.cpuinfo;
+}
+
 /*
  * What the CPU table knows of the package's static power before the models have evidence:
  * the idle point of the part's curve (0.12 x its TDP, or --tdp's), give or take half of it.
@@ -475,20 +483,17 @@ static double base_mhz(const struct bm_opts *o)
 static void static_prior(struct session *s)
 {
 	const struct bm_opts *o = s->opts;
-	const char *cpuinfo = getenv("BPFMETER_CPUINFO");
 	const struct cpu_part *p;
 	struct cpu_ident id;
 	char cpu[160];
 	double tdp;
 
-	if (!cpuinfo || !*cpuinfo)
-		cpuinfo = energy_default_paths.cpuinfo;
-	if (estimate_read_cpuinfo(cpuinfo, &id) || id.hypervisor)
+	if (estimate_read_cpuinfo(cpuinfo_path(), &id) || id.hypervisor)
 		return;
 	p = estimate_find(&id);
 	if (o->tdp_given)
 		tdp = o->model.tdp;
-	else if (p && strncmp(p->match, "0x", 2))
+	else if (p && !estimate_part_per_core(p))
 		tdp = p->tdp_w;
 	else
 		return;
@@ -581,7 +586,7 @@ int session_open_energy(struct session *s)
 int session_estimate_setup(struct session *s, struct estimate *e, char *why, size_t whylen)
 {
 	const struct bm_opts *o = s->opts;
-	const char *cpuinfo = getenv("BPFMETER_CPUINFO");
+	const char *cpuinfo = cpuinfo_path();
 	struct estimate_request req = {
 		.tdp_w = o->tdp_given ? o->model.tdp : -1,
 		.idle_w = o->estimate_idle_w,
@@ -591,8 +596,6 @@ int session_estimate_setup(struct session *s, struct estimate *e, char *why, siz
 	int cpus = s->topo.nr_sockets > 0 ? s->topo.nr_online / s->topo.nr_sockets : 1;
 	int err;
 
-	if (!cpuinfo || !*cpuinfo)
-		cpuinfo = energy_default_paths.cpuinfo;
 	err = estimate_read_cpuinfo(cpuinfo, &id);
 	if (err) {
 		snprintf(why, whylen, "cannot read %s: %s; CPU shares only", cpuinfo,
