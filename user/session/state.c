@@ -83,6 +83,16 @@ void state_identity_init(struct state_identity *id, const char *host,
 		add_key(id, key, "%s", num);
 }
 
+/* An evidence's numbers after its key: "N SW SYY SXY.. SXX.." (no line end). */
+static void put_evidence(FILE *f, const char *key, const struct model_evidence *ev, int p)
+{
+	fprintf(f, "%s %d %.17g %.17g", key, ev->n, ev->sw, ev->syy);
+	for (int j = 0; j < p; j++)
+		fprintf(f, " %.17g", ev->sxy[j]);
+	for (int j = 0; j < p * p; j++)
+		fprintf(f, " %.17g", ev->sxx[j]);
+}
+
 char *state_format(const struct state_identity *id, const struct interval *iv, size_t *len)
 {
 	int nmodels = iv->models ? iv->cfg.nr_sockets * BM_NR_DOMAINS : 0;
@@ -117,11 +127,7 @@ char *state_format(const struct state_identity *id, const struct interval *iv, s
 				fputc('\n', f);
 			}
 			/* The weights' evidence and prior: "evidence N SW SYY SXY.. SXX.." */
-			fprintf(f, "evidence %d %.17g %.17g", l->ev.n, l->ev.sw, l->ev.syy);
-			for (int j = 0; j < p; j++)
-				fprintf(f, " %.17g", l->ev.sxy[j]);
-			for (int j = 0; j < p * p; j++)
-				fprintf(f, " %.17g", l->ev.sxx[j]);
+			put_evidence(f, "evidence", &l->ev, p);
 			fprintf(f, "\nprior %d", l->prior.set);
 			for (int j = 0; j < p; j++)
 				fprintf(f, " %.17g", l->prior.w[j]);
@@ -135,11 +141,7 @@ char *state_format(const struct state_identity *id, const struct interval *iv, s
 			fprintf(f, " %.17g %d %.17g %.17g %.17g\n", l->static_w, l->have_err,
 				l->err_level, l->err_static, l->sigma2);
 			/* The prediction's: "diffs N SW SYY SXY.. SXX.. SIGMA2 W.." */
-			fprintf(f, "diffs %d %.17g %.17g", l->evd.n, l->evd.sw, l->evd.syy);
-			for (int j = 0; j < p; j++)
-				fprintf(f, " %.17g", l->evd.sxy[j]);
-			for (int j = 0; j < p * p; j++)
-				fprintf(f, " %.17g", l->evd.sxx[j]);
+			put_evidence(f, "diffs", &l->evd, p);
 			fprintf(f, " %.17g", l->sigma2d);
 			for (int j = 0; j < p; j++)
 				fprintf(f, " %.17g", l->wd[j]);
@@ -292,6 +294,16 @@ static void reset_models(struct interval *iv)
 	}
 }
 
+/* An evidence from put_evidence's numbers (N a whole number, checked by the caller). */
+static void get_evidence(const double *v, int p, struct model_evidence *ev)
+{
+	ev->n = (int)v[0];
+	ev->sw = v[1];
+	ev->syy = v[2];
+	memcpy(ev->sxy, &v[3], (size_t)p * sizeof(double));
+	memcpy(ev->sxx, &v[3 + p], (size_t)(p * p) * sizeof(double));
+}
+
 /* One layer, from its "layer" line on, into its model. */
 static int parse_layer(struct parser *ps, char *line, struct interval *iv, double *x, double *y,
 		       double *err, unsigned int *max_id)
@@ -338,11 +350,7 @@ static int parse_layer(struct parser *ps, char *line, struct interval *iv, doubl
 	if (numbers_line(ps, "evidence", big, 3 + p + p * p) || big[0] < 0 || big[0] > INT_MAX ||
 	    big[0] != floor(big[0]))
 		return damaged(ps, "expected 'evidence N SW SYY' and the sums of each feature");
-	l.ev.n = (int)big[0];
-	l.ev.sw = big[1];
-	l.ev.syy = big[2];
-	memcpy(l.ev.sxy, &big[3], (size_t)p * sizeof(double));
-	memcpy(l.ev.sxx, &big[3 + p], (size_t)(p * p) * sizeof(double));
+	get_evidence(big, p, &l.ev);
 	if (numbers_line(ps, "prior", big, 1 + p + p * p) || (big[0] != 0 && big[0] != 1))
 		return damaged(ps, "expected 'prior 0|1' and its weights and precision");
 	l.prior.set = big[0] == 1;
@@ -371,11 +379,7 @@ static int parse_layer(struct parser *ps, char *line, struct interval *iv, doubl
 		    big[0] > INT_MAX || big[0] != floor(big[0]))
 			return damaged(ps, "expected 'diffs N SW SYY', the sums of each feature, "
 					   "SIGMA2 and one weight per feature");
-		l.evd.n = (int)big[0];
-		l.evd.sw = big[1];
-		l.evd.syy = big[2];
-		memcpy(l.evd.sxy, &big[3], (size_t)p * sizeof(double));
-		memcpy(l.evd.sxx, &big[3 + p], (size_t)(p * p) * sizeof(double));
+		get_evidence(big, p, &l.evd);
 		l.sigma2d = big[3 + p + p * p];
 		memcpy(l.wd, &big[4 + p + p * p], (size_t)p * sizeof(double));
 	}
