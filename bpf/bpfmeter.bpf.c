@@ -8,8 +8,8 @@
  * The flush program is run on each CPU by userspace (BPF_PROG_TEST_RUN with
  * BPF_F_TEST_RUN_ON_CPU) at the end of every interval; it interrupts whatever runs there and
  * charges the slice so far to it, and idle the rest of the CPU's time. A CPU going offline
- * leaves its last readings behind: the cpuhp hook drops them when the CPU comes back, before
- * anything runs there.
+ * closes its time so at its last switches, and leaves its last readings behind: the cpuhp hook
+ * drops them when the CPU comes back, before anything runs there.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -44,6 +44,7 @@ struct cpu_state {
 	struct bm_acct pend; /* slices of pend_key since it last changed or the last flush */
 	__u32 valid; /* last_rt and last[] are readings on this CPU since it came up */
 	__u64 cepoch; /* the epoch this CPU charges: the half cepoch & 1 of each pair */
+	__u32 dying; /* a hotplug step took the CPU down: it closes its time at each switch */
 	struct bm_counter last[BM_MAX_EVENTS];
 };
 
@@ -351,6 +352,64 @@ static __always_inline struct cpu_state *cpu_state_get(void)
 	return st;
 }
 
+static __always_inline void time_add(const struct cpu_state *st, __u32 kind, __u32 which, __u64 ns)
+{
+	struct bm_acct *a = fixed_get(st, kind, which);
+
+	if (a)
+		a->cpu_ns += ns;
+}
+
+/*
+ * The time the hypervisor stole from this CPU so far, in ns: the run queue's prev_steal_time,
+ * the steal the scheduler has taken out of its task clock (so out of every runtime charged),
+ * reached through the running task's run queue, as per-CPU kernel symbols are not always in
+ * kallsyms. 0 without paravirt steal accounting or group scheduling.
+ */
+static __always_inline __u64 steal_now(struct task_struct *task)
+{
+	struct rq *rq;
+
+	if (!bpf_core_field_exists(struct rq, prev_steal_time) ||
+	    !bpf_core_field_exists(struct cfs_rq, rq))
+		return 0;
+	rq = BPF_CORE_READ(task, se.cfs_rq, rq);
+	return rq ? BPF_CORE_READ(rq, prev_steal_time) : 0;
+}
+
+/*
+ * Close this CPU's time since its last flush, once the caller charged the task that ran:
+ * steal gets the time the kernel counts as stolen meanwhile, and idle what the CPU's elapsed
+ * time leaves, so every CPU's targets add up to its elapsed time. Runtime charged beyond it (a slice begun
+ * before the last flush and brought up to date after it) is taken from the next interval's
+ * idle and steal.
+ */
+static __always_inline void close_idle(struct cpu_state *st)
+{
+	__u64 now, elapsed, used, steal, stolen;
+
+	pend_drain(st);
+	now = bpf_ktime_get_ns();
+	steal = steal_now((struct task_struct *)bpf_get_current_task());
+	if (st->valid && st->flush_ns) {
+		elapsed = now - st->flush_ns;
+		stolen = steal > st->last_steal ? steal - st->last_steal : 0;
+		used = st->charged + st->idle_debt;
+		st->idle_debt = used > elapsed ? used - elapsed : 0;
+		elapsed = elapsed > used ? elapsed - used : 0;
+		stolen = stolen < elapsed ? stolen : elapsed;
+		time_add(st, BM_KIND_CGROUP, BM_FIXED_STEAL, stolen);
+		time_add(st, BM_KIND_CGROUP, BM_FIXED_IDLE, elapsed - stolen);
+		if (by_process) {
+			time_add(st, BM_KIND_PROC, BM_FIXED_STEAL, stolen);
+			time_add(st, BM_KIND_PROC, BM_FIXED_IDLE, elapsed - stolen);
+		}
+	}
+	st->last_steal = steal;
+	st->charged = 0;
+	st->flush_ns = now;
+}
+
 SEC("tp_btf/sched_switch")
 int BPF_PROG(switch_btf, bool preempt, struct task_struct *prev, struct task_struct *next)
 {
@@ -368,6 +427,8 @@ int BPF_PROG(switch_btf, bool preempt, struct task_struct *prev, struct task_str
 	st->last_rt = next->se.sum_exec_runtime;
 	st->task = (__u64)next;
 	st->valid = 1;
+	if (st->dying)
+		close_idle(st);
 	return 0;
 }
 
@@ -400,32 +461,9 @@ int BPF_PROG(switch_raw, bool preempt, struct task_struct *prev, struct task_str
 	st->last_rt = BPF_CORE_READ(next, se.sum_exec_runtime);
 	st->task = (__u64)next;
 	st->valid = 1;
+	if (st->dying)
+		close_idle(st);
 	return 0;
-}
-
-static __always_inline void time_add(const struct cpu_state *st, __u32 kind, __u32 which, __u64 ns)
-{
-	struct bm_acct *a = fixed_get(st, kind, which);
-
-	if (a)
-		a->cpu_ns += ns;
-}
-
-/*
- * The time the hypervisor stole from this CPU so far, in ns: the run queue's prev_steal_time,
- * the steal the scheduler has taken out of its task clock (so out of every runtime charged),
- * reached through the running task's run queue, as per-CPU kernel symbols are not always in
- * kallsyms. 0 without paravirt steal accounting or group scheduling.
- */
-static __always_inline __u64 steal_now(struct task_struct *task)
-{
-	struct rq *rq;
-
-	if (!bpf_core_field_exists(struct rq, prev_steal_time) ||
-	    !bpf_core_field_exists(struct cfs_rq, rq))
-		return 0;
-	rq = BPF_CORE_READ(task, se.cfs_rq, rq);
-	return rq ? BPF_CORE_READ(rq, prev_steal_time) : 0;
 }
 
 /*
@@ -500,14 +538,10 @@ static __always_inline void reap_pairs(bool with_loop)
 /*
  * Not attached: userspace runs it on each CPU to close the interval there. It charges the
  * running task its runtime so far (as of the scheduler's last update, as cpu.stat has it),
- * then gives steal the time the kernel counts as stolen meanwhile, and idle what the CPU's
- * elapsed time since the last flush leaves: so every CPU's targets add up to its elapsed time.
- * Runtime charged beyond it (a slice begun before the last flush and brought up to date after
- * it) is taken from the next interval's idle and steal.
+ * closes the CPU's time (close_idle), and moves the CPU on to its new epoch.
  */
 static __always_inline int flush_cpu(bool with_loop)
 {
-	__u64 now, elapsed, used, steal, stolen;
 	struct cpu_state *st;
 	__u32 zero = 0;
 
@@ -521,31 +555,13 @@ static __always_inline int flush_cpu(bool with_loop)
 	if (st->flushed + 1 < epoch)
 		st->cepoch = epoch - 1;
 	charge_current(st);
-	pend_drain(st);
-	now = bpf_ktime_get_ns();
-	steal = steal_now((struct task_struct *)bpf_get_current_task());
-	if (st->valid && st->flush_ns) {
-		elapsed = now - st->flush_ns;
-		stolen = steal > st->last_steal ? steal - st->last_steal : 0;
-		used = st->charged + st->idle_debt;
-		st->idle_debt = used > elapsed ? used - elapsed : 0;
-		elapsed = elapsed > used ? elapsed - used : 0;
-		stolen = stolen < elapsed ? stolen : elapsed;
-		time_add(st, BM_KIND_CGROUP, BM_FIXED_STEAL, stolen);
-		time_add(st, BM_KIND_CGROUP, BM_FIXED_IDLE, elapsed - stolen);
-		if (by_process) {
-			time_add(st, BM_KIND_PROC, BM_FIXED_STEAL, stolen);
-			time_add(st, BM_KIND_PROC, BM_FIXED_IDLE, elapsed - stolen);
-		}
-	}
+	close_idle(st);
 	reap_pairs(with_loop);
 	/* Everything of this CPU up to now is in its epoch's halves: on to userspace's new one. */
 	st->cepoch = epoch;
 	st->flushed = epoch;
-	st->last_steal = steal;
-	st->charged = 0;
-	st->flush_ns = now;
 	st->valid = 1;
+	st->dying = 0; /* online, as the flush ran here */
 	return 0;
 }
 
@@ -630,9 +646,33 @@ int BPF_PROG(cpu_bringup, unsigned int cpu, int target, int step)
 		st->charged = 0;
 		st->idle_debt = 0;
 		st->cepoch = epoch;
+		st->dying = 0;
 	}
 	s = bpf_map_lookup_percpu_elem(&stats, &zero, cpu);
 	if (s)
 		s->cpu_up++;
+	return 0;
+}
+
+/*
+ * A CPU going offline runs its hotplug teardown steps down to CPUHP_TEARDOWN_CPU itself, in
+ * its cpuhp thread; then its stopper marks it offline, after which no tracepoint fires there.
+ * Mark it dying at each such step: its switches from then on, to the stopper the last of them,
+ * close its time as the flush would (with interrupts off, which a flush IPI cannot cut into).
+ * Its idle time since the last flush (the tens of milliseconds it idles once deactivated) is
+ * then charged with the interval it went in, as its counters' are, rather than lost, or charged
+ * where it comes back. Only local lookups: it loads wherever raw_tp/cpuhp_enter is (Linux 4.17).
+ */
+SEC("raw_tp/cpuhp_enter")
+int BPF_PROG(cpu_teardown, unsigned int cpu, int target, int step)
+{
+	struct cpu_state *st;
+	__u32 zero = 0;
+
+	if (target >= step || cpu != bpf_get_smp_processor_id())
+		return 0;
+	st = bpf_map_lookup_elem(&cpu_state, &zero);
+	if (st)
+		st->dying = 1;
 	return 0;
 }

@@ -477,6 +477,22 @@ static void attach_cpuhp(struct sensor *s)
 	free(st);
 }
 
+/*
+ * The teardown hook has a CPU going offline close its time at its last switches, as the flush
+ * would, so only where the flush runs: without it, the CPU's idle time since the last flush is
+ * charged to no one.
+ */
+static void attach_teardown(struct sensor *s)
+{
+	if (!s->flush_ok)
+		return;
+	s->teardown_link = bpf_program__attach(s->skel->progs.cpu_teardown);
+	if (!s->teardown_link)
+		bm_debug("kernel: cannot attach raw_tp/cpuhp_enter (%s): a CPU that goes offline "
+			 "leaves its idle time since the last interval uncharged",
+			 strerror(errno));
+}
+
 /* Batch lookups (Linux 5.6) on the accounting map: one empty batch says whether they work. */
 static void probe_batch(struct sensor *s, const struct sensor_config *cfg)
 {
@@ -626,6 +642,8 @@ int sensor_open(struct sensor *s, struct bm_topology *topo, const struct sensor_
 	/* Pending sums reach the map at each flush: without one they could wait for ever. */
 	if (!err && s->flush_ok)
 		s->skel->bss->slot_cache = true;
+	if (!err)
+		attach_teardown(s);
 	/* The baseline: what ran before it counts in no interval. */
 	if (!err)
 		err = sensor_flush(s);
@@ -636,9 +654,10 @@ int sensor_open(struct sensor *s, struct bm_topology *topo, const struct sensor_
 	if (err)
 		goto fail;
 	bm_debug("kernel: hook %s/sched_switch, batch map lookups %s, BPF_PROG_TEST_RUN on a CPU "
-		 "%s, CPU bringup hook %s, cgroup_mkdir hook %s, bpf_loop %s",
+		 "%s, CPU bringup hook %s, CPU teardown hook %s, cgroup_mkdir hook %s, bpf_loop %s",
 		 s->attach_kind, s->batch_ok ? "yes" : "no", s->flush_ok ? "yes" : "no",
-		 s->cpuhp_ok ? "yes" : "no", s->mkdir_ok ? "yes" : "no", s->loop_ok ? "yes" : "no");
+		 s->cpuhp_ok ? "yes" : "no", s->teardown_link ? "yes" : "no",
+		 s->mkdir_ok ? "yes" : "no", s->loop_ok ? "yes" : "no");
 	return 0;
 refused:
 	/* The privileges were checked: name what the kernel really holds against us. */
@@ -667,6 +686,7 @@ void sensor_close(struct sensor *s)
 	ring_buffer__free(s->mkdir_rb);
 	bpf_link__destroy(s->mkdir_link);
 	bpf_link__destroy(s->cpuhp_link);
+	bpf_link__destroy(s->teardown_link);
 	bpf_link__destroy(s->link);
 	bpfmeter_bpf__destroy(s->skel);
 	for (int i = 0; i < BM_NR_KINDS; i++) {

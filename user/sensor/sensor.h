@@ -49,6 +49,7 @@ struct sensor {
 	const char *attach_kind; /* "tp_btf" or "raw_tp" */
 	struct bpf_link *link;
 	struct bpf_link *cpuhp_link; /* the bringup hook, where cpuhp_ok */
+	struct bpf_link *teardown_link; /* the teardown hook, where the flush runs */
 	struct bpf_link *mkdir_link; /* the cgroup_mkdir hook, where mkdir_ok */
 	struct ring_buffer *mkdir_rb;
 	void (*mkdir_fn)(uint64_t id, const char *path, void *ctx);
