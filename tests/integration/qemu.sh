@@ -174,6 +174,9 @@ check() {
 		within "$got" "${want:-0}" "$tol" || bad=1
 	done
 	echo "info: $detail"
+	# A mismatch says where it is: each interval's cpu_ns of every target but idle, in ms.
+	[ -z "$bad" ] || detail+="per interval: $(awk -F, -v ct="${c_target:-0}" -v cc="${c_cpu:-0}" \
+		'NR > 1 && ct && $ct != "idle" { printf "%s %s %.1f; ", substr($1, length($1) - 5), $ct, $cc / 1e6 }' "$csv")"
 	[ -z "$bad" ] || echo "match: $detail"
 	[ "$rc" = 0 ] || echo "exit: status ${rc:-none}: $(grep -v '^libbpf' "$err" | head -n 3 | tr '\n' ' ')"
 }
