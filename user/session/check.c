@@ -54,7 +54,16 @@ static int check_sensor(const struct sensor *sn)
 		   sn->cpuhp_ok ? ": a CPU that comes back is measured from its return"
 				: " (Linux 5.19): a CPU that comes back counts from its next "
 				  "interval");
-	return !tp_btf + !sn->batch_ok + !sn->flush_ok + !sn->cpuhp_ok;
+	/* It does the flush's work as a CPU goes: without the flush there is none to do. */
+	if (sn->flush_ok)
+		check_line(
+			sn->teardown_link ? "ok" : "fallback", "CPU teardown hook%s",
+			sn->teardown_link
+				? ": a CPU that goes offline has its time closed as it goes"
+				: ": a CPU that goes offline leaves its idle time since the last "
+				  "interval uncharged");
+	return !tp_btf + !sn->batch_ok + !sn->flush_ok + !sn->cpuhp_ok +
+	       (sn->flush_ok && !sn->teardown_link);
 }
 
 /* How long check watches the opened hardware events for one that counts nothing. */
