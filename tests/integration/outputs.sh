@@ -72,6 +72,16 @@ else
 	fi
 fi
 
+# bpfmeter's open of a FIFO finds a reader only once the reader is in its own open() of it
+# (blocked there, waiting for a writer): wait for the cat under timeout PID to get there, or a
+# busy host lets bpfmeter win and rightly say that no process reads it. 5 s at most.
+fifo_reader_waits() {
+	for _ in $(seq 100); do
+		grep -qs wait_for_partner "/proc/$(pgrep -P "$1" cat)/wchan" && return
+		sleep 0.05
+	done
+}
+
 # csv:/dev/stdout on a pipe, and a FIFO: the header and every row, no read of our own output
 # (that waited for ever); a FIFO that no one reads is one error line, no wait.
 "$BPFMETER" replay "$rec" -o csv:"$TMP/want.csv" 2>/dev/null
@@ -79,9 +89,11 @@ timeout 20 "$BPFMETER" replay "$rec" -o csv:/dev/stdout 2>"$TMP/pipe.err" | cat 
 prc=${PIPESTATUS[0]}
 mkfifo "$TMP/fifo"
 timeout 20 cat "$TMP/fifo" >"$TMP/fifo.csv" &
+rpid=$!
+fifo_reader_waits $rpid
 timeout 20 "$BPFMETER" replay "$rec" -o csv:"$TMP/fifo" 2>"$TMP/fifo.err"
 frc=$?
-wait $!
+wait $rpid
 timeout 20 "$BPFMETER" replay "$rec" -o csv:"$TMP/fifo" 2>"$TMP/noreader.err"
 nrc=$?
 if [ "$prc" -eq 0 ] && cmp -s "$TMP/pipe.csv" "$TMP/want.csv" && [ "$frc" -eq 0 ] &&
@@ -177,6 +189,7 @@ fi
 mkfifo "$TMP/hup"
 timeout 20 cat "$TMP/hup" >"$TMP/hup.csv" &
 reader=$!
+fifo_reader_waits $reader
 "$BPFMETER" -i 0.2 -d 2 -e cpu-clock -o csv:"$TMP/hup" 2>"$TMP/hup.err" &
 pid=$!
 sleep 1
