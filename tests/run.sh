@@ -8,19 +8,29 @@ cd "$(dirname "$0")/.."
 
 passed=0 failed=0 skipped=0
 
+# A suite that hangs fails after SUITE_TIMEOUT seconds (the longest takes about 2 minutes)
+# instead of holding up the rest: timeout signals the suite's whole process group, what it
+# started in the background included, and the suite's traps clean up.
+SUITE_TIMEOUT=${SUITE_TIMEOUT:-600}
+
 run_suite() {
 	local name=$1 out rc
 	shift
 	echo "== $name"
-	out=$("$@" 2>&1)
+	SECONDS=0
+	out=$(timeout -k 20 "$SUITE_TIMEOUT" "$@" 2>&1)
 	rc=$?
 	printf '%s\n' "$out"
+	echo "    ($name: $SECONDS s)"
 	local p f s
 	p=$(grep -c '^PASS: ' <<<"$out")
 	f=$(grep -c '^FAIL: ' <<<"$out")
 	s=$(grep -c '^SKIP: ' <<<"$out")
+	if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
+		echo "FAIL: $name: still running after $SUITE_TIMEOUT s (SUITE_TIMEOUT), stopped"
+		f=$((f + 1))
 	# A suite that died without saying which test failed still fails once.
-	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+	elif [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
 		echo "FAIL: $name: exited with status $rc"
 		f=1
 	fi

@@ -271,20 +271,27 @@ strace -f -qq -o "$TMP/strace" "$BPFMETER" $opts -i 0.3 --powercap-root "$TMP/sc
 	-o csv:"$TMP/sc.csv" >"$TMP/sc.out" 2>"$TMP/sc.err" &
 STRACE_PID=$!
 BG_PIDS+=("$STRACE_PID")
-# The signals go to bpfmeter, strace's child (strace itself would detach on them).
-url= BPFMETER_PID=
+url=
 for i in $(seq 100); do
-	[ -n "$BPFMETER_PID" ] || BPFMETER_PID=$(pgrep -P "$STRACE_PID")
 	url=$(sed -n 's/.*Prometheus metrics at \(http[^ ]*\).*/\1/p' "$TMP/sc.err")
 	[ -n "$url" ] && [ -s "$TMP/sc.csv" ] && break
 	sleep 0.1
 done
+# The signals go to bpfmeter, strace's child (strace itself would detach on them). Its pid is
+# read once bpfmeter has spoken: before, strace's child may be one of the short-lived probes it
+# forks at its start, and a signal sent there left bpfmeter running and the test waiting.
+BPFMETER_PID=$(pgrep -P "$STRACE_PID" | head -n 1)
 run_in_cgroup "$cg" stress-ng --cpu 1 --timeout 1s --quiet
 wait "$BG_PID"
 scraped=$(curl -s "$url" | grep -c '^bpfmeter_')
 kill -HUP "$BPFMETER_PID"
 sleep 0.7
 kill -TERM "$BPFMETER_PID"
+for i in $(seq 100); do
+	kill -0 "$STRACE_PID" 2>/dev/null || break
+	sleep 0.1
+done
+kill -KILL "$BPFMETER_PID" "$STRACE_PID" 2>/dev/null && echo "    bpfmeter ($BPFMETER_PID) was still running 10 s after SIGTERM: killed"
 wait "$STRACE_PID"
 rc=$?
 # strace's lines: "PID name(...", the first call of a line after its pid.
