@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 
 passed=0 failed=0 skipped=0
 
-# A suite that hangs fails after SUITE_TIMEOUT seconds (the longest takes about 2 minutes)
+# A suite that hangs fails after SUITE_TIMEOUT seconds (the longest, the fuzzing, takes about 80 s)
 # instead of holding up the rest: timeout signals the suite's whole process group, what it
 # started in the background included, and the suite's traps clean up.
 SUITE_TIMEOUT=${SUITE_TIMEOUT:-600}
