@@ -287,7 +287,7 @@ scraped=$(curl -s "$url" | grep -c '^bpfmeter_')
 kill -HUP "$BPFMETER_PID"
 sleep 0.7
 kill -TERM "$BPFMETER_PID"
-for i in $(seq 100); do
+for _ in $(seq 100); do
 	kill -0 "$STRACE_PID" 2>/dev/null || break
 	sleep 0.1
 done
