@@ -174,6 +174,17 @@ stop_bpfmeter() {
 	wait "$BPFMETER_PID"
 }
 
+# wait_exit PID SECONDS: wait for PID to exit by itself; its status, or 124 when it did not.
+wait_exit() {
+	local _
+	for _ in $(seq $(($2 * 20))); do
+		kill -0 "$1" 2>/dev/null || break
+		sleep 0.05
+	done
+	kill -0 "$1" 2>/dev/null && return 124
+	wait "$1"
+}
+
 # csv_col FILE NAME: the column number of NAME in the CSV header.
 csv_col() {
 	head -n 1 "$1" | tr ',' '\n' | grep -nx -- "$2" | cut -d: -f1

@@ -60,17 +60,6 @@ start_sim() {
 	return 1
 }
 
-# wait_exit PID SECONDS: wait for PID to exit by itself; its status, or 124 when it did not.
-wait_exit() {
-	local _
-	for _ in $(seq $(($2 * 20))); do
-		kill -0 "$1" 2>/dev/null || break
-		sleep 0.05
-	done
-	kill -0 "$1" 2>/dev/null && return 124
-	wait "$1"
-}
-
 # wrap_delta PREV CUR MODULUS: what a counter advanced from PREV to CUR (one wrap at most).
 wrap_delta() {
 	awk -v p="$1" -v c="$2" -v m="$3" 'BEGIN { d = c - p; if (d < 0) d += m; printf "%.0f\n", d }'

@@ -272,7 +272,7 @@ strace -f -qq -o "$TMP/strace" "$BPFMETER" $opts -i 0.3 --powercap-root "$TMP/sc
 STRACE_PID=$!
 BG_PIDS+=("$STRACE_PID")
 url=
-for i in $(seq 100); do
+for _ in $(seq 100); do
 	url=$(sed -n 's/.*Prometheus metrics at \(http[^ ]*\).*/\1/p' "$TMP/sc.err")
 	[ -n "$url" ] && [ -s "$TMP/sc.csv" ] && break
 	sleep 0.1
@@ -287,13 +287,13 @@ scraped=$(curl -s "$url" | grep -c '^bpfmeter_')
 kill -HUP "$BPFMETER_PID"
 sleep 0.7
 kill -TERM "$BPFMETER_PID"
-for _ in $(seq 100); do
-	kill -0 "$STRACE_PID" 2>/dev/null || break
-	sleep 0.1
-done
-kill -KILL "$BPFMETER_PID" "$STRACE_PID" 2>/dev/null && echo "    bpfmeter ($BPFMETER_PID) was still running 10 s after SIGTERM: killed"
-wait "$STRACE_PID"
+wait_exit "$STRACE_PID" 10
 rc=$?
+if [ $rc -eq 124 ]; then
+	echo "    bpfmeter ($BPFMETER_PID) was still running 10 s after SIGTERM: killed"
+	kill -KILL "$BPFMETER_PID" "$STRACE_PID" 2>/dev/null
+	wait "$STRACE_PID"
+fi
 # strace's lines: "PID name(...", the first call of a line after its pid.
 awk '{ if (match($2, /^[a-z0-9_]+\(/)) print substr($2, 1, RLENGTH - 1) }' "$TMP/strace" |
 	sort -u >"$TMP/called"
